@@ -1,0 +1,140 @@
+"""The public entry: a regional REST API routing /<route> of each worker through the VPC link."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from cdktf import Fn, TerraformResourceLifecycle
+from constructs import Construct
+
+from workers_scan import Settings, Worker
+
+from .aws import load
+from .worker_service import policy_json
+
+(rest_api_, vpc_link_, resource_, method_, integration_, deployment_, stage_, method_settings_, log_group_,
+ account_, role_, role_attachment_) = load(
+    "api_gateway_rest_api", "api_gateway_vpc_link", "api_gateway_resource", "api_gateway_method",
+    "api_gateway_integration", "api_gateway_deployment", "api_gateway_stage", "api_gateway_method_settings",
+    "cloudwatch_log_group", "api_gateway_account", "iam_role", "iam_role_policy_attachment",
+)
+
+ACCESS_LOG_FORMAT = json.dumps({
+    "requestId": "$context.requestId", "extendedRequestId": "$context.extendedRequestId",
+    "ip": "$context.identity.sourceIp", "requestTime": "$context.requestTime",
+    "httpMethod": "$context.httpMethod", "resourcePath": "$context.resourcePath", "path": "$context.path",
+    "status": "$context.status", "protocol": "$context.protocol", "responseLength": "$context.responseLength",
+    "integrationStatus": "$context.integration.status", "integrationLatency": "$context.integration.latency",
+    "integrationError": "$context.integration.error", "wafStatus": "$context.waf.status",
+    "userAgent": "$context.identity.userAgent",
+}, separators=(",", ":"))
+PUSH_TO_CLOUDWATCH = "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+
+
+@dataclass(frozen=True)
+class Route:
+    worker: Worker
+    ingress_domain: str  # the VPC ingress connection's domain: becomes Host and TLS SNI
+
+
+@dataclass(frozen=True)
+class RestApiProps:
+    settings: Settings
+    nlb_arn: str
+    routes: tuple[Route, ...]
+
+
+class RestApi(Construct):
+    """Exposes `rest_api_id`, `stage_arn`, `stage_name`, `invoke_url` and `worker_urls` (name -> URL)."""
+
+    def __init__(self, scope: Construct, id_: str, *, props: RestApiProps):
+        super().__init__(scope, id_)
+        settings = props.settings
+        prefix = settings.name_prefix
+
+        api = rest_api_.ApiGatewayRestApi(
+            self, "rest-api", name=prefix, description=f"Public entry of {prefix}: one path per worker",
+            endpoint_configuration=rest_api_.ApiGatewayRestApiEndpointConfiguration(types=["REGIONAL"]),
+        )
+        link = vpc_link_.ApiGatewayVpcLink(
+            self, "vpc-link", name=prefix, description="To the internal NLB in front of App Runner",
+            target_arns=[props.nlb_arn],
+        )
+        redeploy_on: list[str] = []
+        for route in props.routes:
+            redeploy_on.extend(self._build_route(api, link, route))
+
+        deployment = deployment_.ApiGatewayDeployment(
+            self, "deployment", rest_api_id=api.id, description=f"{prefix} routes",
+            # Any change to a route, method or integration makes a new deployment.
+            triggers={"redeployment": Fn.sha1(Fn.jsonencode(redeploy_on))},
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
+        )
+        access_logs = log_group_.CloudwatchLogGroup(
+            self, "access-logs", name=f"/aws/apigateway/{prefix}/access",
+            retention_in_days=settings.log_retention_days,
+        )
+        account = self._build_account_logging(prefix)
+        stage = stage_.ApiGatewayStage(
+            self, "stage", rest_api_id=api.id, deployment_id=deployment.id, stage_name=settings.environment,
+            xray_tracing_enabled=True,
+            access_log_settings=stage_.ApiGatewayStageAccessLogSettings(
+                destination_arn=access_logs.arn, format=ACCESS_LOG_FORMAT),
+            depends_on=[account],
+        )
+        method_settings_.ApiGatewayMethodSettings(
+            self, "stage-settings", rest_api_id=api.id, stage_name=stage.stage_name, method_path="*/*",
+            settings=method_settings_.ApiGatewayMethodSettingsSettings(
+                metrics_enabled=True, logging_level="ERROR", data_trace_enabled=False,
+                throttling_rate_limit=settings.api_throttle_rate_limit,
+                throttling_burst_limit=settings.api_throttle_burst_limit,
+            ),
+        )
+        self.rest_api_id: str = api.id
+        self.stage_arn: str = stage.arn
+        self.stage_name: str = settings.environment
+        self.invoke_url: str = stage.invoke_url
+        self.worker_urls: dict[str, str] = {
+            route.worker.name: f"{stage.invoke_url}/{route.worker.route}" for route in props.routes
+        }
+
+    def _build_route(self, api, link, route: Route) -> list[str]:
+        worker = route.worker
+        base = resource_.ApiGatewayResource(
+            self, f"{worker.name}-resource", rest_api_id=api.id, parent_id=api.root_resource_id,
+            path_part=worker.route,
+        )
+        proxy = resource_.ApiGatewayResource(
+            self, f"{worker.name}-proxy-resource", rest_api_id=api.id, parent_id=base.id, path_part="{proxy+}",
+        )
+        ids: list[str] = []
+        for suffix, resource, path, params in (
+            ("", base, "/", None),
+            ("-proxy", proxy, "/{proxy}", {"method.request.path.proxy": True}),
+        ):
+            method = method_.ApiGatewayMethod(
+                self, f"{worker.name}{suffix}-method", rest_api_id=api.id, resource_id=resource.id,
+                http_method="ANY", authorization="NONE", request_parameters=params,
+            )
+            integration = integration_.ApiGatewayIntegration(
+                self, f"{worker.name}{suffix}-integration", rest_api_id=api.id, resource_id=resource.id,
+                http_method=method.http_method, type="HTTP_PROXY", integration_http_method="ANY",
+                uri=f"https://{route.ingress_domain}{path}", connection_type="VPC_LINK", connection_id=link.id,
+                request_parameters={"integration.request.path.proxy": "method.request.path.proxy"} if params else None,
+            )
+            ids.extend([resource.id, method.id, integration.id, integration.uri])
+        return ids
+
+    def _build_account_logging(self, prefix: str):
+        """API Gateway writes execution logs with one account-wide role per region."""
+        role = role_.IamRole(
+            self, "cloudwatch-role", name=f"{prefix}-apigateway-cloudwatch",
+            description="Lets API Gateway write execution logs to CloudWatch Logs",
+            assume_role_policy=policy_json([{
+                "Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"}, "Action": "sts:AssumeRole",
+            }]),
+        )
+        role_attachment_.IamRolePolicyAttachment(self, "cloudwatch-role-policy", role=role.name,
+                                                 policy_arn=PUSH_TO_CLOUDWATCH)
+        return account_.ApiGatewayAccount(self, "account-logging", cloudwatch_role_arn=role.arn)

@@ -1,0 +1,106 @@
+"""The VPC: private subnets for the endpoint, NLB, connector and data stores; public ones for NAT."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cdktf import Fn
+from constructs import Construct
+
+from workers_scan import Settings
+
+from .aws import load
+
+(vpc_, subnet_, igw_, eip_, nat_, route_table_, route_, rta_, default_sg_, azs_, data_vpc_) = load(
+    "vpc", "subnet", "internet_gateway", "eip", "nat_gateway", "route_table", "route",
+    "route_table_association", "default_security_group", "data_aws_availability_zones", "data_aws_vpc",
+)
+
+# Subnets are carved as 16 equal blocks of the VPC CIDR: private ones first, public ones from block 8.
+SUBNET_NEWBITS = 4
+PUBLIC_BLOCK_OFFSET = 8
+
+
+@dataclass(frozen=True)
+class NetworkProps:
+    settings: Settings
+
+
+class Network(Construct):
+    """Creates a VPC over AZ_COUNT zones, or looks up an existing one (VPC_ID + PRIVATE_SUBNET_IDS).
+
+    Exposes `vpc_id`, `vpc_cidr`, `private_subnet_ids` and `subnet_count` (a Python int, known at synth).
+    """
+
+    def __init__(self, scope: Construct, id_: str, *, props: NetworkProps):
+        super().__init__(scope, id_)
+        settings = props.settings
+        if settings.uses_existing_vpc:
+            existing = data_vpc_.DataAwsVpc(self, "existing-vpc", id=settings.vpc_id)
+            self.vpc_id: str = existing.id
+            self.vpc_cidr: str = existing.cidr_block
+            self.private_subnet_ids: list[str] = list(settings.private_subnet_ids)
+            self.subnet_count = len(settings.private_subnet_ids)
+            self.nat_gateway_ids: list[str] = []
+            return
+        self.subnet_count = settings.az_count
+        self._build_vpc(settings)
+
+    def _zone(self, settings: Settings, index: int) -> str:
+        if settings.availability_zones:
+            return settings.availability_zones[index]
+        if not hasattr(self, "_zones"):
+            self._zones = azs_.DataAwsAvailabilityZones(
+                self, "zones", state="available",
+                filter=[azs_.DataAwsAvailabilityZonesFilter(name="opt-in-status", values=["opt-in-not-required"])],
+            )
+        return Fn.element(self._zones.names, index)
+
+    def _build_vpc(self, settings: Settings) -> None:
+        prefix = settings.name_prefix
+        blocks = list(settings.vpc_cidr.subnets(prefixlen_diff=SUBNET_NEWBITS))
+        vpc = vpc_.Vpc(self, "vpc", cidr_block=str(settings.vpc_cidr), enable_dns_support=True,
+                       enable_dns_hostnames=True, tags={"Name": prefix})
+        # Takes every rule off the default group, so nothing can use it by accident.
+        default_sg_.DefaultSecurityGroup(self, "default-security-group", vpc_id=vpc.id, tags={"Name": f"{prefix}-default-unused"})
+        gateway = igw_.InternetGateway(self, "internet-gateway", vpc_id=vpc.id, tags={"Name": prefix})
+        public_routes = route_table_.RouteTable(self, "public-routes", vpc_id=vpc.id, tags={"Name": f"{prefix}-public"})
+        route_.Route(self, "public-default-route", route_table_id=public_routes.id,
+                     destination_cidr_block="0.0.0.0/0", gateway_id=gateway.id)
+
+        nat_count = settings.az_count if settings.nat_per_az else 1
+        public_ids, private_ids, nat_ids = [], [], []
+        for index in range(settings.az_count):
+            zone = self._zone(settings, index)
+            public = subnet_.Subnet(
+                self, f"public-subnet-{index}", vpc_id=vpc.id, availability_zone=zone,
+                cidr_block=str(blocks[PUBLIC_BLOCK_OFFSET + index]), map_public_ip_on_launch=False,
+                tags={"Name": f"{prefix}-public-{index}", "Tier": "public"},
+            )
+            rta_.RouteTableAssociation(self, f"public-subnet-{index}-routes", subnet_id=public.id,
+                                       route_table_id=public_routes.id)
+            public_ids.append(public.id)
+            if index < nat_count:
+                address = eip_.Eip(self, f"nat-address-{index}", domain="vpc", tags={"Name": f"{prefix}-nat-{index}"})
+                nat = nat_.NatGateway(self, f"nat-gateway-{index}", allocation_id=address.id, subnet_id=public.id,
+                                      tags={"Name": f"{prefix}-{index}"}, depends_on=[gateway])
+                nat_ids.append(nat.id)
+
+        for index in range(settings.az_count):
+            private = subnet_.Subnet(
+                self, f"private-subnet-{index}", vpc_id=vpc.id, availability_zone=self._zone(settings, index),
+                cidr_block=str(blocks[index]), tags={"Name": f"{prefix}-private-{index}", "Tier": "private"},
+            )
+            routes = route_table_.RouteTable(self, f"private-routes-{index}", vpc_id=vpc.id,
+                                             tags={"Name": f"{prefix}-private-{index}"})
+            route_.Route(self, f"private-default-route-{index}", route_table_id=routes.id,
+                         destination_cidr_block="0.0.0.0/0", nat_gateway_id=nat_ids[index % len(nat_ids)])
+            rta_.RouteTableAssociation(self, f"private-subnet-{index}-routes", subnet_id=private.id,
+                                       route_table_id=routes.id)
+            private_ids.append(private.id)
+
+        self.vpc_id = vpc.id
+        self.vpc_cidr = str(settings.vpc_cidr)
+        self.private_subnet_ids = private_ids
+        self.public_subnet_ids = public_ids
+        self.nat_gateway_ids = nat_ids

@@ -1,0 +1,68 @@
+"""One environment's stack: composes the parts of the request path and wires them together."""
+
+from __future__ import annotations
+
+from cdktf import LocalBackend, TerraformOutput, TerraformStack
+from constructs import Construct
+
+from workers_scan import Settings, Worker
+
+from .api_gateway import RestApi, RestApiProps, Route
+from .aws import load
+from .network import Network, NetworkProps
+from .private_ingress import PrivateIngress, PrivateIngressProps
+from .waf import Waf, WafProps
+from .worker_service import WorkerPlatform, WorkerPlatformProps, WorkerService, WorkerServiceProps
+
+(provider_,) = load("provider")
+
+MANAGED_BY = "cdktf-apprunner-platform"
+
+
+def default_tags(settings: Settings) -> dict[str, str]:
+    return {"Project": settings.project_name, "Environment": settings.environment, "ManagedBy": MANAGED_BY}
+
+
+class PlatformStack(TerraformStack):
+    """Exposes `network`, `ingress`, `platform`, `services` (worker name -> WorkerService), `api`, `waf`."""
+
+    def __init__(self, scope: Construct, id_: str, *, settings: Settings, workers: list[Worker]):
+        super().__init__(scope, id_)
+        provider_.AwsProvider(
+            self, "aws", region=settings.aws_region,
+            default_tags=[provider_.AwsProviderDefaultTags(tags=default_tags(settings))],
+        )
+        # cdktf's default local backend path is absolute (the synth machine's); keep it relative.
+        LocalBackend(self, path=f"terraform.{id_}.tfstate")
+
+        self.network = Network(self, "network", props=NetworkProps(settings=settings))
+        self.ingress = PrivateIngress(self, "private-ingress",
+                                      props=PrivateIngressProps(settings=settings, network=self.network))
+        self.platform = WorkerPlatform(self, "worker-platform",
+                                       props=WorkerPlatformProps(settings=settings, network=self.network))
+        self.services: dict[str, WorkerService] = {}
+        for worker in sorted(workers, key=lambda w: w.name):
+            # Construct ids carry the worker name, never a position: adding a worker moves nothing else.
+            self.services[worker.name] = WorkerService(
+                self, f"worker-{worker.name}",
+                props=WorkerServiceProps(settings=settings, worker=worker, platform=self.platform, ingress=self.ingress),
+            )
+        self.api = RestApi(self, "api", props=RestApiProps(
+            settings=settings, nlb_arn=self.ingress.nlb_arn,
+            routes=tuple(Route(worker=w, ingress_domain=self.services[w.name].ingress_domain)
+                         for w in sorted(workers, key=lambda w: w.name)),
+        ))
+        self.waf = Waf(self, "waf", props=WafProps(settings=settings, stage_arn=self.api.stage_arn))
+        self._outputs()
+
+    def _outputs(self) -> None:
+        TerraformOutput(self, "invoke_url", value=self.api.invoke_url, description="Base URL of the API stage")
+        TerraformOutput(self, "worker_urls", value=self.api.worker_urls, description="Public URL of each worker")
+        TerraformOutput(self, "service_arns", description="App Runner service ARN of each worker",
+                        value={name: service.service_arn for name, service in self.services.items()})
+        TerraformOutput(self, "ingress_domains", description="Private ingress domain of each worker",
+                        value={name: service.ingress_domain for name, service in self.services.items()})
+        TerraformOutput(self, "nlb_arn", value=self.ingress.nlb_arn, description="Internal NLB behind the VPC link")
+        TerraformOutput(self, "vpc_endpoint_id", value=self.ingress.endpoint_id,
+                        description="apprunner.requests interface endpoint")
+        TerraformOutput(self, "waf_web_acl_arn", value=self.waf.web_acl_arn, description="WAF web ACL of the stage")

@@ -1,0 +1,87 @@
+"""The private way in: the apprunner.requests interface endpoint, fronted by an internal NLB."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cdktf import Fn
+from constructs import Construct
+
+from workers_scan import Settings
+from workers_scan.discovery import shorten
+
+from .aws import load
+from .network import Network
+
+(sg_, ingress_rule_, endpoint_, lb_, tg_, listener_, attachment_, eni_) = load(
+    "security_group", "vpc_security_group_ingress_rule", "vpc_endpoint", "lb", "lb_target_group",
+    "lb_listener", "lb_target_group_attachment", "data_aws_network_interface",
+)
+
+HTTPS = 443
+
+
+@dataclass(frozen=True)
+class PrivateIngressProps:
+    settings: Settings
+    network: Network
+
+
+class PrivateIngress(Construct):
+    """Exposes `endpoint_id`, `vpc_id`, `nlb_arn` and `nlb_dns_name`."""
+
+    def __init__(self, scope: Construct, id_: str, *, props: PrivateIngressProps):
+        super().__init__(scope, id_)
+        settings, network = props.settings, props.network
+        prefix = settings.name_prefix
+
+        group = sg_.SecurityGroup(
+            self, "endpoint-security-group", name=f"{prefix}-apprunner-endpoint", vpc_id=network.vpc_id,
+            description="App Runner requests endpoint: HTTPS from the internal NLB only",
+            tags={"Name": f"{prefix}-apprunner-endpoint"},
+        )
+        # The NLB has no security group (REST VPC links reach it over PrivateLink); its traffic to
+        # IP targets comes from its own private addresses, inside the VPC CIDR.
+        ingress_rule_.VpcSecurityGroupIngressRule(
+            self, "endpoint-https-from-vpc", security_group_id=group.id, ip_protocol="tcp",
+            from_port=HTTPS, to_port=HTTPS, cidr_ipv4=network.vpc_cidr, description="HTTPS from the internal NLB",
+        )
+        # App Runner's requests endpoint takes no endpoint policy and no private DNS.
+        endpoint = endpoint_.VpcEndpoint(
+            self, "apprunner-requests-endpoint", vpc_id=network.vpc_id,
+            service_name=f"com.amazonaws.{settings.aws_region}.apprunner.requests",
+            vpc_endpoint_type="Interface", subnet_ids=network.private_subnet_ids,
+            security_group_ids=[group.id], private_dns_enabled=False,
+            tags={"Name": f"{prefix}-apprunner-requests"},
+        )
+
+        nlb = lb_.Lb(
+            self, "nlb", name=shorten(f"{prefix}-ingress", 32), internal=True, load_balancer_type="network",
+            subnets=network.private_subnet_ids, enable_cross_zone_load_balancing=True,
+            enable_deletion_protection=settings.is_production,
+        )
+        targets = tg_.LbTargetGroup(
+            self, "endpoint-targets", name=shorten(f"{prefix}-endpoint", 32), port=HTTPS, protocol="TCP",
+            target_type="ip", vpc_id=network.vpc_id,
+            health_check=tg_.LbTargetGroupHealthCheck(enabled=True, protocol="TCP", port="traffic-port",
+                                                      healthy_threshold=3, unhealthy_threshold=3, interval=30),
+        )
+        listener_.LbListener(
+            self, "https-passthrough", load_balancer_arn=nlb.arn, port=HTTPS, protocol="TCP",
+            default_action=[listener_.LbListenerDefaultAction(type="forward", target_group_arn=targets.arn)],
+        )
+        # The endpoint's ENI addresses are known only after it exists, so a count/for_each over them
+        # would not plan on a first apply. The endpoint has one ENI per subnet and the subnet count
+        # is known at synth time: one lookup and one attachment per index, each resolved at apply.
+        for index in range(network.subnet_count):
+            eni = eni_.DataAwsNetworkInterface(
+                self, f"endpoint-eni-{index}", id=Fn.element(Fn.tolist(endpoint.network_interface_ids), index),
+            )
+            attachment_.LbTargetGroupAttachment(
+                self, f"endpoint-target-{index}", target_group_arn=targets.arn, target_id=eni.private_ip, port=HTTPS,
+            )
+
+        self.endpoint_id: str = endpoint.id
+        self.vpc_id: str = network.vpc_id
+        self.nlb_arn: str = nlb.arn
+        self.nlb_dns_name: str = nlb.dns_name

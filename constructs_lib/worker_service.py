@@ -1,0 +1,171 @@
+"""One private App Runner service per worker, plus what they share (VPC connector, tracing)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from constructs import Construct
+
+from workers_scan import Settings, Worker
+from workers_scan.discovery import shorten
+
+from .aws import load
+from .network import Network
+from .private_ingress import PrivateIngress
+
+(service_, autoscaling_, observability_, connector_, ingress_conn_, role_, role_policy_, sg_, egress_rule_) = load(
+    "apprunner_service", "apprunner_auto_scaling_configuration_version", "apprunner_observability_configuration",
+    "apprunner_vpc_connector", "apprunner_vpc_ingress_connection", "iam_role", "iam_role_policy",
+    "security_group", "vpc_security_group_egress_rule",
+)
+
+APPRUNNER_TASKS = "tasks.apprunner.amazonaws.com"
+# App Runner name limits: services, connectors and ingress connections 40; scaling and observability configs 32.
+NAME_MAX = 40
+CONFIG_NAME_MAX = 32
+
+
+def policy_json(statements: list[dict]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class WorkerPlatformProps:
+    settings: Settings
+    network: Network
+
+
+class WorkerPlatform(Construct):
+    """Shared by every worker: the VPC connector (and its security group) and the X-Ray observability config.
+
+    Exposes `connector_arn`, `connector_security_group_id`, `observability_arn`.
+    """
+
+    def __init__(self, scope: Construct, id_: str, *, props: WorkerPlatformProps):
+        super().__init__(scope, id_)
+        settings, network = props.settings, props.network
+        prefix = settings.name_prefix
+        group = sg_.SecurityGroup(
+            self, "connector-security-group", name=f"{prefix}-workers", vpc_id=network.vpc_id,
+            description="App Runner workers (VPC connector): outbound only", tags={"Name": f"{prefix}-workers"},
+        )
+        # Inside the VPC: DNS, the data stores and AWS interface endpoints.
+        egress_rule_.VpcSecurityGroupEgressRule(
+            self, "egress-to-vpc", security_group_id=group.id, ip_protocol="-1", cidr_ipv4=network.vpc_cidr,
+            description="Workers to services inside the VPC",
+        )
+        # Once a connector is set, all egress goes through the VPC: HTTPS to the internet via NAT.
+        egress_rule_.VpcSecurityGroupEgressRule(
+            self, "egress-https", security_group_id=group.id, ip_protocol="tcp", from_port=443, to_port=443,
+            cidr_ipv4="0.0.0.0/0", description="Workers to HTTPS APIs on the internet through NAT",
+        )
+        connector = connector_.ApprunnerVpcConnector(
+            self, "vpc-connector", vpc_connector_name=shorten(f"{prefix}-workers", NAME_MAX),
+            subnets=network.private_subnet_ids, security_groups=[group.id],
+        )
+        observability = observability_.ApprunnerObservabilityConfiguration(
+            self, "tracing", observability_configuration_name=shorten(f"{prefix}-tracing", CONFIG_NAME_MAX),
+            trace_configuration=observability_.ApprunnerObservabilityConfigurationTraceConfiguration(vendor="AWSXRAY"),
+        )
+        self.connector_arn: str = connector.arn
+        self.connector_security_group_id: str = group.id
+        self.observability_arn: str = observability.arn
+
+
+@dataclass(frozen=True)
+class WorkerServiceProps:
+    settings: Settings
+    worker: Worker
+    platform: WorkerPlatform
+    ingress: PrivateIngress
+
+
+class WorkerService(Construct):
+    """An App Runner service reachable only through the VPC ingress connection.
+
+    Exposes `service_arn`, `service_name`, `ingress_domain` and `instance_role_name`.
+    """
+
+    def __init__(self, scope: Construct, id_: str, *, props: WorkerServiceProps):
+        super().__init__(scope, id_)
+        settings, worker = props.settings, props.worker
+        name = worker.service_name
+
+        role = self._build_instance_role(name)
+        scaling = autoscaling_.ApprunnerAutoScalingConfigurationVersion(
+            self, "scaling", auto_scaling_configuration_name=shorten(name, CONFIG_NAME_MAX),
+            min_size=worker.min_instances, max_size=worker.max_instances, max_concurrency=worker.max_concurrency,
+        )
+        code_values = service_.ApprunnerServiceSourceConfigurationCodeRepositoryCodeConfigurationCodeConfigurationValues(
+            runtime=settings.runtime, build_command=settings.build_command, start_command=worker.start_command,
+            port=str(settings.port), runtime_environment_variables=self.environment(settings, worker),
+        )
+        service = service_.ApprunnerService(
+            self, "service", service_name=name,
+            source_configuration=service_.ApprunnerServiceSourceConfiguration(
+                auto_deployments_enabled=settings.auto_deployments,
+                authentication_configuration=service_.ApprunnerServiceSourceConfigurationAuthenticationConfiguration(
+                    connection_arn=settings.connection_arn),
+                code_repository=service_.ApprunnerServiceSourceConfigurationCodeRepository(
+                    repository_url=settings.repository_url, source_directory=settings.source_directory,
+                    source_code_version=service_.ApprunnerServiceSourceConfigurationCodeRepositorySourceCodeVersion(
+                        type="BRANCH", value=settings.branch),
+                    code_configuration=service_.ApprunnerServiceSourceConfigurationCodeRepositoryCodeConfiguration(
+                        configuration_source="API", code_configuration_values=code_values),
+                ),
+            ),
+            instance_configuration=service_.ApprunnerServiceInstanceConfiguration(
+                cpu=str(worker.cpu), memory=str(worker.memory), instance_role_arn=role.arn),
+            network_configuration=service_.ApprunnerServiceNetworkConfiguration(
+                ingress_configuration=service_.ApprunnerServiceNetworkConfigurationIngressConfiguration(
+                    is_publicly_accessible=False),
+                egress_configuration=service_.ApprunnerServiceNetworkConfigurationEgressConfiguration(
+                    egress_type="VPC", vpc_connector_arn=props.platform.connector_arn),
+            ),
+            health_check_configuration=self._health_check(worker),
+            auto_scaling_configuration_arn=scaling.arn,
+            observability_configuration=service_.ApprunnerServiceObservabilityConfiguration(
+                observability_enabled=True, observability_configuration_arn=props.platform.observability_arn),
+            tags={"Worker": worker.name},
+        )
+        connection = ingress_conn_.ApprunnerVpcIngressConnection(
+            self, "ingress-connection", name=name, service_arn=service.arn,
+            ingress_vpc_configuration=ingress_conn_.ApprunnerVpcIngressConnectionIngressVpcConfiguration(
+                vpc_id=props.ingress.vpc_id, vpc_endpoint_id=props.ingress.endpoint_id),
+        )
+        self.service_arn: str = service.arn
+        self.service_name = name
+        self.ingress_domain: str = connection.domain_name
+        self.instance_role_name: str = role.name
+
+    @staticmethod
+    def environment(settings: Settings, worker: Worker) -> dict[str, str]:
+        return {"NODE_ENV": "production", "PORT": str(settings.port), "WORKER_NAME": worker.name}
+
+    @staticmethod
+    def _health_check(worker: Worker):
+        common = dict(interval=10, timeout=5, healthy_threshold=1, unhealthy_threshold=5)
+        if worker.health_check_path:
+            return service_.ApprunnerServiceHealthCheckConfiguration(protocol="HTTP", path=worker.health_check_path,
+                                                                     **common)
+        return service_.ApprunnerServiceHealthCheckConfiguration(protocol="TCP", **common)
+
+    def _build_instance_role(self, name: str):
+        role = role_.IamRole(
+            self, "instance-role", name=f"{name}-instance",
+            description=f"Runtime identity of the App Runner service {name}",
+            assume_role_policy=policy_json([{
+                "Effect": "Allow", "Principal": {"Service": APPRUNNER_TASKS}, "Action": "sts:AssumeRole",
+            }]),
+        )
+        # X-Ray accepts no resource-level permissions for these actions.
+        role_policy_.IamRolePolicy(
+            self, "tracing-policy", name="xray-tracing", role=role.id,
+            policy=policy_json([{
+                "Effect": "Allow", "Resource": "*",
+                "Action": ["xray:GetSamplingRules", "xray:GetSamplingStatisticSummaries", "xray:GetSamplingTargets",
+                           "xray:PutTelemetryRecords", "xray:PutTraceSegments"],
+            }]),
+        )
+        return role

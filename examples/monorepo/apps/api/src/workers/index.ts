@@ -1,0 +1,2 @@
+// Barrel file: not a worker, discovery must ignore it.
+export {};

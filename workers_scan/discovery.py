@@ -1,0 +1,142 @@
+"""Find worker entry points in the monorepo and derive their names, routes and service names."""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import Problems
+
+ROUTE_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+SERVICE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{3,39}$")
+FILE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+SERVICE_NAME_MAX = 40
+# A REST API holds 300 resources by default (root included); each worker adds two.
+API_RESOURCE_QUOTA = 300
+MAX_WORKERS = (API_RESOURCE_QUOTA - 1) // 2
+
+
+@dataclass(frozen=True)
+class DiscoveredWorker:
+    """A worker entry point as found on disk, before per-worker settings are applied."""
+
+    name: str          # kebab-case, unique; key of workers.toml tables and .env.workers.<name>
+    source: Path       # the .ts entry file
+    worker_file: str   # compiled path relative to the workers folder, passed to the start command
+    route: str         # default API path segment
+
+
+def kebab_case(stem: str) -> str:
+    """`emailSender.worker` -> `email-sender`; `PDF_export` -> `pdf-export`."""
+    stem = re.sub(r"[._]worker$", "", stem)
+    stem = re.sub(r"([a-z0-9])([A-Z])", r"\1-\2", stem)
+    stem = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1-\2", stem)
+    return re.sub(r"[-_.\s]+", "-", stem).strip("-").lower()
+
+
+def shorten(full: str, limit: int) -> str:
+    """`full` if it fits in `limit` characters, else a prefix plus a stable 6-hex hash of `full`."""
+    if len(full) <= limit:
+        return full
+    digest = hashlib.sha256(full.encode()).hexdigest()[:6]
+    return f"{full[:limit - 7].rstrip('-_')}-{digest}"
+
+
+def service_name(project: str, environment: str, route: str) -> str:
+    """`<project>-<env>-<route>`, shortened to 40 characters with a stable hash suffix."""
+    return shorten(f"{project}-{environment}-{route}", SERVICE_NAME_MAX)
+
+
+def _matches(name: str, patterns: tuple[str, ...]) -> bool:
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
+
+
+def discover_workers(
+    workers_path: Path,
+    monorepo_root: Path,
+    *,
+    include: tuple[str, ...] = ("*.ts",),
+    exclude: tuple[str, ...] = ("*.spec.ts", "*.test.ts", "*.d.ts", "index.ts", "_*", ".*"),
+    folder_entry: str = "main.ts",
+    problems: Problems,
+    key: str = "WORKERS_DIR",
+) -> list[DiscoveredWorker]:
+    """Every worker entry point in `workers_path`, sorted by name. Problems are collected, not raised."""
+    if not workers_path.is_dir():
+        problems.add(workers_path, key, "workers folder not found; set MONOREPO_ROOT (relative to the settings "
+                                        "file) and WORKERS_DIR so that MONOREPO_ROOT/WORKERS_DIR is the folder")
+        return []
+    root = monorepo_root.resolve()
+    found: list[DiscoveredWorker] = []
+    try:
+        entries = sorted(os.scandir(workers_path), key=lambda e: os.fsencode(e.name))
+    except OSError as exc:
+        problems.add(workers_path, key, f"cannot be listed ({exc.strerror or exc})")
+        return []
+    for entry in entries:
+        name = entry.name
+        path = workers_path / name
+        if _not_text(name):
+            problems.add(workers_path, repr(os.fsencode(name))[1:], "file name is not valid UTF-8; rename it")
+            continue
+        if _matches(name, exclude):
+            continue
+        try:
+            resolved = path.resolve(strict=True)
+        except (OSError, RuntimeError) as exc:
+            reason = "is a symlink loop" if isinstance(exc, RuntimeError) or getattr(exc, "errno", 0) == 40 else \
+                "is a broken symlink"
+            problems.add(path, "", f"{reason}; remove it or point it at a file inside the monorepo")
+            continue
+        if path.is_symlink() and not resolved.is_relative_to(root):
+            problems.add(path, "", f"is a symlink to {resolved}, outside the monorepo {root}; "
+                                   "App Runner builds from the repository only, so the target would be missing")
+            continue
+        if entry.is_dir():
+            entry_file = path / folder_entry
+            if not entry_file.is_file():
+                continue
+            stem, worker_file = name, f"{name}/{Path(folder_entry).with_suffix('.js').as_posix()}"
+            source = entry_file
+        elif entry.is_file() and _matches(name, include):
+            stem, worker_file, source = name.removesuffix(".ts"), f"{name.removesuffix('.ts')}.js", path
+        else:
+            continue
+        if not FILE_NAME_RE.match(name):
+            problems.add(path, "", "worker file or folder name may hold only letters, digits, '.', '_' and '-' "
+                                   "(it becomes part of a URL path and a shell argument); rename it")
+            continue
+        route = kebab_case(stem)
+        if not ROUTE_RE.match(route):
+            problems.add(path, "", f"derives the route {route!r}, which is not a valid path part "
+                                   "(1-64 of a-z, 0-9, '-', not starting or ending with '-'); rename it")
+            continue
+        found.append(DiscoveredWorker(name=route, source=path if entry.is_dir() else source, worker_file=worker_file,
+                                      route=route))
+    if not found and not problems:
+        problems.add(workers_path, key, f"no worker found: expected files matching {', '.join(include)} "
+                                        f"(not {', '.join(exclude)}) or folders holding {folder_entry}")
+    by_name: dict[str, DiscoveredWorker] = {}
+    for worker in found:
+        other = by_name.get(worker.name)
+        if other:
+            problems.add(worker.source, "", f"and {other.source.name} both map to the worker name and route "
+                                            f"{worker.name!r}; rename one of them")
+        else:
+            by_name[worker.name] = worker
+    if len(by_name) > MAX_WORKERS:
+        problems.add(workers_path, key, f"holds {len(by_name)} workers; one REST API routes at most {MAX_WORKERS} "
+                                        f"(default quota of {API_RESOURCE_QUOTA} resources, two per worker)")
+    return sorted(by_name.values(), key=lambda w: w.name)
+
+
+def _not_text(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes arrive as surrogate escapes
+        return True
+    return False

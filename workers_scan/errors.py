@@ -1,0 +1,67 @@
+"""One error type for every problem in the inputs, reported all at once."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def display_path(path: Path | str) -> str:
+    """A path as the user would type it: relative to the working directory when inside it."""
+    path = Path(path)
+    try:
+        return os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return str(path)
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with the inputs: where (file), what (key or path inside it), and why."""
+
+    where: str
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        if self.key:
+            return f"{self.where}: {self.key}: {self.message}"
+        return f"{self.where}: {self.message}"
+
+
+class InputError(Exception):
+    """Raised once, with every problem found, before any construct is built."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = list(problems)
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        count = len(self.problems)
+        head = f"{count} problem{'s' if count != 1 else ''} in the inputs (nothing was synthesized):"
+        return "\n".join([head, *(f"  - {p}" for p in self.problems)])
+
+
+class Problems:
+    """Collects problems so a user can fix all of them in one pass."""
+
+    def __init__(self) -> None:
+        self._items: list[Problem] = []
+
+    def add(self, where: Path | str, key: str, message: str) -> None:
+        where_text = display_path(where) if isinstance(where, Path) else where
+        self._items.append(Problem(where_text, key, message))
+
+    def extend(self, problems: list[Problem]) -> None:
+        self._items.extend(problems)
+
+    def __bool__(self) -> bool:
+        return bool(self._items)
+
+    def __iter__(self):
+        return iter(self._items)
+
+    def raise_if_any(self) -> None:
+        if self._items:
+            raise InputError(self._items)

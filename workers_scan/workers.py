@@ -1,0 +1,162 @@
+"""Workers as the infrastructure sees them: discovery + `workers.toml` + settings defaults."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from .discovery import ROUTE_RE, SERVICE_NAME_RE, discover_workers, service_name
+from .errors import Problems, display_path
+from .settings import CPU_MEMORY, Settings, cpu_memory_hint
+
+WORKERS_TOML = "workers.toml"
+HEALTH_PATH_RE = re.compile(r"^/[A-Za-z0-9._~/-]{0,50}$")
+# Routes that would shadow API Gateway's own paths or confuse operators.
+RESERVED_ROUTES = frozenset({"proxy"})
+TOML_KEYS = ("cpu", "memory", "min_instances", "max_instances", "max_concurrency", "health_check_path", "route")
+
+
+@dataclass(frozen=True)
+class Worker:
+    name: str
+    source: Path
+    worker_file: str
+    route: str
+    service_name: str
+    start_command: str
+    cpu: int
+    memory: int
+    min_instances: int
+    max_instances: int
+    max_concurrency: int
+    health_check_path: str | None  # None: TCP health check
+
+    @property
+    def source_display(self) -> str:
+        return display_path(self.source)
+
+
+def load_workers(settings: Settings) -> list[Worker]:
+    """Discover, apply workers.toml, validate; raise InputError listing every problem."""
+    problems = Problems()
+    workers = scan_workers(settings, problems)
+    problems.raise_if_any()
+    return workers
+
+
+def scan_workers(settings: Settings, problems: Problems) -> list[Worker]:
+    found = discover_workers(
+        settings.workers_path, settings.monorepo_root,
+        include=settings.worker_include, exclude=settings.worker_exclude,
+        folder_entry=settings.worker_folder_entry, problems=problems,
+    )
+    toml_path = settings.settings_dir / WORKERS_TOML
+    tables = _read_toml(toml_path, problems)
+    names = {w.name for w in found}
+    for table_name in sorted(tables):
+        if table_name not in names and found:
+            known = ", ".join(sorted(names))
+            problems.add(toml_path, f"[{table_name}]", f"names no discovered worker; workers are: {known}")
+
+    workers: list[Worker] = []
+    for found_worker in found:
+        table = tables.get(found_worker.name, {})
+        worker = _configure(found_worker, table, settings, toml_path, problems)
+        if worker:
+            workers.append(worker)
+
+    by_route: dict[str, Worker] = {}
+    by_service: dict[str, Worker] = {}
+    for worker in workers:
+        if worker.route in by_route:
+            problems.add(worker.source, "route", f"{worker.route!r} is also the route of "
+                                                 f"{by_route[worker.route].source_display}; set a distinct "
+                                                 f"route in {WORKERS_TOML}")
+        by_route.setdefault(worker.route, worker)
+        if worker.service_name in by_service:
+            problems.add(worker.source, "service name", f"{worker.service_name!r} is also the service name of "
+                                                        f"{by_service[worker.service_name].source_display}")
+        by_service.setdefault(worker.service_name, worker)
+    return sorted(workers, key=lambda w: w.name)
+
+
+def _read_toml(path: Path, problems: Problems) -> dict[str, dict]:
+    if not path.exists():
+        return {}
+    try:
+        data = tomllib.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError:
+        problems.add(path, "", "is not UTF-8 text")
+        return {}
+    except tomllib.TOMLDecodeError as exc:
+        problems.add(path, "", f"is not valid TOML: {exc}")
+        return {}
+    except OSError as exc:
+        problems.add(path, "", f"cannot be read ({exc.strerror or exc})")
+        return {}
+    tables: dict[str, dict] = {}
+    for name, table in data.items():
+        if not isinstance(table, dict):
+            problems.add(path, name, "must be a table: [worker-name] followed by key = value lines")
+            continue
+        tables[name] = table
+    return tables
+
+
+def _configure(found, table: dict, settings: Settings, toml_path: Path, problems: Problems) -> Worker | None:
+    count_before = len(list(problems))
+
+    def key(name: str) -> str:
+        return f"[{found.name}].{name}"
+
+    for unknown in sorted(set(table) - set(TOML_KEYS)):
+        problems.add(toml_path, key(unknown), f"unknown key; use one of {', '.join(TOML_KEYS)}")
+
+    def integer(name: str, default: int, low: int, high: int) -> int:
+        value = table.get(name, default)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            problems.add(toml_path, key(name), f"{value!r} is not a whole number from {low} to {high}")
+            return default
+        return value
+
+    cpu = table.get("cpu", settings.worker_cpu)
+    if cpu not in CPU_MEMORY or isinstance(cpu, bool):
+        problems.add(toml_path, key("cpu"), f"{cpu!r} is not a CPU size; use one of {', '.join(map(str, CPU_MEMORY))}")
+        cpu = None
+    memory = table.get("memory", settings.worker_memory if "cpu" not in table else None)
+    if memory is None and cpu is not None:
+        memory = CPU_MEMORY[cpu][0]
+    if cpu is not None and memory not in CPU_MEMORY[cpu]:
+        problems.add(toml_path, key("memory"), f"{memory!r} MB is not allowed with {cpu} CPU units; "
+                                               f"use {cpu_memory_hint(cpu)}")
+    low = integer("min_instances", settings.worker_min_instances, 1, 25)
+    high = integer("max_instances", settings.worker_max_instances, 1, 25)
+    if low > high:
+        problems.add(toml_path, key("min_instances"), f"{low} is more than max_instances ({high})")
+    concurrency = integer("max_concurrency", settings.worker_max_concurrency, 1, 200)
+
+    health = table.get("health_check_path")
+    if health is not None and (not isinstance(health, str) or not HEALTH_PATH_RE.match(health)):
+        problems.add(toml_path, key("health_check_path"), f"{health!r} is not an HTTP path like /health")
+    route = table.get("route", found.route)
+    if not isinstance(route, str) or not ROUTE_RE.match(route):
+        problems.add(toml_path, key("route"), f"{route!r} is not a valid route (1-64 of a-z, 0-9 and '-', "
+                                              "not starting or ending with '-')")
+        route = found.route
+    if route in RESERVED_ROUTES:
+        where, where_key = (toml_path, key("route")) if "route" in table else (found.source, "route")
+        problems.add(where, where_key, f"{route!r} is reserved; choose another route")
+
+    name = service_name(settings.project_name, settings.environment, route)
+    if not SERVICE_NAME_RE.match(name):
+        problems.add(found.source, "service name", f"{name!r} is not a valid App Runner service name")
+    if len(list(problems)) > count_before:
+        return None
+    return Worker(
+        name=found.name, source=found.source, worker_file=found.worker_file, route=route, service_name=name,
+        start_command=settings.start_command.format(worker_file=found.worker_file),
+        cpu=cpu, memory=memory, min_instances=low, max_instances=high, max_concurrency=concurrency,
+        health_check_path=health,
+    )
