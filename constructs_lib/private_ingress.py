@@ -75,7 +75,7 @@ class PrivateIngress(Construct):
         # is known at synth time: one lookup and one attachment per index, each resolved at apply.
         for index in range(network.subnet_count):
             eni = eni_.DataAwsNetworkInterface(
-                self, f"endpoint-eni-{index}", id=Fn.element(Fn.tolist(endpoint.network_interface_ids), index),
+                self, f"endpoint-eni-{index}", id=Fn.element(endpoint.network_interface_ids, index),
             )
             attachment_.LbTargetGroupAttachment(
                 self, f"endpoint-target-{index}", target_group_arn=targets.arn, target_id=eni.private_ip, port=HTTPS,

@@ -25,21 +25,21 @@ class EnvEntry:
     line: int
 
 
-def read_env_file(path: Path, problems: Problems) -> dict[str, EnvEntry]:
-    """Return key -> (value, line); report unreadable files, bad lines, bad and duplicate keys."""
+def read_env_file(path: Path, problems: Problems) -> dict[str, EnvEntry] | None:
+    """Key -> (value, line); bad lines and keys are reported. None (and reported) when the file is unreadable."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
         problems.add(path, "", f"cannot be read ({exc.strerror or exc})")
-        return {}
+        return None
     if b"\x00" in raw:
         problems.add(path, "", "is a binary file, not a dotenv file of KEY=value lines")
-        return {}
+        return None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         problems.add(path, "", f"is not UTF-8 text (byte {exc.start}); save it as UTF-8")
-        return {}
+        return None
 
     entries: dict[str, EnvEntry] = {}
     for binding in parse_stream(io.StringIO(text)):

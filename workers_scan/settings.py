@@ -324,6 +324,8 @@ def load_settings(source: SettingsSource, environ: Mapping[str, str] | None = No
                                "copy examples/monorepo/infra/aws/.env.example and edit it")
         problems.raise_if_any()
     entries = read_env_file(path, problems)
+    if entries is None:  # unreadable: reporting every required key as missing too would only be noise
+        problems.raise_if_any()
 
     for key in entries:
         if key not in KEYS_BY_NAME:
@@ -345,7 +347,7 @@ def load_settings(source: SettingsSource, environ: Mapping[str, str] | None = No
         where = origin.get(key.name, display_path(path))
         if text is None or (text.strip() == "" and key.default is None):
             if key.default is None:
-                problems.add(where, key.name, "is required; " + key.help[0].lower() + key.help[1:])
+                problems.add(where, key.name, f"is required ({key.help})")
                 continue
             text = key.default
         if text.strip() == "" and key.default == "":

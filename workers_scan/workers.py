@@ -74,7 +74,8 @@ def scan_workers(settings: Settings, problems: Problems) -> list[Worker]:
             problems.add(worker.source, "route", f"{worker.route!r} is also the route of "
                                                  f"{by_route[worker.route].source_display}; set a distinct "
                                                  f"route in {WORKERS_TOML}")
-        by_route.setdefault(worker.route, worker)
+            continue  # the service names collide too: one message is enough
+        by_route[worker.route] = worker
         if worker.service_name in by_service:
             problems.add(worker.source, "service name", f"{worker.service_name!r} is also the service name of "
                                                         f"{by_service[worker.service_name].source_display}")

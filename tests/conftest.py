@@ -1,0 +1,57 @@
+"""Shared fixtures: every stack is synthesized once per session (one jsii process for the whole run)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+from workers_scan import load_workers  # noqa: E402
+from workers_scan.settings import EXAMPLE_SETTINGS, SettingsSource, load_settings  # noqa: E402
+
+from .helpers import make_monorepo, settings_from  # noqa: E402
+
+
+def synth_stack(settings, workers) -> dict:
+    """Synthesize one PlatformStack in memory with cdktf.Testing and return its parsed JSON."""
+    from cdktf import Testing
+
+    from constructs_lib.platform_stack import PlatformStack
+
+    app = Testing.app()
+    stack = PlatformStack(app, settings.stack_name, settings=settings, workers=workers)
+    return json.loads(Testing.synth(stack))
+
+
+@pytest.fixture(scope="session")
+def example_settings():
+    return load_settings(SettingsSource(EXAMPLE_SETTINGS, is_example=True))
+
+
+@pytest.fixture(scope="session")
+def example_workers(example_settings):
+    return load_workers(example_settings)
+
+
+@pytest.fixture(scope="session")
+def example_stack(example_settings, example_workers) -> dict:
+    return synth_stack(example_settings, example_workers)
+
+
+@pytest.fixture(scope="session")
+def stack_for(tmp_path_factory):
+    """Synthesize (once per distinct request) a stack for a generated monorepo: stack_for(workers, **settings)."""
+    cache: dict = {}
+
+    def build(workers: tuple[str, ...], **settings: str) -> dict:
+        key = (tuple(workers), tuple(sorted(settings.items())))
+        if key not in cache:
+            root = tmp_path_factory.mktemp("monorepo")
+            loaded = settings_from(make_monorepo(root, list(workers), settings=settings))
+            cache[key] = synth_stack(loaded, load_workers(loaded))
+        return cache[key]
+
+    return build

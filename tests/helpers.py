@@ -1,0 +1,52 @@
+"""Builders of small monorepos and settings files for tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from workers_scan import load_settings
+from workers_scan.settings import SettingsSource
+
+VALID_ARN = "arn:aws:apprunner:eu-west-1:123456789012:connection/acme-github/0123456789abcdef0123456789abcdef"
+BASE_SETTINGS = {
+    "APP_RUNNER_CONNECTION_ARN": VALID_ARN,
+    "AWS_REGION": "eu-west-1",
+    "PROJECT_NAME": "acme",
+    "ENVIRONMENT": "dev",
+    "REPOSITORY_URL": "https://github.com/acme/platform",
+    "MONOREPO_ROOT": "../..",
+}
+WORKERS = "apps/api/src/workers"
+
+
+def write_settings(path: Path, values: dict[str, str | None], extra_lines: str = "") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [f"{k}={v}" for k, v in values.items() if v is not None]
+    path.write_text("\n".join(lines) + "\n" + extra_lines)
+    return path
+
+
+def make_monorepo(root: Path, workers: list[str] = ("orders.ts",), settings: dict | None = None,
+                  toml: str | None = None, extra_lines: str = "") -> Path:
+    """A monorepo under `root` with the given worker files (a name ending in / is a folder worker).
+
+    Returns the settings file (`infra/aws/.env`).
+    """
+    folder = root / WORKERS
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in workers:
+        if name.endswith("/"):
+            (folder / name).mkdir(parents=True, exist_ok=True)
+            (folder / name / "main.ts").write_text("export {};\n")
+        else:
+            (folder / name).write_text("export {};\n")
+    values = dict(BASE_SETTINGS)
+    values.update(settings or {})
+    env = write_settings(root / "infra" / "aws" / ".env", values, extra_lines)
+    if toml is not None:
+        (root / "infra" / "aws" / "workers.toml").write_text(toml)
+    return env
+
+
+def settings_from(path: Path, environ: dict | None = None):
+    return load_settings(SettingsSource(path, is_example=False), environ=environ or {})

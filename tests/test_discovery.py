@@ -1,0 +1,146 @@
+import os
+import random
+
+import pytest
+
+from workers_scan import InputError, load_workers
+from workers_scan.discovery import MAX_WORKERS, kebab_case, service_name
+from workers_scan.settings import EXAMPLE_SETTINGS, SettingsSource, load_settings
+
+from .helpers import WORKERS, make_monorepo, settings_from
+
+
+def workers_of(env, environ=None):
+    return load_workers(settings_from(env, environ))
+
+
+def problems_of(env, environ=None) -> list[str]:
+    with pytest.raises(InputError) as caught:
+        workers_of(env, environ)
+    return [str(p) for p in caught.value.problems]
+
+
+def test_example_monorepo_has_three_workers_and_ignores_spec_and_index():
+    settings = load_settings(SettingsSource(EXAMPLE_SETTINGS, is_example=True))
+    workers = load_workers(settings)
+    assert [(w.name, w.worker_file, w.route) for w in workers] == [
+        ("billing", "billing/main.js", "billing"),
+        ("email-sender", "emailSender.worker.js", "email-sender"),
+        ("orders", "orders.js", "orders"),
+    ]
+    assert workers[1].start_command == "bash apps/api/scripts/start-worker.sh emailSender.worker.js"
+
+
+@pytest.mark.parametrize("stem, route", [
+    ("emailSender.worker", "email-sender"),
+    ("email-sender.worker", "email-sender"),
+    ("orders", "orders"),
+    ("PDFExport", "pdf-export"),
+    ("pdf_export_worker", "pdf-export"),
+    ("sync2Crm", "sync2-crm"),
+    ("billing", "billing"),
+])
+def test_worker_routes_are_kebab_case_of_file_names(stem, route):
+    assert kebab_case(stem) == route
+
+
+def test_excluded_files_are_not_workers(tmp_path):
+    env = make_monorepo(tmp_path, ["orders.ts", "orders.spec.ts", "orders.test.ts", "types.d.ts", "index.ts",
+                                   "_helpers.ts", ".hidden.ts", "README.md", "_internal/", "notes/"])
+    (tmp_path / WORKERS / "notes" / "main.ts").unlink()  # a folder without main.ts is not a worker
+    assert [w.name for w in workers_of(env)] == ["orders"]
+
+
+def test_folder_with_main_ts_is_a_worker_named_after_the_folder(tmp_path):
+    env = make_monorepo(tmp_path, ["reportGenerator/"])
+    [worker] = workers_of(env)
+    assert (worker.name, worker.route, worker.worker_file) == ("report-generator", "report-generator",
+                                                                "reportGenerator/main.js")
+
+
+def test_include_exclude_and_folder_entry_are_configurable(tmp_path):
+    env = make_monorepo(tmp_path, ["a.worker.ts", "b.ts", "c/"], settings={
+        "WORKER_INCLUDE": "*.worker.ts", "WORKER_FOLDER_ENTRY": "index.ts", "WORKER_EXCLUDE": "*.spec.ts"})
+    (tmp_path / WORKERS / "c" / "index.ts").write_text("")
+    assert [(w.name, w.worker_file) for w in workers_of(env)] == [("a", "a.worker.js"), ("c", "c/index.js")]
+
+
+def test_service_names_are_project_env_route():
+    assert service_name("acme", "dev", "orders") == "acme-dev-orders"
+
+
+def test_long_service_names_are_shortened_deterministically_and_uniquely():
+    first = service_name("acme-platform-team", "staging", "customer-notification-dispatcher")
+    second = service_name("acme-platform-team", "staging", "customer-notification-dispatcher-v2")
+    assert len(first) == len(second) == 40
+    assert first != second
+    assert first == service_name("acme-platform-team", "staging", "customer-notification-dispatcher")
+    assert first.startswith("acme-platform-team-staging-custom-")
+
+
+def test_same_route_from_two_files_names_both(tmp_path):
+    env = make_monorepo(tmp_path, ["emailSender.ts", "email-sender.worker.ts", "email_sender/"])
+    messages = problems_of(env)
+    assert len(messages) == 2
+    assert all("'email-sender'" in m for m in messages)
+    assert any("email-sender.worker.ts" in m and "email_sender" in m for m in messages), messages
+
+
+def test_invalid_file_names_are_rejected_with_the_path(tmp_path):
+    env = make_monorepo(tmp_path, ["orders.ts", "bad name.ts", "tilde~x.ts"])
+    messages = problems_of(env)
+    assert any("bad name.ts" in m and "may hold only letters" in m for m in messages)
+    assert any("tilde~x.ts" in m for m in messages)
+
+
+def test_missing_workers_folder_names_the_path_and_key(tmp_path):
+    env = make_monorepo(tmp_path, settings={"WORKERS_DIR": "apps/backend/workers"})
+    [message] = problems_of(env)
+    assert "apps/backend/workers: WORKERS_DIR: workers folder not found" in message
+
+
+def test_empty_workers_folder_is_an_error(tmp_path):
+    env = make_monorepo(tmp_path, ["index.ts", "x.spec.ts"])
+    [message] = problems_of(env)
+    assert "no worker found" in message and "WORKERS_DIR" in message
+
+
+def test_symlink_leaving_the_monorepo_is_an_error(tmp_path):
+    outside = tmp_path / "outside.ts"
+    outside.write_text("")
+    env = make_monorepo(tmp_path / "repo", ["orders.ts"])
+    os.symlink(outside, tmp_path / "repo" / WORKERS / "stray.ts")
+    [message] = problems_of(env)
+    assert "stray.ts" in message and "outside the monorepo" in message
+
+
+def test_symlink_inside_the_monorepo_is_followed(tmp_path):
+    env = make_monorepo(tmp_path, ["orders.ts"])
+    shared = tmp_path / "apps" / "api" / "src" / "shared.ts"
+    shared.write_text("")
+    os.symlink(shared, tmp_path / WORKERS / "shared.ts")
+    assert [w.name for w in workers_of(env)] == ["orders", "shared"]
+
+
+def test_symlink_loop_is_an_error(tmp_path):
+    env = make_monorepo(tmp_path, ["orders.ts"])
+    os.symlink(tmp_path / WORKERS / "loop-b.ts", tmp_path / WORKERS / "loop-a.ts")
+    os.symlink(tmp_path / WORKERS / "loop-a.ts", tmp_path / WORKERS / "loop-b.ts")
+    messages = problems_of(env)
+    assert len(messages) == 2 and all("symlink loop" in m for m in messages)
+
+
+def test_too_many_workers_for_one_rest_api(tmp_path):
+    names = [f"w{i:03d}.ts" for i in range(MAX_WORKERS + 1)]
+    env = make_monorepo(tmp_path, names)
+    [message] = problems_of(env)
+    assert f"holds {MAX_WORKERS + 1} workers; one REST API routes at most {MAX_WORKERS}" in message
+
+
+def test_result_is_sorted_whatever_the_creation_order(tmp_path):
+    names = [f"worker{i}.ts" for i in range(12)]
+    shuffled = names[:]
+    random.Random(7).shuffle(shuffled)
+    first = [w.name for w in workers_of(make_monorepo(tmp_path / "a", names))]
+    second = [w.name for w in workers_of(make_monorepo(tmp_path / "b", shuffled))]
+    assert first == second == sorted(first)

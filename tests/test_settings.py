@@ -1,0 +1,207 @@
+from pathlib import Path
+
+import pytest
+
+from workers_scan import InputError
+from workers_scan.settings import (DEFAULT_BUILD_COMMAND, DEFAULT_START_COMMAND, EXAMPLE_SETTINGS, KEYS,
+                                   SettingsSource, load_settings, locate_settings)
+
+from .helpers import BASE_SETTINGS, VALID_ARN, make_monorepo, settings_from, write_settings
+
+
+def problems_of(path: Path, environ=None) -> list[str]:
+    with pytest.raises(InputError) as caught:
+        settings_from(path, environ)
+    return [str(p) for p in caught.value.problems]
+
+
+def test_valid_settings_apply_documented_defaults(tmp_path):
+    settings = settings_from(make_monorepo(tmp_path))
+    assert settings.connection_arn == VALID_ARN
+    assert settings.build_command == DEFAULT_BUILD_COMMAND
+    assert settings.start_command == DEFAULT_START_COMMAND == "bash apps/api/scripts/start-worker.sh {worker_file}"
+    assert settings.runtime == "NODEJS_22"
+    assert settings.port == 3000
+    assert settings.waf_rate_limit == 2000
+    assert settings.branch == "main" and settings.source_directory == "/"
+    assert settings.monorepo_root == tmp_path.resolve()
+    assert settings.stack_name == "acme-dev"
+    assert settings.nat_per_az is False and not settings.is_production
+
+
+def test_seed_build_command_is_the_default():
+    assert DEFAULT_BUILD_COMMAND == (
+        "curl -fsSL https://get.pnpm.io/install.sh | sh - && export PATH=$HOME/.local/share/pnpm:$PATH && "
+        "pnpm install --frozen-lockfile && pnpm run build --filter @monorepo/api && "
+        "cp -R apps/api/src/i18n apps/api/dist/i18n")
+
+
+def test_all_missing_required_keys_are_reported_together(tmp_path):
+    env = write_settings(tmp_path / ".env", {"BRANCH": "main"})
+    messages = problems_of(env)
+    for key in ("APP_RUNNER_CONNECTION_ARN", "AWS_REGION", "PROJECT_NAME", "ENVIRONMENT", "REPOSITORY_URL"):
+        assert any(m.startswith(f".env: {key}: is required") or f"/.env: {key}: is required" in m for m in messages), key
+    assert len(messages) == 5
+
+
+@pytest.mark.parametrize("arn", [
+    "arn:aws:apprunner:eu-west-1:12345:connection/acme/0123456789abcdef0123456789abcdef",
+    "arn:aws:apprunner:eu-west-1:123456789012:service/acme/0123456789abcdef0123456789abcdef",
+    "arn:aws:codestar-connections:eu-west-1:123456789012:connection/0123",
+    "not-an-arn",
+])
+def test_malformed_connection_arn_names_file_key_and_expected_shape(tmp_path, arn):
+    env = make_monorepo(tmp_path, settings={"APP_RUNNER_CONNECTION_ARN": arn})
+    [message] = problems_of(env)
+    assert "infra/aws/.env: APP_RUNNER_CONNECTION_ARN:" in message
+    assert "connection/<name>/<32-hex id>" in message
+
+
+def test_connection_region_must_equal_aws_region(tmp_path):
+    env = make_monorepo(tmp_path, settings={"AWS_REGION": "us-east-1"})
+    [message] = problems_of(env)
+    assert "APP_RUNNER_CONNECTION_ARN" in message and "eu-west-1" in message and "us-east-1" in message
+
+
+def test_key_that_looks_like_a_typo_is_reported_with_suggestion(tmp_path):
+    env = make_monorepo(tmp_path, extra_lines="APP_RUNER_CONNECTION_ARN=x\nWAF_RATE_LIMT=100\n")
+    messages = problems_of(env)
+    assert any("APP_RUNER_CONNECTION_ARN: unknown key; did you mean APP_RUNNER_CONNECTION_ARN?" in m for m in messages)
+    assert any("WAF_RATE_LIMT: unknown key; did you mean WAF_RATE_LIMIT?" in m for m in messages)
+
+
+def test_unrelated_unknown_keys_are_left_alone(tmp_path):
+    env = make_monorepo(tmp_path, extra_lines="SOMETHING_ELSE=1\n")
+    assert settings_from(env).project_name == "acme"
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("5", "out of range; use 10 to 2,000,000,000"),
+    ("2000000001", "out of range"),
+    ("lots", "not a whole number"),
+])
+def test_waf_rate_limit_bounds(tmp_path, value, expected):
+    env = make_monorepo(tmp_path, settings={"WAF_RATE_LIMIT": value})
+    [message] = problems_of(env)
+    assert "WAF_RATE_LIMIT" in message and expected in message
+
+
+def test_waf_rate_limit_accepts_aws_extremes(tmp_path):
+    assert settings_from(make_monorepo(tmp_path, settings={"WAF_RATE_LIMIT": "10"})).waf_rate_limit == 10
+    env = make_monorepo(tmp_path, settings={"WAF_RATE_LIMIT": "2000000000"})
+    assert settings_from(env).waf_rate_limit == 2_000_000_000
+
+
+@pytest.mark.parametrize("key, value, expected", [
+    ("ENVIRONMENT", "Prod!", "lowercase"),
+    ("PROJECT_NAME", "Acme_Corp", "a-z, 0-9 and -"),
+    ("REPOSITORY_URL", "git@github.com:acme/platform.git", "https GitHub repository URL"),
+    ("RUNTIME", "NODEJS_24", "not one of NODEJS_22"),
+    ("PORT", "70000", "out of range"),
+    ("AUTO_DEPLOYMENTS", "sometimes", "use true or false"),
+    ("START_COMMAND", "node dist/main.js", "{worker_file}"),
+    ("START_COMMAND", "run {worker_file} {other}", "no placeholder but {worker_file}"),
+    ("SOURCE_DIRECTORY", "backend", "absolute path inside the repository"),
+    ("WORKERS_DIR", "../outside", "relative folder inside the monorepo"),
+    ("VPC_CIDR", "10.0.0.0/33", "not an IPv4 CIDR"),
+    ("VPC_CIDR", "10.0.0.0/8", "/16 to /22"),
+    ("VPC_CIDR", "8.8.0.0/16", "private"),
+    ("AZ_COUNT", "1", "use 2 to 3"),
+    ("WORKER_CPU", "300", "not one of 256"),
+    ("LOG_RETENTION_DAYS", "10", "not one of 1, 3"),
+])
+def test_invalid_values_name_key_and_what_is_accepted(tmp_path, key, value, expected):
+    env = make_monorepo(tmp_path, settings={key: value})
+    messages = problems_of(env)
+    assert any(f"infra/aws/.env: {key}:" in m and expected in m for m in messages), messages
+
+
+def test_cross_field_rules_are_all_reported(tmp_path):
+    env = make_monorepo(tmp_path, settings={
+        "WORKER_CPU": "256", "WORKER_MEMORY": "4096", "WORKER_MIN_INSTANCES": "5", "WORKER_MAX_INSTANCES": "2",
+        "AVAILABILITY_ZONES": "eu-west-1a,eu-west-1b,eu-west-1c", "VPC_ID": "vpc-0123456789abcdef0",
+    })
+    messages = problems_of(env)
+    assert any("WORKER_MEMORY: 4096 MB is not allowed with 256 CPU units; use 512 MB or 1024 MB" in m for m in messages)
+    assert any("WORKER_MIN_INSTANCES: 5 is more than WORKER_MAX_INSTANCES (2)" in m for m in messages)
+    assert any("AVAILABILITY_ZONES: lists 3 zone(s) but AZ_COUNT is 2" in m for m in messages)
+    assert any("PRIVATE_SUBNET_IDS: is required with VPC_ID" in m for m in messages)
+    assert len(messages) == 4
+
+
+def test_availability_zones_must_be_in_the_region(tmp_path):
+    env = make_monorepo(tmp_path, settings={"AVAILABILITY_ZONES": "us-east-1a,us-east-1b"})
+    [message] = problems_of(env)
+    assert "AVAILABILITY_ZONES: every zone must be in AWS_REGION eu-west-1" in message
+
+
+def test_existing_vpc_needs_two_or_three_subnets(tmp_path):
+    env = make_monorepo(tmp_path, settings={"VPC_ID": "vpc-0123456789abcdef0",
+                                            "PRIVATE_SUBNET_IDS": "subnet-0123456789abcdef0"})
+    [message] = problems_of(env)
+    assert "PRIVATE_SUBNET_IDS: lists 1 subnet(s); give 2 or 3" in message
+
+
+def test_process_environment_overrides_the_file_and_is_named_in_errors(tmp_path):
+    env = make_monorepo(tmp_path)
+    assert settings_from(env, {"ENVIRONMENT": "staging"}).environment == "staging"
+    messages = problems_of(env, {"WAF_RATE_LIMIT": "1"})
+    assert messages == ["environment variable: WAF_RATE_LIMIT: 1 is out of range; use 10 to 2,000,000,000"]
+
+
+def test_production_turns_on_nat_per_az_unless_set(tmp_path):
+    env = make_monorepo(tmp_path, settings={"ENVIRONMENT": "prod"})
+    assert settings_from(env).nat_per_az is True
+    env = make_monorepo(tmp_path, settings={"ENVIRONMENT": "prod", "NAT_PER_AZ": "false"})
+    assert settings_from(env).nat_per_az is False
+
+
+def test_malformed_line_and_duplicate_key_are_reported_with_line_numbers(tmp_path):
+    env = make_monorepo(tmp_path, extra_lines="BRANCH=main\nBRANCH=develop\nthis is not a setting\n1BAD=x\n")
+    messages = problems_of(env)
+    assert any("BRANCH (line 8): is set twice (first on line 7)" in m for m in messages), messages
+    assert any("line 9: cannot be parsed as KEY=value" in m for m in messages), messages
+    assert len(messages) == 3
+
+
+def test_binary_and_non_utf8_settings_files_are_rejected(tmp_path):
+    binary = tmp_path / "binary.env"
+    binary.write_bytes(b"AWS_REGION=eu\x00west-1\n")
+    assert problems_of(binary) == [f"{_rel(binary)}: is a binary file, not a dotenv file of KEY=value lines"]
+    latin = tmp_path / "latin.env"
+    latin.write_bytes("PROJECT_NAME=caf\xe9\n".encode("latin-1"))
+    [message] = problems_of(latin)
+    assert "is not UTF-8 text" in message
+
+
+def test_missing_explicit_settings_file_is_an_error_not_the_example(tmp_path):
+    source = locate_settings(tmp_path / "nope.env", environ={})
+    assert not source.is_example
+    with pytest.raises(InputError) as caught:
+        load_settings(source, environ={})
+    assert "settings file not found" in str(caught.value)
+
+
+def test_settings_file_from_environment_variable(tmp_path):
+    env = make_monorepo(tmp_path)
+    source = locate_settings(None, environ={"INFRA_ENV_FILE": str(env)}, default=tmp_path / "absent")
+    assert source.path == env and not source.is_example
+
+
+def test_without_any_settings_file_the_embedded_example_is_used(tmp_path):
+    source = locate_settings(None, environ={}, default=tmp_path / ".env")
+    assert source.is_example and source.path == EXAMPLE_SETTINGS
+    settings = load_settings(source, environ={"AWS_REGION": "us-east-1"})  # the shell cannot break the example
+    assert settings.is_example and settings.aws_region == "eu-west-1"
+    assert settings.workers_path.is_dir()
+
+
+def test_every_key_is_documented_in_the_readme():
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    missing = [key.name for key in KEYS if f"`{key.name}`" not in readme]
+    assert not missing, f"README lacks settings: {missing}"
+
+
+def _rel(path: Path) -> str:
+    import os
+    return os.path.relpath(path)

@@ -1,0 +1,282 @@
+"""Assertions on the synthesized request path of the example and of generated monorepos."""
+
+import json
+
+import pytest
+
+from constructs_lib.waf import MANAGED_RULE_GROUPS
+
+
+def resources(stack: dict, rtype: str) -> dict:
+    return stack.get("resource", {}).get(rtype, {})
+
+
+def one(stack: dict, rtype: str) -> dict:
+    items = resources(stack, rtype)
+    assert len(items) == 1, f"expected one {rtype}, found {len(items)}"
+    return next(iter(items.values()))
+
+
+def ref(stack: dict, rtype: str, match) -> str:
+    """The Terraform address of the only resource of rtype matching the predicate."""
+    names = [name for name, body in resources(stack, rtype).items() if match(body)]
+    assert len(names) == 1, names
+    return f"{rtype}.{names[0]}"
+
+
+def test_provider_region_and_default_tags(example_stack):
+    [provider] = example_stack["provider"]["aws"]
+    assert provider["region"] == "eu-west-1"
+    assert provider["default_tags"] == [{"tags": {"Environment": "dev", "ManagedBy": "cdktf-apprunner-platform",
+                                                  "Project": "acme"}}]
+
+
+def test_local_state_path_is_relative(example_stack):
+    assert example_stack["terraform"]["backend"]["local"]["path"] == "terraform.acme-dev.tfstate"
+
+
+def test_one_private_service_per_worker(example_stack, example_workers):
+    services = resources(example_stack, "aws_apprunner_service")
+    by_name = {s["service_name"]: s for s in services.values()}
+    assert sorted(by_name) == sorted(w.service_name for w in example_workers)
+    for worker in example_workers:
+        service = by_name[worker.service_name]
+        network = service["network_configuration"]
+        assert network["ingress_configuration"]["is_publicly_accessible"] is False
+        assert network["egress_configuration"]["egress_type"] == "VPC"
+        assert "${aws_apprunner_vpc_connector." in network["egress_configuration"]["vpc_connector_arn"]
+        source = service["source_configuration"]
+        assert source["authentication_configuration"]["connection_arn"].startswith("arn:aws:apprunner:eu-west-1:")
+        assert source["auto_deployments_enabled"] is True
+        repo = source["code_repository"]
+        assert repo["repository_url"] == "https://github.com/acme/platform"
+        assert repo["source_code_version"] == {"type": "BRANCH", "value": "main"}
+        code = repo["code_configuration"]
+        assert code["configuration_source"] == "API"
+        values = code["code_configuration_values"]
+        assert values["runtime"] == "NODEJS_22"
+        assert values["start_command"] == f"bash apps/api/scripts/start-worker.sh {worker.worker_file}"
+        assert values["build_command"].startswith("curl -fsSL https://get.pnpm.io/install.sh")
+        assert values["port"] == "3000"
+        assert values["runtime_environment_variables"] == {"NODE_ENV": "production", "PORT": "3000",
+                                                           "WORKER_NAME": worker.name}
+        assert service["instance_configuration"]["cpu"] == str(worker.cpu)
+        assert service["instance_configuration"]["memory"] == str(worker.memory)
+        assert service["observability_configuration"]["observability_enabled"] is True
+
+
+def test_health_check_is_http_when_a_path_is_configured_else_tcp(example_stack):
+    checks = {s["service_name"]: s["health_check_configuration"]
+              for s in resources(example_stack, "aws_apprunner_service").values()}
+    assert checks["acme-dev-email-sender"]["protocol"] == "HTTP"
+    assert checks["acme-dev-email-sender"]["path"] == "/health"
+    assert checks["acme-dev-orders"]["protocol"] == "TCP" and "path" not in checks["acme-dev-orders"]
+
+
+def test_autoscaling_follows_workers_toml(example_stack):
+    scaling = {s["auto_scaling_configuration_name"]: s
+               for s in resources(example_stack, "aws_apprunner_auto_scaling_configuration_version").values()}
+    assert (scaling["acme-dev-billing"]["min_size"], scaling["acme-dev-billing"]["max_size"],
+            scaling["acme-dev-billing"]["max_concurrency"]) == (1, 5, 50)
+
+
+def test_instance_roles_are_assumable_only_by_apprunner_tasks(example_stack):
+    roles = [r for r in resources(example_stack, "aws_iam_role").values() if r["name"].endswith("-instance")]
+    assert len(roles) == 3
+    for role in roles:
+        policy = json.loads(role["assume_role_policy"])
+        assert policy["Statement"] == [{"Action": "sts:AssumeRole", "Effect": "Allow",
+                                        "Principal": {"Service": "tasks.apprunner.amazonaws.com"}}]
+
+
+def test_one_ingress_connection_per_service_on_the_shared_endpoint(example_stack):
+    connections = resources(example_stack, "aws_apprunner_vpc_ingress_connection")
+    assert len(connections) == 3
+    endpoint = ref(example_stack, "aws_vpc_endpoint", lambda b: True)
+    for connection in connections.values():
+        assert connection["ingress_vpc_configuration"]["vpc_endpoint_id"] == f"${{{endpoint}.id}}"
+        assert connection["service_arn"].startswith("${aws_apprunner_service.")
+
+
+def test_requests_endpoint_is_private_interface_in_private_subnets(example_stack):
+    endpoint = one(example_stack, "aws_vpc_endpoint")
+    assert endpoint["service_name"] == "com.amazonaws.eu-west-1.apprunner.requests"
+    assert endpoint["vpc_endpoint_type"] == "Interface"
+    assert endpoint["private_dns_enabled"] is False
+    private = {name for name, s in resources(example_stack, "aws_subnet").items() if s["tags"]["Tier"] == "private"}
+    assert sorted(endpoint["subnet_ids"]) == sorted(f"${{aws_subnet.{n}.id}}" for n in private)
+
+
+def test_endpoint_security_group_admits_only_https_from_the_vpc(example_stack):
+    rules = resources(example_stack, "aws_vpc_security_group_ingress_rule")
+    assert [(r["ip_protocol"], r["from_port"], r["to_port"], r["cidr_ipv4"]) for r in rules.values()] == [
+        ("tcp", 443, 443, "10.0.0.0/16")]
+    for group in resources(example_stack, "aws_security_group").values():
+        assert "ingress" not in group and "egress" not in group
+
+
+def test_nlb_is_internal_tcp_passthrough_to_endpoint_ips(example_stack):
+    nlb = one(example_stack, "aws_lb")
+    assert nlb["internal"] is True and nlb["load_balancer_type"] == "network"
+    group = one(example_stack, "aws_lb_target_group")
+    assert (group["target_type"], group["protocol"], group["port"]) == ("ip", "TCP", 443)
+    assert group["health_check"]["protocol"] == "TCP"
+    listener = one(example_stack, "aws_lb_listener")
+    assert (listener["protocol"], listener["port"]) == ("TCP", 443)
+    assert listener["default_action"][0]["type"] == "forward"
+
+
+def test_one_target_per_endpoint_eni_without_count_over_unknowns(example_stack):
+    lookups = example_stack["data"]["aws_network_interface"]
+    attachments = resources(example_stack, "aws_lb_target_group_attachment")
+    assert len(lookups) == len(attachments) == 2  # AZ_COUNT
+    for index, (name, lookup) in enumerate(sorted(lookups.items())):
+        assert lookup["id"] == f"${{element(tolist(aws_vpc_endpoint.{_endpoint_name(example_stack)}" \
+                               f".network_interface_ids), {index})}}"
+    assert {a["target_id"] for a in attachments.values()} == {
+        f"${{data.aws_network_interface.{name}.private_ip}}" for name in lookups}
+    for kind in ("resource", "data"):
+        for items in example_stack.get(kind, {}).values():
+            for body in items.values():
+                assert "count" not in body and "for_each" not in body
+
+
+def _endpoint_name(stack):
+    return next(iter(resources(stack, "aws_vpc_endpoint")))
+
+
+def test_two_resources_methods_and_integrations_per_worker(example_stack, example_workers):
+    api_resources = resources(example_stack, "aws_api_gateway_resource")
+    methods = resources(example_stack, "aws_api_gateway_method")
+    integrations = resources(example_stack, "aws_api_gateway_integration")
+    assert len(api_resources) == len(methods) == len(integrations) == 2 * len(example_workers)
+    top = {r["path_part"] for r in api_resources.values() if "root_resource_id" in r["parent_id"]}
+    assert top == {w.route for w in example_workers}
+    assert sum(r["path_part"] == "{proxy+}" for r in api_resources.values()) == len(example_workers)
+    for method in methods.values():
+        assert (method["http_method"], method["authorization"]) == ("ANY", "NONE")
+    link = next(iter(resources(example_stack, "aws_api_gateway_vpc_link")))
+    for integration in integrations.values():
+        assert integration["type"] == "HTTP_PROXY"
+        assert integration["connection_type"] == "VPC_LINK"
+        assert integration["connection_id"] == f"${{aws_api_gateway_vpc_link.{link}.id}}"
+        assert integration["uri"].startswith("https://${aws_apprunner_vpc_ingress_connection.")
+        assert integration["uri"].endswith(".domain_name}/") or integration["uri"].endswith(".domain_name}/{proxy}")
+        if integration["uri"].endswith("{proxy}"):
+            assert integration["request_parameters"] == {"integration.request.path.proxy": "method.request.path.proxy"}
+
+
+def test_each_route_targets_its_own_workers_ingress_domain(example_stack):
+    api_resources = resources(example_stack, "aws_api_gateway_resource")
+    connections = resources(example_stack, "aws_apprunner_vpc_ingress_connection")
+    connection_by_service = {c["name"]: name for name, c in connections.items()}
+    for integration in resources(example_stack, "aws_api_gateway_integration").values():
+        resource_name = integration["resource_id"].split(".")[1]
+        path_part = api_resources[resource_name]["path_part"]
+        if path_part == "{proxy+}":
+            parent = api_resources[resource_name]["parent_id"].split(".")[1]
+            path_part = api_resources[parent]["path_part"]
+        expected = connection_by_service[f"acme-dev-{path_part}"]
+        assert f"aws_apprunner_vpc_ingress_connection.{expected}.domain_name" in integration["uri"]
+
+
+def test_vpc_link_targets_the_nlb(example_stack):
+    link = one(example_stack, "aws_api_gateway_vpc_link")
+    assert link["target_arns"] == [f"${{aws_lb.{next(iter(resources(example_stack, 'aws_lb')))}.arn}}"]
+    api = one(example_stack, "aws_api_gateway_rest_api")
+    assert api["endpoint_configuration"]["types"] == ["REGIONAL"]
+
+
+def test_deployment_redeploys_on_any_route_change_and_stage_is_separate(example_stack):
+    deployment = one(example_stack, "aws_api_gateway_deployment")
+    assert "stage_name" not in deployment
+    assert deployment["lifecycle"]["create_before_destroy"] is True
+    trigger = deployment["triggers"]["redeployment"]
+    assert trigger.startswith("${sha1(jsonencode([")
+    assert trigger.count("aws_api_gateway_integration.") >= 12  # id and uri of each of the 6 integrations
+    stage = one(example_stack, "aws_api_gateway_stage")
+    assert stage["stage_name"] == "dev" and stage["xray_tracing_enabled"] is True
+    access = stage["access_log_settings"]
+    assert access["destination_arn"].startswith("${aws_cloudwatch_log_group.")
+    assert json.loads(access["format"])["requestId"] == "$context.requestId"
+    settings = one(example_stack, "aws_api_gateway_method_settings")
+    assert settings["method_path"] == "*/*" and settings["settings"]["metrics_enabled"] is True
+    assert one(example_stack, "aws_api_gateway_account")["cloudwatch_role_arn"].startswith("${aws_iam_role.")
+
+
+def test_waf_rate_limit_and_managed_rules_on_the_stage(example_stack):
+    acl = one(example_stack, "aws_wafv2_web_acl")
+    assert acl["scope"] == "REGIONAL" and acl["default_action"] == {"allow": {}}
+    rules = {r["name"]: r for r in acl["rule"]}
+    rate = rules["rate-limit-per-ip"]["statement"]["rate_based_statement"]
+    assert rate == {"limit": 2000, "aggregate_key_type": "IP", "evaluation_window_sec": 300}
+    assert rules["rate-limit-per-ip"]["action"] == {"block": {}}
+    for group in MANAGED_RULE_GROUPS:
+        assert rules[group]["statement"]["managed_rule_group_statement"] == {"name": group, "vendor_name": "AWS"}
+        assert rules[group]["override_action"] == {"none": {}}
+    assert set(MANAGED_RULE_GROUPS) == {"AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"}
+    for rule in acl["rule"]:
+        assert rule["visibility_config"]["cloudwatch_metrics_enabled"] is True
+    association = one(example_stack, "aws_wafv2_web_acl_association")
+    assert association["resource_arn"].startswith("${aws_api_gateway_stage.")
+    logging = one(example_stack, "aws_wafv2_web_acl_logging_configuration")
+    group_name = logging["log_destination_configs"][0].split(".")[1]
+    assert resources(example_stack, "aws_cloudwatch_log_group")[group_name]["name"].startswith("aws-waf-logs-")
+
+
+def test_waf_rate_limit_comes_from_settings(stack_for):
+    stack = stack_for(("orders.ts",), WAF_RATE_LIMIT="500")
+    [rule] = [r for r in one(stack, "aws_wafv2_web_acl")["rule"] if r["name"] == "rate-limit-per-ip"]
+    assert rule["statement"]["rate_based_statement"]["limit"] == 500
+
+
+def test_outputs_have_stable_names(example_stack):
+    assert sorted(example_stack["output"]) == ["ingress_domains", "invoke_url", "nlb_arn", "service_arns",
+                                               "vpc_endpoint_id", "waf_web_acl_arn", "worker_urls"]
+    urls = example_stack["output"]["worker_urls"]["value"]
+    assert sorted(urls) == ["billing", "email-sender", "orders"]
+    assert urls["orders"].endswith("invoke_url}/orders")
+
+
+def test_network_spreads_over_two_azs_with_one_nat_outside_prod(example_stack):
+    subnets = resources(example_stack, "aws_subnet").values()
+    assert sorted(s["cidr_block"] for s in subnets) == ["10.0.0.0/20", "10.0.128.0/20", "10.0.144.0/20",
+                                                        "10.0.16.0/20"]
+    assert len(resources(example_stack, "aws_nat_gateway")) == 1
+    assert all(e["domain"] == "vpc" for e in resources(example_stack, "aws_eip").values())
+
+
+def test_production_gets_a_nat_per_az_and_nlb_deletion_protection(stack_for):
+    stack = stack_for(("orders.ts",), ENVIRONMENT="prod", AZ_COUNT="3")
+    assert len(resources(stack, "aws_nat_gateway")) == 3
+    assert len(resources(stack, "aws_lb_target_group_attachment")) == 3
+    assert one(stack, "aws_lb")["enable_deletion_protection"] is True
+
+
+def test_existing_vpc_creates_no_network(stack_for):
+    stack = stack_for(("orders.ts",), VPC_ID="vpc-0123456789abcdef0",
+                      PRIVATE_SUBNET_IDS="subnet-0123456789abcdef0,subnet-0123456789abcdef1")
+    for rtype in ("aws_vpc", "aws_subnet", "aws_nat_gateway", "aws_internet_gateway", "aws_route_table"):
+        assert rtype not in stack["resource"]
+    assert one(stack, "aws_vpc_endpoint")["subnet_ids"] == ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
+    assert stack["data"]["aws_vpc"]
+    assert len(resources(stack, "aws_lb_target_group_attachment")) == 2
+
+
+TOPOLOGY_PER_WORKER = ("aws_apprunner_service", "aws_apprunner_vpc_ingress_connection",
+                       "aws_apprunner_auto_scaling_configuration_version")
+TOPOLOGY_SHARED = ("aws_vpc", "aws_vpc_endpoint", "aws_lb", "aws_lb_listener", "aws_lb_target_group",
+                   "aws_apprunner_vpc_connector", "aws_apprunner_observability_configuration",
+                   "aws_api_gateway_rest_api", "aws_api_gateway_vpc_link", "aws_api_gateway_deployment",
+                   "aws_api_gateway_stage", "aws_wafv2_web_acl", "aws_wafv2_web_acl_association")
+
+
+@pytest.mark.parametrize("count", [1, 3, 20])
+def test_no_part_of_the_topology_is_missing(stack_for, count):
+    stack = stack_for(tuple(f"worker{i:02d}.ts" for i in range(count)))
+    for rtype in TOPOLOGY_SHARED:
+        assert len(resources(stack, rtype)) == 1, rtype
+    for rtype in TOPOLOGY_PER_WORKER:
+        assert len(resources(stack, rtype)) == count, rtype
+    for rtype in ("aws_api_gateway_resource", "aws_api_gateway_method", "aws_api_gateway_integration"):
+        assert len(resources(stack, rtype)) == 2 * count, rtype
