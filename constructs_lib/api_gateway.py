@@ -75,18 +75,20 @@ class RestApi(Construct):
             self, "access-logs", name=f"/aws/apigateway/{prefix}/access",
             retention_in_days=settings.log_retention_days,
         )
-        account = self._build_account_logging(prefix)
+        account = [self._build_account_logging(prefix)] if settings.manage_api_gateway_account else None
         stage = stage_.ApiGatewayStage(
             self, "stage", rest_api_id=api.id, deployment_id=deployment.id, stage_name=settings.environment,
             xray_tracing_enabled=True,
             access_log_settings=stage_.ApiGatewayStageAccessLogSettings(
                 destination_arn=access_logs.arn, format=ACCESS_LOG_FORMAT),
-            depends_on=[account],
+            depends_on=account,
         )
         method_settings_.ApiGatewayMethodSettings(
             self, "stage-settings", rest_api_id=api.id, stage_name=stage.stage_name, method_path="*/*",
             settings=method_settings_.ApiGatewayMethodSettingsSettings(
-                metrics_enabled=True, logging_level="ERROR", data_trace_enabled=False,
+                metrics_enabled=True, data_trace_enabled=False,
+                # Execution logs need the account's CloudWatch role; access logs are written regardless.
+                logging_level="ERROR" if settings.manage_api_gateway_account else "OFF",
                 throttling_rate_limit=settings.api_throttle_rate_limit,
                 throttling_burst_limit=settings.api_throttle_burst_limit,
             ),

@@ -280,3 +280,10 @@ def test_no_part_of_the_topology_is_missing(stack_for, count):
         assert len(resources(stack, rtype)) == count, rtype
     for rtype in ("aws_api_gateway_resource", "aws_api_gateway_method", "aws_api_gateway_integration"):
         assert len(resources(stack, rtype)) == 2 * count, rtype
+
+
+def test_api_gateway_account_role_can_be_left_to_another_stack(stack_for):
+    stack = stack_for(("orders.ts",), MANAGE_API_GATEWAY_ACCOUNT="false")
+    assert "aws_api_gateway_account" not in stack["resource"]
+    assert "depends_on" not in one(stack, "aws_api_gateway_stage")
+    assert one(stack, "aws_api_gateway_method_settings")["settings"]["logging_level"] == "OFF"

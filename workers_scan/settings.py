@@ -211,6 +211,8 @@ KEYS: tuple[Key, ...] = (
     Key("API_THROTTLE_RATE_LIMIT", "api_throttle_rate_limit", "1000", _int_between(1, 10_000),
         "Stage-wide steady-state requests per second."),
     Key("API_THROTTLE_BURST_LIMIT", "api_throttle_burst_limit", "2000", _int_between(1, 5_000), "Stage-wide burst."),
+    Key("MANAGE_API_GATEWAY_ACCOUNT", "manage_api_gateway_account", "true", _boolean,
+        "Set the region's API Gateway CloudWatch role (one per account and region: turn off in all but one stack)."),
     Key("LOG_RETENTION_DAYS", "log_retention_days", "365",
         _one_of(1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653),
         "Retention of API access logs and WAF logs (a CloudWatch Logs value)."),
@@ -258,6 +260,7 @@ class Settings:
     waf_rate_limit: int
     api_throttle_rate_limit: int
     api_throttle_burst_limit: int
+    manage_api_gateway_account: bool
     log_retention_days: int
     vpc_cidr: ipaddress.IPv4Network
     az_count: int
@@ -299,9 +302,10 @@ class SettingsSource:
 
 
 def locate_settings(env_file: str | os.PathLike | None = None, environ: Mapping[str, str] | None = None,
-                    default: Path = DEFAULT_SETTINGS) -> SettingsSource:
-    """--env-file, else $INFRA_ENV_FILE, else ./.env, else the embedded example (flagged)."""
+                    default: Path | None = None) -> SettingsSource:
+    """--env-file, else $INFRA_ENV_FILE, else .env in the project root, else the embedded example (flagged)."""
     environ = os.environ if environ is None else environ
+    default = DEFAULT_SETTINGS if default is None else default
     chosen = env_file or environ.get(SETTINGS_FILE_VARIABLE)
     if chosen:
         return SettingsSource(Path(chosen).absolute(), is_example=False)

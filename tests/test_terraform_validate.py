@@ -1,0 +1,40 @@
+"""The synthesized JSON against the real hashicorp/aws 5.100.0 schema: no error, no deprecation warning."""
+
+import shutil
+
+import pytest
+
+from constructs_lib.app import StackInput, synthesize
+from workers_scan import load_workers
+
+from .helpers import make_monorepo, settings_from
+from .terraform import init_and_validate
+
+
+def diagnostics_text(report: dict) -> str:
+    return "\n".join(f"{d['severity']}: {d['summary']} {d.get('address', '')}: {d.get('detail', '')[:300]}"
+                     for d in report["diagnostics"])
+
+
+@pytest.fixture(scope="module")
+def synthesized(tmp_path_factory, example_settings, example_workers):
+    """The example and two variants (production with 3 AZs, existing VPC), synthesized once."""
+    root = tmp_path_factory.mktemp("variants")
+    prod = settings_from(make_monorepo(root / "prod", ["orders.ts", "reportGenerator/"], settings={
+        "ENVIRONMENT": "prod", "AZ_COUNT": "3", "AVAILABILITY_ZONES": "eu-west-1a,eu-west-1b,eu-west-1c"}))
+    existing = settings_from(make_monorepo(root / "existing", ["orders.ts"], settings={
+        "ENVIRONMENT": "staging", "VPC_ID": "vpc-0123456789abcdef0",
+        "PRIVATE_SUBNET_IDS": "subnet-0123456789abcdef0,subnet-0123456789abcdef1"}))
+    inputs = [StackInput(example_settings, tuple(example_workers)),
+              StackInput(prod, tuple(load_workers(prod))),
+              StackInput(existing, tuple(load_workers(existing)))]
+    return synthesize(inputs, root / "cdktf.out")
+
+
+@pytest.mark.parametrize("stack", ["acme-dev", "acme-prod", "acme-staging"])
+def test_terraform_validate_passes_without_warnings(synthesized, tmp_path, stack):
+    stack_dir = tmp_path / stack
+    shutil.copytree(synthesized.stacks[stack].parent, stack_dir)
+    report = init_and_validate(stack_dir, tmp_path)
+    assert report["valid"] is True, diagnostics_text(report)
+    assert report["error_count"] == 0 and report["warning_count"] == 0, diagnostics_text(report)
