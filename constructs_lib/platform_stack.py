@@ -9,10 +9,12 @@ from workers_scan import Settings, Worker
 
 from .api_gateway import RestApi, RestApiProps, Route
 from .aws import load
+from .data_stores import DataStores, DataStoresProps
 from .network import Network, NetworkProps
 from .private_ingress import PrivateIngress, PrivateIngressProps
 from .waf import Waf, WafProps
-from .worker_service import WorkerPlatform, WorkerPlatformProps, WorkerService, WorkerServiceProps
+from .worker_service import (InfrastructureEnvironment, WorkerPlatform, WorkerPlatformProps, WorkerService,
+                             WorkerServiceProps)
 
 (provider_,) = load("provider")
 
@@ -28,6 +30,7 @@ class PlatformStack(TerraformStack):
 
     def __init__(self, scope: Construct, id_: str, *, settings: Settings, workers: list[Worker]):
         super().__init__(scope, id_)
+        self.settings = settings
         provider_.AwsProvider(
             self, "aws", region=settings.aws_region,
             default_tags=[provider_.AwsProviderDefaultTags(tags=default_tags(settings))],
@@ -40,12 +43,19 @@ class PlatformStack(TerraformStack):
                                       props=PrivateIngressProps(settings=settings, network=self.network))
         self.platform = WorkerPlatform(self, "worker-platform",
                                        props=WorkerPlatformProps(settings=settings, network=self.network))
+        self.data_stores = DataStores(self, "data-stores", props=DataStoresProps(
+            settings=settings, network=self.network,
+            connector_security_group_id=self.platform.connector_security_group_id))
+        infrastructure = InfrastructureEnvironment(
+            variables=self.data_stores.environment, secrets=self.data_stores.secrets,
+            secret_arns=tuple(self.data_stores.secret_arns), kms_key_arns=tuple(self.data_stores.kms_key_arns))
         self.services: dict[str, WorkerService] = {}
         for worker in sorted(workers, key=lambda w: w.name):
             # Construct ids carry the worker name, never a position: adding a worker moves nothing else.
             self.services[worker.name] = WorkerService(
                 self, f"worker-{worker.name}",
-                props=WorkerServiceProps(settings=settings, worker=worker, platform=self.platform, ingress=self.ingress),
+                props=WorkerServiceProps(settings=settings, worker=worker, platform=self.platform, ingress=self.ingress,
+                                         infrastructure=infrastructure),
             )
         self.api = RestApi(self, "api", props=RestApiProps(
             settings=settings, nlb_arn=self.ingress.nlb_arn,
@@ -66,3 +76,11 @@ class PlatformStack(TerraformStack):
         TerraformOutput(self, "vpc_endpoint_id", value=self.ingress.endpoint_id,
                         description="apprunner.requests interface endpoint")
         TerraformOutput(self, "waf_web_acl_arn", value=self.waf.web_acl_arn, description="WAF web ACL of the stage")
+        if self.settings.aurora_enabled:
+            TerraformOutput(self, "database_endpoint", value=self.data_stores.aurora_endpoint,
+                            description="Aurora writer endpoint")
+            TerraformOutput(self, "database_secret_arn", value=self.data_stores.aurora_secret_arn,
+                            description="Secrets Manager secret of the Aurora master user (managed by RDS)")
+        if self.settings.redis_enabled:
+            TerraformOutput(self, "redis_endpoint", value=self.data_stores.redis_endpoint,
+                            description="Primary endpoint of the cache (TLS)")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from constructs import Construct
 
@@ -39,38 +39,48 @@ class WorkerPlatformProps:
 class WorkerPlatform(Construct):
     """Shared by every worker: the VPC connector (and its security group) and the X-Ray observability config.
 
-    Exposes `connector_arn`, `connector_security_group_id`, `observability_arn`.
+    Exposes `connector_arn` and `connector_security_group_id` (None when WORKER_VPC_EGRESS is off),
+    `observability_arn`.
     """
 
     def __init__(self, scope: Construct, id_: str, *, props: WorkerPlatformProps):
         super().__init__(scope, id_)
         settings, network = props.settings, props.network
         prefix = settings.name_prefix
-        group = sg_.SecurityGroup(
-            self, "connector-security-group", name=f"{prefix}-workers", vpc_id=network.vpc_id,
-            description="App Runner workers (VPC connector): outbound only", tags={"Name": f"{prefix}-workers"},
-        )
-        # Inside the VPC: DNS, the data stores and AWS interface endpoints.
-        egress_rule_.VpcSecurityGroupEgressRule(
-            self, "egress-to-vpc", security_group_id=group.id, ip_protocol="-1", cidr_ipv4=network.vpc_cidr,
-            description="Workers to services inside the VPC",
-        )
-        # Once a connector is set, all egress goes through the VPC: HTTPS to the internet via NAT.
-        egress_rule_.VpcSecurityGroupEgressRule(
-            self, "egress-https", security_group_id=group.id, ip_protocol="tcp", from_port=443, to_port=443,
-            cidr_ipv4="0.0.0.0/0", description="Workers to HTTPS APIs on the internet through NAT",
-        )
-        connector = connector_.ApprunnerVpcConnector(
-            self, "vpc-connector", vpc_connector_name=shorten(f"{prefix}-workers", NAME_MAX),
-            subnets=network.private_subnet_ids, security_groups=[group.id],
-        )
+        self.connector_arn: str | None = None
+        self.connector_security_group_id: str | None = None
+        if settings.worker_vpc_egress:
+            group = sg_.SecurityGroup(
+                self, "connector-security-group", name=f"{prefix}-workers", vpc_id=network.vpc_id,
+                description="App Runner workers (VPC connector): outbound only", tags={"Name": f"{prefix}-workers"},
+            )
+            # Once a connector is set, all egress goes through the VPC: HTTPS to the internet via NAT.
+            # The data stores add their own port to their own group; DNS to the VPC resolver is not filtered.
+            egress_rule_.VpcSecurityGroupEgressRule(
+                self, "egress-https", security_group_id=group.id, ip_protocol="tcp", from_port=443, to_port=443,
+                cidr_ipv4="0.0.0.0/0", description="Workers to HTTPS APIs on the internet through NAT",
+            )
+            connector = connector_.ApprunnerVpcConnector(
+                self, "vpc-connector", vpc_connector_name=shorten(f"{prefix}-workers", NAME_MAX),
+                subnets=network.private_subnet_ids, security_groups=[group.id],
+            )
+            self.connector_arn = connector.arn
+            self.connector_security_group_id = group.id
         observability = observability_.ApprunnerObservabilityConfiguration(
             self, "tracing", observability_configuration_name=shorten(f"{prefix}-tracing", CONFIG_NAME_MAX),
             trace_configuration=observability_.ApprunnerObservabilityConfigurationTraceConfiguration(vendor="AWSXRAY"),
         )
-        self.connector_arn: str = connector.arn
-        self.connector_security_group_id: str = group.id
         self.observability_arn: str = observability.arn
+
+
+@dataclass(frozen=True)
+class InfrastructureEnvironment:
+    """What the infrastructure injects into every worker (values may be Terraform tokens)."""
+
+    variables: dict[str, str] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict)       # key -> secret ARN
+    secret_arns: tuple[str, ...] = ()                            # for the instance-role policy
+    kms_key_arns: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -79,6 +89,7 @@ class WorkerServiceProps:
     worker: Worker
     platform: WorkerPlatform
     ingress: PrivateIngress
+    infrastructure: InfrastructureEnvironment = InfrastructureEnvironment()
 
 
 class WorkerService(Construct):
@@ -92,14 +103,16 @@ class WorkerService(Construct):
         settings, worker = props.settings, props.worker
         name = worker.service_name
 
-        role = self._build_instance_role(name)
+        role = self._build_instance_role(name, settings, worker, props.infrastructure)
         scaling = autoscaling_.ApprunnerAutoScalingConfigurationVersion(
             self, "scaling", auto_scaling_configuration_name=shorten(name, CONFIG_NAME_MAX),
             min_size=worker.min_instances, max_size=worker.max_instances, max_concurrency=worker.max_concurrency,
         )
         code_values = service_.ApprunnerServiceSourceConfigurationCodeRepositoryCodeConfigurationCodeConfigurationValues(
             runtime=settings.runtime, build_command=settings.build_command, start_command=worker.start_command,
-            port=str(settings.port), runtime_environment_variables=self.environment(settings, worker),
+            port=str(settings.port),
+            runtime_environment_variables=self.variables(settings, worker, props.infrastructure),
+            runtime_environment_secrets=self.secrets(worker, props.infrastructure) or None,
         )
         service = service_.ApprunnerService(
             self, "service", service_name=name,
@@ -120,8 +133,7 @@ class WorkerService(Construct):
             network_configuration=service_.ApprunnerServiceNetworkConfiguration(
                 ingress_configuration=service_.ApprunnerServiceNetworkConfigurationIngressConfiguration(
                     is_publicly_accessible=False),
-                egress_configuration=service_.ApprunnerServiceNetworkConfigurationEgressConfiguration(
-                    egress_type="VPC", vpc_connector_arn=props.platform.connector_arn),
+                egress_configuration=self._egress(props.platform),
             ),
             health_check_configuration=self._health_check(worker),
             auto_scaling_configuration_arn=scaling.arn,
@@ -140,8 +152,21 @@ class WorkerService(Construct):
         self.instance_role_name: str = role.name
 
     @staticmethod
-    def environment(settings: Settings, worker: Worker) -> dict[str, str]:
-        return {"NODE_ENV": "production", "PORT": str(settings.port), "WORKER_NAME": worker.name}
+    def variables(settings: Settings, worker: Worker, infrastructure: InfrastructureEnvironment) -> dict[str, str]:
+        """Files first, then the infrastructure's keys (a file setting one of those is refused earlier)."""
+        return {**worker.environment.variables, **infrastructure.variables,
+                "NODE_ENV": "production", "PORT": str(settings.port), "WORKER_NAME": worker.name}
+
+    @staticmethod
+    def secrets(worker: Worker, infrastructure: InfrastructureEnvironment) -> dict[str, str]:
+        return {**worker.environment.secrets, **infrastructure.secrets}
+
+    @staticmethod
+    def _egress(platform: WorkerPlatform):
+        if platform.connector_arn is None:
+            return service_.ApprunnerServiceNetworkConfigurationEgressConfiguration(egress_type="DEFAULT")
+        return service_.ApprunnerServiceNetworkConfigurationEgressConfiguration(
+            egress_type="VPC", vpc_connector_arn=platform.connector_arn)
 
     @staticmethod
     def _health_check(worker: Worker):
@@ -151,7 +176,8 @@ class WorkerService(Construct):
                                                                      **common)
         return service_.ApprunnerServiceHealthCheckConfiguration(protocol="TCP", **common)
 
-    def _build_instance_role(self, name: str):
+    def _build_instance_role(self, name: str, settings: Settings, worker: Worker,
+                             infrastructure: InfrastructureEnvironment):
         role = role_.IamRole(
             self, "instance-role", name=f"{name}-instance",
             description=f"Runtime identity of the App Runner service {name}",
@@ -168,4 +194,28 @@ class WorkerService(Construct):
                            "xray:PutTelemetryRecords", "xray:PutTraceSegments"],
             }]),
         )
+        statements = secret_read_statements(
+            [*worker.environment.secret_arns, *infrastructure.secret_arns],
+            [*settings.secrets_kms_key_arns, *infrastructure.kms_key_arns],
+        )
+        if statements:
+            # App Runner reads runtime_environment_secrets with the instance role: exactly these ARNs.
+            role_policy_.IamRolePolicy(self, "secrets-policy", name="read-runtime-secrets", role=role.id,
+                                       policy=policy_json(statements))
         return role
+
+
+def secret_read_statements(arns: list[str], kms_key_arns: list[str]) -> list[dict]:
+    secrets = sorted({a for a in arns if not a.startswith("arn:aws:ssm:")})
+    parameters = sorted({a for a in arns if a.startswith("arn:aws:ssm:")})
+    statements: list[dict] = []
+    if secrets:
+        statements.append({"Sid": "ReadSecrets", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+                           "Resource": secrets})
+    if parameters:
+        statements.append({"Sid": "ReadParameters", "Effect": "Allow", "Action": "ssm:GetParameters",
+                           "Resource": parameters})
+    if statements and kms_key_arns:
+        statements.append({"Sid": "DecryptSecrets", "Effect": "Allow", "Action": "kms:Decrypt",
+                           "Resource": sorted(set(kms_key_arns))})
+    return statements

@@ -50,3 +50,24 @@ def make_monorepo(root: Path, workers: list[str] = ("orders.ts",), settings: dic
 
 def settings_from(path: Path, environ: dict | None = None):
     return load_settings(SettingsSource(path, is_example=False), environ=environ or {})
+
+
+def plaintext_secrets(document) -> list[tuple[str, str]]:
+    """(key, value) pairs under secret-looking keys whose value is neither a Terraform reference nor an ARN."""
+    from workers_scan.environment import SECRET_KEY_RE
+
+    found: list[tuple[str, str]] = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if isinstance(value, str) and SECRET_KEY_RE.search(str(key).upper()) and value and \
+                        not value.startswith(("${", "arn:aws:")):
+                    found.append((key, value))
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(document)
+    return found

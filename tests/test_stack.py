@@ -58,8 +58,9 @@ def test_one_private_service_per_worker(example_stack, example_workers):
         assert values["start_command"] == f"bash apps/api/scripts/start-worker.sh {worker.worker_file}"
         assert values["build_command"].startswith("curl -fsSL https://get.pnpm.io/install.sh")
         assert values["port"] == "3000"
-        assert values["runtime_environment_variables"] == {"NODE_ENV": "production", "PORT": "3000",
-                                                           "WORKER_NAME": worker.name}
+        variables = values["runtime_environment_variables"]
+        assert (variables["NODE_ENV"], variables["PORT"], variables["WORKER_NAME"]) == ("production", "3000",
+                                                                                         worker.name)
         assert service["instance_configuration"]["cpu"] == str(worker.cpu)
         assert service["instance_configuration"]["memory"] == str(worker.memory)
         assert service["observability_configuration"]["observability_enabled"] is True
@@ -108,9 +109,13 @@ def test_requests_endpoint_is_private_interface_in_private_subnets(example_stack
 
 
 def test_endpoint_security_group_admits_only_https_from_the_vpc(example_stack):
-    rules = resources(example_stack, "aws_vpc_security_group_ingress_rule")
-    assert [(r["ip_protocol"], r["from_port"], r["to_port"], r["cidr_ipv4"]) for r in rules.values()] == [
+    endpoint_group = one(example_stack, "aws_vpc_endpoint")["security_group_ids"][0].split(".")[1]
+    rules = [r for r in resources(example_stack, "aws_vpc_security_group_ingress_rule").values()
+             if r["security_group_id"] == f"${{aws_security_group.{endpoint_group}.id}}"]
+    assert [(r["ip_protocol"], r["from_port"], r["to_port"], r["cidr_ipv4"]) for r in rules] == [
         ("tcp", 443, 443, "10.0.0.0/16")]
+    assert not [r for r in resources(example_stack, "aws_vpc_security_group_ingress_rule").values()
+                if r.get("cidr_ipv4") == "0.0.0.0/0"]
     for group in resources(example_stack, "aws_security_group").values():
         assert "ingress" not in group and "egress" not in group
 
@@ -231,7 +236,8 @@ def test_waf_rate_limit_comes_from_settings(stack_for):
 
 
 def test_outputs_have_stable_names(example_stack):
-    assert sorted(example_stack["output"]) == ["ingress_domains", "invoke_url", "nlb_arn", "service_arns",
+    assert sorted(example_stack["output"]) == ["database_endpoint", "database_secret_arn", "ingress_domains",
+                                               "invoke_url", "nlb_arn", "redis_endpoint", "service_arns",
                                                "vpc_endpoint_id", "waf_web_acl_arn", "worker_urls"]
     urls = example_stack["output"]["worker_urls"]["value"]
     assert sorted(urls) == ["billing", "email-sender", "orders"]

@@ -18,20 +18,26 @@ def diagnostics_text(report: dict) -> str:
 
 @pytest.fixture(scope="module")
 def synthesized(tmp_path_factory, example_settings, example_workers):
-    """The example and two variants (production with 3 AZs, existing VPC), synthesized once."""
+    """The example and three variants (production with 3 AZs; existing VPC with KMS keys and Redis;
+    no data stores nor VPC egress), synthesized once."""
     root = tmp_path_factory.mktemp("variants")
     prod = settings_from(make_monorepo(root / "prod", ["orders.ts", "reportGenerator/"], settings={
         "ENVIRONMENT": "prod", "AZ_COUNT": "3", "AVAILABILITY_ZONES": "eu-west-1a,eu-west-1b,eu-west-1c"}))
+    key = "arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-0000-4000-8000-0123456789ab"
     existing = settings_from(make_monorepo(root / "existing", ["orders.ts"], settings={
         "ENVIRONMENT": "staging", "VPC_ID": "vpc-0123456789abcdef0",
-        "PRIVATE_SUBNET_IDS": "subnet-0123456789abcdef0,subnet-0123456789abcdef1"}))
-    inputs = [StackInput(example_settings, tuple(example_workers)),
-              StackInput(prod, tuple(load_workers(prod))),
-              StackInput(existing, tuple(load_workers(existing)))]
+        "PRIVATE_SUBNET_IDS": "subnet-0123456789abcdef0,subnet-0123456789abcdef1",
+        "AURORA_KMS_KEY_ARN": key, "SECRETS_KMS_KEY_ARNS": key, "AURORA_PERFORMANCE_INSIGHTS": "true",
+        "REDIS_ENGINE": "redis"}))
+    bare = settings_from(make_monorepo(root / "bare", ["orders.ts"], settings={
+        "ENVIRONMENT": "sandbox", "AURORA_ENABLED": "false", "REDIS_ENABLED": "false", "WORKER_VPC_EGRESS": "false",
+        "MANAGE_API_GATEWAY_ACCOUNT": "false"}))
+    inputs = [StackInput(s, tuple(load_workers(s))) for s in (prod, existing, bare)]
+    inputs.insert(0, StackInput(example_settings, tuple(example_workers)))
     return synthesize(inputs, root / "cdktf.out")
 
 
-@pytest.mark.parametrize("stack", ["acme-dev", "acme-prod", "acme-staging"])
+@pytest.mark.parametrize("stack", ["acme-dev", "acme-prod", "acme-staging", "acme-sandbox"])
 def test_terraform_validate_passes_without_warnings(synthesized, tmp_path, stack):
     stack_dir = tmp_path / stack
     shutil.copytree(synthesized.stacks[stack].parent, stack_dir)

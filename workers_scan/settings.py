@@ -135,6 +135,16 @@ def _cidr(value: str) -> ipaddress.IPv4Network:
     return network
 
 
+def _acu(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise Invalid(f"{value!r} is not a number of ACUs like 0.5 or 4") from None
+    if not 0 <= number <= 256 or number * 2 != int(number * 2):
+        raise Invalid(f"{value!r} must be 0 to 256 in steps of 0.5")
+    return number
+
+
 def _start_command(value: str) -> str:
     value = _text(value)
     if "{worker_file}" not in value:
@@ -216,6 +226,47 @@ KEYS: tuple[Key, ...] = (
     Key("LOG_RETENTION_DAYS", "log_retention_days", "365",
         _one_of(1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653),
         "Retention of API access logs and WAF logs (a CloudWatch Logs value)."),
+    Key("WORKER_VPC_EGRESS", "worker_vpc_egress", "true", _boolean,
+        "Route worker egress through the VPC connector (needed to reach Aurora and Redis)."),
+    Key("AURORA_ENABLED", "aurora_enabled", "true", _boolean, "Create the Aurora PostgreSQL Serverless v2 cluster."),
+    Key("AURORA_ENGINE_VERSION", "aurora_engine_version", "16.6",
+        _matching(r"^1[3-7]\.\d{1,2}$", "an Aurora PostgreSQL version like 16.6"), "Aurora PostgreSQL engine version."),
+    Key("AURORA_MIN_ACU", "aurora_min_acu", "0.5", _acu, "Serverless v2 minimum capacity (ACU, 0 to 256 in steps of 0.5)."),
+    Key("AURORA_MAX_ACU", "aurora_max_acu", "4", _acu, "Serverless v2 maximum capacity (ACU, 1 to 256)."),
+    Key("AURORA_DATABASE_NAME", "aurora_database_name", "app",
+        _matching(r"^[a-z][a-z0-9_]{0,62}$", "a PostgreSQL database name (a-z, 0-9, _; starting with a letter)"),
+        "Database created in the cluster (DB_NAME)."),
+    Key("AURORA_MASTER_USERNAME", "aurora_master_username", "app_admin",
+        _matching(r"^[a-z][a-z0-9_]{0,15}$", "1-16 of a-z, 0-9 and _, starting with a letter"),
+        "Master user; its password is generated and kept in Secrets Manager by RDS."),
+    Key("AURORA_READER", "aurora_reader", "", _boolean, "Add a reader instance; default true for prod."),
+    Key("AURORA_BACKUP_RETENTION_DAYS", "aurora_backup_retention_days", "", _int_between(1, 35),
+        "Automated backup retention; default 14 for prod, 7 otherwise."),
+    Key("AURORA_DELETION_PROTECTION", "aurora_deletion_protection", "", _boolean,
+        "Deletion protection and a final snapshot; default true for prod."),
+    Key("AURORA_PREVENT_DESTROY", "aurora_prevent_destroy", "", _boolean,
+        "Terraform lifecycle prevent_destroy on the cluster; default true for prod."),
+    Key("AURORA_PERFORMANCE_INSIGHTS", "aurora_performance_insights", "false", _boolean,
+        "Performance Insights on the instances (7 days, free tier)."),
+    Key("AURORA_KMS_KEY_ARN", "aurora_kms_key_arn", "",
+        _matching(r"^arn:aws:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}$", "a KMS key ARN"),
+        "Customer managed key for storage and the master secret; default: AWS managed keys."),
+    Key("REDIS_ENABLED", "redis_enabled", "true", _boolean, "Create the ElastiCache replication group."),
+    Key("REDIS_ENGINE", "redis_engine", "valkey", _one_of("valkey", "redis"), "ElastiCache engine."),
+    Key("REDIS_ENGINE_VERSION", "redis_engine_version", "",
+        _matching(r"^\d+\.\d+$", "a version like 8.0 (valkey) or 7.1 (redis)"),
+        "Engine version; default 8.0 for valkey, 7.1 for redis."),
+    Key("REDIS_NODE_TYPE", "redis_node_type", "cache.t4g.micro",
+        _matching(r"^cache\.[a-z0-9]+\.[a-z0-9]+$", "an ElastiCache node type like cache.t4g.small"), "Node type."),
+    Key("REDIS_NODES", "redis_nodes", "", _int_between(1, 6),
+        "Nodes (primary + replicas); more than one turns on failover and multi-AZ. Default 2 for prod, 1 otherwise."),
+    Key("REDIS_SNAPSHOT_RETENTION_DAYS", "redis_snapshot_retention_days", "", _int_between(0, 35),
+        "Daily snapshot retention; default 7 for prod, 1 otherwise."),
+    Key("SECRET_KEY_ALLOWLIST", "secret_key_allowlist", "", _csv,
+        "Keys of .env.workers that look secret but hold plain values on purpose (comma-separated)."),
+    Key("SECRETS_KMS_KEY_ARNS", "secrets_kms_key_arns", "",
+        _csv_matching(r"^arn:aws:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}$", "a KMS key ARN"),
+        "Customer managed keys encrypting the secrets and parameters workers read (kms:Decrypt is granted)."),
     Key("VPC_CIDR", "vpc_cidr", "10.0.0.0/16", _cidr, "CIDR of the new VPC (/16 to /22)."),
     Key("AZ_COUNT", "az_count", "2", _int_between(2, 3), "Availability zones to spread over."),
     Key("AVAILABILITY_ZONES", "availability_zones", "",
@@ -261,6 +312,27 @@ class Settings:
     api_throttle_rate_limit: int
     api_throttle_burst_limit: int
     manage_api_gateway_account: bool
+    worker_vpc_egress: bool
+    aurora_enabled: bool
+    aurora_engine_version: str
+    aurora_min_acu: float
+    aurora_max_acu: float
+    aurora_database_name: str
+    aurora_master_username: str
+    aurora_reader: bool
+    aurora_backup_retention_days: int
+    aurora_deletion_protection: bool
+    aurora_prevent_destroy: bool
+    aurora_performance_insights: bool
+    aurora_kms_key_arn: str
+    redis_enabled: bool
+    redis_engine: str
+    redis_engine_version: str
+    redis_node_type: str
+    redis_nodes: int
+    redis_snapshot_retention_days: int
+    secret_key_allowlist: tuple[str, ...]
+    secrets_kms_key_arns: tuple[str, ...]
     log_retention_days: int
     vpc_cidr: ipaddress.IPv4Network
     az_count: int
@@ -366,12 +438,34 @@ def load_settings(source: SettingsSource, environ: Mapping[str, str] | None = No
     problems.raise_if_any()
 
     values["monorepo_root"] = (path.parent / values["monorepo_root"]).resolve()
-    values["nat_per_az"] = (values["environment"] in PRODUCTION_ENVIRONMENTS
-                            if values["nat_per_az"] is None else values["nat_per_az"])
-    for optional in ("availability_zones", "private_subnet_ids"):
+    _apply_environment_defaults(values)
+    for optional in ("availability_zones", "private_subnet_ids", "secret_key_allowlist", "secrets_kms_key_arns"):
         values[optional] = values[optional] or ()
-    values["vpc_id"] = values["vpc_id"] or ""
+    for optional in ("vpc_id", "aurora_kms_key_arn"):
+        values[optional] = values[optional] or ""
     return Settings(settings_file=path, is_example=source.is_example, sources=origin, **values)
+
+
+# Defaults that differ between production and the other environments, in one place.
+PRODUCTION_DEFAULTS: dict[str, tuple[Any, Any]] = {  # field: (production, other)
+    "nat_per_az": (True, False),
+    "aurora_reader": (True, False),
+    "aurora_backup_retention_days": (14, 7),
+    "aurora_deletion_protection": (True, False),
+    "aurora_prevent_destroy": (True, False),
+    "redis_nodes": (2, 1),
+    "redis_snapshot_retention_days": (7, 1),
+}
+ENGINE_DEFAULT_VERSIONS = {"valkey": "8.0", "redis": "7.1"}
+
+
+def _apply_environment_defaults(values: dict[str, Any]) -> None:
+    production = values["environment"] in PRODUCTION_ENVIRONMENTS
+    for name, (prod_value, other_value) in PRODUCTION_DEFAULTS.items():
+        if values[name] is None:
+            values[name] = prod_value if production else other_value
+    if values["redis_engine_version"] is None:
+        values["redis_engine_version"] = ENGINE_DEFAULT_VERSIONS[values["redis_engine"]]
 
 
 def _cross_checks(values: dict[str, Any], origin: dict[str, str], path: Path, problems: Problems) -> None:
@@ -404,6 +498,16 @@ def _cross_checks(values: dict[str, Any], origin: dict[str, str], path: Path, pr
         problems.add(where("PRIVATE_SUBNET_IDS"), "PRIVATE_SUBNET_IDS", "is required with VPC_ID (2 or 3 private subnet ids)")
     if subnets and not vpc_id:
         problems.add(where("VPC_ID"), "VPC_ID", "is required with PRIVATE_SUBNET_IDS")
+    low_acu, high_acu = values.get("aurora_min_acu"), values.get("aurora_max_acu")
+    if low_acu is not None and high_acu is not None and (high_acu < 1 or low_acu > high_acu):
+        problems.add(where("AURORA_MAX_ACU"), "AURORA_MAX_ACU",
+                     f"{high_acu:g} must be at least 1 and at least AURORA_MIN_ACU ({low_acu:g})")
+    if values.get("worker_vpc_egress") is False:
+        for key, field_name in (("AURORA_ENABLED", "aurora_enabled"), ("REDIS_ENABLED", "redis_enabled")):
+            if values.get(field_name):
+                problems.add(where("WORKER_VPC_EGRESS"), "WORKER_VPC_EGRESS",
+                             f"is false, but {key} is true: workers reach the data stores only through the VPC "
+                             f"connector; set {key}=false or WORKER_VPC_EGRESS=true")
     if subnets and not 2 <= len(subnets) <= 3:
         problems.add(where("PRIVATE_SUBNET_IDS"), "PRIVATE_SUBNET_IDS",
                      f"lists {len(subnets)} subnet(s); give 2 or 3, in distinct availability zones")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .discovery import ROUTE_RE, SERVICE_NAME_RE, discover_workers, service_name
+from .environment import WorkerEnvironment, load_environments
 from .errors import Problems, display_path
 from .settings import CPU_MEMORY, Settings, cpu_memory_hint
 
@@ -32,6 +33,7 @@ class Worker:
     max_instances: int
     max_concurrency: int
     health_check_path: str | None  # None: TCP health check
+    environment: WorkerEnvironment = field(default_factory=WorkerEnvironment)  # from .env.workers files
 
     @property
     def source_display(self) -> str:
@@ -80,6 +82,8 @@ def scan_workers(settings: Settings, problems: Problems) -> list[Worker]:
             problems.add(worker.source, "service name", f"{worker.service_name!r} is also the service name of "
                                                         f"{by_service[worker.service_name].source_display}")
         by_service.setdefault(worker.service_name, worker)
+    environments = load_environments(settings, [w.name for w in found], problems) if found else {}
+    workers = [replace(w, environment=environments[w.name]) for w in workers]
     return sorted(workers, key=lambda w: w.name)
 
 

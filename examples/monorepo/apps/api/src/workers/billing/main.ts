@@ -3,7 +3,6 @@ import { BillingModule } from './billing.module';
 
 async function bootstrap(): Promise<void> {
   const app = await NestFactory.create(BillingModule);
-  app.setGlobalPrefix('billing');
   app.enableShutdownHooks();
   await app.listen(Number(process.env.PORT ?? 3000), '0.0.0.0');
 }

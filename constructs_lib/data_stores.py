@@ -1,0 +1,143 @@
+"""Aurora PostgreSQL Serverless v2 and ElastiCache (Valkey/Redis), reachable only from the VPC connector.
+
+The Terraform addresses of the stateful resources are pinned (`override_logical_id`): moving these
+constructs in the tree must never plan a replacement of the database or the cache.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cdktf import TerraformResourceLifecycle
+from constructs import Construct
+
+from workers_scan import Settings
+from workers_scan.discovery import shorten
+
+from .aws import load
+from .network import Network
+
+(cluster_, instance_, db_subnets_, cache_group_, cache_subnets_, sg_, ingress_rule_, egress_rule_) = load(
+    "rds_cluster", "rds_cluster_instance", "db_subnet_group", "elasticache_replication_group",
+    "elasticache_subnet_group", "security_group", "vpc_security_group_ingress_rule", "vpc_security_group_egress_rule",
+)
+
+POSTGRES_PORT = 5432
+REDIS_PORT = 6379
+# Pinned Terraform addresses of the stateful resources: never change these strings.
+AURORA_CLUSTER_ADDRESS = "aurora_cluster"
+AURORA_WRITER_ADDRESS = "aurora_writer"
+AURORA_READER_ADDRESS = "aurora_reader"
+REDIS_ADDRESS = "redis"
+
+
+@dataclass(frozen=True)
+class DataStoresProps:
+    settings: Settings
+    network: Network
+    connector_security_group_id: str
+
+
+class DataStores(Construct):
+    """Exposes `environment` (infrastructure variables for workers), `secrets` (key -> ARN token),
+    `secret_arns` (for the instance-role policy), and the `aurora_*` / `redis_*` attributes."""
+
+    def __init__(self, scope: Construct, id_: str, *, props: DataStoresProps):
+        super().__init__(scope, id_)
+        self.environment: dict[str, str] = {}
+        self.secrets: dict[str, str] = {}
+        self.secret_arns: list[str] = []
+        self.kms_key_arns: list[str] = []
+        settings = props.settings
+        if settings.aurora_enabled:
+            self._build_aurora(props)
+        if settings.redis_enabled:
+            self._build_redis(props)
+
+    def _security_group(self, props: DataStoresProps, id_: str, name: str, port: int, what: str):
+        prefix = props.settings.name_prefix
+        group = sg_.SecurityGroup(self, f"{id_}-security-group", name=f"{prefix}-{name}", vpc_id=props.network.vpc_id,
+                                  description=f"{what}: port {port} from the App Runner VPC connector only",
+                                  tags={"Name": f"{prefix}-{name}"})
+        ingress_rule_.VpcSecurityGroupIngressRule(
+            self, f"{id_}-from-workers", security_group_id=group.id, ip_protocol="tcp", from_port=port, to_port=port,
+            referenced_security_group_id=props.connector_security_group_id, description=f"{what} from workers")
+        egress_rule_.VpcSecurityGroupEgressRule(
+            self, f"workers-to-{id_}", security_group_id=props.connector_security_group_id, ip_protocol="tcp",
+            from_port=port, to_port=port, referenced_security_group_id=group.id, description=f"Workers to {what}")
+        return group
+
+    def _build_aurora(self, props: DataStoresProps) -> None:
+        settings = props.settings
+        prefix = settings.name_prefix
+        group = self._security_group(props, "aurora", "aurora", POSTGRES_PORT, "Aurora PostgreSQL")
+        subnets = db_subnets_.DbSubnetGroup(self, "aurora-subnets", name=f"{prefix}-aurora",
+                                            subnet_ids=props.network.private_subnet_ids,
+                                            description=f"Private subnets of {prefix} Aurora")
+        identifier = shorten(f"{prefix}-aurora", 63)
+        protected = settings.aurora_deletion_protection
+        kms = settings.aurora_kms_key_arn or None
+        cluster = cluster_.RdsCluster(
+            self, "aurora-cluster", cluster_identifier=identifier, engine="aurora-postgresql", engine_mode="provisioned",
+            engine_version=settings.aurora_engine_version, database_name=settings.aurora_database_name,
+            master_username=settings.aurora_master_username,
+            # RDS generates the password and keeps it in Secrets Manager: it never enters the JSON or the state.
+            manage_master_user_password=True, master_user_secret_kms_key_id=kms,
+            storage_encrypted=True, kms_key_id=kms, iam_database_authentication_enabled=True,
+            db_subnet_group_name=subnets.name, vpc_security_group_ids=[group.id], port=POSTGRES_PORT,
+            serverlessv2_scaling_configuration=cluster_.RdsClusterServerlessv2ScalingConfiguration(
+                min_capacity=settings.aurora_min_acu, max_capacity=settings.aurora_max_acu),
+            backup_retention_period=settings.aurora_backup_retention_days, preferred_backup_window="02:00-03:00",
+            preferred_maintenance_window="sun:04:00-sun:05:00", copy_tags_to_snapshot=True,
+            deletion_protection=protected, skip_final_snapshot=not protected,
+            final_snapshot_identifier=f"{identifier}-final" if protected else None,
+            enabled_cloudwatch_logs_exports=["postgresql"],
+            lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if settings.aurora_prevent_destroy else None,
+        )
+        cluster.override_logical_id(AURORA_CLUSTER_ADDRESS)
+        roles = [("writer", AURORA_WRITER_ADDRESS)] + ([("reader", AURORA_READER_ADDRESS)] if settings.aurora_reader else [])
+        for role, address in roles:
+            instance = instance_.RdsClusterInstance(
+                self, f"aurora-{role}", identifier=f"{identifier}-{role}"[:63], cluster_identifier=cluster.id,
+                instance_class="db.serverless", engine=cluster.engine,
+                db_subnet_group_name=subnets.name, publicly_accessible=False, auto_minor_version_upgrade=True,
+                performance_insights_enabled=settings.aurora_performance_insights,
+                performance_insights_kms_key_id=kms if settings.aurora_performance_insights else None,
+                promotion_tier=0 if role == "writer" else 1, copy_tags_to_snapshot=True,
+            )
+            instance.override_logical_id(address)
+        secret_arn = cluster.master_user_secret.get(0).secret_arn
+        self.aurora_endpoint: str = cluster.endpoint
+        self.aurora_secret_arn: str = secret_arn
+        self.environment.update({
+            "DB_HOST": cluster.endpoint, "DB_PORT": str(POSTGRES_PORT), "DB_NAME": settings.aurora_database_name,
+            "DB_USER": settings.aurora_master_username,
+        })
+        # The whole secret (JSON with username and password) is injected as DB_SECRET.
+        self.secrets["DB_SECRET"] = secret_arn
+        self.secret_arns.append(secret_arn)
+        if kms:
+            self.kms_key_arns.append(kms)
+
+    def _build_redis(self, props: DataStoresProps) -> None:
+        settings = props.settings
+        prefix = settings.name_prefix
+        group = self._security_group(props, "redis", "redis", REDIS_PORT, settings.redis_engine.capitalize())
+        subnets = cache_subnets_.ElasticacheSubnetGroup(self, "redis-subnets", name=f"{prefix}-redis",
+                                                        subnet_ids=props.network.private_subnet_ids,
+                                                        description=f"Private subnets of {prefix} cache")
+        replicated = settings.redis_nodes > 1
+        cache = cache_group_.ElasticacheReplicationGroup(
+            self, "redis", replication_group_id=shorten(f"{prefix}-cache", 40),
+            description=f"{prefix} cache for workers", engine=settings.redis_engine,
+            engine_version=settings.redis_engine_version, node_type=settings.redis_node_type,
+            num_cache_clusters=settings.redis_nodes, port=REDIS_PORT, subnet_group_name=subnets.name,
+            security_group_ids=[group.id], at_rest_encryption_enabled="true", transit_encryption_enabled=True,
+            automatic_failover_enabled=replicated, multi_az_enabled=replicated,
+            snapshot_retention_limit=settings.redis_snapshot_retention_days, snapshot_window="03:00-04:00",
+            maintenance_window="sun:05:00-sun:06:00", auto_minor_version_upgrade="true", apply_immediately=False,
+        )
+        cache.override_logical_id(REDIS_ADDRESS)
+        self.redis_endpoint: str = cache.primary_endpoint_address
+        self.environment.update({"REDIS_HOST": cache.primary_endpoint_address, "REDIS_PORT": str(REDIS_PORT),
+                                 "REDIS_TLS": "true"})

@@ -1,0 +1,154 @@
+"""Aurora, Redis, the connector's reach, and secrets by reference in the synthesized JSON."""
+
+import json
+
+from constructs_lib.data_stores import AURORA_CLUSTER_ADDRESS, AURORA_WRITER_ADDRESS, REDIS_ADDRESS
+
+from .helpers import plaintext_secrets
+from .test_stack import one, resources
+
+
+def group_name_of(stack, rtype, address) -> str:
+    ids = stack["resource"][rtype][address].get("vpc_security_group_ids") or \
+        stack["resource"][rtype][address]["security_group_ids"]
+    return ids[0].split(".")[1]
+
+
+def sg_ref(name: str) -> str:
+    return f"${{aws_security_group.{name}.id}}"
+
+
+def connector_group(stack) -> str:
+    return one(stack, "aws_apprunner_vpc_connector")["security_groups"][0].split(".")[1]
+
+
+def test_data_stores_admit_only_the_connector_on_their_port(example_stack):
+    connector = sg_ref(connector_group(example_stack))
+    for rtype, address, port in (("aws_rds_cluster", AURORA_CLUSTER_ADDRESS, 5432),
+                                 ("aws_elasticache_replication_group", REDIS_ADDRESS, 6379)):
+        group = sg_ref(group_name_of(example_stack, rtype, address))
+        ingress = [r for r in resources(example_stack, "aws_vpc_security_group_ingress_rule").values()
+                   if r["security_group_id"] == group]
+        assert [(r["ip_protocol"], r["from_port"], r["to_port"], r["referenced_security_group_id"])
+                for r in ingress] == [("tcp", port, port, connector)]
+        assert all("cidr_ipv4" not in r for r in ingress)
+
+
+def test_connector_egress_is_https_out_plus_each_store_port_only(example_stack):
+    connector = sg_ref(connector_group(example_stack))
+    egress = sorted((r["ip_protocol"], r["from_port"], r.get("cidr_ipv4") or r["referenced_security_group_id"])
+                    for r in resources(example_stack, "aws_vpc_security_group_egress_rule").values()
+                    if r["security_group_id"] == connector)
+    aurora = sg_ref(group_name_of(example_stack, "aws_rds_cluster", AURORA_CLUSTER_ADDRESS))
+    redis = sg_ref(group_name_of(example_stack, "aws_elasticache_replication_group", REDIS_ADDRESS))
+    assert egress == sorted([("tcp", 443, "0.0.0.0/0"), ("tcp", 5432, aurora), ("tcp", 6379, redis)])
+
+
+def test_aurora_is_encrypted_serverless_v2_with_a_managed_password(example_stack):
+    cluster = example_stack["resource"]["aws_rds_cluster"][AURORA_CLUSTER_ADDRESS]
+    assert cluster["engine"] == "aurora-postgresql" and cluster["engine_mode"] == "provisioned"
+    assert cluster["storage_encrypted"] is True
+    assert cluster["manage_master_user_password"] is True
+    assert "master_password" not in cluster and "master_password_wo" not in cluster
+    assert cluster["iam_database_authentication_enabled"] is True
+    assert cluster["copy_tags_to_snapshot"] is True
+    assert cluster["serverlessv2_scaling_configuration"] == {"min_capacity": 0.5, "max_capacity": 4}
+    assert (cluster["deletion_protection"], cluster["skip_final_snapshot"]) == (False, True)  # dev defaults
+    assert "lifecycle" not in cluster
+    writer = example_stack["resource"]["aws_rds_cluster_instance"][AURORA_WRITER_ADDRESS]
+    assert writer["instance_class"] == "db.serverless" and writer["publicly_accessible"] is False
+
+
+def test_production_protects_the_database(stack_for):
+    stack = stack_for(("orders.ts",), ENVIRONMENT="prod")
+    cluster = stack["resource"]["aws_rds_cluster"][AURORA_CLUSTER_ADDRESS]
+    assert cluster["deletion_protection"] is True and cluster["skip_final_snapshot"] is False
+    assert cluster["final_snapshot_identifier"] == "acme-prod-aurora-final"
+    assert cluster["lifecycle"] == {"prevent_destroy": True}
+    assert cluster["backup_retention_period"] == 14
+    assert len(resources(stack, "aws_rds_cluster_instance")) == 2  # writer + reader
+    cache = stack["resource"]["aws_elasticache_replication_group"][REDIS_ADDRESS]
+    assert cache["num_cache_clusters"] == 2
+    assert cache["automatic_failover_enabled"] is True and cache["multi_az_enabled"] is True
+
+
+def test_redis_is_encrypted_at_rest_and_in_transit(example_stack):
+    cache = example_stack["resource"]["aws_elasticache_replication_group"][REDIS_ADDRESS]
+    assert cache["at_rest_encryption_enabled"] == "true" and cache["transit_encryption_enabled"] is True
+    assert cache["engine"] == "valkey" and cache["port"] == 6379
+    assert cache["automatic_failover_enabled"] is False and cache["num_cache_clusters"] == 1
+    assert "auth_token" not in cache
+
+
+def test_every_worker_gets_the_infrastructure_keys(example_stack):
+    for service in resources(example_stack, "aws_apprunner_service").values():
+        values = service["source_configuration"]["code_repository"]["code_configuration"]["code_configuration_values"]
+        variables, secrets = values["runtime_environment_variables"], values["runtime_environment_secrets"]
+        assert variables["DB_HOST"] == f"${{aws_rds_cluster.{AURORA_CLUSTER_ADDRESS}.endpoint}}"
+        assert (variables["DB_PORT"], variables["DB_NAME"], variables["DB_USER"]) == ("5432", "app", "app_admin")
+        assert variables["REDIS_HOST"] == f"${{aws_elasticache_replication_group.{REDIS_ADDRESS}.primary_endpoint_address}}"
+        assert (variables["REDIS_PORT"], variables["REDIS_TLS"]) == ("6379", "true")
+        assert secrets["DB_SECRET"] == f"${{aws_rds_cluster.{AURORA_CLUSTER_ADDRESS}.master_user_secret[0].secret_arn}}"
+        assert secrets["STRIPE_API_KEY"].startswith("arn:aws:secretsmanager:")
+        assert not any(v.startswith("arn:aws:secretsmanager:") or v.startswith("arn:aws:ssm:")
+                       for v in variables.values())
+
+
+def test_instance_role_reads_exactly_the_referenced_secrets(example_stack):
+    policies = {p["role"]: json.loads(p["policy"]) for p in resources(example_stack, "aws_iam_role_policy").values()
+                if p["name"] == "read-runtime-secrets"}
+    roles = {name: r["name"] for name, r in resources(example_stack, "aws_iam_role").items()}
+    by_role = {roles[ref.split(".")[1]]: policy for ref, policy in policies.items()}
+    db_secret = f"${{aws_rds_cluster.{AURORA_CLUSTER_ADDRESS}.master_user_secret[0].secret_arn}}"
+    stripe = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:acme/dev/stripe-AbCdEf"
+    smtp = "arn:aws:ssm:eu-west-1:123456789012:parameter/acme/dev/smtp-password"
+    assert by_role["acme-dev-orders-instance"]["Statement"] == [
+        {"Sid": "ReadSecrets", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+         "Resource": sorted([db_secret, stripe])}]
+    email = by_role["acme-dev-email-sender-instance"]["Statement"]
+    assert {s["Sid"]: s["Resource"] for s in email} == {"ReadSecrets": sorted([db_secret, stripe]),
+                                                         "ReadParameters": [smtp]}
+    for policy in policies.values():
+        for statement in policy["Statement"]:
+            assert "*" not in json.dumps(statement["Resource"])
+
+
+def test_kms_keys_are_granted_decrypt(stack_for):
+    key = "arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-0000-4000-8000-0123456789ab"
+    stack = stack_for(("orders.ts",), SECRETS_KMS_KEY_ARNS=key)
+    [policy] = [json.loads(p["policy"]) for p in resources(stack, "aws_iam_role_policy").values()
+                if p["name"] == "read-runtime-secrets"]
+    assert {"Sid": "DecryptSecrets", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": [key]} in \
+        policy["Statement"]
+
+
+def test_data_stores_can_be_turned_off(stack_for):
+    stack = stack_for(("orders.ts",), AURORA_ENABLED="false", REDIS_ENABLED="false")
+    for rtype in ("aws_rds_cluster", "aws_rds_cluster_instance", "aws_elasticache_replication_group",
+                  "aws_db_subnet_group", "aws_elasticache_subnet_group"):
+        assert rtype not in stack["resource"]
+    service = one(stack, "aws_apprunner_service")
+    values = service["source_configuration"]["code_repository"]["code_configuration"]["code_configuration_values"]
+    assert not any(k.startswith(("DB_", "REDIS_")) for k in values["runtime_environment_variables"])
+    assert "runtime_environment_secrets" not in values
+
+
+def test_without_vpc_egress_there_is_no_connector(stack_for):
+    stack = stack_for(("orders.ts",), AURORA_ENABLED="false", REDIS_ENABLED="false", WORKER_VPC_EGRESS="false")
+    assert "aws_apprunner_vpc_connector" not in stack["resource"]
+    service = one(stack, "aws_apprunner_service")
+    assert service["network_configuration"]["egress_configuration"] == {"egress_type": "DEFAULT"}
+    assert service["network_configuration"]["ingress_configuration"]["is_publicly_accessible"] is False
+
+
+def test_no_secret_value_anywhere_in_the_json(example_stack):
+    assert plaintext_secrets(example_stack) == []
+    text = json.dumps(example_stack)
+    for forbidden in ("master_password", "auth_token", "hunter2"):
+        assert forbidden not in text
+
+
+def test_the_secret_scan_finds_a_planted_secret(example_stack):
+    planted = json.loads(json.dumps(example_stack))
+    planted["resource"]["aws_apprunner_service"]["x"] = {"env": {"STRIPE_SECRET_KEY": "sk_live_123"}}
+    assert plaintext_secrets(planted) == [("STRIPE_SECRET_KEY", "sk_live_123")]

@@ -1,0 +1,108 @@
+"""Worker environments from .env.workers files: precedence, secrets by reference, and every error."""
+
+import pytest
+
+from workers_scan import InputError, load_workers
+from workers_scan.environment import infrastructure_keys
+
+from .helpers import make_monorepo, settings_from
+
+SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:acme/dev/stripe-AbCdEf"
+PARAMETER_ARN = "arn:aws:ssm:eu-west-1:123456789012:parameter/acme/dev/smtp"
+
+
+def env_files(root, files: dict[str, str]):
+    for name, text in files.items():
+        (root / "infra" / "aws" / name).write_text(text)
+
+
+def workers_with(tmp_path, files, workers=("orders.ts", "billing.ts"), **settings):
+    env = make_monorepo(tmp_path, list(workers), settings=settings)
+    env_files(tmp_path, files)
+    return {w.name: w for w in load_workers(settings_from(env))}
+
+
+def problems_with(tmp_path, files, workers=("orders.ts", "billing.ts"), **settings) -> list[str]:
+    with pytest.raises(InputError) as caught:
+        workers_with(tmp_path, files, workers, **settings)
+    return [str(p) for p in caught.value.problems]
+
+
+def test_per_worker_file_overrides_shared_file(tmp_path):
+    workers = workers_with(tmp_path, {
+        ".env.workers": "LOG_LEVEL=info\nTZ=UTC\n",
+        ".env.workers.orders": "LOG_LEVEL=debug\nQUEUE=orders\n",
+    })
+    assert workers["orders"].environment.variables == {"LOG_LEVEL": "debug", "QUEUE": "orders", "TZ": "UTC"}
+    assert workers["billing"].environment.variables == {"LOG_LEVEL": "info", "TZ": "UTC"}
+
+
+def test_arn_values_become_secrets_and_never_plain_variables(tmp_path):
+    workers = workers_with(tmp_path, {
+        ".env.workers": f"STRIPE_API_KEY={SECRET_ARN}\nFEATURE_FLAGS={PARAMETER_ARN}\n",
+        ".env.workers.orders": f"ORDERS_TOKEN={SECRET_ARN}:token::\n",
+    })
+    orders = workers["orders"].environment
+    assert orders.variables == {}
+    assert orders.secrets == {"FEATURE_FLAGS": PARAMETER_ARN, "ORDERS_TOKEN": f"{SECRET_ARN}:token::",
+                              "STRIPE_API_KEY": SECRET_ARN}
+    assert orders.secret_arns == tuple(sorted((PARAMETER_ARN, SECRET_ARN)))  # the json-key suffix is not an ARN
+
+
+@pytest.mark.parametrize("key", ["DB_PASSWORD", "STRIPE_SECRET", "GITHUB_TOKEN", "MAPS_API_KEY", "JWT_PRIVATE_KEY",
+                                 "aws_access_key_id", "SERVICE_CREDENTIALS"])
+def test_plain_value_under_secret_looking_key_is_refused_without_echoing_it(tmp_path, key):
+    [message] = problems_with(tmp_path, {".env.workers": f"{key}=hunter2-value\n"})
+    assert f"infra/aws/.env.workers: {key} (line 1): looks like a secret" in message
+    assert "Secrets Manager" in message and "hunter2" not in message
+
+
+def test_allow_list_accepts_false_positives(tmp_path):
+    workers = workers_with(tmp_path, {".env.workers": "TOKEN_TTL_SECONDS=3600\n"},
+                           SECRET_KEY_ALLOWLIST="TOKEN_TTL_SECONDS")
+    assert workers["orders"].environment.variables == {"TOKEN_TTL_SECONDS": "3600"}
+
+
+@pytest.mark.parametrize("key", ["DB_HOST", "REDIS_HOST", "PORT", "NODE_ENV", "WORKER_NAME", "DB_SECRET"])
+def test_key_set_by_the_infrastructure_may_not_be_set_by_a_file(tmp_path, key):
+    [message] = problems_with(tmp_path, {".env.workers.orders": f"{key}=x\n"})
+    assert f".env.workers.orders: {key} (line 1): is set by the infrastructure" in message
+
+
+def test_db_keys_are_free_when_aurora_is_off(tmp_path):
+    workers = workers_with(tmp_path, {".env.workers": "DB_HOST=db.internal.example\n"}, AURORA_ENABLED="false")
+    assert workers["orders"].environment.variables == {"DB_HOST": "db.internal.example"}
+
+
+def test_infrastructure_keys_follow_the_data_stores(tmp_path):
+    settings = settings_from(make_monorepo(tmp_path, settings={"REDIS_ENABLED": "false"}))
+    assert infrastructure_keys(settings) == ("NODE_ENV", "PORT", "WORKER_NAME", "DB_HOST", "DB_PORT", "DB_NAME",
+                                             "DB_USER", "DB_SECRET")
+
+
+def test_reserved_prefix_invalid_key_and_unparsable_line(tmp_path):
+    messages = problems_with(tmp_path, {".env.workers": "AWSAPPRUNNER_X=1\n2FAST=1\nnot a line\nOK=1\n"})
+    assert any("AWSAPPRUNNER_X (line 1): names starting with AWSAPPRUNNER are reserved" in m for m in messages)
+    assert any("line 2: cannot be parsed" in m or "2FAST" in m for m in messages), messages
+    assert any("line 3: cannot be parsed as KEY=value" in m for m in messages), messages
+
+
+def test_malformed_secret_reference_and_foreign_region(tmp_path):
+    messages = problems_with(tmp_path, {".env.workers": (
+        "A_SECRET=arn:aws:secretsmanager:eu-west-1:123:secret:x\n"
+        "B_TOKEN=arn:aws:ssm:us-east-1:123456789012:parameter/x\n")})
+    assert any("A_SECRET (line 1): looks like a secret reference but is not" in m for m in messages)
+    assert any("B_TOKEN (line 2): refers to region us-east-1" in m for m in messages)
+
+
+def test_file_for_unknown_worker_is_a_typo_error(tmp_path):
+    [message] = problems_with(tmp_path, {".env.workers.order": "X=1\n"})
+    assert ".env.workers.order: names no discovered worker 'order'" in message
+
+
+def test_non_utf8_env_file_is_reported(tmp_path):
+    env = make_monorepo(tmp_path, ["orders.ts"])
+    (tmp_path / "infra" / "aws" / ".env.workers").write_bytes(b"NAME=caf\xe9\n")
+    with pytest.raises(InputError) as caught:
+        load_workers(settings_from(env))
+    assert ".env.workers: is not UTF-8 text" in str(caught.value)

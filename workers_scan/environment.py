@@ -1,0 +1,123 @@
+"""Worker environments: `.env.workers` (shared) < `.env.workers.<worker>` < values from the infrastructure.
+
+Values that are Secrets Manager or SSM Parameter Store ARNs become App Runner secrets; a plain value
+under a secret-looking key is refused. Keys the infrastructure sets may not be set by a file.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .envfile import ENV_KEY, read_env_file
+from .errors import Problems
+from .settings import Settings
+
+SHARED_FILE = ".env.workers"
+SECRET_KEY_RE = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL|ACCESS_?KEY|AUTH_KEY|DSN")
+SECRETS_MANAGER_ARN = re.compile(
+    r"^(?P<base>arn:aws:secretsmanager:(?P<region>[a-z0-9-]+):\d{12}:secret:[A-Za-z0-9/_+=.@-]+)"
+    r"(:[^:]*:[^:]*:[^:]*)?$")
+SSM_PARAMETER_ARN = re.compile(r"^(?P<base>arn:aws:ssm:(?P<region>[a-z0-9-]+):\d{12}:parameter/[A-Za-z0-9/_.-]+)$")
+# App Runner reserves this prefix for its own variables.
+RESERVED_PREFIX = "AWSAPPRUNNER"
+APPRUNNER_VALUE_MAX = 51_200
+
+
+@dataclass(frozen=True)
+class WorkerEnvironment:
+    variables: dict[str, str] = field(default_factory=dict)   # plain values
+    secrets: dict[str, str] = field(default_factory=dict)     # key -> Secrets Manager / SSM ARN
+
+    @property
+    def secret_arns(self) -> tuple[str, ...]:
+        return tuple(sorted({policy_resource(arn) for arn in self.secrets.values()}))
+
+
+def infrastructure_keys(settings: Settings) -> tuple[str, ...]:
+    """The variables the infrastructure sets on every worker (values are known only at apply time)."""
+    keys = ["NODE_ENV", "PORT", "WORKER_NAME"]
+    if settings.aurora_enabled:
+        keys += ["DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_SECRET"]
+    if settings.redis_enabled:
+        keys += ["REDIS_HOST", "REDIS_PORT", "REDIS_TLS"]
+    return tuple(keys)
+
+
+def policy_resource(arn: str) -> str:
+    """The ARN an IAM policy names: a Secrets Manager reference without its json-key/version suffix."""
+    match = SECRETS_MANAGER_ARN.match(arn)
+    return match.group("base") if match else arn
+
+
+def is_secret_reference(value: str) -> bool:
+    return bool(SECRETS_MANAGER_ARN.match(value) or SSM_PARAMETER_ARN.match(value))
+
+
+def load_environments(settings: Settings, worker_names: list[str], problems: Problems) -> dict[str, WorkerEnvironment]:
+    """Every worker's file-provided environment, validated; problems are collected."""
+    folder = settings.settings_dir
+    reserved = set(infrastructure_keys(settings))
+    shared_path = folder / SHARED_FILE
+    shared = _read(shared_path, settings, reserved, problems) if shared_path.exists() else {}
+
+    names = set(worker_names)
+    for path in sorted(folder.glob(f"{SHARED_FILE}.*")):
+        suffix = path.name[len(SHARED_FILE) + 1:]
+        if suffix in ("example", "sample", "template"):
+            continue
+        if suffix not in names:
+            problems.add(path, "", f"names no discovered worker {suffix!r}; per-worker files are "
+                                   f"{SHARED_FILE}.<worker> with a worker of: {', '.join(sorted(names))}")
+
+    environments: dict[str, WorkerEnvironment] = {}
+    for name in sorted(names):
+        merged = dict(shared)
+        own = folder / f"{SHARED_FILE}.{name}"
+        if own.exists():
+            merged.update(_read(own, settings, reserved, problems))
+        variables = {k: v for k, v in merged.items() if not is_secret_reference(v)}
+        secrets = {k: v for k, v in merged.items() if is_secret_reference(v)}
+        environments[name] = WorkerEnvironment(variables=dict(sorted(variables.items())),
+                                               secrets=dict(sorted(secrets.items())))
+    return environments
+
+
+def _read(path: Path, settings: Settings, reserved: set[str], problems: Problems) -> dict[str, str]:
+    entries = read_env_file(path, problems) or {}
+    values: dict[str, str] = {}
+    for key, entry in entries.items():
+        where = f"{key} (line {entry.line})"
+        value = entry.value
+        if key.upper().startswith(RESERVED_PREFIX):
+            problems.add(path, where, f"names starting with {RESERVED_PREFIX} are reserved by App Runner; rename it")
+            continue
+        if key in reserved:
+            problems.add(path, where, "is set by the infrastructure (see README 'Worker environment'); "
+                                      "remove it from the file or turn off what provides it")
+            continue
+        if len(value) > APPRUNNER_VALUE_MAX:
+            problems.add(path, where, f"value is longer than App Runner's {APPRUNNER_VALUE_MAX} characters")
+            continue
+        if value.startswith(("arn:aws:secretsmanager:", "arn:aws:ssm:")):
+            match = SECRETS_MANAGER_ARN.match(value) or SSM_PARAMETER_ARN.match(value)
+            if not match:
+                problems.add(path, where, "looks like a secret reference but is not a Secrets Manager secret ARN "
+                                          "(arn:aws:secretsmanager:<region>:<account>:secret:<name>) or an SSM "
+                                          "parameter ARN (arn:aws:ssm:<region>:<account>:parameter/<name>)")
+                continue
+            if match.group("region") != settings.aws_region:
+                problems.add(path, where, f"refers to region {match.group('region')}; App Runner reads secrets "
+                                          f"from its own region {settings.aws_region}")
+                continue
+        elif SECRET_KEY_RE.search(key.upper()) and key not in settings.secret_key_allowlist and value:
+            problems.add(path, where, "looks like a secret but holds a plain value, which would be stored in the "
+                                      "Terraform JSON and state: put it in Secrets Manager or SSM Parameter Store "
+                                      "and write its ARN here instead (or list the key in SECRET_KEY_ALLOWLIST "
+                                      "if it is not secret)")
+            continue
+        if not ENV_KEY.match(key):  # read_env_file already reports these; kept for safety
+            continue
+        values[key] = value
+    return values
