@@ -7,7 +7,10 @@ import os
 import sys
 from pathlib import Path
 
-from workers_scan import InputError, load_settings, load_workers, locate_settings
+from workers_scan import InputError, locate_settings
+from workers_scan.errors import Problems
+from workers_scan.settings import load_all_settings
+from workers_scan.workers import scan_workers
 from workers_scan.errors import display_path
 from workers_scan.report import resources_table, workers_table
 
@@ -34,25 +37,32 @@ def main(argv: list[str] | None = None) -> int:
         if source.is_example:
             say(f"No settings file (.env): using the EMBEDDED EXAMPLE {display_path(source.path)}; "
                 "do not deploy it, see README 'Use it on your monorepo'.")
-        settings = load_settings(source)
-        workers = load_workers(settings)
+        environments = load_all_settings(source)
+        problems = Problems()
+        inputs = [(settings, scan_workers(settings, problems)) for settings in environments]
+        problems.raise_if_any(deduplicate=True)
     except InputError as error:
         print(error, file=sys.stderr)
         return EXIT_BAD_INPUT
 
     if args.command == "workers":
-        print(workers_table(workers))
+        for settings, workers in inputs:
+            if len(inputs) > 1:
+                print(f"{settings.stack_name}:")
+            print(workers_table(workers))
         return EXIT_OK
 
     from constructs_lib.app import StackInput, synthesize  # loads jsii: only when synthesizing
 
-    result = synthesize([StackInput(settings=settings, workers=tuple(workers))], Path(args.out))
+    result = synthesize([StackInput(settings=s, workers=tuple(w)) for s, w in inputs], Path(args.out))
     for name, path in result.stacks.items():
         counts = result.resource_counts[name]
         say(f"Synthesized stack {name} ({sum(counts.values())} resources) into {display_path(path.parent)}")
         say(resources_table(counts))
-    say("")
-    say(workers_table(workers))
+    for settings, workers in inputs:
+        say("")
+        say(f"Workers of {settings.stack_name}:")
+        say(workers_table(workers))
     return EXIT_OK
 
 

@@ -15,6 +15,7 @@ from cdktf import App
 from workers_scan import Settings, Worker
 
 from .platform_stack import PlatformStack
+from .state_backend import StateBootstrap, bootstrap_stack_name
 
 
 @dataclass(frozen=True)
@@ -30,8 +31,25 @@ class SynthResult:
     resource_counts: dict[str, Counter]
 
 
+def stack_names(inputs: list[StackInput]) -> list[str]:
+    return [name for name, _ in _bootstraps(inputs)] + [item.settings.stack_name for item in inputs]
+
+
+def _bootstraps(inputs: list[StackInput]) -> list[tuple[str, Settings]]:
+    """One bootstrap stack per distinct state bucket (environments usually share one)."""
+    wanted = [i.settings for i in inputs if i.settings.state_backend == "s3" and i.settings.state_bootstrap]
+    buckets = {(s.state_bucket, s.state_bucket_region) for s in wanted}
+    found: dict[str, Settings] = {}
+    for settings in wanted:
+        name = bootstrap_stack_name(settings) if len(buckets) == 1 else f"{settings.stack_name}-state"
+        found.setdefault(name, settings)
+    return sorted(found.items())
+
+
 def build_app(inputs: list[StackInput], outdir: str | os.PathLike) -> App:
     app = App(outdir=str(outdir))
+    for name, settings in _bootstraps(inputs):
+        StateBootstrap(app, name, settings=settings)
     for item in inputs:
         PlatformStack(app, item.settings.stack_name, settings=item.settings, workers=list(item.workers))
     return app
@@ -49,8 +67,7 @@ def synthesize(inputs: list[StackInput], outdir: str | os.PathLike) -> SynthResu
         shutil.rmtree(staging, ignore_errors=True)
         raise
     stacks, counts = {}, {}
-    for item in inputs:
-        name = item.settings.stack_name
+    for name in stack_names(inputs):
         stacks[name] = target / "stacks" / name / "cdk.tf.json"
         counts[name] = count_resources(json.loads(stacks[name].read_text()))
     return SynthResult(outdir=target, stacks=stacks, resource_counts=counts)

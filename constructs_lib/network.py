@@ -19,6 +19,8 @@ from .aws import load
 # Subnets are carved as 16 equal blocks of the VPC CIDR: private ones first, public ones from block 8.
 SUBNET_NEWBITS = 4
 PUBLIC_BLOCK_OFFSET = 8
+# Pinned Terraform addresses (subnets: private_subnet_<i>, public_subnet_<i>): everything sits in them.
+VPC_ADDRESS = "vpc"
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,7 @@ class Network(Construct):
         blocks = list(settings.vpc_cidr.subnets(prefixlen_diff=SUBNET_NEWBITS))
         vpc = vpc_.Vpc(self, "vpc", cidr_block=str(settings.vpc_cidr), enable_dns_support=True,
                        enable_dns_hostnames=True, tags={"Name": prefix})
+        vpc.override_logical_id(VPC_ADDRESS)
         # Takes every rule off the default group, so nothing can use it by accident.
         default_sg_.DefaultSecurityGroup(self, "default-security-group", vpc_id=vpc.id, tags={"Name": f"{prefix}-default-unused"})
         gateway = igw_.InternetGateway(self, "internet-gateway", vpc_id=vpc.id, tags={"Name": prefix})
@@ -77,6 +80,7 @@ class Network(Construct):
                 cidr_block=str(blocks[PUBLIC_BLOCK_OFFSET + index]), map_public_ip_on_launch=False,
                 tags={"Name": f"{prefix}-public-{index}", "Tier": "public"},
             )
+            public.override_logical_id(f"public_subnet_{index}")
             rta_.RouteTableAssociation(self, f"public-subnet-{index}-routes", subnet_id=public.id,
                                        route_table_id=public_routes.id)
             public_ids.append(public.id)
@@ -91,6 +95,7 @@ class Network(Construct):
                 self, f"private-subnet-{index}", vpc_id=vpc.id, availability_zone=self._zone(settings, index),
                 cidr_block=str(blocks[index]), tags={"Name": f"{prefix}-private-{index}", "Tier": "private"},
             )
+            private.override_logical_id(f"private_subnet_{index}")
             routes = route_table_.RouteTable(self, f"private-routes-{index}", vpc_id=vpc.id,
                                              tags={"Name": f"{prefix}-private-{index}"})
             route_.Route(self, f"private-default-route-{index}", route_table_id=routes.id,

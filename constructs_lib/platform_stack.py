@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cdktf import LocalBackend, TerraformOutput, TerraformStack
+from cdktf import TerraformOutput, TerraformStack
 from constructs import Construct
 
 from workers_scan import Settings, Worker
@@ -12,6 +12,7 @@ from .aws import load
 from .data_stores import DataStores, DataStoresProps
 from .network import Network, NetworkProps
 from .private_ingress import PrivateIngress, PrivateIngressProps
+from .state_backend import configure_backend
 from .waf import Waf, WafProps
 from .worker_service import (InfrastructureEnvironment, WorkerPlatform, WorkerPlatformProps, WorkerService,
                              WorkerServiceProps)
@@ -35,8 +36,7 @@ class PlatformStack(TerraformStack):
             self, "aws", region=settings.aws_region,
             default_tags=[provider_.AwsProviderDefaultTags(tags=default_tags(settings))],
         )
-        # cdktf's default local backend path is absolute (the synth machine's); keep it relative.
-        LocalBackend(self, path=f"terraform.{id_}.tfstate")
+        configure_backend(self, settings)
 
         self.network = Network(self, "network", props=NetworkProps(settings=settings))
         self.ingress = PrivateIngress(self, "private-ingress",

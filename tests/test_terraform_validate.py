@@ -18,11 +18,12 @@ def diagnostics_text(report: dict) -> str:
 
 @pytest.fixture(scope="module")
 def synthesized(tmp_path_factory, example_settings, example_workers):
-    """The example and three variants (production with 3 AZs; existing VPC with KMS keys and Redis;
-    no data stores nor VPC egress), synthesized once."""
+    """The example and three variants (production with 3 AZs and an S3 backend, hence the acme-state
+    bootstrap stack; existing VPC with KMS keys and Redis; no data stores nor VPC egress), synthesized once."""
     root = tmp_path_factory.mktemp("variants")
     prod = settings_from(make_monorepo(root / "prod", ["orders.ts", "reportGenerator/"], settings={
-        "ENVIRONMENT": "prod", "AZ_COUNT": "3", "AVAILABILITY_ZONES": "eu-west-1a,eu-west-1b,eu-west-1c"}))
+        "ENVIRONMENT": "prod", "AZ_COUNT": "3", "AVAILABILITY_ZONES": "eu-west-1a,eu-west-1b,eu-west-1c",
+        "STATE_BACKEND": "s3", "STATE_BUCKET": "acme-terraform-state", "STATE_LOCK_TABLE": "acme-terraform-locks"}))
     key = "arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-0000-4000-8000-0123456789ab"
     existing = settings_from(make_monorepo(root / "existing", ["orders.ts"], settings={
         "ENVIRONMENT": "staging", "VPC_ID": "vpc-0123456789abcdef0",
@@ -37,7 +38,7 @@ def synthesized(tmp_path_factory, example_settings, example_workers):
     return synthesize(inputs, root / "cdktf.out")
 
 
-@pytest.mark.parametrize("stack", ["acme-dev", "acme-prod", "acme-staging", "acme-sandbox"])
+@pytest.mark.parametrize("stack", ["acme-dev", "acme-prod", "acme-staging", "acme-sandbox", "acme-state"])
 def test_terraform_validate_passes_without_warnings(synthesized, tmp_path, stack):
     stack_dir = tmp_path / stack
     shutil.copytree(synthesized.stacks[stack].parent, stack_dir)

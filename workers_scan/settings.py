@@ -41,6 +41,8 @@ CPU_MEMORY = {
 RUNTIMES = ("NODEJS_22", "NODEJS_18")
 PRODUCTION_ENVIRONMENTS = ("prod", "production")
 
+ENVIRONMENT_RE = re.compile(r"^[a-z][a-z0-9]{1,9}$")
+RESERVED_ENVIRONMENTS = ("workers", "example", "sample", "template")
 ARN_RE = re.compile(
     r"^arn:aws:apprunner:(?P<region>[a-z]{2}(-[a-z]+)+-\d):(?P<account>\d{12}):connection/"
     r"(?P<name>[A-Za-z0-9][A-Za-z0-9_-]{3,31})/(?P<id>[0-9a-f]{32})$"
@@ -145,6 +147,24 @@ def _acu(value: str) -> float:
     return number
 
 
+def _state_key(value: str) -> str:
+    value = _text(value)
+    try:
+        value.format(project="p", environment="e")
+    except (KeyError, IndexError, ValueError):
+        raise Invalid("may use only the placeholders {project} and {environment}") from None
+    if value.startswith("/") or ".." in value.split("/"):
+        raise Invalid(f"{value!r} must be a relative object key like acme/dev/terraform.tfstate")
+    return value
+
+
+def _workspace(value: str) -> str:
+    value = _state_key(value)
+    if not re.match(r"^[A-Za-z0-9_{}-]+$", value):
+        raise Invalid(f"{value!r}: workspace names hold letters, digits, - and _ (plus {{project}}/{{environment}})")
+    return value
+
+
 def _start_command(value: str) -> str:
     value = _text(value)
     if "{worker_file}" not in value:
@@ -189,7 +209,7 @@ KEYS: tuple[Key, ...] = (
         _matching(r"^[a-z][a-z0-9-]{1,18}[a-z0-9]$", "3-20 characters of a-z, 0-9 and -, starting with a letter"),
         "Prefix of every name (service names are <project>-<env>-<route>)."),
     Key("ENVIRONMENT", "environment", None,
-        _matching(r"^[a-z][a-z0-9]{1,9}$", "2-10 lowercase letters/digits starting with a letter, e.g. dev, staging, prod"),
+        _matching(ENVIRONMENT_RE.pattern, "2-10 lowercase letters/digits starting with a letter, e.g. dev, staging, prod"),
         "Environment name; `prod` or `production` turn on production defaults."),
     Key("REPOSITORY_URL", "repository_url", None,
         _matching(REPO_RE.pattern, "an https GitHub repository URL like https://github.com/acme/platform"),
@@ -267,6 +287,34 @@ KEYS: tuple[Key, ...] = (
     Key("SECRETS_KMS_KEY_ARNS", "secrets_kms_key_arns", "",
         _csv_matching(r"^arn:aws:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}$", "a KMS key ARN"),
         "Customer managed keys encrypting the secrets and parameters workers read (kms:Decrypt is granted)."),
+    Key("ENVIRONMENTS", "environments", "", _csv,
+        "Several environments in one synth (comma-separated): one stack each, with .env.<environment> overlays."),
+    Key("STATE_BACKEND", "state_backend", "local", _one_of("local", "s3", "cloud", "external"),
+        "Where Terraform keeps state: local, s3, cloud (HCP Terraform / Terraform Enterprise) or external."),
+    Key("STATE_BUCKET", "state_bucket", "", _matching(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", "an S3 bucket name"),
+        "S3 bucket of the state (STATE_BACKEND=s3)."),
+    Key("STATE_KEY", "state_key", "{project}/{environment}/terraform.tfstate", _state_key,
+        "Object key of the state; {project} and {environment} are replaced."),
+    Key("STATE_REGION", "state_region", "", _matching(REGION_RE.pattern, "an AWS region like eu-west-1"),
+        "Region of the state bucket; default AWS_REGION."),
+    Key("STATE_LOCK_TABLE", "state_lock_table", "", _matching(r"^[A-Za-z0-9_.-]{3,255}$", "a DynamoDB table name"),
+        "DynamoDB lock table (hash key LockID)."),
+    Key("STATE_USE_LOCKFILE", "state_use_lockfile", "false", _boolean,
+        "S3-native state locking (Terraform >= 1.10), alone or beside the DynamoDB table."),
+    Key("STATE_KMS_KEY_ARN", "state_kms_key_arn", "",
+        _matching(r"^arn:aws:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}$", "a KMS key ARN"),
+        "KMS key of the state bucket (SSE-KMS); default SSE-S3."),
+    Key("STATE_BOOTSTRAP", "state_bootstrap", "true", _boolean,
+        "With STATE_BACKEND=s3, also synthesize the stack that creates the bucket and the lock table."),
+    Key("TFC_ORGANIZATION", "tfc_organization", "", _matching(r"^[A-Za-z0-9_-]+$", "an organization name"),
+        "HCP Terraform organization (STATE_BACKEND=cloud)."),
+    Key("TFC_WORKSPACE", "tfc_workspace", "", _workspace,
+        "Workspace name; {project} and {environment} are replaced."),
+    Key("TFC_WORKSPACE_TAGS", "tfc_workspace_tags", "", _csv_matching(r"^[A-Za-z0-9_:-]+$", "a workspace tag"),
+        "Select workspaces by tags instead of a name (comma-separated)."),
+    Key("TFC_HOSTNAME", "tfc_hostname", "app.terraform.io",
+        _matching(r"^[A-Za-z0-9.-]+(:\d+)?$", "a host name like app.terraform.io"),
+        "HCP Terraform, or your Terraform Enterprise host."),
     Key("VPC_CIDR", "vpc_cidr", "10.0.0.0/16", _cidr, "CIDR of the new VPC (/16 to /22)."),
     Key("AZ_COUNT", "az_count", "2", _int_between(2, 3), "Availability zones to spread over."),
     Key("AVAILABILITY_ZONES", "availability_zones", "",
@@ -333,6 +381,19 @@ class Settings:
     redis_snapshot_retention_days: int
     secret_key_allowlist: tuple[str, ...]
     secrets_kms_key_arns: tuple[str, ...]
+    environments: tuple[str, ...]
+    state_backend: str
+    state_bucket: str
+    state_key: str
+    state_region: str | None
+    state_lock_table: str
+    state_use_lockfile: bool
+    state_kms_key_arn: str
+    state_bootstrap: bool
+    tfc_organization: str
+    tfc_workspace: str
+    tfc_workspace_tags: tuple[str, ...]
+    tfc_hostname: str
     log_retention_days: int
     vpc_cidr: ipaddress.IPv4Network
     az_count: int
@@ -353,6 +414,18 @@ class Settings:
     @property
     def name_prefix(self) -> str:
         return f"{self.project_name}-{self.environment}"
+
+    @property
+    def state_object_key(self) -> str:
+        return self.state_key.format(project=self.project_name, environment=self.environment)
+
+    @property
+    def state_bucket_region(self) -> str:
+        return self.state_region or self.aws_region
+
+    @property
+    def tfc_workspace_name(self) -> str:
+        return self.tfc_workspace.format(project=self.project_name, environment=self.environment)
 
     @property
     def settings_dir(self) -> Path:
@@ -387,10 +460,16 @@ def locate_settings(env_file: str | os.PathLike | None = None, environ: Mapping[
 
 
 def load_settings(source: SettingsSource, environ: Mapping[str, str] | None = None) -> Settings:
-    """Read and validate; raise InputError listing every problem.
+    """The settings of a file that describes one environment (see `load_all_settings`)."""
+    return load_all_settings(source, environ)[0]
 
-    Known keys set in the process environment override the file, except for the embedded
-    example, which is synthesized from its own file only so a developer's shell cannot break it.
+
+def load_all_settings(source: SettingsSource, environ: Mapping[str, str] | None = None) -> list[Settings]:
+    """Read and validate every environment's settings; raise one InputError listing every problem.
+
+    Layers, lowest to highest: the settings file, `<settings file>.<environment>` when ENVIRONMENTS lists
+    several environments, then known keys of the process environment (not for the embedded example,
+    which is synthesized from its own file only so a developer's shell cannot break it).
     """
     environ = {} if source.is_example else (os.environ if environ is None else environ)
     problems = Problems()
@@ -399,27 +478,69 @@ def load_settings(source: SettingsSource, environ: Mapping[str, str] | None = No
         problems.add(path, "", f"settings file not found (given by --env-file or ${SETTINGS_FILE_VARIABLE}); "
                                "copy examples/monorepo/infra/aws/.env.example and edit it")
         problems.raise_if_any()
-    entries = read_env_file(path, problems)
-    if entries is None:  # unreadable: reporting every required key as missing too would only be noise
+    base = _read_layer(path, problems)
+    if base is None:  # unreadable: reporting every required key as missing too would only be noise
         problems.raise_if_any()
+    env_layer = {k: (v, "environment variable") for k, v in environ.items() if k in KEYS_BY_NAME}
 
+    listed = {**base, **env_layer}.get("ENVIRONMENTS")
+    environments: list[str | None] = [None]
+    if listed is not None and listed[0].strip():
+        try:
+            environments = list(_environments(listed[0]))
+        except Invalid as exc:
+            problems.add(listed[1], "ENVIRONMENTS", str(exc))
+            problems.raise_if_any()
+
+    results: list[Settings] = []
+    for environment in environments:
+        layers = dict(base)
+        if environment is not None:
+            overlay_path = path.with_name(f"{path.name}.{environment}")
+            if overlay_path.is_file():
+                layers.update(_read_layer(overlay_path, problems) or {})
+            layers["ENVIRONMENT"] = (environment, display_path(path) + " (ENVIRONMENTS)")
+        layers.update(env_layer)
+        if environment is not None:
+            layers["ENVIRONMENT"] = (environment, layers["ENVIRONMENTS"][1])
+        settings = _resolve(layers, path, source.is_example, problems, multiple=len(environments) > 1)
+        if settings:
+            results.append(settings)
+    _check_stacks_apart(results, problems)
+    problems.raise_if_any()
+    return results
+
+
+def _read_layer(path: Path, problems: Problems) -> dict[str, tuple[str, str]] | None:
+    entries = read_env_file(path, problems)
+    if entries is None:
+        return None
     for key in entries:
         if key not in KEYS_BY_NAME:
             close = difflib.get_close_matches(key, KEYS_BY_NAME, n=1, cutoff=0.85)
             if close:
                 problems.add(path, key, f"unknown key; did you mean {close[0]}?")
+    return {key: (entry.value, display_path(path)) for key, entry in entries.items() if key in KEYS_BY_NAME}
 
-    raw: dict[str, str] = {}
-    origin: dict[str, str] = {}
-    for key in KEYS:
-        if key.name in environ:
-            raw[key.name], origin[key.name] = environ[key.name], "environment variable"
-        elif key.name in entries:
-            raw[key.name] = entries[key.name].value
-            origin[key.name] = f"{display_path(path)}"
+
+def _environments(value: str) -> tuple[str, ...]:
+    names = _csv_matching(ENVIRONMENT_RE.pattern, "an environment name (2-10 lowercase letters/digits)")(value)
+    reserved = [n for n in names if n in RESERVED_ENVIRONMENTS]
+    if reserved:
+        raise Invalid(f"{', '.join(reserved)} cannot be an environment name (file names .env.<environment> "
+                      f"would clash with {', '.join('.env.' + r for r in RESERVED_ENVIRONMENTS)})")
+    if not names:
+        raise Invalid("lists no environment")
+    return names
+
+
+def _resolve(layers: dict[str, tuple[str, str]], path: Path, is_example: bool, problems: Problems,
+             multiple: bool) -> Settings | None:
+    before = len(list(problems))
+    origin = {key: where for key, (_, where) in layers.items()}
     values: dict[str, Any] = {}
     for key in KEYS:
-        text = raw.get(key.name)
+        text = layers[key.name][0] if key.name in layers else None
         where = origin.get(key.name, display_path(path))
         if text is None or (text.strip() == "" and key.default is None):
             if key.default is None:
@@ -434,16 +555,36 @@ def load_settings(source: SettingsSource, environ: Mapping[str, str] | None = No
         except Invalid as exc:
             problems.add(where, key.name, str(exc))
 
-    _cross_checks(values, origin, path, problems)
-    problems.raise_if_any()
-
+    _cross_checks(values, origin, path, problems, multiple)
+    if len(list(problems)) > before:
+        return None
     values["monorepo_root"] = (path.parent / values["monorepo_root"]).resolve()
     _apply_environment_defaults(values)
-    for optional in ("availability_zones", "private_subnet_ids", "secret_key_allowlist", "secrets_kms_key_arns"):
+    for optional in ("availability_zones", "private_subnet_ids", "secret_key_allowlist", "secrets_kms_key_arns",
+                     "environments", "tfc_workspace_tags"):
         values[optional] = values[optional] or ()
-    for optional in ("vpc_id", "aurora_kms_key_arn"):
+    for optional in ("vpc_id", "aurora_kms_key_arn", "state_bucket", "state_lock_table", "state_kms_key_arn",
+                     "tfc_organization", "tfc_workspace"):
         values[optional] = values[optional] or ""
-    return Settings(settings_file=path, is_example=source.is_example, sources=origin, **values)
+    return Settings(settings_file=path, is_example=is_example, sources=origin, **values)
+
+
+def _check_stacks_apart(results: list[Settings], problems: Problems) -> None:
+    """Two environments of one synth must not share a state."""
+    seen: dict[tuple, str] = {}
+    for settings in results:
+        if settings.state_backend == "s3":
+            key = ("s3", settings.state_bucket, settings.state_object_key)
+        elif settings.state_backend == "cloud" and settings.tfc_workspace:
+            key = ("cloud", settings.tfc_hostname, settings.tfc_organization, settings.tfc_workspace_name)
+        else:
+            continue
+        if key in seen:
+            name = "STATE_KEY" if settings.state_backend == "s3" else "TFC_WORKSPACE"
+            problems.add(settings.sources.get(name, display_path(settings.settings_file)), name,
+                         f"environments {seen[key]} and {settings.environment} would share one state; "
+                         "use the {environment} placeholder")
+        seen.setdefault(key, settings.environment)
 
 
 # Defaults that differ between production and the other environments, in one place.
@@ -468,9 +609,24 @@ def _apply_environment_defaults(values: dict[str, Any]) -> None:
         values["redis_engine_version"] = ENGINE_DEFAULT_VERSIONS[values["redis_engine"]]
 
 
-def _cross_checks(values: dict[str, Any], origin: dict[str, str], path: Path, problems: Problems) -> None:
+def _cross_checks(values: dict[str, Any], origin: dict[str, str], path: Path, problems: Problems,
+                  multiple: bool = False) -> None:
     def where(key: str) -> str:
         return origin.get(key, display_path(path))
+
+    backend = values.get("state_backend")
+    if backend == "s3":
+        if not values.get("state_bucket"):
+            problems.add(where("STATE_BUCKET"), "STATE_BUCKET", "is required with STATE_BACKEND=s3")
+        if not values.get("state_lock_table") and not values.get("state_use_lockfile"):
+            problems.add(where("STATE_LOCK_TABLE"), "STATE_LOCK_TABLE",
+                         "is required with STATE_BACKEND=s3 unless STATE_USE_LOCKFILE=true (state needs a lock)")
+    if backend == "cloud":
+        if not values.get("tfc_organization"):
+            problems.add(where("TFC_ORGANIZATION"), "TFC_ORGANIZATION", "is required with STATE_BACKEND=cloud")
+        if bool(values.get("tfc_workspace")) == bool(values.get("tfc_workspace_tags")):
+            problems.add(where("TFC_WORKSPACE"), "TFC_WORKSPACE",
+                         "give exactly one of TFC_WORKSPACE and TFC_WORKSPACE_TAGS with STATE_BACKEND=cloud")
 
     arn, region = values.get("connection_arn"), values.get("aws_region")
     if arn and region:

@@ -1,0 +1,104 @@
+"""Where each stack keeps its state, and the bootstrap stack that creates the S3 bucket and lock table."""
+
+from __future__ import annotations
+
+from cdktf import (CloudBackend, LocalBackend, NamedCloudWorkspace, S3Backend, TaggedCloudWorkspaces,
+                   TerraformOutput, TerraformResourceLifecycle, TerraformStack)
+from constructs import Construct
+
+from workers_scan import Settings
+
+from .aws import load
+from .worker_service import policy_json
+
+(provider_, bucket_, versioning_, encryption_, public_block_, ownership_, bucket_policy_, table_) = load(
+    "provider", "s3_bucket", "s3_bucket_versioning", "s3_bucket_server_side_encryption_configuration",
+    "s3_bucket_public_access_block", "s3_bucket_ownership_controls", "s3_bucket_policy", "dynamodb_table",
+)
+
+# Pinned Terraform addresses of the state's own resources: never change these strings.
+STATE_BUCKET_ADDRESS = "state_bucket"
+LOCK_TABLE_ADDRESS = "state_lock_table"
+
+
+def configure_backend(stack: TerraformStack, settings: Settings) -> None:
+    """Give `stack` the backend STATE_BACKEND asks for."""
+    backend = settings.state_backend
+    if backend == "s3":
+        s3 = S3Backend(
+            stack, bucket=settings.state_bucket, key=settings.state_object_key,
+            region=settings.state_bucket_region, encrypt=True,
+            kms_key_id=settings.state_kms_key_arn or None, dynamodb_table=settings.state_lock_table or None,
+        )
+        if settings.state_use_lockfile:
+            # cdktf 0.21 has no typed field for S3-native locking (Terraform >= 1.10).
+            s3.add_override("use_lockfile", True)
+    elif backend == "cloud":
+        workspaces = (NamedCloudWorkspace(settings.tfc_workspace_name) if settings.tfc_workspace
+                      else TaggedCloudWorkspaces(list(settings.tfc_workspace_tags)))
+        CloudBackend(stack, organization=settings.tfc_organization, hostname=settings.tfc_hostname,
+                     workspaces=workspaces)
+    else:
+        # cdktf's default local path is absolute (the synth machine's); keep it relative.
+        LocalBackend(stack, path=f"terraform.{stack.node.id}.tfstate")
+        if backend == "external":
+            # The team supplies backend.tf next to cdk.tf.json (see backend.tf.example).
+            stack.add_override("terraform.backend", None)
+
+
+def bootstrap_stack_name(settings: Settings) -> str:
+    return f"{settings.project_name}-state"
+
+
+class StateBootstrap(TerraformStack):
+    """Its own stack with local state: the encrypted, versioned, private S3 bucket and the lock table.
+
+    Apply it once per account, before the first `init` of the platform stacks.
+    """
+
+    def __init__(self, scope: Construct, id_: str, *, settings: Settings):
+        super().__init__(scope, id_)
+        provider_.AwsProvider(self, "aws", region=settings.state_bucket_region, default_tags=[
+            provider_.AwsProviderDefaultTags(tags={"Project": settings.project_name,
+                                                   "ManagedBy": "cdktf-apprunner-platform"})])
+        LocalBackend(self, path=f"terraform.{id_}.tfstate")
+        keep = TerraformResourceLifecycle(prevent_destroy=True)
+
+        bucket = bucket_.S3Bucket(self, "bucket", bucket=settings.state_bucket, lifecycle=keep)
+        bucket.override_logical_id(STATE_BUCKET_ADDRESS)
+        versioning_.S3BucketVersioningA(
+            self, "versioning", bucket=bucket.id,
+            versioning_configuration=versioning_.S3BucketVersioningVersioningConfiguration(status="Enabled"))
+        kms = settings.state_kms_key_arn
+        encryption_.S3BucketServerSideEncryptionConfigurationA(
+            self, "encryption", bucket=bucket.id,
+            rule=[encryption_.S3BucketServerSideEncryptionConfigurationRuleA(
+                bucket_key_enabled=bool(kms),
+                apply_server_side_encryption_by_default=(
+                    encryption_.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+                        sse_algorithm="aws:kms" if kms else "AES256", kms_master_key_id=kms or None)),
+            )])
+        public_block_.S3BucketPublicAccessBlock(
+            self, "public-access-block", bucket=bucket.id, block_public_acls=True, block_public_policy=True,
+            ignore_public_acls=True, restrict_public_buckets=True)
+        ownership_.S3BucketOwnershipControls(
+            self, "ownership", bucket=bucket.id,
+            rule=ownership_.S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"))
+        bucket_policy_.S3BucketPolicy(self, "tls-only", bucket=bucket.id, policy=policy_json([{
+            "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+            "Resource": [bucket.arn, f"{bucket.arn}/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }]))
+        TerraformOutput(self, "state_bucket", value=bucket.bucket)
+
+        if settings.state_lock_table:
+            table = table_.DynamodbTable(
+                self, "lock-table", name=settings.state_lock_table, billing_mode="PAY_PER_REQUEST",
+                hash_key="LockID", attribute=[table_.DynamodbTableAttribute(name="LockID", type="S")],
+                point_in_time_recovery=table_.DynamodbTablePointInTimeRecovery(enabled=True),
+                server_side_encryption=table_.DynamodbTableServerSideEncryption(
+                    enabled=True, kms_key_arn=kms or None),
+                deletion_protection_enabled=True, lifecycle=keep,
+            )
+            table.override_logical_id(LOCK_TABLE_ADDRESS)
+            TerraformOutput(self, "state_lock_table", value=table.name)
