@@ -1,0 +1,113 @@
+"""A moto server on localhost, and the Terraform settings that point the AWS provider and the S3 backend at it."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+from .terraform import unavailable
+
+SERVICES = ("apigateway", "apprunner", "cloudwatchlogs", "dynamodb", "ec2", "elasticache", "elbv2", "iam", "kms",
+            "rds", "s3", "secretsmanager", "ssm", "sts", "wafv2")
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def moto_server(log_path: Path):
+    """Start `moto.server` on a free loopback port; always stopped, even when the test fails."""
+    try:
+        import moto.server  # noqa: F401
+    except ImportError:
+        unavailable("moto[server] is not installed (pip install -e '.[test]')")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="true", **CREDENTIALS)
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                                   stdout=log, stderr=subprocess.STDOUT, env=env)
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    urllib.request.urlopen(f"{url}/moto-api/", timeout=2).read()
+                    break
+                except OSError:
+                    if process.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError(f"moto server did not start:\n{log_path.read_text()[-2000:]}")
+                    time.sleep(0.2)
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def provider_override(url: str) -> dict:
+    """`*_override.tf.json` content: merged by Terraform into the synthesized provider block."""
+    return {"provider": {"aws": {
+        "access_key": CREDENTIALS["AWS_ACCESS_KEY_ID"], "secret_key": CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        "skip_credentials_validation": True, "skip_requesting_account_id": True, "skip_metadata_api_check": "true",
+        "skip_region_validation": True, "s3_use_path_style": True,
+        # moto answers App Runner with HTTP 500: without this the SDK retries for minutes.
+        "max_retries": 1,
+        "endpoints": [{service: url for service in SERVICES}],
+    }}}
+
+
+def backend_config(url: str) -> str:
+    """A partial backend configuration (-backend-config=FILE), merged with the synthesized S3 backend."""
+    return "\n".join([
+        f'endpoints = {{ s3 = "{url}", dynamodb = "{url}" }}',
+        "use_path_style = true",
+        "skip_credentials_validation = true",
+        "skip_region_validation = true",
+        "skip_requesting_account_id = true",
+        "skip_metadata_api_check = true",
+        f'access_key = "{CREDENTIALS["AWS_ACCESS_KEY_ID"]}"',
+        f'secret_key = "{CREDENTIALS["AWS_SECRET_ACCESS_KEY"]}"',
+    ]) + "\n"
+
+
+APPRUNNER_REFERENCE = re.compile(r"\$\{aws_apprunner_[a-z_]+\.([A-Za-z0-9_-]+)\.([a-z_]+)\}")
+
+
+def without_app_runner(stack: dict) -> dict:
+    """The stack minus App Runner (which moto does not emulate): its references become fixed values."""
+    stack = json.loads(json.dumps(stack))
+    for rtype in [t for t in stack["resource"] if t.startswith("aws_apprunner_")]:
+        del stack["resource"][rtype]
+    for name in [n for n, o in stack.get("output", {}).items() if "aws_apprunner_" in json.dumps(o)]:
+        del stack["output"][name]
+    text = APPRUNNER_REFERENCE.sub(lambda m: f"{m.group(1).lower().replace('_', '-')}.emulated.example",
+                                   json.dumps(stack))
+    return json.loads(text)
+
+
+def lift_tls_only_policy(url: str, bucket: str) -> dict:
+    """moto evaluates aws:SecureTransport as false even over TLS, so the state bucket's TLS-only policy
+    denies every request; return the applied policy (for assertions) and remove it from the emulator."""
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=url, region_name="eu-west-1",
+                      aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                      aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+    policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    s3.delete_bucket_policy(Bucket=bucket)
+    return policy
