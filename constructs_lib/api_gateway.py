@@ -11,7 +11,7 @@ from constructs import Construct
 from workers_scan import Settings, Worker
 
 from .aws import load
-from .worker_service import policy_json
+from .iam import policy_json
 
 (rest_api_, vpc_link_, resource_, method_, integration_, deployment_, stage_, method_settings_, log_group_,
  account_, role_, role_attachment_) = load(
@@ -43,6 +43,7 @@ class RestApiProps:
     settings: Settings
     nlb_arn: str
     routes: tuple[Route, ...]
+    logs_kms_key_arn: str
 
 
 class RestApi(Construct):
@@ -56,6 +57,7 @@ class RestApi(Construct):
         api = rest_api_.ApiGatewayRestApi(
             self, "rest-api", name=prefix, description=f"Public entry of {prefix}: one path per worker",
             endpoint_configuration=rest_api_.ApiGatewayRestApiEndpointConfiguration(types=["REGIONAL"]),
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
         )
         link = vpc_link_.ApiGatewayVpcLink(
             self, "vpc-link", name=prefix, description="To the internal NLB in front of App Runner",
@@ -73,7 +75,7 @@ class RestApi(Construct):
         )
         access_logs = log_group_.CloudwatchLogGroup(
             self, "access-logs", name=f"/aws/apigateway/{prefix}/access",
-            retention_in_days=settings.log_retention_days,
+            retention_in_days=settings.log_retention_days, kms_key_id=props.logs_kms_key_arn,
         )
         account = [self._build_account_logging(prefix)] if settings.manage_api_gateway_account else None
         stage = stage_.ApiGatewayStage(

@@ -10,10 +10,13 @@ from constructs import Construct
 from workers_scan import Settings
 
 from .aws import load
+from .iam import policy_json
 
-(vpc_, subnet_, igw_, eip_, nat_, route_table_, route_, rta_, default_sg_, azs_, data_vpc_) = load(
+(vpc_, subnet_, igw_, eip_, nat_, route_table_, route_, rta_, default_sg_, azs_, data_vpc_, flow_log_, log_group_,
+ role_, role_policy_) = load(
     "vpc", "subnet", "internet_gateway", "eip", "nat_gateway", "route_table", "route",
     "route_table_association", "default_security_group", "data_aws_availability_zones", "data_aws_vpc",
+    "flow_log", "cloudwatch_log_group", "iam_role", "iam_role_policy",
 )
 
 # Subnets are carved as 16 equal blocks of the VPC CIDR: private ones first, public ones from block 8.
@@ -26,6 +29,7 @@ VPC_ADDRESS = "vpc"
 @dataclass(frozen=True)
 class NetworkProps:
     settings: Settings
+    logs_kms_key_arn: str
 
 
 class Network(Construct):
@@ -47,6 +51,8 @@ class Network(Construct):
             return
         self.subnet_count = settings.az_count
         self._build_vpc(settings)
+        if settings.vpc_flow_logs:
+            self._build_flow_logs(settings, props.logs_kms_key_arn)
 
     def _zone(self, settings: Settings, index: int) -> str:
         if settings.availability_zones:
@@ -109,3 +115,19 @@ class Network(Construct):
         self.private_subnet_ids = private_ids
         self.public_subnet_ids = public_ids
         self.nat_gateway_ids = nat_ids
+
+    def _build_flow_logs(self, settings: Settings, kms_key_arn: str) -> None:
+        prefix = settings.name_prefix
+        group = log_group_.CloudwatchLogGroup(self, "flow-logs", name=f"/aws/vpc/{prefix}/flow-logs",
+                                              retention_in_days=settings.log_retention_days, kms_key_id=kms_key_arn)
+        role = role_.IamRole(
+            self, "flow-logs-role", name=f"{prefix}-vpc-flow-logs", description="Lets VPC Flow Logs write its group",
+            assume_role_policy=policy_json([{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                             "Principal": {"Service": "vpc-flow-logs.amazonaws.com"}}]))
+        role_policy_.IamRolePolicy(self, "flow-logs-policy", name="write-flow-logs", role=role.id, policy=policy_json([{
+            "Effect": "Allow", "Resource": [group.arn, f"{group.arn}:*"],
+            "Action": ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+        }]))
+        flow_log_.FlowLog(self, "flow-log", vpc_id=self.vpc_id, traffic_type="ALL",
+                          log_destination_type="cloud-watch-logs", log_destination=group.arn, iam_role_arn=role.arn,
+                          max_aggregation_interval=60)

@@ -10,6 +10,7 @@ from workers_scan import Settings, Worker
 from .api_gateway import RestApi, RestApiProps, Route
 from .aws import load
 from .data_stores import DataStores, DataStoresProps
+from .log_encryption import LogEncryption, LogEncryptionProps
 from .network import Network, NetworkProps
 from .private_ingress import PrivateIngress, PrivateIngressProps
 from .state_backend import configure_backend
@@ -38,7 +39,9 @@ class PlatformStack(TerraformStack):
         )
         configure_backend(self, settings)
 
-        self.network = Network(self, "network", props=NetworkProps(settings=settings))
+        self.log_encryption = LogEncryption(self, "log-encryption", props=LogEncryptionProps(settings=settings))
+        logs_key = self.log_encryption.key_arn
+        self.network = Network(self, "network", props=NetworkProps(settings=settings, logs_kms_key_arn=logs_key))
         self.ingress = PrivateIngress(self, "private-ingress",
                                       props=PrivateIngressProps(settings=settings, network=self.network))
         self.platform = WorkerPlatform(self, "worker-platform",
@@ -58,11 +61,12 @@ class PlatformStack(TerraformStack):
                                          infrastructure=infrastructure),
             )
         self.api = RestApi(self, "api", props=RestApiProps(
-            settings=settings, nlb_arn=self.ingress.nlb_arn,
+            settings=settings, nlb_arn=self.ingress.nlb_arn, logs_kms_key_arn=logs_key,
             routes=tuple(Route(worker=w, ingress_domain=self.services[w.name].ingress_domain)
                          for w in sorted(workers, key=lambda w: w.name)),
         ))
-        self.waf = Waf(self, "waf", props=WafProps(settings=settings, stage_arn=self.api.stage_arn))
+        self.waf = Waf(self, "waf", props=WafProps(settings=settings, stage_arn=self.api.stage_arn,
+                                                   logs_kms_key_arn=logs_key))
         self._outputs()
 
     def _outputs(self) -> None:

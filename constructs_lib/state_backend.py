@@ -9,12 +9,14 @@ from constructs import Construct
 from workers_scan import Settings
 
 from .aws import load
-from .worker_service import policy_json
+from .iam import policy_json
 
-(provider_, bucket_, versioning_, encryption_, public_block_, ownership_, bucket_policy_, table_) = load(
+(provider_, bucket_, versioning_, encryption_, public_block_, ownership_, bucket_policy_, table_, lifecycle_) = load(
     "provider", "s3_bucket", "s3_bucket_versioning", "s3_bucket_server_side_encryption_configuration",
     "s3_bucket_public_access_block", "s3_bucket_ownership_controls", "s3_bucket_policy", "dynamodb_table",
+    "s3_bucket_lifecycle_configuration",
 )
+NONCURRENT_STATE_DAYS = 90
 
 # Pinned Terraform addresses of the state's own resources: never change these strings.
 STATE_BUCKET_ADDRESS = "state_bucket"
@@ -89,6 +91,18 @@ class StateBootstrap(TerraformStack):
             "Resource": [bucket.arn, f"{bucket.arn}/*"],
             "Condition": {"Bool": {"aws:SecureTransport": "false"}},
         }]))
+        # Old state revisions are kept 90 days (enough to roll back), then expire.
+        lifecycle_.S3BucketLifecycleConfiguration(self, "lifecycle", bucket=bucket.id, rule=[
+            lifecycle_.S3BucketLifecycleConfigurationRule(
+                id="expire-old-state-revisions", status="Enabled",
+                filter=[lifecycle_.S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+                noncurrent_version_expiration=[
+                    lifecycle_.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
+                        noncurrent_days=NONCURRENT_STATE_DAYS)],
+                abort_incomplete_multipart_upload=[
+                    lifecycle_.S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
+                        days_after_initiation=7)],
+            )])
         TerraformOutput(self, "state_bucket", value=bucket.bucket)
 
         if settings.state_lock_table:

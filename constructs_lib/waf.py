@@ -22,6 +22,7 @@ RATE_WINDOW_SECONDS = 300
 class WafProps:
     settings: Settings
     stage_arn: str
+    logs_kms_key_arn: str
 
 
 class Waf(Construct):
@@ -64,7 +65,8 @@ class Waf(Construct):
                                             web_acl_arn=web_acl.arn)
         # WAF delivers only to log groups whose name starts with aws-waf-logs-.
         logs = log_group_.CloudwatchLogGroup(self, "logs", name=f"aws-waf-logs-{prefix}",
-                                             retention_in_days=settings.log_retention_days)
+                                             retention_in_days=settings.log_retention_days,
+                                             kms_key_id=props.logs_kms_key_arn)
         logging_.Wafv2WebAclLoggingConfiguration(self, "logging", resource_arn=web_acl.arn,
                                                  log_destination_configs=[logs.arn])
         self.web_acl_arn: str = web_acl.arn

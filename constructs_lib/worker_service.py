@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 from constructs import Construct
@@ -11,6 +10,7 @@ from workers_scan import Settings, Worker
 from workers_scan.discovery import shorten
 
 from .aws import load
+from .iam import policy_json
 from .network import Network
 from .private_ingress import PrivateIngress
 
@@ -24,10 +24,6 @@ APPRUNNER_TASKS = "tasks.apprunner.amazonaws.com"
 # App Runner name limits: services, connectors and ingress connections 40; scaling and observability configs 32.
 NAME_MAX = 40
 CONFIG_NAME_MAX = 32
-
-
-def policy_json(statements: list[dict]) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True, separators=(",", ":"))
 
 
 @dataclass(frozen=True)

@@ -84,3 +84,22 @@ def test_example_matches_the_reviewed_golden_json(example_stack):
         GOLDEN.write_text(rendered)
     assert GOLDEN.exists(), "golden file missing: run UPDATE_GOLDEN=1 pytest tests/test_app.py"
     assert rendered == GOLDEN.read_text(), "synthesized JSON changed: review, then UPDATE_GOLDEN=1"
+
+
+def test_output_does_not_depend_on_where_the_monorepo_lives(tmp_path):
+    """Same inputs in two folders (two machines, two checkouts): byte-identical JSON."""
+    import shutil
+
+    from workers_scan import load_workers
+    from workers_scan.settings import EXAMPLE_SETTINGS, SettingsSource, load_settings
+
+    outputs = []
+    for place in ("first/checkout", "second/elsewhere/deeper"):
+        copy = tmp_path / place / "monorepo"
+        shutil.copytree(EXAMPLE_SETTINGS.parent.parent.parent, copy)
+        settings = load_settings(SettingsSource(copy / "infra" / "aws" / ".env.example", is_example=False),
+                                 environ={})
+        result = synthesize([StackInput(settings, tuple(load_workers(settings)))], tmp_path / place / "out")
+        outputs.append(result.stacks["acme-dev"].read_bytes())
+    assert outputs[0] == outputs[1]
+    assert str(tmp_path).encode() not in outputs[0]

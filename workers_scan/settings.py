@@ -315,6 +315,10 @@ KEYS: tuple[Key, ...] = (
     Key("TFC_HOSTNAME", "tfc_hostname", "app.terraform.io",
         _matching(r"^[A-Za-z0-9.-]+(:\d+)?$", "a host name like app.terraform.io"),
         "HCP Terraform, or your Terraform Enterprise host."),
+    Key("LOGS_KMS_KEY_ARN", "logs_kms_key_arn", "",
+        _matching(r"^arn:aws:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}$", "a KMS key ARN"),
+        "KMS key of the log groups (must allow CloudWatch Logs); default: a key the stack creates."),
+    Key("VPC_FLOW_LOGS", "vpc_flow_logs", "true", _boolean, "Flow logs of the new VPC to CloudWatch Logs."),
     Key("VPC_CIDR", "vpc_cidr", "10.0.0.0/16", _cidr, "CIDR of the new VPC (/16 to /22)."),
     Key("AZ_COUNT", "az_count", "2", _int_between(2, 3), "Availability zones to spread over."),
     Key("AVAILABILITY_ZONES", "availability_zones", "",
@@ -395,6 +399,8 @@ class Settings:
     tfc_workspace_tags: tuple[str, ...]
     tfc_hostname: str
     log_retention_days: int
+    logs_kms_key_arn: str
+    vpc_flow_logs: bool
     vpc_cidr: ipaddress.IPv4Network
     az_count: int
     availability_zones: tuple[str, ...]
@@ -563,7 +569,7 @@ def _resolve(layers: dict[str, tuple[str, str]], path: Path, is_example: bool, p
     for optional in ("availability_zones", "private_subnet_ids", "secret_key_allowlist", "secrets_kms_key_arns",
                      "environments", "tfc_workspace_tags"):
         values[optional] = values[optional] or ()
-    for optional in ("vpc_id", "aurora_kms_key_arn", "state_bucket", "state_lock_table", "state_kms_key_arn",
+    for optional in ("vpc_id", "aurora_kms_key_arn", "logs_kms_key_arn", "state_bucket", "state_lock_table", "state_kms_key_arn",
                      "tfc_organization", "tfc_workspace"):
         values[optional] = values[optional] or ""
     return Settings(settings_file=path, is_example=is_example, sources=origin, **values)
