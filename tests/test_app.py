@@ -14,15 +14,17 @@ from .helpers import make_monorepo
 GOLDEN = Path(__file__).parent / "golden" / "acme-dev.cdk.tf.json"
 
 
-def test_synth_of_the_example_prints_the_warning_stacks_and_workers_table(tmp_path, capsys, monkeypatch):
+def test_synth_of_the_example_warns_and_prints_stacks_resources_and_workers(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("INFRA_ENV_FILE", raising=False)
     monkeypatch.setattr("workers_scan.settings.DEFAULT_SETTINGS", tmp_path / "absent.env")
     out = tmp_path / "cdktf.out"
     assert main.main(["--out", str(out)]) == main.EXIT_OK
-    printed = capsys.readouterr().out
-    assert "EMBEDDED EXAMPLE" in printed.splitlines()[0]
-    assert "Synthesized stack acme-dev" in printed
+    captured = capsys.readouterr()
+    printed = captured.out
+    assert "EMBEDDED EXAMPLE" in captured.err.splitlines()[0]
+    assert "Synthesized 1 stack(s) into" in printed and "acme-dev: " in printed
     assert "acme-dev-email-sender" in printed and "/email-sender" in printed and "0.5 vCPU / 1 GB" in printed
+    assert "aws_apprunner_service" in printed
     assert (out / "stacks" / "acme-dev" / "cdk.tf.json").is_file()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".cdktf.out")], "staging folder left behind"
 
@@ -64,10 +66,10 @@ def test_bad_input_with_no_previous_output_creates_no_folder(tmp_path):
 
 def test_workers_command_lists_workers_without_synthesizing(tmp_path, capsys):
     env = make_monorepo(tmp_path, ["orders.ts", "emailSender.worker.ts"])
-    assert main.main(["workers", "--env-file", str(env), "--out", str(tmp_path / "out")]) == 0
+    assert main.main(["workers", "--env-file", str(env)]) == 0
     printed = capsys.readouterr().out
     assert "acme-dev-email-sender" in printed and "emailSender.worker.js" in printed
-    assert not (tmp_path / "out").exists()
+    assert not (tmp_path / "cdktf.out").exists() and not Path("cdktf.out.never").exists()
 
 
 def test_settings_file_from_environment_variable_is_used(tmp_path, capsys, monkeypatch):

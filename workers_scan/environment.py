@@ -20,6 +20,8 @@ SECRETS_MANAGER_ARN = re.compile(
     r"^(?P<base>arn:aws:secretsmanager:(?P<region>[a-z0-9-]+):\d{12}:secret:[A-Za-z0-9/_+=.@-]+)"
     r"(:[^:]*:[^:]*:[^:]*)?$")
 SSM_PARAMETER_ARN = re.compile(r"^(?P<base>arn:aws:ssm:(?P<region>[a-z0-9-]+):\d{12}:parameter/[A-Za-z0-9/_.-]+)$")
+# Infrastructure-provided keys passed as App Runner secrets rather than plain variables.
+INFRASTRUCTURE_SECRETS = frozenset({"DB_SECRET"})
 # App Runner reserves this prefix for its own variables.
 RESERVED_PREFIX = "AWSAPPRUNNER"
 APPRUNNER_VALUE_MAX = 51_200

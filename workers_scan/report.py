@@ -1,10 +1,11 @@
-"""Plain-text tables for the command line."""
+"""What the command line prints: tables, JSON and the Mermaid topology. Pure Python, no jsii."""
 
 from __future__ import annotations
 
 from collections import Counter
 from typing import Iterable, Sequence
 
+from .environment import INFRASTRUCTURE_SECRETS, infrastructure_keys
 from .settings import Settings
 from .workers import Worker
 
@@ -18,18 +19,82 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     return "\n".join(lines)
 
 
-def workers_table(workers: Sequence[Worker]) -> str:
+def size(worker: Worker) -> str:
+    return f"{worker.cpu / 1024:g} vCPU / {worker.memory / 1024:g} GB"
+
+
+def counts(settings: Settings, worker: Worker) -> tuple[int, int]:
+    """(plain variables, secrets) the worker's service gets, files and infrastructure together."""
+    infrastructure = infrastructure_keys(settings)
+    secrets = len(worker.environment.secrets) + sum(k in INFRASTRUCTURE_SECRETS for k in infrastructure)
+    plain = len(worker.environment.variables) + sum(k not in INFRASTRUCTURE_SECRETS for k in infrastructure)
+    return plain, secrets
+
+
+def url_pattern(settings: Settings, worker: Worker) -> str:
+    return f"https://<api-id>.execute-api.{settings.aws_region}.amazonaws.com/{settings.environment}/{worker.route}"
+
+
+def workers_table(settings: Settings, workers: Sequence[Worker]) -> str:
     return table(
-        ("worker", "route", "service name", "cpu/memory", "instances", "start file"),
-        ((w.name, f"/{w.route}", w.service_name, f"{w.cpu / 1024:g} vCPU / {w.memory / 1024:g} GB",
-          f"{w.min_instances}-{w.max_instances}", w.worker_file) for w in workers),
+        ("worker", "route", "service name", "cpu/memory", "instances", "env vars", "secrets"),
+        ((w.name, f"/{w.route}", w.service_name, size(w), f"{w.min_instances}-{w.max_instances}",
+          *counts(settings, w)) for w in workers),
     )
 
 
-def resources_table(counts: Counter) -> str:
-    return table(("resource type", "count"), sorted(counts.items()))
+def routes_table(settings: Settings, workers: Sequence[Worker]) -> str:
+    return table(
+        ("worker", "public URL", "start command"),
+        ((w.name, url_pattern(settings, w), w.start_command) for w in workers),
+    )
 
 
-def settings_line(settings: Settings) -> str:
-    return (f"stack {settings.stack_name}: region {settings.aws_region}, repository {settings.repository_url} "
-            f"({settings.branch}), settings {settings.sources and next(iter(set(settings.sources.values())), '')}")
+def workers_json(settings: Settings, workers: Sequence[Worker]) -> dict:
+    return {
+        "stack": settings.stack_name, "region": settings.aws_region, "environment": settings.environment,
+        "workers": [{
+            "name": w.name, "route": f"/{w.route}", "service_name": w.service_name, "source": w.source_display,
+            "worker_file": w.worker_file, "start_command": w.start_command, "cpu": w.cpu, "memory": w.memory,
+            "min_instances": w.min_instances, "max_instances": w.max_instances,
+            "max_concurrency": w.max_concurrency, "health_check_path": w.health_check_path,
+            "url_pattern": url_pattern(settings, w),
+            "environment_variables": counts(settings, w)[0], "secrets": counts(settings, w)[1],
+        } for w in workers],
+    }
+
+
+def resources_table(resource_counts: Counter) -> str:
+    return table(("resource type", "count"), sorted(resource_counts.items()))
+
+
+def mermaid(settings: Settings, workers: Sequence[Worker]) -> str:
+    """The request path for these inputs, client to data stores, one node per worker service."""
+    lines = [
+        "flowchart LR",
+        "  client([Client]) --> waf[\"WAFv2 web ACL<br/>"
+        f"{settings.waf_rate_limit} requests / 5 min per IP<br/>Common + KnownBadInputs rules\"]",
+        f"  waf --> api[\"REST API {settings.name_prefix}<br/>stage {settings.environment}\"]",
+        "  api --> link[VPC Link]",
+        "  link --> nlb[\"Internal NLB<br/>TCP 443 pass-through\"]",
+        "  nlb --> vpce[\"VPC endpoint<br/>apprunner.requests\"]",
+    ]
+    for worker in workers:
+        node = worker_node(worker)
+        lines.append(f"  vpce -->|/{worker.route}| {node}[\"{worker.name}<br/>{worker.service_name}<br/>"
+                     f"{size(worker)}, {worker.min_instances}-{worker.max_instances} instances\"]")
+    if settings.worker_vpc_egress:
+        lines += [f"  {worker_node(w)} --> connector" for w in workers]
+        lines.append("  connector[VPC connector]")
+        if settings.aurora_enabled:
+            lines.append("  connector -->|5432| aurora[(\"Aurora PostgreSQL<br/>Serverless v2\")]")
+        if settings.redis_enabled:
+            lines.append(f"  connector -->|6379 TLS| redis[(\"ElastiCache {settings.redis_engine}\")]")
+        lines.append("  connector -->|443| nat[NAT gateway] --> internet((Internet))")
+    else:
+        lines += [f"  {worker_node(w)} --> internet((Internet))" for w in workers]
+    return "\n".join(lines) + "\n"
+
+
+def worker_node(worker: Worker) -> str:
+    return "w_" + worker.name.replace("-", "_")

@@ -1,0 +1,139 @@
+"""The command line: subcommands, their output, exit codes, and no jsii where none is needed."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import main
+from workers_scan.report import worker_node
+
+from .helpers import make_monorepo
+
+ROOT = Path(__file__).parent.parent
+
+
+def run_cli(*args: str, env_file: Path) -> subprocess.CompletedProcess:
+    """A real process (to prove what it does not import), with the given settings file."""
+    return subprocess.run([sys.executable, "main.py", *args, "--env-file", str(env_file)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_workers_json_is_machine_readable_and_loads_no_jsii(tmp_path):
+    env = make_monorepo(tmp_path, ["orders.ts", "emailSender.worker.ts"],
+                        toml="[orders]\nhealth_check_path = '/health'\n")
+    (env.parent / ".env.workers").write_text(
+        "LOG_LEVEL=info\nAPI_KEY=arn:aws:ssm:eu-west-1:123456789012:parameter/acme/key\n")
+    script = ("import sys, main; code = main.main(sys.argv[1:]); "
+              "assert 'jsii' not in sys.modules and 'cdktf' not in sys.modules, 'jsii loaded'; sys.exit(code)")
+    result = subprocess.run([sys.executable, "-c", script, "routes", "--json", "--env-file", str(env)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    [stack] = json.loads(result.stdout)
+    assert stack["stack"] == "acme-dev" and stack["region"] == "eu-west-1"
+    email, orders = stack["workers"]
+    assert orders["route"] == "/orders" and orders["health_check_path"] == "/health"
+    assert orders["url_pattern"] == "https://<api-id>.execute-api.eu-west-1.amazonaws.com/dev/orders"
+    assert email["start_command"] == "bash apps/api/scripts/start-worker.sh emailSender.worker.js"
+    # files: LOG_LEVEL + secret; infrastructure: NODE_ENV, PORT, WORKER_NAME, DB_* (4) + REDIS_* (3), DB_SECRET
+    assert (orders["environment_variables"], orders["secrets"]) == (1 + 10, 1 + 1)
+
+
+def test_workers_table_has_routes_urls_and_start_commands(tmp_path, capsys):
+    env = make_monorepo(tmp_path, ["orders.ts"])
+    assert main.main(["workers", "--env-file", str(env)]) == main.EXIT_OK
+    out = capsys.readouterr().out
+    for text in ("route", "env vars", "secrets", "/orders", "acme-dev-orders", "1 vCPU / 2 GB", "1-3",
+                 "https://<api-id>.execute-api.eu-west-1.amazonaws.com/dev/orders",
+                 "bash apps/api/scripts/start-worker.sh orders.js"):
+        assert text in out, text
+
+
+def test_diagram_has_every_hop_and_one_node_per_worker(tmp_path, capsys):
+    env = make_monorepo(tmp_path, ["orders.ts", "emailSender.worker.ts", "billing/"])
+    output = tmp_path / "topology.mmd"
+    assert main.main(["diagram", "--env-file", str(env), "--output", str(output)]) == main.EXIT_OK
+    printed = capsys.readouterr().out
+    assert output.read_text() == printed
+    lines = [line.strip() for line in printed.splitlines()]
+    assert lines[1] == "flowchart LR"
+    edges = [(line.split(" -->")[0].split("[")[0].split("(")[0], line) for line in lines if "-->" in line]
+    path = ["client", "waf", "api", "link", "nlb", "vpce"]
+    for source, target in zip(path, path[1:]):
+        assert any(s == source and f"--> {target}" in line for s, line in edges), (source, target)
+    for name in ("orders", "email-sender", "billing"):
+        node = worker_node(type("W", (), {"name": name})())
+        assert any(s == "vpce" and f"|/{name}| {node}[" in line for s, line in edges), name
+        assert any(s == node and "--> connector" in line for s, line in edges), name
+    assert any("connector -->|5432| aurora" in line for line in lines)
+    assert any("connector -->|6379 TLS| redis" in line for line in lines)
+
+
+def test_diagram_without_data_stores_or_egress(tmp_path, capsys):
+    env = make_monorepo(tmp_path, ["orders.ts"], settings={
+        "AURORA_ENABLED": "false", "REDIS_ENABLED": "false", "WORKER_VPC_EGRESS": "false"})
+    assert main.main(["diagram", "--env-file", str(env), "--output", str(tmp_path / "d.mmd")]) == 0
+    printed = capsys.readouterr().out
+    assert "aurora" not in printed and "connector" not in printed
+    assert "w_orders --> internet((Internet))" in printed
+
+
+def test_readme_embeds_the_example_diagram(capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr("workers_scan.settings.DEFAULT_SETTINGS", tmp_path / "absent.env")
+    monkeypatch.delenv("INFRA_ENV_FILE", raising=False)
+    assert main.main(["diagram", "--output", str(tmp_path / "d.mmd")]) == 0
+    diagram = capsys.readouterr().out.split("\n", 1)[1]  # without the %% stack comment
+    assert f"```mermaid\n{diagram}```" in (ROOT / "README.md").read_text(), \
+        "README diagram is stale: paste the output of `python main.py diagram`"
+
+
+def test_doctor_reports_each_check_and_exits_by_the_worst(tmp_path, capsys):
+    env = make_monorepo(tmp_path, ["orders.ts"])
+    code = main.main(["doctor", "--env-file", str(env)])
+    out = capsys.readouterr().out
+    for name in ("Python", "Python packages", "Node.js", "terraform", "hashicorp/aws provider", "settings file",
+                 "workers"):
+        assert any(line[7:].startswith(name) for line in out.splitlines()), name
+    assert "1 found" in out
+    assert code in (main.EXIT_OK, main.EXIT_FAILURE)
+    assert (code == main.EXIT_OK) == ("[FAIL]" not in out)
+
+
+def test_doctor_lists_input_problems_and_exits_2(tmp_path, capsys):
+    env = make_monorepo(tmp_path, ["orders.ts"], settings={"WAF_RATE_LIMIT": "1"})
+    assert main.main(["doctor", "--env-file", str(env)]) == main.EXIT_BAD_INPUT
+    out = capsys.readouterr().out
+    assert "[FAIL] settings and workers" in out and "WAF_RATE_LIMIT: 1 is out of range" in out
+
+
+def test_unexpected_failure_exits_1_with_one_clear_line(tmp_path, capsys, monkeypatch):
+    env = make_monorepo(tmp_path, ["orders.ts"])
+
+    def explode(*_args, **_kwargs):
+        raise OSError("disk on fire")
+
+    monkeypatch.setattr("constructs_lib.app.synthesize", explode)
+    assert main.main(["synth", "--env-file", str(env), "--out", str(tmp_path / "out")]) == main.EXIT_FAILURE
+    err = capsys.readouterr().err
+    assert err.startswith("unexpected failure: OSError: disk on fire")
+
+
+def test_no_progress_line_when_output_is_not_a_terminal(tmp_path, capsys):
+    env = make_monorepo(tmp_path, ["orders.ts"])
+    assert main.main(["--env-file", str(env), "--out", str(tmp_path / "out")]) == 0
+    captured = capsys.readouterr()
+    assert "\r" not in captured.err and "Synthesizing..." not in captured.err
+    assert main.Progress(quiet=False).enabled is False
+
+
+def test_quiet_synth_prints_nothing(tmp_path, capsys):
+    env = make_monorepo(tmp_path, ["orders.ts"])
+    assert main.main(["synth", "--quiet", "--env-file", str(env), "--out", str(tmp_path / "out")]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+
+
+def test_bare_options_mean_synth_as_cdktf_runs_it():
+    assert main.parse_args([]).command == "synth"
+    assert main.parse_args(["--env-file", "x.env"]).command == "synth"
+    assert main.parse_args(["routes", "--json"]).command == "routes"

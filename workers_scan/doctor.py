@@ -1,0 +1,151 @@
+"""`python main.py doctor`: what a user's machine needs, checked one by one, with what to do about each."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Callable
+
+OK, WARN, FAIL = "ok", "warn", "FAIL"
+PROVIDER = "registry.terraform.io/hashicorp/aws"
+PROVIDER_VERSION = "5.100.0"
+PINS = {"cdktf": "0.21.0", "cdktf-cdktf-provider-aws": "20.1.0"}
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: str
+    detail: str
+    fix: str = ""
+
+
+def _version(text: str) -> tuple[int, ...]:
+    match = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", text)
+    return tuple(int(g or 0) for g in match.groups()) if match else ()
+
+
+def _run(command: list[str]) -> str | None:
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return (result.stdout or result.stderr).strip() if result.returncode == 0 else None
+
+
+def check_python() -> Check:
+    version = ".".join(map(str, sys.version_info[:3]))
+    if sys.version_info >= (3, 11):
+        return Check("Python", OK, version)
+    return Check("Python", FAIL, version, "install Python 3.11 or newer")
+
+
+def check_packages() -> Check:
+    found, wrong = [], []
+    for package, pin in PINS.items():
+        try:
+            installed = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            wrong.append(f"{package} missing")
+            continue
+        found.append(f"{package} {installed}")
+        if installed != pin:
+            wrong.append(f"{package} {installed} (expected {pin})")
+    if wrong:
+        return Check("Python packages", FAIL, ", ".join(wrong), "pip install -e '.[test]' in this project's venv")
+    return Check("Python packages", OK, ", ".join(found))
+
+
+def check_node() -> Check:
+    node = os.environ.get("JSII_NODE") or shutil.which("node")
+    if not node:
+        return Check("Node.js", FAIL, "not found", "install Node.js 20 or 22 (jsii runs the cdktf core in Node)")
+    output = _run([node, "--version"]) or ""
+    version = _version(output)
+    if not version:
+        return Check("Node.js", FAIL, f"{node} does not run", "reinstall Node.js")
+    if version < (18,):
+        return Check("Node.js", FAIL, output, "jsii needs Node.js 18 or newer")
+    if version < (22,) and not os.environ.get("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"):
+        return Check("Node.js", WARN, f"{output} ({node})",
+                     f"works; set JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION={version[0]} to hide jsii's banner, "
+                     "or point JSII_NODE at Node 22")
+    return Check("Node.js", OK, f"{output} ({node})")
+
+
+def check_terraform() -> Check:
+    binary = shutil.which("terraform")
+    if not binary:
+        return Check("terraform", FAIL, "not on PATH", "install Terraform 1.10 or newer to plan and apply")
+    output = _run([binary, "version"]) or ""
+    version = _version(output)
+    if not version:
+        return Check("terraform", FAIL, f"{binary} does not run", "reinstall Terraform")
+    text = ".".join(map(str, version))
+    if version < (1, 10):
+        return Check("terraform", WARN, text, "Terraform 1.10+ is needed for S3 lock files (STATE_USE_LOCKFILE)")
+    return Check("terraform", OK, f"{text} ({binary})")
+
+
+def check_cli_config() -> Check:
+    config = os.environ.get("TF_CLI_CONFIG_FILE")
+    if config and not Path(config).is_file():
+        return Check("Terraform CLI config", WARN, f"TF_CLI_CONFIG_FILE={config} does not exist",
+                     "unset TF_CLI_CONFIG_FILE or point it at a file (terraform warns on every command)")
+    return Check("Terraform CLI config", OK, config or "default")
+
+
+# Terraform's implied local mirror folders (see "Provider Installation" in the Terraform CLI docs).
+IMPLIED_MIRRORS = ("~/.terraform.d/plugins", "~/.local/share/terraform/plugins",
+                   "/usr/local/share/terraform/plugins", "/usr/share/terraform/plugins")
+
+
+def configured_mirrors() -> list[str]:
+    """filesystem_mirror paths of the CLI config file terraform would read."""
+    config = Path(os.environ.get("TF_CLI_CONFIG_FILE") or "~/.terraformrc").expanduser()
+    try:
+        text = config.read_text()
+    except OSError:
+        return []
+    return re.findall(r'filesystem_mirror\s*\{[^}]*?path\s*=\s*"([^"]+)"', text, flags=re.S)
+
+
+def check_provider() -> Check:
+    for folder in [*configured_mirrors(), *IMPLIED_MIRRORS]:
+        path = Path(folder).expanduser() / PROVIDER / PROVIDER_VERSION
+        if path.is_dir():
+            return Check("hashicorp/aws provider", OK, f"{PROVIDER_VERSION} in local mirror {folder}")
+    return Check("hashicorp/aws provider", OK,
+                 f"{PROVIDER_VERSION} not in a local mirror: `terraform init` downloads it from the registry")
+
+
+def check_inputs(load: Callable[[], tuple[str, int]]) -> list[Check]:
+    """`load` returns (settings file, number of workers) or raises InputError."""
+    from .errors import InputError
+
+    try:
+        settings_file, count = load()
+    except InputError as error:
+        return [Check("settings and workers", FAIL, f"{len(error.problems)} problem(s)",
+                      "\n".join(f"    {p}" for p in error.problems))]
+    return [Check("settings file", OK, settings_file), Check("workers", OK, f"{count} found")]
+
+
+def environment_checks() -> list[Check]:
+    return [check_python(), check_packages(), check_node(), check_terraform(), check_cli_config(), check_provider()]
+
+
+def render(checks: list[Check]) -> str:
+    width = max(len(c.name) for c in checks)
+    lines = []
+    for check in checks:
+        lines.append(f"[{check.status:>4}] {check.name.ljust(width)}  {check.detail}")
+        if check.fix:
+            lines.append(f"       {' ' * width}  -> {check.fix}" if "\n" not in check.fix else check.fix)
+    return "\n".join(lines)
