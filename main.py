@@ -144,6 +144,9 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as error:
         print(error, file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:  # `python main.py workers | head`: the reader left, nothing went wrong
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except Exception as error:  # noqa: BLE001 - last resort: one clear line, then the details
         print(f"unexpected failure: {type(error).__name__}: {error}\n"
               "(nothing was written; please report this with the output of `python main.py doctor`)",

@@ -62,14 +62,22 @@ def check_packages() -> Check:
     return Check("Python packages", OK, ", ".join(found))
 
 
-def check_node() -> Check:
-    node = os.environ.get("JSII_NODE") or shutil.which("node")
-    if not node:
-        return Check("Node.js", FAIL, "not found", "install Node.js 20 or 22 (jsii runs the cdktf core in Node)")
-    output = _run([node, "--version"]) or ""
+def _tool(name: str, binary: str | None, missing_fix: str) -> tuple[Check | None, tuple[int, ...], str]:
+    """(a FAIL check if the tool is missing or broken, its version, its --version text)."""
+    if not binary:
+        return Check(name, FAIL, "not found", missing_fix), (), ""
+    output = _run([binary, "version" if name == "terraform" else "--version"]) or ""
     version = _version(output)
     if not version:
-        return Check("Node.js", FAIL, f"{node} does not run", "reinstall Node.js")
+        return Check(name, FAIL, f"{binary} does not run", f"reinstall {name}"), (), ""
+    return None, version, output.splitlines()[0]
+
+
+def check_node() -> Check:
+    node = os.environ.get("JSII_NODE") or shutil.which("node")
+    failed, version, output = _tool("Node.js", node, "install Node.js 20 or 22 (jsii runs the cdktf core in Node)")
+    if failed:
+        return failed
     if version < (18,):
         return Check("Node.js", FAIL, output, "jsii needs Node.js 18 or newer")
     if version < (22,) and not os.environ.get("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"):
@@ -81,12 +89,9 @@ def check_node() -> Check:
 
 def check_terraform() -> Check:
     binary = shutil.which("terraform")
-    if not binary:
-        return Check("terraform", FAIL, "not on PATH", "install Terraform 1.10 or newer to plan and apply")
-    output = _run([binary, "version"]) or ""
-    version = _version(output)
-    if not version:
-        return Check("terraform", FAIL, f"{binary} does not run", "reinstall Terraform")
+    failed, version, _ = _tool("terraform", binary, "install Terraform 1.10 or newer to plan and apply")
+    if failed:
+        return failed
     text = ".".join(map(str, version))
     if version < (1, 10):
         return Check("terraform", WARN, text, "Terraform 1.10+ is needed for S3 lock files (STATE_USE_LOCKFILE)")

@@ -190,6 +190,10 @@ def _source_directory(value: str) -> str:
     return value
 
 
+KMS_KEY_ARN_RE = r"^arn:aws:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}$"
+_kms_key_arn = _matching(KMS_KEY_ARN_RE, "a KMS key ARN")
+
+
 @dataclass(frozen=True)
 class Key:
     name: str
@@ -269,7 +273,7 @@ KEYS: tuple[Key, ...] = (
     Key("AURORA_PERFORMANCE_INSIGHTS", "aurora_performance_insights", "false", _boolean,
         "Performance Insights on the instances (7 days, free tier)."),
     Key("AURORA_KMS_KEY_ARN", "aurora_kms_key_arn", "",
-        _matching(r"^arn:aws:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}$", "a KMS key ARN"),
+        _kms_key_arn,
         "Customer managed key for storage and the master secret; default: AWS managed keys."),
     Key("REDIS_ENABLED", "redis_enabled", "true", _boolean, "Create the ElastiCache replication group."),
     Key("REDIS_ENGINE", "redis_engine", "valkey", _one_of("valkey", "redis"), "ElastiCache engine."),
@@ -285,7 +289,7 @@ KEYS: tuple[Key, ...] = (
     Key("SECRET_KEY_ALLOWLIST", "secret_key_allowlist", "", _csv,
         "Keys of .env.workers that look secret but hold plain values on purpose (comma-separated)."),
     Key("SECRETS_KMS_KEY_ARNS", "secrets_kms_key_arns", "",
-        _csv_matching(r"^arn:aws:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}$", "a KMS key ARN"),
+        _csv_matching(KMS_KEY_ARN_RE, "a KMS key ARN"),
         "Customer managed keys encrypting the secrets and parameters workers read (kms:Decrypt is granted)."),
     Key("ENVIRONMENTS", "environments", "", _csv,
         "Several environments in one synth (comma-separated): one stack each, with .env.<environment> overlays."),
@@ -302,7 +306,7 @@ KEYS: tuple[Key, ...] = (
     Key("STATE_USE_LOCKFILE", "state_use_lockfile", "false", _boolean,
         "S3-native state locking (Terraform >= 1.10), alone or beside the DynamoDB table."),
     Key("STATE_KMS_KEY_ARN", "state_kms_key_arn", "",
-        _matching(r"^arn:aws:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}$", "a KMS key ARN"),
+        _kms_key_arn,
         "KMS key of the state bucket (SSE-KMS); default SSE-S3."),
     Key("STATE_BOOTSTRAP", "state_bootstrap", "true", _boolean,
         "With STATE_BACKEND=s3, also synthesize the stack that creates the bucket and the lock table."),
@@ -316,7 +320,7 @@ KEYS: tuple[Key, ...] = (
         _matching(r"^[A-Za-z0-9.-]+(:\d+)?$", "a host name like app.terraform.io"),
         "HCP Terraform, or your Terraform Enterprise host."),
     Key("LOGS_KMS_KEY_ARN", "logs_kms_key_arn", "",
-        _matching(r"^arn:aws:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}$", "a KMS key ARN"),
+        _kms_key_arn,
         "KMS key of the log groups (must allow CloudWatch Logs); default: a key the stack creates."),
     Key("VPC_FLOW_LOGS", "vpc_flow_logs", "true", _boolean, "Flow logs of the new VPC to CloudWatch Logs."),
     Key("VPC_CIDR", "vpc_cidr", "10.0.0.0/16", _cidr, "CIDR of the new VPC (/16 to /22)."),
