@@ -95,7 +95,7 @@ class StateBootstrap(TerraformStack):
         lifecycle_.S3BucketLifecycleConfiguration(self, "lifecycle", bucket=bucket.id, rule=[
             lifecycle_.S3BucketLifecycleConfigurationRule(
                 id="expire-old-state-revisions", status="Enabled",
-                filter=[lifecycle_.S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+                filter=[lifecycle_.S3BucketLifecycleConfigurationRuleFilter()],  # every object
                 noncurrent_version_expiration=[
                     lifecycle_.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
                         noncurrent_days=NONCURRENT_STATE_DAYS)],

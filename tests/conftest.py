@@ -15,6 +15,14 @@ from workers_scan.settings import EXAMPLE_SETTINGS, SettingsSource, load_setting
 from .helpers import make_monorepo, settings_from  # noqa: E402
 
 
+@pytest.fixture(scope="session", autouse=True)
+def terraform_plugin_cache(tmp_path_factory):
+    """Every terraform init of the session shares one plugin cache (see tests/terraform.py)."""
+    os.environ["PYTEST_TF_PLUGIN_CACHE"] = str(tmp_path_factory.mktemp("terraform"))
+    yield
+    os.environ.pop("PYTEST_TF_PLUGIN_CACHE", None)
+
+
 def synth_stack(settings, workers) -> dict:
     """Synthesize one PlatformStack in memory with cdktf.Testing and return its parsed JSON."""
     from cdktf import Testing

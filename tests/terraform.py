@@ -54,7 +54,10 @@ def terraform_env(workdir: Path) -> dict[str, str]:
     else:
         config.write_text("")
     env["TF_CLI_CONFIG_FILE"] = str(config)
-    env.pop("TF_PLUGIN_CACHE_DIR", None)
+    # One provider copy per test session, symlinked into each stack's .terraform (it is ~700 MB).
+    cache = Path(os.environ.get("PYTEST_TF_PLUGIN_CACHE", workdir)) / ".terraform-plugin-cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    env["TF_PLUGIN_CACHE_DIR"] = str(cache)
     return env
 
 
