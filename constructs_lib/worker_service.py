@@ -50,12 +50,14 @@ class WorkerPlatform(Construct):
                 self, "connector-security-group", name=f"{prefix}-workers", vpc_id=network.vpc_id,
                 description="App Runner workers (VPC connector): outbound only", tags={"Name": f"{prefix}-workers"},
             )
-            # Once a connector is set, all egress goes through the VPC: HTTPS to the internet via NAT.
+            # Once a connector is set, all egress goes through the VPC: these ports to the internet via NAT.
             # The data stores add their own port to their own group; DNS to the VPC resolver is not filtered.
-            egress_rule_.VpcSecurityGroupEgressRule(
-                self, "egress-https", security_group_id=group.id, ip_protocol="tcp", from_port=443, to_port=443,
-                cidr_ipv4="0.0.0.0/0", description="Workers to HTTPS APIs on the internet through NAT",
-            )
+            for port in settings.worker_egress_ports:
+                egress_rule_.VpcSecurityGroupEgressRule(
+                    self, "egress-https" if port == 443 else f"egress-{port}", security_group_id=group.id,
+                    ip_protocol="tcp", from_port=port, to_port=port, cidr_ipv4="0.0.0.0/0",
+                    description=f"Workers to the internet on TCP {port} through NAT",
+                )
             connector = connector_.ApprunnerVpcConnector(
                 self, "vpc-connector", vpc_connector_name=shorten(f"{prefix}-workers", NAME_MAX),
                 subnets=network.private_subnet_ids, security_groups=[group.id],
@@ -99,7 +101,7 @@ class WorkerService(Construct):
         settings, worker = props.settings, props.worker
         name = worker.service_name
 
-        role = self._build_instance_role(name, settings, worker, props.infrastructure)
+        role, role_policies = self._build_instance_role(name, settings, worker, props.infrastructure)
         scaling = autoscaling_.ApprunnerAutoScalingConfigurationVersion(
             self, "scaling", auto_scaling_configuration_name=shorten(name, CONFIG_NAME_MAX),
             min_size=worker.min_instances, max_size=worker.max_instances, max_concurrency=worker.max_concurrency,
@@ -136,6 +138,8 @@ class WorkerService(Construct):
             observability_configuration=service_.ApprunnerServiceObservabilityConfiguration(
                 observability_enabled=True, observability_configuration_arn=props.platform.observability_arn),
             tags={"Worker": worker.name},
+            # App Runner reads the secrets with the instance role as it deploys: grant first.
+            depends_on=role_policies,
         )
         connection = ingress_conn_.ApprunnerVpcIngressConnection(
             self, "ingress-connection", name=name, service_arn=service.arn,
@@ -182,7 +186,7 @@ class WorkerService(Construct):
             }]),
         )
         # X-Ray accepts no resource-level permissions for these actions.
-        role_policy_.IamRolePolicy(
+        tracing = role_policy_.IamRolePolicy(
             self, "tracing-policy", name="xray-tracing", role=role.id,
             policy=policy_json([{
                 "Effect": "Allow", "Resource": "*",
@@ -194,11 +198,12 @@ class WorkerService(Construct):
             [*worker.environment.secret_arns, *infrastructure.secret_arns],
             [*settings.secrets_kms_key_arns, *infrastructure.kms_key_arns],
         )
+        policies = [tracing]
         if statements:
             # App Runner reads runtime_environment_secrets with the instance role: exactly these ARNs.
-            role_policy_.IamRolePolicy(self, "secrets-policy", name="read-runtime-secrets", role=role.id,
-                                       policy=policy_json(statements))
-        return role
+            policies.append(role_policy_.IamRolePolicy(self, "secrets-policy", name="read-runtime-secrets",
+                                                       role=role.id, policy=policy_json(statements)))
+        return role, policies
 
 
 def secret_read_statements(arns: list[str], kms_key_arns: list[str]) -> list[dict]:

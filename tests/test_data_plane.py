@@ -34,14 +34,22 @@ def test_data_stores_admit_only_the_connector_on_their_port(example_stack):
         assert all("cidr_ipv4" not in r for r in ingress)
 
 
-def test_connector_egress_is_https_out_plus_each_store_port_only(example_stack):
+def test_connector_egress_is_the_configured_ports_out_plus_each_store_port_only(example_stack):
     connector = sg_ref(connector_group(example_stack))
     egress = sorted((r["ip_protocol"], r["from_port"], r.get("cidr_ipv4") or r["referenced_security_group_id"])
                     for r in resources(example_stack, "aws_vpc_security_group_egress_rule").values()
                     if r["security_group_id"] == connector)
     aurora = sg_ref(group_name_of(example_stack, "aws_rds_cluster", AURORA_CLUSTER_ADDRESS))
     redis = sg_ref(group_name_of(example_stack, "aws_elasticache_replication_group", REDIS_ADDRESS))
-    assert egress == sorted([("tcp", 443, "0.0.0.0/0"), ("tcp", 5432, aurora), ("tcp", 6379, redis)])
+    # the example allows SMTP submission (587) besides HTTPS: WORKER_EGRESS_PORTS=443,587
+    assert egress == sorted([("tcp", 443, "0.0.0.0/0"), ("tcp", 587, "0.0.0.0/0"), ("tcp", 5432, aurora),
+                             ("tcp", 6379, redis)])
+
+
+def test_services_wait_for_the_policy_that_lets_them_read_their_secrets(example_stack):
+    for service in resources(example_stack, "aws_apprunner_service").values():
+        assert any(ref.startswith("aws_iam_role_policy.") and "secrets-policy" in ref
+                   for ref in service["depends_on"]), service["depends_on"]
 
 
 def test_aurora_is_encrypted_serverless_v2_with_a_managed_password(example_stack):

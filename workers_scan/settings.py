@@ -137,6 +137,14 @@ def _cidr(value: str) -> ipaddress.IPv4Network:
     return network
 
 
+def _ports(value: str) -> tuple[int, ...]:
+    parse = _int_between(1, 65535)
+    ports = tuple(sorted({parse(part) for part in _csv(value)}))
+    if not ports:
+        raise Invalid("lists no port; give at least 443")
+    return ports
+
+
 def _acu(value: str) -> float:
     try:
         number = float(value)
@@ -252,6 +260,8 @@ KEYS: tuple[Key, ...] = (
         "Retention of API access logs and WAF logs (a CloudWatch Logs value)."),
     Key("WORKER_VPC_EGRESS", "worker_vpc_egress", "true", _boolean,
         "Route worker egress through the VPC connector (needed to reach Aurora and Redis)."),
+    Key("WORKER_EGRESS_PORTS", "worker_egress_ports", "443", _ports,
+        "TCP ports workers may reach on the internet through the connector and NAT (comma-separated)."),
     Key("AURORA_ENABLED", "aurora_enabled", "true", _boolean, "Create the Aurora PostgreSQL Serverless v2 cluster."),
     Key("AURORA_ENGINE_VERSION", "aurora_engine_version", "16.6",
         _matching(r"^1[3-7]\.\d{1,2}$", "an Aurora PostgreSQL version like 16.6"), "Aurora PostgreSQL engine version."),
@@ -369,6 +379,7 @@ class Settings:
     api_throttle_burst_limit: int
     manage_api_gateway_account: bool
     worker_vpc_egress: bool
+    worker_egress_ports: tuple[int, ...]
     aurora_enabled: bool
     aurora_engine_version: str
     aurora_min_acu: float
