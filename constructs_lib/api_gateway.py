@@ -63,6 +63,7 @@ class RestApi(Construct):
             self, "vpc-link", name=prefix, description="To the internal NLB in front of App Runner",
             target_arns=[props.nlb_arn],
         )
+        self.authorization = settings.api_authorization
         redeploy_on: list[str] = []
         for route in props.routes:
             redeploy_on.extend(self._build_route(api, link, route))
@@ -119,7 +120,7 @@ class RestApi(Construct):
         ):
             method = method_.ApiGatewayMethod(
                 self, f"{worker.name}{suffix}-method", rest_api_id=api.id, resource_id=resource.id,
-                http_method="ANY", authorization="NONE", request_parameters=params,
+                http_method="ANY", authorization=self.authorization, request_parameters=params,
             )
             integration = integration_.ApiGatewayIntegration(
                 self, f"{worker.name}{suffix}-integration", rest_api_id=api.id, resource_id=resource.id,

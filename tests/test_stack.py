@@ -293,3 +293,8 @@ def test_api_gateway_account_role_can_be_left_to_another_stack(stack_for):
     assert "aws_api_gateway_account" not in stack["resource"]
     assert "depends_on" not in one(stack, "aws_api_gateway_stage")
     assert one(stack, "aws_api_gateway_method_settings")["settings"]["logging_level"] == "OFF"
+
+
+def test_routes_can_require_iam_authorization(stack_for):
+    stack = stack_for(("orders.ts",), API_AUTHORIZATION="AWS_IAM")
+    assert {m["authorization"] for m in resources(stack, "aws_api_gateway_method").values()} == {"AWS_IAM"}

@@ -250,6 +250,8 @@ KEYS: tuple[Key, ...] = (
     Key("AUTO_DEPLOYMENTS", "auto_deployments", "true", _boolean, "Deploy on every push to BRANCH."),
     Key("WAF_RATE_LIMIT", "waf_rate_limit", "2000", _int_between(10, 2_000_000_000),
         "Requests per client IP per 5 minutes before WAF blocks it."),
+    Key("API_AUTHORIZATION", "api_authorization", "NONE", _one_of("NONE", "AWS_IAM"),
+        "Authorization of every route: NONE (the workers authenticate) or AWS_IAM (SigV4-signed callers)."),
     Key("API_THROTTLE_RATE_LIMIT", "api_throttle_rate_limit", "1000", _int_between(1, 10_000),
         "Stage-wide steady-state requests per second."),
     Key("API_THROTTLE_BURST_LIMIT", "api_throttle_burst_limit", "2000", _int_between(1, 5_000), "Stage-wide burst."),
@@ -375,6 +377,7 @@ class Settings:
     worker_max_concurrency: int
     auto_deployments: bool
     waf_rate_limit: int
+    api_authorization: str
     api_throttle_rate_limit: int
     api_throttle_burst_limit: int
     manage_api_gateway_account: bool
