@@ -92,7 +92,11 @@ class DataStores(Construct):
             deletion_protection=protected, skip_final_snapshot=not protected,
             final_snapshot_identifier=f"{identifier}-final" if protected else None,
             enabled_cloudwatch_logs_exports=["postgresql"],
-            lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if settings.aurora_prevent_destroy else None,
+            lifecycle=TerraformResourceLifecycle(
+                prevent_destroy=settings.aurora_prevent_destroy or None,
+                # With automatic minor upgrades RDS owns the minor version; pinning it would plan a downgrade.
+                ignore_changes=["engine_version"] if settings.aurora_auto_minor_upgrade else None,
+            ) if settings.aurora_prevent_destroy or settings.aurora_auto_minor_upgrade else None,
         )
         cluster.override_logical_id(AURORA_CLUSTER_ADDRESS)
         roles = [("writer", AURORA_WRITER_ADDRESS)] + ([("reader", AURORA_READER_ADDRESS)] if settings.aurora_reader else [])
@@ -100,7 +104,8 @@ class DataStores(Construct):
             instance = instance_.RdsClusterInstance(
                 self, f"aurora-{role}", identifier=f"{identifier}-{role}"[:63], cluster_identifier=cluster.id,
                 instance_class="db.serverless", engine=cluster.engine,
-                db_subnet_group_name=subnets.name, publicly_accessible=False, auto_minor_version_upgrade=True,
+                db_subnet_group_name=subnets.name, publicly_accessible=False,
+                auto_minor_version_upgrade=settings.aurora_auto_minor_upgrade,
                 performance_insights_enabled=settings.aurora_performance_insights,
                 performance_insights_kms_key_id=kms if settings.aurora_performance_insights else None,
                 promotion_tier=0 if role == "writer" else 1, copy_tags_to_snapshot=True,

@@ -62,7 +62,7 @@ def test_aurora_is_encrypted_serverless_v2_with_a_managed_password(example_stack
     assert cluster["copy_tags_to_snapshot"] is True
     assert cluster["serverlessv2_scaling_configuration"] == {"min_capacity": 0.5, "max_capacity": 4}
     assert (cluster["deletion_protection"], cluster["skip_final_snapshot"]) == (False, True)  # dev defaults
-    assert "lifecycle" not in cluster
+    assert cluster["lifecycle"] == {"ignore_changes": ["engine_version"]}  # RDS owns minor upgrades
     writer = example_stack["resource"]["aws_rds_cluster_instance"][AURORA_WRITER_ADDRESS]
     assert writer["instance_class"] == "db.serverless" and writer["publicly_accessible"] is False
 
@@ -72,7 +72,7 @@ def test_production_protects_the_database(stack_for):
     cluster = stack["resource"]["aws_rds_cluster"][AURORA_CLUSTER_ADDRESS]
     assert cluster["deletion_protection"] is True and cluster["skip_final_snapshot"] is False
     assert cluster["final_snapshot_identifier"] == "acme-prod-aurora-final"
-    assert cluster["lifecycle"] == {"prevent_destroy": True}
+    assert cluster["lifecycle"] == {"prevent_destroy": True, "ignore_changes": ["engine_version"]}
     assert cluster["backup_retention_period"] == 14
     assert len(resources(stack, "aws_rds_cluster_instance")) == 2  # writer + reader
     cache = stack["resource"]["aws_elasticache_replication_group"][REDIS_ADDRESS]
@@ -160,3 +160,11 @@ def test_the_secret_scan_finds_a_planted_secret(example_stack):
     planted = json.loads(json.dumps(example_stack))
     planted["resource"]["aws_apprunner_service"]["x"] = {"env": {"STRIPE_SECRET_KEY": "sk_live_123"}}
     assert plaintext_secrets(planted) == [("STRIPE_SECRET_KEY", "sk_live_123")]
+
+
+def test_engine_version_is_managed_by_terraform_without_auto_minor_upgrades(stack_for):
+    stack = stack_for(("orders.ts",), AURORA_AUTO_MINOR_UPGRADE="false", AURORA_ENGINE_VERSION="16.8")
+    cluster = stack["resource"]["aws_rds_cluster"][AURORA_CLUSTER_ADDRESS]
+    assert cluster["engine_version"] == "16.8" and "lifecycle" not in cluster
+    writer = stack["resource"]["aws_rds_cluster_instance"][AURORA_WRITER_ADDRESS]
+    assert writer["auto_minor_version_upgrade"] is False

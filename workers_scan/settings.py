@@ -267,6 +267,8 @@ KEYS: tuple[Key, ...] = (
     Key("AURORA_ENABLED", "aurora_enabled", "true", _boolean, "Create the Aurora PostgreSQL Serverless v2 cluster."),
     Key("AURORA_ENGINE_VERSION", "aurora_engine_version", "16.6",
         _matching(r"^1[3-7]\.\d{1,2}$", "an Aurora PostgreSQL version like 16.6"), "Aurora PostgreSQL engine version."),
+    Key("AURORA_AUTO_MINOR_UPGRADE", "aurora_auto_minor_upgrade", "true", _boolean,
+        "RDS applies minor versions in the maintenance window (Terraform then ignores engine_version drift)."),
     Key("AURORA_MIN_ACU", "aurora_min_acu", "0.5", _acu, "Serverless v2 minimum capacity (ACU, 0 to 256 in steps of 0.5)."),
     Key("AURORA_MAX_ACU", "aurora_max_acu", "4", _acu, "Serverless v2 maximum capacity (ACU, 1 to 256)."),
     Key("AURORA_DATABASE_NAME", "aurora_database_name", "app",
@@ -385,6 +387,7 @@ class Settings:
     worker_egress_ports: tuple[int, ...]
     aurora_enabled: bool
     aurora_engine_version: str
+    aurora_auto_minor_upgrade: bool
     aurora_min_acu: float
     aurora_max_acu: float
     aurora_database_name: str
