@@ -11,7 +11,7 @@ from constructs_lib.app import StackInput, synthesize
 
 from .helpers import make_monorepo
 
-GOLDEN = Path(__file__).parent / "golden" / "acme-dev.cdk.tf.json"
+GOLDEN = Path(__file__).parent / "golden" / "acme-dev.stack.json"
 
 
 def test_synth_of_the_example_warns_and_prints_stacks_resources_and_workers(tmp_path, capsys, monkeypatch):
