@@ -69,7 +69,7 @@ def read_inputs(args: argparse.Namespace, notice) -> list:
                "do not deploy it, see README 'Use it on your monorepo'.")
     problems = Problems()
     inputs = [(settings, scan_workers(settings, problems)) for settings in load_all_settings(source)]
-    problems.raise_if_any(deduplicate=True)
+    problems.raise_if_any()
     return inputs
 
 

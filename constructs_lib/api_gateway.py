@@ -63,10 +63,9 @@ class RestApi(Construct):
             self, "vpc-link", name=prefix, description="To the internal NLB in front of App Runner",
             target_arns=[props.nlb_arn],
         )
-        self.authorization = settings.api_authorization
         redeploy_on: list[str] = []
         for route in props.routes:
-            redeploy_on.extend(self._build_route(api, link, route))
+            redeploy_on.extend(self._build_route(api, link, route, settings.api_authorization))
 
         deployment = deployment_.ApiGatewayDeployment(
             self, "deployment", rest_api_id=api.id, description=f"{prefix} routes",
@@ -104,7 +103,7 @@ class RestApi(Construct):
             route.worker.name: f"{stage.invoke_url}/{route.worker.route}" for route in props.routes
         }
 
-    def _build_route(self, api, link, route: Route) -> list[str]:
+    def _build_route(self, api, link, route: Route, authorization: str) -> list[str]:
         worker = route.worker
         base = resource_.ApiGatewayResource(
             self, f"{worker.name}-resource", rest_api_id=api.id, parent_id=api.root_resource_id,
@@ -120,7 +119,7 @@ class RestApi(Construct):
         ):
             method = method_.ApiGatewayMethod(
                 self, f"{worker.name}{suffix}-method", rest_api_id=api.id, resource_id=resource.id,
-                http_method="ANY", authorization=self.authorization, request_parameters=params,
+                http_method="ANY", authorization=authorization, request_parameters=params,
             )
             integration = integration_.ApiGatewayIntegration(
                 self, f"{worker.name}{suffix}-integration", rest_api_id=api.id, resource_id=resource.id,

@@ -40,13 +40,12 @@ class DataStoresProps:
 
 class DataStores(Construct):
     """Exposes `environment` (infrastructure variables for workers), `secrets` (key -> ARN token),
-    `secret_arns` (for the instance-role policy), and the `aurora_*` / `redis_*` attributes."""
+    `kms_key_arns` (keys those secrets are encrypted with), and the `aurora_*` / `redis_*` attributes."""
 
     def __init__(self, scope: Construct, id_: str, *, props: DataStoresProps):
         super().__init__(scope, id_)
         self.environment: dict[str, str] = {}
         self.secrets: dict[str, str] = {}
-        self.secret_arns: list[str] = []
         self.kms_key_arns: list[str] = []
         settings = props.settings
         if settings.aurora_enabled:
@@ -120,7 +119,6 @@ class DataStores(Construct):
         })
         # The whole secret (JSON with username and password) is injected as DB_SECRET.
         self.secrets["DB_SECRET"] = secret_arn
-        self.secret_arns.append(secret_arn)
         if kms:
             self.kms_key_arns.append(kms)
 

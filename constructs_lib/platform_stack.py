@@ -8,24 +8,15 @@ from constructs import Construct
 from workers_scan import Settings, Worker
 
 from .api_gateway import RestApi, RestApiProps, Route
-from .aws import load
 from .data_stores import DataStores, DataStoresProps
 from .log_encryption import LogEncryption, LogEncryptionProps
 from .network import Network, NetworkProps
 from .private_ingress import PrivateIngress, PrivateIngressProps
+from .provider import add_aws_provider
 from .state_backend import configure_backend
 from .waf import Waf, WafProps
 from .worker_service import (InfrastructureEnvironment, WorkerPlatform, WorkerPlatformProps, WorkerService,
                              WorkerServiceProps)
-
-(provider_,) = load("provider")
-
-MANAGED_BY = "cdktf-apprunner-platform"
-
-
-def default_tags(settings: Settings) -> dict[str, str]:
-    return {"Project": settings.project_name, "Environment": settings.environment, "ManagedBy": MANAGED_BY}
-
 
 class PlatformStack(TerraformStack):
     """Exposes `network`, `ingress`, `platform`, `services` (worker name -> WorkerService), `api`, `waf`."""
@@ -33,10 +24,8 @@ class PlatformStack(TerraformStack):
     def __init__(self, scope: Construct, id_: str, *, settings: Settings, workers: list[Worker]):
         super().__init__(scope, id_)
         self.settings = settings
-        provider_.AwsProvider(
-            self, "aws", region=settings.aws_region,
-            default_tags=[provider_.AwsProviderDefaultTags(tags=default_tags(settings))],
-        )
+        add_aws_provider(self, region=settings.aws_region,
+                         tags={"Project": settings.project_name, "Environment": settings.environment})
         configure_backend(self, settings)
 
         self.log_encryption = LogEncryption(self, "log-encryption", props=LogEncryptionProps(settings=settings))
@@ -51,7 +40,7 @@ class PlatformStack(TerraformStack):
             connector_security_group_id=self.platform.connector_security_group_id))
         infrastructure = InfrastructureEnvironment(
             variables=self.data_stores.environment, secrets=self.data_stores.secrets,
-            secret_arns=tuple(self.data_stores.secret_arns), kms_key_arns=tuple(self.data_stores.kms_key_arns))
+            kms_key_arns=tuple(self.data_stores.kms_key_arns))
         self.services: dict[str, WorkerService] = {}
         for worker in sorted(workers, key=lambda w: w.name):
             # Construct ids carry the worker name, never a position: adding a worker moves nothing else.

@@ -10,9 +10,10 @@ from workers_scan import Settings
 
 from .aws import load
 from .iam import policy_json
+from .provider import add_aws_provider
 
-(provider_, bucket_, versioning_, encryption_, public_block_, ownership_, bucket_policy_, table_, lifecycle_) = load(
-    "provider", "s3_bucket", "s3_bucket_versioning", "s3_bucket_server_side_encryption_configuration",
+(bucket_, versioning_, encryption_, public_block_, ownership_, bucket_policy_, table_, lifecycle_) = load(
+    "s3_bucket", "s3_bucket_versioning", "s3_bucket_server_side_encryption_configuration",
     "s3_bucket_public_access_block", "s3_bucket_ownership_controls", "s3_bucket_policy", "dynamodb_table",
     "s3_bucket_lifecycle_configuration",
 )
@@ -41,11 +42,15 @@ def configure_backend(stack: TerraformStack, settings: Settings) -> None:
         CloudBackend(stack, organization=settings.tfc_organization, hostname=settings.tfc_hostname,
                      workspaces=workspaces)
     else:
-        # cdktf's default local path is absolute (the synth machine's); keep it relative.
-        LocalBackend(stack, path=f"terraform.{stack.node.id}.tfstate")
+        local_backend(stack)
         if backend == "external":
             # The team supplies backend.tf next to cdk.tf.json (see backend.tf.example).
             stack.add_override("terraform.backend", None)
+
+
+def local_backend(stack: TerraformStack) -> None:
+    # cdktf's default local path is absolute (the synth machine's); keep it relative to the stack folder.
+    LocalBackend(stack, path=f"terraform.{stack.node.id}.tfstate")
 
 
 def bootstrap_stack_name(settings: Settings) -> str:
@@ -60,10 +65,8 @@ class StateBootstrap(TerraformStack):
 
     def __init__(self, scope: Construct, id_: str, *, settings: Settings):
         super().__init__(scope, id_)
-        provider_.AwsProvider(self, "aws", region=settings.state_bucket_region, default_tags=[
-            provider_.AwsProviderDefaultTags(tags={"Project": settings.project_name,
-                                                   "ManagedBy": "cdktf-apprunner-platform"})])
-        LocalBackend(self, path=f"terraform.{id_}.tfstate")
+        add_aws_provider(self, region=settings.state_bucket_region, tags={"Project": settings.project_name})
+        local_backend(self)
         keep = TerraformResourceLifecycle(prevent_destroy=True)
 
         bucket = bucket_.S3Bucket(self, "bucket", bucket=settings.state_bucket, lifecycle=keep)

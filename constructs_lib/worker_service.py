@@ -76,8 +76,7 @@ class InfrastructureEnvironment:
     """What the infrastructure injects into every worker (values may be Terraform tokens)."""
 
     variables: dict[str, str] = field(default_factory=dict)
-    secrets: dict[str, str] = field(default_factory=dict)       # key -> secret ARN
-    secret_arns: tuple[str, ...] = ()                            # for the instance-role policy
+    secrets: dict[str, str] = field(default_factory=dict)       # key -> secret ARN (also what the role may read)
     kms_key_arns: tuple[str, ...] = ()
 
 
@@ -195,7 +194,7 @@ class WorkerService(Construct):
             }]),
         )
         statements = secret_read_statements(
-            [*worker.environment.secret_arns, *infrastructure.secret_arns],
+            [*worker.environment.secret_arns, *infrastructure.secrets.values()],
             [*settings.secrets_kms_key_arns, *infrastructure.kms_key_arns],
         )
         policies = [tracing]

@@ -62,11 +62,12 @@ def check_packages() -> Check:
     return Check("Python packages", OK, ", ".join(found))
 
 
-def _tool(name: str, binary: str | None, missing_fix: str) -> tuple[Check | None, tuple[int, ...], str]:
-    """(a FAIL check if the tool is missing or broken, its version, its --version text)."""
+def _tool(name: str, binary: str | None, version_argument: str,
+          missing_fix: str) -> tuple[Check | None, tuple[int, ...], str]:
+    """(a FAIL check if the tool is missing or broken, its version, the first line of its version text)."""
     if not binary:
         return Check(name, FAIL, "not found", missing_fix), (), ""
-    output = _run([binary, "version" if name == "terraform" else "--version"]) or ""
+    output = _run([binary, version_argument]) or ""
     version = _version(output)
     if not version:
         return Check(name, FAIL, f"{binary} does not run", f"reinstall {name}"), (), ""
@@ -75,7 +76,7 @@ def _tool(name: str, binary: str | None, missing_fix: str) -> tuple[Check | None
 
 def check_node() -> Check:
     node = os.environ.get("JSII_NODE") or shutil.which("node")
-    failed, version, output = _tool("Node.js", node, "install Node.js 20 or 22 (jsii runs the cdktf core in Node)")
+    failed, version, output = _tool("Node.js", node, "--version", "install Node.js 20 or 22 (jsii runs the cdktf core in Node)")
     if failed:
         return failed
     if version < (18,):
@@ -89,7 +90,7 @@ def check_node() -> Check:
 
 def check_terraform() -> Check:
     binary = shutil.which("terraform")
-    failed, version, _ = _tool("terraform", binary, "install Terraform 1.10 or newer to plan and apply")
+    failed, version, _ = _tool("terraform", binary, "version", "install Terraform 1.10 or newer to plan and apply")
     if failed:
         return failed
     text = ".".join(map(str, version))

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .envfile import ENV_KEY, read_env_file
+from .envfile import read_env_file
 from .errors import Problems
 from .settings import Settings
 
@@ -118,8 +118,6 @@ def _read(path: Path, settings: Settings, reserved: set[str], problems: Problems
                                       "Terraform JSON and state: put it in Secrets Manager or SSM Parameter Store "
                                       "and write its ARN here instead (or list the key in SECRET_KEY_ALLOWLIST "
                                       "if it is not secret)")
-            continue
-        if not ENV_KEY.match(key):  # read_env_file already reports these; kept for safety
             continue
         values[key] = value
     return values

@@ -62,7 +62,10 @@ class Problems:
     def __iter__(self):
         return iter(self._items)
 
-    def raise_if_any(self, deduplicate: bool = False) -> None:
-        """`deduplicate`: the same problem found for several environments is reported once."""
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def raise_if_any(self) -> None:
+        """The same problem found twice (e.g. for several environments) is reported once."""
         if self._items:
-            raise InputError(list(dict.fromkeys(self._items)) if deduplicate else self._items)
+            raise InputError(list(dict.fromkeys(self._items)))

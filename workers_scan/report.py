@@ -51,17 +51,18 @@ def routes_table(settings: Settings, workers: Sequence[Worker]) -> str:
 
 
 def workers_json(settings: Settings, workers: Sequence[Worker]) -> dict:
-    return {
-        "stack": settings.stack_name, "region": settings.aws_region, "environment": settings.environment,
-        "workers": [{
+    def entry(w: Worker) -> dict:
+        plain, secrets = counts(settings, w)
+        return {
             "name": w.name, "route": f"/{w.route}", "service_name": w.service_name, "source": w.source_display,
             "worker_file": w.worker_file, "start_command": w.start_command, "cpu": w.cpu, "memory": w.memory,
             "min_instances": w.min_instances, "max_instances": w.max_instances,
             "max_concurrency": w.max_concurrency, "health_check_path": w.health_check_path,
-            "url_pattern": url_pattern(settings, w),
-            "environment_variables": counts(settings, w)[0], "secrets": counts(settings, w)[1],
-        } for w in workers],
-    }
+            "url_pattern": url_pattern(settings, w), "environment_variables": plain, "secrets": secrets,
+        }
+
+    return {"stack": settings.stack_name, "region": settings.aws_region, "environment": settings.environment,
+            "workers": [entry(w) for w in workers]}
 
 
 def resources_table(resource_counts: Counter) -> str:

@@ -526,11 +526,10 @@ def load_all_settings(source: SettingsSource, environ: Mapping[str, str] | None 
             overlay_path = path.with_name(f"{path.name}.{environment}")
             if overlay_path.is_file():
                 layers.update(_read_layer(overlay_path, problems) or {})
-            layers["ENVIRONMENT"] = (environment, display_path(path) + " (ENVIRONMENTS)")
         layers.update(env_layer)
         if environment is not None:
             layers["ENVIRONMENT"] = (environment, layers["ENVIRONMENTS"][1])
-        settings = _resolve(layers, path, source.is_example, problems, multiple=len(environments) > 1)
+        settings = _resolve(layers, path, source.is_example, problems)
         if settings:
             results.append(settings)
     _check_stacks_apart(results, problems)
@@ -561,9 +560,9 @@ def _environments(value: str) -> tuple[str, ...]:
     return names
 
 
-def _resolve(layers: dict[str, tuple[str, str]], path: Path, is_example: bool, problems: Problems,
-             multiple: bool) -> Settings | None:
-    before = len(list(problems))
+def _resolve(layers: dict[str, tuple[str, str]], path: Path, is_example: bool,
+             problems: Problems) -> Settings | None:
+    before = len(problems)
     origin = {key: where for key, (_, where) in layers.items()}
     values: dict[str, Any] = {}
     for key in KEYS:
@@ -582,8 +581,8 @@ def _resolve(layers: dict[str, tuple[str, str]], path: Path, is_example: bool, p
         except Invalid as exc:
             problems.add(where, key.name, str(exc))
 
-    _cross_checks(values, origin, path, problems, multiple)
-    if len(list(problems)) > before:
+    _cross_checks(values, origin, path, problems)
+    if len(problems) > before:
         return None
     values["monorepo_root"] = (path.parent / values["monorepo_root"]).resolve()
     _apply_environment_defaults(values)
@@ -636,8 +635,7 @@ def _apply_environment_defaults(values: dict[str, Any]) -> None:
         values["redis_engine_version"] = ENGINE_DEFAULT_VERSIONS[values["redis_engine"]]
 
 
-def _cross_checks(values: dict[str, Any], origin: dict[str, str], path: Path, problems: Problems,
-                  multiple: bool = False) -> None:
+def _cross_checks(values: dict[str, Any], origin: dict[str, str], path: Path, problems: Problems) -> None:
     def where(key: str) -> str:
         return origin.get(key, display_path(path))
 

@@ -111,7 +111,7 @@ def _read_toml(path: Path, problems: Problems) -> dict[str, dict]:
 
 
 def _configure(found, table: dict, settings: Settings, toml_path: Path, problems: Problems) -> Worker | None:
-    count_before = len(list(problems))
+    count_before = len(problems)
 
     def key(name: str) -> str:
         return f"[{found.name}].{name}"
@@ -157,7 +157,7 @@ def _configure(found, table: dict, settings: Settings, toml_path: Path, problems
     name = service_name(settings.project_name, settings.environment, route)
     if not SERVICE_NAME_RE.match(name):
         problems.add(found.source, "service name", f"{name!r} is not a valid App Runner service name")
-    if len(list(problems)) > count_before:
+    if len(problems) > count_before:
         return None
     return Worker(
         name=found.name, source=found.source, worker_file=found.worker_file, route=route, service_name=name,
