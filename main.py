@@ -73,7 +73,7 @@ def read_inputs(args: argparse.Namespace, notice) -> list:
     return inputs
 
 
-def synth(args, inputs, say) -> int:
+def synth(args, inputs, say, notice) -> int:
     progress = Progress(args.quiet)
     progress.step("Loading provider bindings")
     from constructs_lib.app import StackInput, synthesize  # loads jsii: only when synthesizing
@@ -83,6 +83,8 @@ def synth(args, inputs, say) -> int:
         result = synthesize([StackInput(settings=s, workers=tuple(w)) for s, w in inputs], Path(args.out))
     finally:
         progress.done()
+    for text in result.notices:
+        notice(text)
     say(f"Synthesized {len(result.stacks)} stack(s) into {display_path(result.outdir)}")
     for name, path in result.stacks.items():
         counts = result.resource_counts[name]
@@ -140,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
             return list_workers(args, inputs)
         if args.command == "diagram":
             return diagram(args, inputs, notice)
-        return synth(args, inputs, say)
+        return synth(args, inputs, say, notice)
     except InputError as error:
         print(error, file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -1,4 +1,4 @@
-"""Build the cdktf app and synthesize it into a folder atomically: all stacks or nothing."""
+"""Build the cdktf app and synthesize it into a folder: all stacks or nothing, and nothing of the user's lost."""
 
 from __future__ import annotations
 
@@ -7,15 +7,18 @@ import os
 import shutil
 import tempfile
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cdktf import App
 
-from workers_scan import Settings, Worker
+from workers_scan import InputError, Problem, Settings, Worker
+from workers_scan.errors import display_path
 
 from .platform_stack import PlatformStack
-from .state_backend import StateBootstrap, bootstrap_stack_name
+from .state_backend import StateBootstrap, bootstrap_stack_name, local_state_file, local_state_path
+
+MANIFEST = "manifest.json"  # cdktf writes it into every output folder
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,7 @@ class SynthResult:
     outdir: Path
     stacks: dict[str, Path]          # stack name -> its cdk.tf.json
     resource_counts: dict[str, Counter]
+    notices: list[str] = field(default_factory=list)  # what synth did besides writing (for the user)
 
 
 def stack_names(inputs: list[StackInput]) -> list[str]:
@@ -56,31 +60,100 @@ def build_app(inputs: list[StackInput], outdir: str | os.PathLike) -> App:
 
 
 def synthesize(inputs: list[StackInput], outdir: str | os.PathLike) -> SynthResult:
-    """Synthesize into a temporary sibling folder, then swap it into place; `outdir` is never half-written."""
+    """Synthesize into a temporary sibling folder, then move in only the files synth writes.
+
+    `outdir` is never half-written (every stack is synthesized before anything moves) and never wiped:
+    `.terraform/`, lock files, plans and anything else a user keeps in a stack folder survive. A folder
+    that is not a previous synth's output is refused. Local state lives beside `outdir`
+    (`state_backend.LOCAL_STATE_DIR_FROM_STACK`); a state file left by an older version inside a stack
+    folder is moved there first, and announced in `SynthResult.notices`.
+    """
     target = Path(outdir).absolute()
+    _check_output_folder(target)
+    names = stack_names(inputs)
+    notices = _move_legacy_local_state(target, inputs)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.synth-", dir=target.parent))
     try:
         build_app(inputs, staging).synth()
-        _swap_into_place(staging, target)
-    except BaseException:
+        _move_into_place(staging, target)
+    finally:
         shutil.rmtree(staging, ignore_errors=True)
-        raise
+    previous = target / "stacks"
+    for stale in sorted(p.parent.name for p in previous.glob("*/cdk.tf.json") if p.parent.name not in names):
+        notices.append(f"{display_path(previous / stale)} is no longer synthesized and was left as it was: "
+                       "run `terraform destroy` there if it still holds resources, then delete the folder")
     stacks, counts = {}, {}
-    for name in stack_names(inputs):
+    for name in names:
         stacks[name] = target / "stacks" / name / "cdk.tf.json"
         counts[name] = count_resources(json.loads(stacks[name].read_text()))
-    return SynthResult(outdir=target, stacks=stacks, resource_counts=counts)
+    return SynthResult(outdir=target, stacks=stacks, resource_counts=counts, notices=notices)
 
 
-def _swap_into_place(staging: Path, target: Path) -> None:
-    previous = None
-    if target.exists():
-        previous = target.with_name(f".{target.name}.previous-{os.getpid()}")
-        target.rename(previous)
-    staging.rename(target)
-    if previous:
-        shutil.rmtree(previous, ignore_errors=True)
+def _check_output_folder(target: Path) -> None:
+    """Only an empty folder, or a previous synth's output (it has the manifest), may be written into."""
+    if not target.exists():
+        return
+    if not target.is_dir():
+        raise InputError([Problem(display_path(target), "--out", "exists and is not a folder; choose another --out")])
+    if (target / MANIFEST).is_file() or not any(target.iterdir()):
+        return
+    found = sorted(p.name for p in target.iterdir())[:3]
+    raise InputError([Problem(display_path(target), "--out", (
+        f"holds files synth did not write ({', '.join(found)}) and no {MANIFEST}; nothing was written or "
+        "deleted. Choose a new or empty --out folder, or the folder of a previous synth"))])
+
+
+def _move_into_place(staging: Path, target: Path) -> None:
+    """Each written file replaces its previous version atomically; the manifest goes last (it marks a
+    complete output). Nothing else in `target` is touched."""
+    written = sorted(p.relative_to(staging) for p in staging.rglob("*") if p.is_file())
+    written.sort(key=lambda relative: relative == Path(MANIFEST))
+    for relative in written:
+        destination = target / relative
+        for folder in reversed(destination.relative_to(target.parent).parents[:-1]):
+            _make_folder(target.parent / folder)
+        os.replace(staging / relative, destination)
+
+
+def _make_folder(folder: Path) -> None:
+    if not folder.is_dir():
+        folder.mkdir()  # mode 0777 less the umask: the usual 0755, not mkdtemp's 0700
+    elif folder.stat().st_mode & 0o777 == 0o700 and (folder / MANIFEST).is_file():
+        # Output of an older version, made by mkdtemp: give it the usual mode back.
+        umask = os.umask(0)
+        os.umask(umask)
+        folder.chmod(0o777 & ~umask)
+
+
+def _move_legacy_local_state(target: Path, inputs: list[StackInput]) -> list[str]:
+    """State files that older versions kept inside the stack folder move to the current place, or synth
+    refuses (before writing anything) when both places hold one."""
+    moves, problems = [], []
+    for name in stack_names(inputs):
+        stack_dir = target / "stacks" / name
+        for suffix in ("", ".backup"):
+            old = stack_dir / f"{local_state_file(name)}{suffix}"
+            new = (stack_dir / local_state_path(name)).resolve().with_name(old.name)
+            if not old.is_file() or old.resolve() == new:
+                continue
+            if new.exists():
+                problems.append(Problem(display_path(old), "state", (
+                    f"both this file and {display_path(new)} hold the state of {name}; keep the right one, "
+                    f"e.g. `mv {display_path(new)} {display_path(new)}.old && mv {display_path(old)} "
+                    f"{display_path(new)}`, then synthesize again")))
+            else:
+                moves.append((old, new))
+    if problems:
+        raise InputError(problems)
+    notices = []
+    for old, new in moves:
+        new.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(old, new)
+        if not old.name.endswith(".backup"):
+            notices.append(f"Moved the local state {display_path(old)} to {display_path(new)}, where it survives "
+                           f"every synth; run `terraform -chdir={display_path(old.parent)} init -reconfigure` once")
+    return notices
 
 
 def count_resources(stack_json: dict) -> Counter:

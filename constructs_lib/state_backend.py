@@ -48,9 +48,22 @@ def configure_backend(stack: TerraformStack, settings: Settings) -> None:
             stack.add_override("terraform.backend", None)
 
 
+# Local state lives beside the output folder (cdktf's convention: the project root for cdktf.out), never
+# inside it: the stack folder is <out>/stacks/<stack>. Relative, so the JSON does not depend on the machine.
+LOCAL_STATE_DIR_FROM_STACK = "../../.."
+
+
+def local_state_file(stack_name: str) -> str:
+    return f"terraform.{stack_name}.tfstate"
+
+
+def local_state_path(stack_name: str) -> str:
+    """The local backend's path, relative to the stack folder."""
+    return f"{LOCAL_STATE_DIR_FROM_STACK}/{local_state_file(stack_name)}"
+
+
 def local_backend(stack: TerraformStack) -> None:
-    # cdktf's default local path is absolute (the synth machine's); keep it relative to the stack folder.
-    LocalBackend(stack, path=f"terraform.{stack.node.id}.tfstate")
+    LocalBackend(stack, path=local_state_path(stack.node.id))
 
 
 def bootstrap_stack_name(settings: Settings) -> str:

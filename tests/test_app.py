@@ -8,6 +8,7 @@ import pytest
 
 import main
 from constructs_lib.app import StackInput, synthesize
+from workers_scan import InputError
 
 from .helpers import make_monorepo
 
@@ -37,11 +38,79 @@ def test_two_synths_are_byte_identical(tmp_path, example_settings, example_worke
     assert b"/tmp" not in first and str(Path.cwd()).encode() not in first
 
 
-def test_resynth_replaces_the_output_folder_whole(tmp_path, example_settings, example_workers):
+def test_resynth_keeps_everything_it_did_not_write(tmp_path, example_settings, example_workers):
+    inputs = [StackInput(example_settings, tuple(example_workers))]
     out = tmp_path / "cdktf.out"
-    (out / "stacks" / "stale-stack").mkdir(parents=True)
-    synthesize([StackInput(example_settings, tuple(example_workers))], out)
-    assert sorted(p.name for p in (out / "stacks").iterdir()) == ["acme-dev"]
+    synthesize(inputs, out)
+    stack_dir = out / "stacks" / "acme-dev"
+    kept = {stack_dir / ".terraform" / "terraform.tfstate": "backend cache", stack_dir / ".terraform.lock.hcl": "lock",
+            stack_dir / "tfplan": "saved plan", stack_dir / "backend.tf": "user backend",
+            out / "stacks" / "retired" / "cdk.tf.json": "{}"}
+    for path, text in kept.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    result = synthesize(inputs, out)
+    assert {path: path.read_text() for path in kept} == kept
+    assert any("stacks/retired is no longer synthesized" in notice for notice in result.notices)
+    assert json.loads((out / "manifest.json").read_text())["stacks"].keys() == {"acme-dev"}
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".cdktf.out")], "staging folder left behind"
+
+
+def test_local_state_lives_beside_the_output_folder(example_stack):
+    # The stack folder is <out>/stacks/<stack>: three levels up is the folder holding <out>.
+    assert example_stack["terraform"]["backend"]["local"]["path"] == "../../../terraform.acme-dev.tfstate"
+
+
+def test_output_folders_get_the_usual_mode(tmp_path, example_settings, example_workers):
+    umask = os.umask(0o022)
+    try:
+        out = tmp_path / "cdktf.out"
+        synthesize([StackInput(example_settings, tuple(example_workers))], out)
+    finally:
+        os.umask(umask)
+    assert {oct(p.stat().st_mode & 0o777) for p in (out, out / "stacks", out / "stacks" / "acme-dev")} == {"0o755"}
+
+
+def test_an_output_folder_synth_did_not_write_is_refused_untouched(tmp_path, example_settings, example_workers):
+    out = tmp_path / "deliverables"
+    out.mkdir()
+    (out / "notes.md").write_text("mine")
+    with pytest.raises(InputError) as raised:
+        synthesize([StackInput(example_settings, tuple(example_workers))], out)
+    assert "--out: holds files synth did not write (notes.md)" in str(raised.value)
+    assert [p.name for p in out.iterdir()] == ["notes.md"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".deliverables")]
+
+
+def test_state_left_in_the_stack_folder_by_older_versions_moves_out_and_is_announced(tmp_path, example_settings,
+                                                                                      example_workers):
+    out = tmp_path / "cdktf.out"
+    old = out / "stacks" / "acme-dev" / "terraform.acme-dev.tfstate"
+    old.parent.mkdir(parents=True)
+    (out / "manifest.json").write_text("{}")
+    old.write_text('{"serial": 7}')
+    old.with_name(old.name + ".backup").write_text('{"serial": 6}')
+    result = synthesize([StackInput(example_settings, tuple(example_workers))], out)
+    assert (tmp_path / "terraform.acme-dev.tfstate").read_text() == '{"serial": 7}'
+    assert (tmp_path / "terraform.acme-dev.tfstate.backup").read_text() == '{"serial": 6}'
+    assert not old.exists()
+    assert [n for n in result.notices if n.startswith("Moved the local state")] and "init -reconfigure" in \
+        result.notices[0]
+
+
+def test_two_state_files_for_one_stack_are_refused_before_anything_is_written(tmp_path, example_settings,
+                                                                            example_workers):
+    out = tmp_path / "cdktf.out"
+    old = out / "stacks" / "acme-dev" / "terraform.acme-dev.tfstate"
+    old.parent.mkdir(parents=True)
+    (out / "manifest.json").write_text("{}")
+    old.write_text("old place")
+    (tmp_path / "terraform.acme-dev.tfstate").write_text("new place")
+    with pytest.raises(InputError) as raised:
+        synthesize([StackInput(example_settings, tuple(example_workers))], out)
+    assert "hold the state of acme-dev" in str(raised.value) and "mv " in str(raised.value)
+    assert old.read_text() == "old place" and (tmp_path / "terraform.acme-dev.tfstate").read_text() == "new place"
+    assert not (old.parent / "cdk.tf.json").exists()
 
 
 def test_bad_input_exits_2_lists_problems_on_stderr_and_writes_nothing(tmp_path, capsys):

@@ -31,10 +31,6 @@ def test_provider_region_and_default_tags(example_stack):
                                                   "Project": "acme"}}]
 
 
-def test_local_state_path_is_relative(example_stack):
-    assert example_stack["terraform"]["backend"]["local"]["path"] == "terraform.acme-dev.tfstate"
-
-
 def test_one_private_service_per_worker(example_stack, example_workers):
     services = resources(example_stack, "aws_apprunner_service")
     by_name = {s["service_name"]: s for s in services.values()}

@@ -61,7 +61,7 @@ def test_environment_overlay_and_production_defaults(two_environments):
 
 def test_bootstrap_creates_a_private_encrypted_versioned_bucket_and_lock_table(two_environments):
     state = two_environments["acme-state"]
-    assert state["terraform"]["backend"] == {"local": {"path": "terraform.acme-state.tfstate"}}
+    assert state["terraform"]["backend"] == {"local": {"path": "../../../terraform.acme-state.tfstate"}}
     bucket = state["resource"]["aws_s3_bucket"]["state_bucket"]
     assert bucket["bucket"] == BUCKET and bucket["lifecycle"] == {"prevent_destroy": True}
     assert one(state, "aws_s3_bucket_versioning")["versioning_configuration"] == {"status": "Enabled"}
@@ -105,7 +105,7 @@ def test_state_kms_key_switches_the_bucket_to_sse_kms(tmp_path):
     ({"STATE_BACKEND": "cloud", "TFC_ORGANIZATION": "acme", "TFC_WORKSPACE": "{project}-{environment}",
       "ENVIRONMENT": "qa"},
      {"cloud": {"hostname": "app.terraform.io", "organization": "acme", "workspaces": {"name": "acme-qa"}}}),
-    ({"STATE_BACKEND": "local"}, {"backend": {"local": {"path": "terraform.acme-dev.tfstate"}}}),
+    ({"STATE_BACKEND": "local"}, {"backend": {"local": {"path": "../../../terraform.acme-dev.tfstate"}}}),
 ])
 def test_backend_blocks(stack_for, settings, expected):
     terraform = dict(stack_for(("orders.ts",), **settings)["terraform"])
