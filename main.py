@@ -15,7 +15,7 @@ from workers_scan import InputError, locate_settings
 from workers_scan.errors import Problems, display_path
 from workers_scan.report import mermaid, resources_table, routes_table, workers_json, workers_table
 from workers_scan.settings import load_all_settings
-from workers_scan.workers import scan_workers
+from workers_scan.workers import check_scaling_configuration_quota, scan_workers
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 DEFAULT_OUTDIR = "cdktf.out"
@@ -69,6 +69,7 @@ def read_inputs(args: argparse.Namespace, notice) -> list:
                "do not deploy it, see README 'Use it on your monorepo'.")
     problems = Problems()
     inputs = [(settings, scan_workers(settings, problems)) for settings in load_all_settings(source)]
+    check_scaling_configuration_quota(inputs, problems)
     problems.raise_if_any()
     return inputs
 
@@ -76,15 +77,25 @@ def read_inputs(args: argparse.Namespace, notice) -> list:
 def synth(args, inputs, say, notice) -> int:
     progress = Progress(args.quiet)
     progress.step("Loading provider bindings")
-    from constructs_lib.app import StackInput, synthesize  # loads jsii: only when synthesizing
+    from constructs_lib.app import StackInput, api_gateway_account_manager, synthesize  # loads jsii: only here
 
     progress.step("Synthesizing")
+    stack_inputs = [StackInput(settings=s, workers=tuple(w)) for s, w in inputs]
     try:
-        result = synthesize([StackInput(settings=s, workers=tuple(w)) for s, w in inputs], Path(args.out))
+        result = synthesize(stack_inputs, Path(args.out))
     finally:
         progress.done()
     for text in result.notices:
         notice(text)
+    for settings, _ in inputs:
+        if settings.allow_destroy_data:
+            notice(f"{settings.stack_name}: ALLOW_DESTROY_DATA=true: terraform destroy deletes Aurora and Redis with "
+                   "no final snapshot (throwaway environments only)")
+        if not settings.manage_api_gateway_account:
+            manager = api_gateway_account_manager(stack_inputs, settings.aws_region)
+            notice(f"{settings.stack_name}: the API Gateway CloudWatch role of {settings.aws_region} is set by "
+                   + (f"{manager}: apply it first" if manager else "another deployment (MANAGE_API_GATEWAY_ACCOUNT="
+                      "false): it must exist") + ", or AWS refuses the stage's access logs")
     say(f"Synthesized {len(result.stacks)} stack(s) into {display_path(result.outdir)}")
     for name, path in result.stacks.items():
         counts = result.resource_counts[name]

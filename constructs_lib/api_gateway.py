@@ -69,7 +69,8 @@ class RestApi(Construct):
 
         deployment = deployment_.ApiGatewayDeployment(
             self, "deployment", rest_api_id=api.id, description=f"{prefix} routes",
-            # Any change to a route, method or integration makes a new deployment.
+            # Whole objects, not ids: an in-place change (authorization, parameters, URI, VPC link) reaches the
+            # stage only through a new deployment.
             triggers={"redeployment": Fn.sha1(Fn.jsonencode(redeploy_on))},
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
         )
@@ -112,7 +113,7 @@ class RestApi(Construct):
         proxy = resource_.ApiGatewayResource(
             self, f"{worker.name}-proxy-resource", rest_api_id=api.id, parent_id=base.id, path_part="{proxy+}",
         )
-        ids: list[str] = []
+        objects: list[str] = []  # references to whole resources, e.g. aws_api_gateway_method.x
         for suffix, resource, path, params in (
             ("", base, "/", None),
             ("-proxy", proxy, "/{proxy}", {"method.request.path.proxy": True}),
@@ -127,18 +128,21 @@ class RestApi(Construct):
                 uri=f"https://{route.ingress_domain}{path}", connection_type="VPC_LINK", connection_id=link.id,
                 request_parameters={"integration.request.path.proxy": "method.request.path.proxy"} if params else None,
             )
-            ids.extend([resource.id, method.id, integration.id, integration.uri])
-        return ids
+            objects.extend([resource.fqn, method.fqn, integration.fqn])
+        return objects
 
     def _build_account_logging(self, prefix: str):
         """API Gateway writes execution logs with one account-wide role per region."""
+        # Every stage of the region logs through this role: destroying it with this environment would break the
+        # others. README "Day 2" says how to hand it over before a destroy.
+        keep = TerraformResourceLifecycle(prevent_destroy=True)
         role = role_.IamRole(
             self, "cloudwatch-role", name=f"{prefix}-apigateway-cloudwatch",
             description="Lets API Gateway write execution logs to CloudWatch Logs",
             assume_role_policy=policy_json([{
                 "Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"}, "Action": "sts:AssumeRole",
-            }]),
+            }]), lifecycle=keep,
         )
         role_attachment_.IamRolePolicyAttachment(self, "cloudwatch-role-policy", role=role.name,
-                                                 policy_arn=PUSH_TO_CLOUDWATCH)
+                                                 policy_arn=PUSH_TO_CLOUDWATCH, lifecycle=keep)
         return account_.ApiGatewayAccount(self, "account-logging", cloudwatch_role_arn=role.arn)

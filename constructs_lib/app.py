@@ -54,9 +54,20 @@ def build_app(inputs: list[StackInput], outdir: str | os.PathLike) -> App:
     app = App(outdir=str(outdir))
     for name, settings in _bootstraps(inputs):
         StateBootstrap(app, name, settings=settings)
+    stacks = {item.settings.stack_name: PlatformStack(app, item.settings.stack_name, settings=item.settings,
+                                                      workers=list(item.workers)) for item in inputs}
     for item in inputs:
-        PlatformStack(app, item.settings.stack_name, settings=item.settings, workers=list(item.workers))
+        # The stage's access logs need the region's API Gateway role: `cdktf deploy` applies its manager first.
+        manager = api_gateway_account_manager(inputs, item.settings.aws_region)
+        if manager and manager != item.settings.stack_name:
+            stacks[item.settings.stack_name].add_dependency(stacks[manager])
     return app
+
+
+def api_gateway_account_manager(inputs: list[StackInput], region: str) -> str | None:
+    """The stack of this synth that sets `region`'s API Gateway CloudWatch role, if any."""
+    return next((i.settings.stack_name for i in inputs
+                 if i.settings.aws_region == region and i.settings.manage_api_gateway_account), None)
 
 
 def synthesize(inputs: list[StackInput], outdir: str | os.PathLike) -> SynthResult:

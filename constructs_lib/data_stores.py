@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf import TerraformResourceLifecycle
+from cdktf import DataResource, Fn, TerraformResourceLifecycle
 from constructs import Construct
 
 from workers_scan import Settings
@@ -74,7 +74,7 @@ class DataStores(Construct):
                                             subnet_ids=props.network.private_subnet_ids,
                                             description=f"Private subnets of {prefix} Aurora")
         identifier = shorten(f"{prefix}-aurora", 63)
-        protected = settings.aurora_deletion_protection
+        protected = not settings.allow_destroy_data
         kms = settings.aurora_kms_key_arn or None
         cluster = cluster_.RdsCluster(
             self, "aurora-cluster", cluster_identifier=identifier, engine="aurora-postgresql", engine_mode="provisioned",
@@ -89,13 +89,13 @@ class DataStores(Construct):
             backup_retention_period=settings.aurora_backup_retention_days, preferred_backup_window="02:00-03:00",
             preferred_maintenance_window="sun:04:00-sun:05:00", copy_tags_to_snapshot=True,
             deletion_protection=protected, skip_final_snapshot=not protected,
-            final_snapshot_identifier=f"{identifier}-final" if protected else None,
+            final_snapshot_identifier=self._final_snapshot_name("aurora", identifier) if protected else None,
             enabled_cloudwatch_logs_exports=["postgresql"],
             lifecycle=TerraformResourceLifecycle(
-                prevent_destroy=settings.aurora_prevent_destroy or None,
+                prevent_destroy=protected or None,
                 # With automatic minor upgrades RDS owns the minor version; pinning it would plan a downgrade.
                 ignore_changes=["engine_version"] if settings.aurora_auto_minor_upgrade else None,
-            ) if settings.aurora_prevent_destroy or settings.aurora_auto_minor_upgrade else None,
+            ) if protected or settings.aurora_auto_minor_upgrade else None,
         )
         cluster.override_logical_id(AURORA_CLUSTER_ADDRESS)
         roles = [("writer", AURORA_WRITER_ADDRESS)] + ([("reader", AURORA_READER_ADDRESS)] if settings.aurora_reader else [])
@@ -122,6 +122,14 @@ class DataStores(Construct):
         if kms:
             self.kms_key_arns.append(kms)
 
+    def _final_snapshot_name(self, id_: str, identifier: str) -> str:
+        """`<identifier>-final-<UTC creation time of the store>`: stable while the store lives, so plans stay
+        empty, and new for a store created again after a destroy, so its final snapshot name is free."""
+        created = DataResource(self, f"{id_}-created", input={"at": Fn.timestamp()},
+                               lifecycle=TerraformResourceLifecycle(ignore_changes=["input"]))
+        created.override_logical_id(f"{id_}_created")  # pinned with its store
+        return f"{identifier}-final-{Fn.formatdate('YYYYMMDDhhmmss', Fn.lookup(created.output, 'at'))}"
+
     def _build_redis(self, props: DataStoresProps) -> None:
         settings = props.settings
         prefix = settings.name_prefix
@@ -130,8 +138,10 @@ class DataStores(Construct):
                                                         subnet_ids=props.network.private_subnet_ids,
                                                         description=f"Private subnets of {prefix} cache")
         replicated = settings.redis_nodes > 1
+        protected = not settings.allow_destroy_data
+        group_id = shorten(f"{prefix}-cache", 40)
         cache = cache_group_.ElasticacheReplicationGroup(
-            self, "redis", replication_group_id=shorten(f"{prefix}-cache", 40),
+            self, "redis", replication_group_id=group_id,
             description=f"{prefix} cache for workers", engine=settings.redis_engine,
             engine_version=settings.redis_engine_version, node_type=settings.redis_node_type,
             num_cache_clusters=settings.redis_nodes, port=REDIS_PORT, subnet_group_name=subnets.name,
@@ -139,6 +149,8 @@ class DataStores(Construct):
             automatic_failover_enabled=replicated, multi_az_enabled=replicated,
             snapshot_retention_limit=settings.redis_snapshot_retention_days, snapshot_window="03:00-04:00",
             maintenance_window="sun:05:00-sun:06:00", auto_minor_version_upgrade="true", apply_immediately=False,
+            final_snapshot_identifier=self._final_snapshot_name("redis", group_id) if protected else None,
+            lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if protected else None,
         )
         cache.override_logical_id(REDIS_ADDRESS)
         self.redis_endpoint: str = cache.primary_endpoint_address

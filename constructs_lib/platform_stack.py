@@ -34,7 +34,8 @@ class PlatformStack(TerraformStack):
         self.ingress = PrivateIngress(self, "private-ingress",
                                       props=PrivateIngressProps(settings=settings, network=self.network))
         self.platform = WorkerPlatform(self, "worker-platform",
-                                       props=WorkerPlatformProps(settings=settings, network=self.network))
+                                       props=WorkerPlatformProps(settings=settings, network=self.network,
+                                                                  scaling_profiles=tuple(w.scaling for w in workers)))
         self.data_stores = DataStores(self, "data-stores", props=DataStoresProps(
             settings=settings, network=self.network,
             connector_security_group_id=self.platform.connector_security_group_id))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from cdktf import TerraformResourceLifecycle
 from constructs import Construct
 
 from workers_scan import Settings, Worker
-from workers_scan.discovery import shorten
+from workers_scan.discovery import short_hash, shorten
 
 from .aws import load
 from .iam import policy_json
@@ -30,13 +31,15 @@ CONFIG_NAME_MAX = 32
 class WorkerPlatformProps:
     settings: Settings
     network: Network
+    scaling_profiles: tuple[tuple[int, int, int], ...] = ()  # Worker.scaling of every worker
 
 
 class WorkerPlatform(Construct):
-    """Shared by every worker: the VPC connector (and its security group) and the X-Ray observability config.
+    """Shared by every worker: the VPC connector (and its security group), the X-Ray observability config and
+    one auto scaling configuration per scaling profile.
 
     Exposes `connector_arn` and `connector_security_group_id` (None when WORKER_VPC_EGRESS is off),
-    `observability_arn`.
+    `observability_arn`, `scaling_arns` (Worker.scaling -> ARN).
     """
 
     def __init__(self, scope: Construct, id_: str, *, props: WorkerPlatformProps):
@@ -58,9 +61,15 @@ class WorkerPlatform(Construct):
                     ip_protocol="tcp", from_port=port, to_port=port, cidr_ipv4="0.0.0.0/0",
                     description=f"Workers to the internet on TCP {port} through NAT",
                 )
+            # Subnets and groups replace the connector; App Runner refuses to delete one in use and allows one
+            # revision per name: the new one gets a new name (a hash of what places it), then the old one goes.
+            placement = short_hash(settings.vpc_id, *settings.private_subnet_ids, str(settings.vpc_cidr),
+                                   settings.az_count, *settings.availability_zones)
             connector = connector_.ApprunnerVpcConnector(
-                self, "vpc-connector", vpc_connector_name=shorten(f"{prefix}-workers", NAME_MAX),
+                self, "vpc-connector",
+                vpc_connector_name=f"{shorten(f'{prefix}-workers', NAME_MAX - len(placement) - 1)}-{placement}",
                 subnets=network.private_subnet_ids, security_groups=[group.id],
+                lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
             )
             self.connector_arn = connector.arn
             self.connector_security_group_id = group.id
@@ -69,6 +78,18 @@ class WorkerPlatform(Construct):
             trace_configuration=observability_.ApprunnerObservabilityConfigurationTraceConfiguration(vendor="AWSXRAY"),
         )
         self.observability_arn: str = observability.arn
+        self.scaling_arns: dict[tuple[int, int, int], str] = {}
+        for low, high, concurrency in sorted(set(props.scaling_profiles)):
+            # Named after its values, so a worker that is resized moves to another configuration (App Runner
+            # refuses to delete one in use); workers alike share one (10 names per region by default).
+            suffix = f"-{low}-{high}-{concurrency}"
+            scaling = autoscaling_.ApprunnerAutoScalingConfigurationVersion(
+                self, f"scaling{suffix}", auto_scaling_configuration_name=(
+                    f"{shorten(prefix, CONFIG_NAME_MAX - len(suffix))}{suffix}"),
+                min_size=low, max_size=high, max_concurrency=concurrency,
+                lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
+            )
+            self.scaling_arns[(low, high, concurrency)] = scaling.arn
 
 
 @dataclass(frozen=True)
@@ -101,10 +122,6 @@ class WorkerService(Construct):
         name = worker.service_name
 
         role, role_policies = self._build_instance_role(name, settings, worker, props.infrastructure)
-        scaling = autoscaling_.ApprunnerAutoScalingConfigurationVersion(
-            self, "scaling", auto_scaling_configuration_name=shorten(name, CONFIG_NAME_MAX),
-            min_size=worker.min_instances, max_size=worker.max_instances, max_concurrency=worker.max_concurrency,
-        )
         code_values = service_.ApprunnerServiceSourceConfigurationCodeRepositoryCodeConfigurationCodeConfigurationValues(
             runtime=settings.runtime, build_command=settings.build_command, start_command=worker.start_command,
             port=str(settings.port),
@@ -133,7 +150,7 @@ class WorkerService(Construct):
                 egress_configuration=self._egress(props.platform),
             ),
             health_check_configuration=self._health_check(worker),
-            auto_scaling_configuration_arn=scaling.arn,
+            auto_scaling_configuration_arn=props.platform.scaling_arns[worker.scaling],
             observability_configuration=service_.ApprunnerServiceObservabilityConfiguration(
                 observability_enabled=True, observability_configuration_arn=props.platform.observability_arn),
             tags={"Worker": worker.name},

@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from constructs_lib.data_stores import AURORA_CLUSTER_ADDRESS, AURORA_WRITER_ADDRESS, REDIS_ADDRESS
 
 from .helpers import plaintext_secrets
@@ -61,18 +63,42 @@ def test_aurora_is_encrypted_serverless_v2_with_a_managed_password(example_stack
     assert cluster["iam_database_authentication_enabled"] is True
     assert cluster["copy_tags_to_snapshot"] is True
     assert cluster["serverlessv2_scaling_configuration"] == {"min_capacity": 0.5, "max_capacity": 4}
-    assert (cluster["deletion_protection"], cluster["skip_final_snapshot"]) == (False, True)  # dev defaults
-    assert cluster["lifecycle"] == {"ignore_changes": ["engine_version"]}  # RDS owns minor upgrades
+    assert cluster["lifecycle"]["ignore_changes"] == ["engine_version"]  # RDS owns minor upgrades
     writer = example_stack["resource"]["aws_rds_cluster_instance"][AURORA_WRITER_ADDRESS]
     assert writer["instance_class"] == "db.serverless" and writer["publicly_accessible"] is False
 
 
-def test_production_protects_the_database(stack_for):
-    stack = stack_for(("orders.ts",), ENVIRONMENT="prod")
+@pytest.mark.parametrize("environment", ["dev", "prod"])
+def test_every_environment_protects_the_data_stores_with_uniquely_named_final_snapshots(stack_for, environment):
+    stack = stack_for(("orders.ts",), ENVIRONMENT=environment)
     cluster = stack["resource"]["aws_rds_cluster"][AURORA_CLUSTER_ADDRESS]
     assert cluster["deletion_protection"] is True and cluster["skip_final_snapshot"] is False
-    assert cluster["final_snapshot_identifier"] == "acme-prod-aurora-final"
-    assert cluster["lifecycle"] == {"prevent_destroy": True, "ignore_changes": ["engine_version"]}
+    assert cluster["lifecycle"]["prevent_destroy"] is True
+    cache = stack["resource"]["aws_elasticache_replication_group"][REDIS_ADDRESS]
+    assert cache["lifecycle"] == {"prevent_destroy": True}
+    for store, identifier in ((cluster, f"acme-{environment}-aurora"), (cache, f"acme-{environment}-cache")):
+        # The store's creation time (a pinned terraform_data that ignores later changes) makes the name unique
+        # per incarnation: a store created again after a destroy does not collide with the last snapshot.
+        address = "aurora_created" if store is cluster else "redis_created"
+        assert store["final_snapshot_identifier"] == \
+            f'{identifier}-final-${{formatdate("YYYYMMDDhhmmss", terraform_data.{address}.output.at)}}'
+        created = stack["resource"]["terraform_data"][address]
+        assert created["input"] == {"at": "${timestamp()}"} and created["lifecycle"] == {"ignore_changes": ["input"]}
+
+
+def test_allow_destroy_data_lifts_every_protection_of_the_stores(stack_for):
+    stack = stack_for(("orders.ts",), ALLOW_DESTROY_DATA="true")
+    cluster = stack["resource"]["aws_rds_cluster"][AURORA_CLUSTER_ADDRESS]
+    assert cluster["deletion_protection"] is False and cluster["skip_final_snapshot"] is True
+    assert "final_snapshot_identifier" not in cluster and "prevent_destroy" not in cluster["lifecycle"]
+    cache = stack["resource"]["aws_elasticache_replication_group"][REDIS_ADDRESS]
+    assert "lifecycle" not in cache and "final_snapshot_identifier" not in cache
+    assert "terraform_data" not in stack["resource"]
+
+
+def test_production_defaults_of_the_data_stores(stack_for):
+    stack = stack_for(("orders.ts",), ENVIRONMENT="prod")
+    cluster = stack["resource"]["aws_rds_cluster"][AURORA_CLUSTER_ADDRESS]
     assert cluster["backup_retention_period"] == 14
     assert len(resources(stack, "aws_rds_cluster_instance")) == 2  # writer + reader
     cache = stack["resource"]["aws_elasticache_replication_group"][REDIS_ADDRESS]
@@ -165,6 +191,6 @@ def test_the_secret_scan_finds_a_planted_secret(example_stack):
 def test_engine_version_is_managed_by_terraform_without_auto_minor_upgrades(stack_for):
     stack = stack_for(("orders.ts",), AURORA_AUTO_MINOR_UPGRADE="false", AURORA_ENGINE_VERSION="16.8")
     cluster = stack["resource"]["aws_rds_cluster"][AURORA_CLUSTER_ADDRESS]
-    assert cluster["engine_version"] == "16.8" and "lifecycle" not in cluster
+    assert cluster["engine_version"] == "16.8" and "ignore_changes" not in cluster["lifecycle"]
     writer = stack["resource"]["aws_rds_cluster_instance"][AURORA_WRITER_ADDRESS]
     assert writer["auto_minor_version_upgrade"] is False

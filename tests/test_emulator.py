@@ -15,6 +15,8 @@ import shutil
 
 import pytest
 
+pytestmark = pytest.mark.emulator
+
 from constructs_lib.app import StackInput, synthesize
 from workers_scan import load_workers
 

@@ -205,3 +205,10 @@ def test_every_key_is_documented_in_the_readme():
 def _rel(path: Path) -> str:
     import os
     return os.path.relpath(path)
+
+
+@pytest.mark.parametrize("key", ["AURORA_DELETION_PROTECTION", "AURORA_PREVENT_DESTROY"])
+def test_retired_keys_are_errors_not_silently_ignored(tmp_path, key):
+    env = make_monorepo(tmp_path, settings={key: "false"})
+    [problem] = problems_of(env)
+    assert f"{key}: is no longer read" in problem and "ALLOW_DESTROY_DATA" in problem

@@ -70,11 +70,21 @@ def test_health_check_is_http_when_a_path_is_configured_else_tcp(example_stack):
     assert checks["acme-dev-orders"]["protocol"] == "TCP" and "path" not in checks["acme-dev-orders"]
 
 
-def test_autoscaling_follows_workers_toml(example_stack):
-    scaling = {s["auto_scaling_configuration_name"]: s
-               for s in resources(example_stack, "aws_apprunner_auto_scaling_configuration_version").values()}
-    assert (scaling["acme-dev-billing"]["min_size"], scaling["acme-dev-billing"]["max_size"],
-            scaling["acme-dev-billing"]["max_concurrency"]) == (1, 5, 50)
+def test_autoscaling_follows_workers_toml_and_workers_alike_share_one_configuration(example_stack, example_workers):
+    configurations = resources(example_stack, "aws_apprunner_auto_scaling_configuration_version")
+    by_profile = {(c["min_size"], c["max_size"], c["max_concurrency"]): (address, c)
+                  for address, c in configurations.items()}
+    assert len(by_profile) == len(configurations) == len({w.scaling for w in example_workers})
+    services = {s["service_name"]: s for s in resources(example_stack, "aws_apprunner_service").values()}
+    for worker in example_workers:
+        address, configuration = by_profile[worker.scaling]
+        assert services[worker.service_name]["auto_scaling_configuration_arn"] == \
+            f"${{aws_apprunner_auto_scaling_configuration_version.{address}.arn}}"
+        # Named after its values: a resize moves the service to another configuration, never replaces one in use.
+        assert configuration["auto_scaling_configuration_name"] == "acme-dev-{}-{}-{}".format(*worker.scaling)
+        assert configuration["lifecycle"] == {"create_before_destroy": True}
+    billing = next(w for w in example_workers if w.name == "billing")
+    assert billing.scaling == (1, 5, 50)
 
 
 def test_instance_roles_are_assumable_only_by_apprunner_tasks(example_stack):
@@ -193,8 +203,12 @@ def test_deployment_redeploys_on_any_route_change_and_stage_is_separate(example_
     assert "stage_name" not in deployment
     assert deployment["lifecycle"]["create_before_destroy"] is True
     trigger = deployment["triggers"]["redeployment"]
-    assert trigger.startswith("${sha1(jsonencode([")
-    assert trigger.count("aws_api_gateway_integration.") >= 12  # id and uri of each of the 6 integrations
+    # Whole objects (not ids): authorization, parameters, URIs and connection ids all change the hash.
+    listed = trigger.removeprefix("${sha1(jsonencode([").removesuffix("]))}").split(", ")
+    expected = {f"{rtype}.{address}" for rtype in ("aws_api_gateway_resource", "aws_api_gateway_method",
+                                                   "aws_api_gateway_integration")
+                for address in resources(example_stack, rtype)}
+    assert sorted(listed) == sorted(expected)
     stage = one(example_stack, "aws_api_gateway_stage")
     assert stage["stage_name"] == "dev" and stage["xray_tracing_enabled"] is True
     access = stage["access_log_settings"]
@@ -265,10 +279,10 @@ def test_existing_vpc_creates_no_network(stack_for):
     assert len(resources(stack, "aws_lb_target_group_attachment")) == 2
 
 
-TOPOLOGY_PER_WORKER = ("aws_apprunner_service", "aws_apprunner_vpc_ingress_connection",
-                       "aws_apprunner_auto_scaling_configuration_version")
+TOPOLOGY_PER_WORKER = ("aws_apprunner_service", "aws_apprunner_vpc_ingress_connection")
 TOPOLOGY_SHARED = ("aws_vpc", "aws_vpc_endpoint", "aws_lb", "aws_lb_listener", "aws_lb_target_group",
                    "aws_apprunner_vpc_connector", "aws_apprunner_observability_configuration",
+                   "aws_apprunner_auto_scaling_configuration_version",  # workers alike share one
                    "aws_api_gateway_rest_api", "aws_api_gateway_vpc_link", "aws_api_gateway_deployment",
                    "aws_api_gateway_stage", "aws_wafv2_web_acl", "aws_wafv2_web_acl_association")
 

@@ -34,11 +34,40 @@ def two_environments(tmp_path_factory):
     (env.parent / ".env.prod").write_text("AZ_COUNT=3\nWAF_RATE_LIMIT=1000\n")
     inputs = [StackInput(s, tuple(load_workers(s))) for s in all_settings(env)]
     result = synthesize(inputs, root / "cdktf.out")
-    return {name: json.loads(path.read_text()) for name, path in result.stacks.items()}
+    stacks = {name: json.loads(path.read_text()) for name, path in result.stacks.items()}
+    stacks["manifest"] = json.loads((root / "cdktf.out" / "manifest.json").read_text())
+    return stacks
 
 
 def test_one_stack_per_environment_plus_one_bootstrap(two_environments):
-    assert sorted(two_environments) == ["acme-dev", "acme-prod", "acme-state"]
+    assert sorted(two_environments) == ["acme-dev", "acme-prod", "acme-state", "manifest"]
+
+
+def test_the_stack_without_the_api_gateway_role_is_applied_after_the_one_with_it(two_environments):
+    stacks = two_environments["manifest"]["stacks"]
+    assert stacks["acme-dev"]["dependencies"] == ["acme-prod"] and stacks["acme-prod"]["dependencies"] == []
+    role = next(r for r in resources(two_environments["acme-prod"], "aws_iam_role").values()
+                if r["name"] == "acme-prod-apigateway-cloudwatch")
+    assert role["lifecycle"] == {"prevent_destroy": True}  # other stages of the region log through it
+
+
+@pytest.mark.parametrize("settings, managers", [
+    ({"ENVIRONMENTS": "dev,staging"}, {"dev"}),
+    ({"ENVIRONMENTS": "dev,prod"}, {"prod"}),
+    ({"ENVIRONMENTS": "dev,prod", "MANAGE_API_GATEWAY_ACCOUNT": "false"}, set()),
+    ({"ENVIRONMENT": "dev"}, {"dev"}),
+])
+def test_exactly_one_stack_per_region_manages_the_api_gateway_role(tmp_path, settings, managers):
+    env = make_monorepo(tmp_path, ["orders.ts"], settings={"ENVIRONMENT": None, **settings})
+    assert {s.environment for s in all_settings(env) if s.manage_api_gateway_account} == managers
+
+
+def test_two_stacks_claiming_the_api_gateway_role_of_one_region_are_refused(tmp_path):
+    env = make_monorepo(tmp_path, ["orders.ts"], settings={"ENVIRONMENT": None, "ENVIRONMENTS": "dev,prod",
+                                                            "MANAGE_API_GATEWAY_ACCOUNT": "true"})
+    with pytest.raises(InputError) as caught:
+        all_settings(env)
+    assert "MANAGE_API_GATEWAY_ACCOUNT: is true for acme-dev, acme-prod in eu-west-1" in str(caught.value)
 
 
 def test_each_environment_has_its_own_state_key_and_s3_locking(two_environments):
@@ -53,8 +82,9 @@ def test_environment_overlay_and_production_defaults(two_environments):
     assert len(resources(dev, "aws_nat_gateway")) == 1 and len(resources(prod, "aws_nat_gateway")) == 3
     rate = [r for r in one(prod, "aws_wafv2_web_acl")["rule"] if r["name"] == "rate-limit-per-ip"][0]
     assert rate["statement"]["rate_based_statement"]["limit"] == 1000
-    assert prod["resource"]["aws_rds_cluster"]["aurora_cluster"]["deletion_protection"] is True
-    assert dev["resource"]["aws_rds_cluster"]["aurora_cluster"]["deletion_protection"] is False
+    assert len(resources(prod, "aws_rds_cluster_instance")) == 2 and len(resources(dev, "aws_rds_cluster_instance")) == 1
+    # One stack per region sets the API Gateway account role: the production one.
+    assert "aws_api_gateway_account" in prod["resource"] and "aws_api_gateway_account" not in dev["resource"]
     assert {s["service_name"] for s in resources(prod, "aws_apprunner_service").values()} == {
         "acme-prod-billing", "acme-prod-orders"}
 

@@ -76,3 +76,33 @@ def test_example_workers_toml_is_valid():
     workers = load_workers(load_settings(SettingsSource(EXAMPLE_SETTINGS, is_example=True)))
     email = next(w for w in workers if w.name == "email-sender")
     assert (email.cpu, email.memory, email.health_check_path) == (512, 1024, "/health")
+
+
+def test_more_scaling_configurations_than_the_app_runner_quota_are_refused_naming_the_quota(tmp_path):
+    from workers_scan.errors import Problems
+    from workers_scan.workers import check_scaling_configuration_quota, scaling_configuration_count
+
+    names = [f"w{i:02d}.ts" for i in range(4)]
+    toml = "".join(f"[w{i:02d}]\nmax_instances = {i + 2}\n" for i in range(4))  # 4 distinct profiles
+    stacks = []
+    for environment in ("dev", "qa", "prod"):
+        settings = settings_from(make_monorepo(tmp_path / environment, names, toml=toml,
+                                               settings={"ENVIRONMENT": environment}))
+        stacks.append((settings, load_workers(settings)))
+    assert scaling_configuration_count(stacks) == {"eu-west-1": 12}
+    problems = Problems()
+    check_scaling_configuration_quota(stacks, problems)
+    [problem] = list(problems)
+    assert problem.key == "APPRUNNER_SCALING_CONFIGURATION_QUOTA"
+    assert "need 12 App Runner auto scaling configurations in eu-west-1" in problem.message
+    assert "'Auto scaling configurations'" in problem.message
+    problems = Problems()
+    check_scaling_configuration_quota(stacks[:2], problems)  # 8 fit in the default 10
+    assert not problems
+
+
+def test_workers_with_the_same_scaling_values_count_once(tmp_path):
+    from workers_scan.workers import scaling_configuration_count
+
+    settings = settings_from(make_monorepo(tmp_path, [f"w{i:02d}.ts" for i in range(15)]))
+    assert scaling_configuration_count([(settings, load_workers(settings))]) == {"eu-west-1": 1}

@@ -38,12 +38,16 @@ def kebab_case(stem: str) -> str:
     return re.sub(r"[-_.\s]+", "-", stem).strip("-").lower()
 
 
+def short_hash(*values) -> str:
+    """A stable 6-hex digest of `values` (for names that must change when those values do)."""
+    return hashlib.sha256("\x1f".join(map(str, values)).encode()).hexdigest()[:6]
+
+
 def shorten(full: str, limit: int) -> str:
     """`full` if it fits in `limit` characters, else a prefix plus a stable 6-hex hash of `full`."""
     if len(full) <= limit:
         return full
-    digest = hashlib.sha256(full.encode()).hexdigest()[:6]
-    return f"{full[:limit - 7].rstrip('-_')}-{digest}"
+    return f"{full[:limit - 7].rstrip('-_')}-{short_hash(full)}"
 
 
 def service_name(project: str, environment: str, route: str) -> str:

@@ -10,7 +10,7 @@ import difflib
 import ipaddress
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -247,6 +247,9 @@ KEYS: tuple[Key, ...] = (
     Key("WORKER_MAX_INSTANCES", "worker_max_instances", "3", _int_between(1, 25), "Default maximum instances."),
     Key("WORKER_MAX_CONCURRENCY", "worker_max_concurrency", "100", _int_between(1, 200),
         "Default concurrent requests per instance before scaling out."),
+    Key("APPRUNNER_SCALING_CONFIGURATION_QUOTA", "apprunner_scaling_configuration_quota", "10",
+        _int_between(1, 1000),
+        "Your account's App Runner quota of auto scaling configuration names per region (AWS default 10)."),
     Key("AUTO_DEPLOYMENTS", "auto_deployments", "true", _boolean, "Deploy on every push to BRANCH."),
     Key("WAF_RATE_LIMIT", "waf_rate_limit", "2000", _int_between(10, 2_000_000_000),
         "Requests per client IP per 5 minutes before WAF blocks it."),
@@ -255,8 +258,9 @@ KEYS: tuple[Key, ...] = (
     Key("API_THROTTLE_RATE_LIMIT", "api_throttle_rate_limit", "1000", _int_between(1, 10_000),
         "Stage-wide steady-state requests per second."),
     Key("API_THROTTLE_BURST_LIMIT", "api_throttle_burst_limit", "2000", _int_between(1, 5_000), "Stage-wide burst."),
-    Key("MANAGE_API_GATEWAY_ACCOUNT", "manage_api_gateway_account", "true", _boolean,
-        "Set the region's API Gateway CloudWatch role (one per account and region: turn off in all but one stack)."),
+    Key("MANAGE_API_GATEWAY_ACCOUNT", "manage_api_gateway_account", "", _boolean,
+        "This stack sets the region's API Gateway CloudWatch role (one setting per account and region). Default: in "
+        "a synth, one stack per region does (the production one, else the first environment); true in two is an error."),
     Key("LOG_RETENTION_DAYS", "log_retention_days", "365",
         _one_of(1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653),
         "Retention of API access logs and WAF logs (a CloudWatch Logs value)."),
@@ -280,10 +284,9 @@ KEYS: tuple[Key, ...] = (
     Key("AURORA_READER", "aurora_reader", "", _boolean, "Add a reader instance; default true for prod."),
     Key("AURORA_BACKUP_RETENTION_DAYS", "aurora_backup_retention_days", "", _int_between(1, 35),
         "Automated backup retention; default 14 for prod, 7 otherwise."),
-    Key("AURORA_DELETION_PROTECTION", "aurora_deletion_protection", "", _boolean,
-        "Deletion protection and a final snapshot; default true for prod."),
-    Key("AURORA_PREVENT_DESTROY", "aurora_prevent_destroy", "", _boolean,
-        "Terraform lifecycle prevent_destroy on the cluster; default true for prod."),
+    Key("ALLOW_DESTROY_DATA", "allow_destroy_data", "false", _boolean,
+        "Throwaway environments only: Aurora and Redis lose deletion protection, prevent_destroy and their final "
+        "snapshots, so `terraform destroy` (or a replacement) deletes their data."),
     Key("AURORA_PERFORMANCE_INSIGHTS", "aurora_performance_insights", "false", _boolean,
         "Performance Insights on the instances (7 days, free tier)."),
     Key("AURORA_KMS_KEY_ARN", "aurora_kms_key_arn", "",
@@ -377,6 +380,7 @@ class Settings:
     worker_min_instances: int
     worker_max_instances: int
     worker_max_concurrency: int
+    apprunner_scaling_configuration_quota: int
     auto_deployments: bool
     waf_rate_limit: int
     api_authorization: str
@@ -394,8 +398,7 @@ class Settings:
     aurora_master_username: str
     aurora_reader: bool
     aurora_backup_retention_days: int
-    aurora_deletion_protection: bool
-    aurora_prevent_destroy: bool
+    allow_destroy_data: bool
     aurora_performance_insights: bool
     aurora_kms_key_arn: str
     redis_enabled: bool
@@ -533,8 +536,16 @@ def load_all_settings(source: SettingsSource, environ: Mapping[str, str] | None 
         if settings:
             results.append(settings)
     _check_stacks_apart(results, problems)
+    results = _assign_api_gateway_account(results, problems)
     problems.raise_if_any()
     return results
+
+
+# Keys earlier versions read: setting one is an error, never silently ignored.
+RETIRED_KEYS = {
+    "AURORA_DELETION_PROTECTION": "Aurora is protected in every environment now; ALLOW_DESTROY_DATA=true lifts it",
+    "AURORA_PREVENT_DESTROY": "Aurora is protected in every environment now; ALLOW_DESTROY_DATA=true lifts it",
+}
 
 
 def _read_layer(path: Path, problems: Problems) -> dict[str, tuple[str, str]] | None:
@@ -542,7 +553,9 @@ def _read_layer(path: Path, problems: Problems) -> dict[str, tuple[str, str]] | 
     if entries is None:
         return None
     for key in entries:
-        if key not in KEYS_BY_NAME:
+        if key in RETIRED_KEYS:
+            problems.add(path, key, f"is no longer read: {RETIRED_KEYS[key]}; remove the line")
+        elif key not in KEYS_BY_NAME:
             close = difflib.get_close_matches(key, KEYS_BY_NAME, n=1, cutoff=0.85)
             if close:
                 problems.add(path, key, f"unknown key; did you mean {close[0]}?")
@@ -595,6 +608,25 @@ def _resolve(layers: dict[str, tuple[str, str]], path: Path, is_example: bool,
     return Settings(settings_file=path, is_example=is_example, sources=origin, **values)
 
 
+def _assign_api_gateway_account(results: list[Settings], problems: Problems) -> list[Settings]:
+    """API Gateway has one CloudWatch role setting per account and region: exactly one stack per region of this
+    synth manages it (an explicit true, else the production environment, else the first one)."""
+    chosen: dict[str, Settings] = {}
+    for region in dict.fromkeys(s.aws_region for s in results):
+        stacks = [s for s in results if s.aws_region == region]
+        claims = [s for s in stacks if s.manage_api_gateway_account is True]
+        if len(claims) > 1:
+            names = ", ".join(s.stack_name for s in claims)
+            problems.add(claims[1].sources.get("MANAGE_API_GATEWAY_ACCOUNT", display_path(claims[1].settings_file)),
+                         "MANAGE_API_GATEWAY_ACCOUNT", f"is true for {names} in {region}; the role is one setting per "
+                         "account and region, so set it true for one environment only (in its .env.<environment>)")
+        candidates = [s for s in stacks if s.manage_api_gateway_account is None]
+        default = ([s for s in candidates if s.is_production] or candidates)[:1]
+        for settings in claims[:1] or default:
+            chosen[settings.stack_name] = settings
+    return [replace(s, manage_api_gateway_account=s.stack_name in chosen) for s in results]
+
+
 def _check_stacks_apart(results: list[Settings], problems: Problems) -> None:
     """Two environments of one synth must not share a state."""
     seen: dict[tuple, str] = {}
@@ -618,8 +650,6 @@ PRODUCTION_DEFAULTS: dict[str, tuple[Any, Any]] = {  # field: (production, other
     "nat_per_az": (True, False),
     "aurora_reader": (True, False),
     "aurora_backup_retention_days": (14, 7),
-    "aurora_deletion_protection": (True, False),
-    "aurora_prevent_destroy": (True, False),
     "redis_nodes": (2, 1),
     "redis_snapshot_retention_days": (7, 1),
 }
