@@ -212,3 +212,25 @@ def test_retired_keys_are_errors_not_silently_ignored(tmp_path, key):
     env = make_monorepo(tmp_path, settings={key: "false"})
     [problem] = problems_of(env)
     assert f"{key}: is no longer read" in problem and "ALLOW_DESTROY_DATA" in problem
+
+
+@pytest.mark.parametrize("key, value, expected", [
+    ("PROJECT_NAME", "acme--shop", "two consecutive hyphens (RDS and ElastiCache identifiers refuse it)"),
+    ("PROJECT_NAME", "internal-tools", "may not start with 'internal-'"),
+    ("PROJECT_NAME", "internal", "may not start with 'internal-' or be 'internal'"),
+    ("PROJECT_NAME", "sg-platform", "may not start with 'sg-'"),
+    ("STATE_BUCKET", "acme..state", "two adjacent periods"),
+    ("STATE_BUCKET", "192.168.10.12", "formatted as an IP address"),
+    ("STATE_BUCKET", "xn--acme-state", "may not start with 'xn--'"),
+    ("STATE_BUCKET", "acme-state-s3alias", "may not end with '-s3alias'"),
+])
+def test_names_aws_refuses_are_refused_when_settings_load_naming_the_key(tmp_path, key, value, expected):
+    extra = {"STATE_BACKEND": "s3", "STATE_LOCK_TABLE": "locks"} if key == "STATE_BUCKET" else {}
+    env = make_monorepo(tmp_path, settings={key: value, **extra})
+    [problem] = problems_of(env)
+    assert f"{key}: {value!r} " in problem and expected in problem
+
+
+@pytest.mark.parametrize("name", ["acme-shop", "internals", "sgx", "a-b-c"])
+def test_names_close_to_the_refused_ones_pass(tmp_path, name):
+    assert settings_from(make_monorepo(tmp_path, settings={"PROJECT_NAME": name})).project_name == name

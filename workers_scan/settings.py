@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from .aws_names import bucket_name_problems, project_name_problems
 from .envfile import read_env_file
 from .errors import Problems, display_path
 
@@ -682,6 +683,11 @@ def _cross_checks(values: dict[str, Any], origin: dict[str, str], path: Path, pr
         if bool(values.get("tfc_workspace")) == bool(values.get("tfc_workspace_tags")):
             problems.add(where("TFC_WORKSPACE"), "TFC_WORKSPACE",
                          "give exactly one of TFC_WORKSPACE and TFC_WORKSPACE_TAGS with STATE_BACKEND=cloud")
+
+    for message in project_name_problems(values.get("project_name") or ""):
+        problems.add(where("PROJECT_NAME"), "PROJECT_NAME", f"{values['project_name']!r} {message}")
+    for message in bucket_name_problems(values.get("state_bucket") or ""):
+        problems.add(where("STATE_BUCKET"), "STATE_BUCKET", f"{values['state_bucket']!r} {message}")
 
     arn, region = values.get("connection_arn"), values.get("aws_region")
     if arn and region:
