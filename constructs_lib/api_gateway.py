@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 
@@ -69,8 +70,8 @@ class RestApi(Construct):
 
         deployment = deployment_.ApiGatewayDeployment(
             self, "deployment", rest_api_id=api.id, description=f"{prefix} routes",
-            # Whole objects, not ids: an in-place change (authorization, parameters, URI, VPC link) reaches the
-            # stage only through a new deployment.
+            # Every argument of every route, method and integration, and their ids: an in-place change
+            # (authorization, parameters, URI, VPC link) reaches the stage only through a new deployment.
             triggers={"redeployment": Fn.sha1(Fn.jsonencode(redeploy_on))},
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
         )
@@ -113,23 +114,30 @@ class RestApi(Construct):
         proxy = resource_.ApiGatewayResource(
             self, f"{worker.name}-proxy-resource", rest_api_id=api.id, parent_id=base.id, path_part="{proxy+}",
         )
-        objects: list[str] = []  # references to whole resources, e.g. aws_api_gateway_method.x
+        redeploy_on: list[str] = []
         for suffix, resource, path, params in (
             ("", base, "/", None),
             ("-proxy", proxy, "/{proxy}", {"method.request.path.proxy": True}),
         ):
-            method = method_.ApiGatewayMethod(
-                self, f"{worker.name}{suffix}-method", rest_api_id=api.id, resource_id=resource.id,
-                http_method="ANY", authorization=authorization, request_parameters=params,
-            )
+            # The arguments that reach the stage, kept in one place: what builds the method and integration
+            # also feeds the deployment trigger, so nothing can be added to one and forgotten in the other.
+            method_args = dict(http_method="ANY", authorization=authorization, request_parameters=params)
+            integration_args = dict(
+                type="HTTP_PROXY", integration_http_method="ANY", connection_type="VPC_LINK",
+                request_parameters={"integration.request.path.proxy": "method.request.path.proxy"} if params else None)
+            uri = f"https://{route.ingress_domain}{path}"  # known at apply time, like the ids below
+            method = method_.ApiGatewayMethod(self, f"{worker.name}{suffix}-method", rest_api_id=api.id,
+                                              resource_id=resource.id, **method_args)
             integration = integration_.ApiGatewayIntegration(
                 self, f"{worker.name}{suffix}-integration", rest_api_id=api.id, resource_id=resource.id,
-                http_method=method.http_method, type="HTTP_PROXY", integration_http_method="ANY",
-                uri=f"https://{route.ingress_domain}{path}", connection_type="VPC_LINK", connection_id=link.id,
-                request_parameters={"integration.request.path.proxy": "method.request.path.proxy"} if params else None,
-            )
-            objects.extend([resource.fqn, method.fqn, integration.fqn])
-        return objects
+                http_method=method.http_method, uri=uri, connection_id=link.id, **integration_args)
+            # Synth-time values as one digest, apply-time values as references. (Not whole objects: the provider
+            # stores null at create and "" or {} after a refresh, which would redeploy once for nothing.)
+            known = json.dumps({"path_part": worker.route if resource is base else "{proxy+}", "uri_path": path,
+                                "method": method_args, "integration": integration_args}, sort_keys=True)
+            redeploy_on.extend([hashlib.sha256(known.encode()).hexdigest(), resource.id, method.id, integration.id,
+                                route.ingress_domain, link.id])
+        return redeploy_on
 
     def _build_account_logging(self, prefix: str):
         """API Gateway writes execution logs with one account-wide role per region."""

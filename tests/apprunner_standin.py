@@ -6,9 +6,10 @@ hashicorp/aws 5.100.0 to create, read, update and delete services, auto scaling 
 observability configurations, VPC connectors and VPC ingress connections, and it refuses what AWS
 refuses, so an apply that AWS would reject fails here too. Transitions are immediate by default: a create
 answers OPERATION_IN_PROGRESS / PENDING_CREATION and the next describe already shows the final status, so
-the provider's waiters return on their first poll. Pure stdlib; state is in memory.
+the provider's waiters return on their first poll. Pure stdlib; state lives in memory.
 
-Test hooks: GET /_standin/calls (every request as [action, body]) and GET /_standin/state (every record).
+Test hooks: GET /_standin/calls (every request as [action, body]) and GET /_standin/state (every record,
+with private `_kind`, `_region`, `_asc` keys), or standin_calls(url) / standin_state(url).
 """
 
 from __future__ import annotations
@@ -29,9 +30,18 @@ DEFAULT_REGION = "eu-west-1"
 ASC_NAME_QUOTA = 10      # distinct auto scaling configuration names per account and Region (default quota)
 ASC_REVISION_QUOTA = 5   # active revisions per auto scaling configuration name
 # App Runner answers auto scaling configuration statuses in lower case (the provider compares with
-# "active"/"inactive"); the other configurations use the upper-case enum.
+# "active"/"inactive"); the other configurations use the upper-case enum values.
 ASC_ACTIVE, ASC_INACTIVE = "active", "inactive"
 CREDENTIAL_REGION = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/")
+ASC, OBSERVABILITY, CONNECTOR = "autoscalingconfiguration", "observabilityconfiguration", "vpcconnector"
+SERVICE, INGRESS = "service", "vpcingressconnection"
+PREFIX = {ASC: "AutoScalingConfiguration", OBSERVABILITY: "ObservabilityConfiguration", CONNECTOR: "VpcConnector"}
+ARN_KEY = {ASC: "AutoScalingConfigurationArn", OBSERVABILITY: "ObservabilityConfigurationArn",
+           CONNECTOR: "VpcConnectorArn", SERVICE: "ServiceArn", INGRESS: "VpcIngressConnectionArn"}
+LABEL = {ASC: "Auto scaling configuration", OBSERVABILITY: "Observability configuration",
+         CONNECTOR: "VPC connector", SERVICE: "Service", INGRESS: "VPC ingress connection"}
+ASC_SUMMARY = ("AutoScalingConfigurationArn", "AutoScalingConfigurationName", "AutoScalingConfigurationRevision",
+               "Status", "CreatedAt", "HasAssociatedService", "IsDefault")
 
 
 class ApiError(Exception):
@@ -40,558 +50,450 @@ class ApiError(Exception):
         self.code, self.message = code, message
 
 
-def _not_found(kind: str, arn: str) -> ApiError:
-    return ApiError("ResourceNotFoundException", f"{kind} with ARN {arn} doesn't exist")
-
-
-def _hex() -> str:
-    return secrets.token_hex(16)
+def not_found(kind: str, arn: str) -> ApiError:
+    return ApiError("ResourceNotFoundException", f"{LABEL[kind]} with ARN {arn} doesn't exist")
 
 
 class AppRunner:
-    """In-memory App Runner for one account. Each record is the API shape plus private `_` keys."""
+    """One account's App Runner. A record is the API shape plus private `_` keys (never sent)."""
 
     def __init__(self, settle_seconds: float = 0.0):
         self.settle = settle_seconds
         self.lock = threading.Lock()
         self.calls: list[tuple[str, dict]] = []
-        self.records: dict[str, dict] = {}          # ARN -> record
-        self.tags: dict[str, dict[str, str]] = {}   # ARN -> {key: value}
+        self.records: dict[str, dict] = {}           # ARN -> record
+        self.tags: dict[str, dict[str, str]] = {}    # ARN -> {key: value}
         self.operations: dict[str, list[dict]] = {}  # service ARN -> operations, newest first
 
-    # -- helpers ---------------------------------------------------------------------------------------
-    def _of(self, kind: str, region: str) -> list[dict]:
-        return [r for r in self.records.values() if r["_kind"] == kind and r["_region"] == region]
+    # -- records ---------------------------------------------------------------------------------------
+    def of(self, kind: str, region: str) -> list[dict]:
+        return [self.settled(r) for r in self.records.values() if r["_kind"] == kind and r["_region"] == region]
 
-    def _settle(self, record: dict) -> dict:
-        """Finish a pending transition once settle_seconds have passed since it started."""
-        if record.get("_next") and time.time() >= record["_since"] + self.settle:
+    def settled(self, record: dict) -> dict:
+        """Finish a pending transition (OPERATION_IN_PROGRESS, PENDING_*) from a later request on, once
+        settle_seconds have passed: the response that starts a transition always shows it pending."""
+        due = record.get("_next") and record["_call"] < len(self.calls)
+        if due and time.time() >= record["_since"] + self.settle:
             record["Status"], record["_next"] = record["_next"], None
-            record["UpdatedAt"] = time.time()
             if record["Status"] == "DELETED":
                 record["DeletedAt"] = time.time()
-            if record["_kind"] == "service":
+            if record["_kind"] == SERVICE:
+                record["UpdatedAt"] = time.time()
                 self.operations[record["ServiceArn"]][0].update(Status="SUCCEEDED", EndedAt=time.time(),
                                                                 UpdatedAt=time.time())
         return record
 
-    def _start(self, record: dict, pending: str, final: str) -> None:
-        record.update(Status=pending, _next=final, _since=time.time())
-
-    def _get(self, kind: str, arn: str, label: str) -> dict:
-        record = self.records.get(arn)
-        if not record or record["_kind"] != kind:
-            raise _not_found(label, arn)
-        return self._settle(record)
-
-    def _revision(self, kind: str, arn: str, label: str, region: str) -> dict:
-        """A full ARN, or a partial one ending in .../name or .../name/revision (latest active revision)."""
-        if arn in self.records:
-            return self._get(kind, arn, label)
-        parts = arn.split(f":{kind}/", 1)[-1].split("/")
-        active = [r for r in self._of(kind, region) if r[f"{PREFIX[kind]}Name"] == parts[0] and _active(r)]
-        if len(parts) > 1:
-            active = [r for r in active if str(r[f"{PREFIX[kind]}Revision"]) == parts[1]]
-        if not active or len(parts) > 2:
-            raise _not_found(label, arn)
-        return max(active, key=lambda r: r[f"{PREFIX[kind]}Revision"])
-
-    def _new_revision(self, kind: str, region: str, name: str, body: dict, fields: dict) -> dict:
-        known = [r for r in self._of(kind, region) if r[f"{PREFIX[kind]}Name"] == name]
-        revision = max((r[f"{PREFIX[kind]}Revision"] for r in known), default=0) + 1
-        prefix = PREFIX[kind]
-        arn = f"arn:aws:apprunner:{region}:{ACCOUNT}:{kind}/{name}/{revision}/{_hex()}"
-        record = {f"{prefix}Arn": arn, f"{prefix}Name": name, f"{prefix}Revision": revision,
-                  "CreatedAt": time.time(), **fields, "_kind": kind, "_region": region}
+    def add(self, record: dict, kind: str, region: str, body: dict, pending: str = "", final: str = "") -> dict:
+        arn = record[ARN_KEY[kind]]
+        record.update(CreatedAt=time.time(), _kind=kind, _region=region)
         self.records[arn] = record
         self.tags[arn] = {t["Key"]: t["Value"] for t in body.get("Tags", [])}
+        if pending:
+            self.begin(record, pending, final)
         return record
 
-    def _latest(self, record: dict) -> bool:
+    def begin(self, record: dict, pending: str, final: str) -> None:
+        record.update(Status=pending, _next=final, _since=time.time(), _call=len(self.calls))
+
+    def get(self, kind: str, arn: str, region: str, gone: tuple[str, ...] = ()) -> dict:
+        """A record by full ARN; versioned kinds also take .../name or .../name/revision (latest active)."""
+        record = self.records.get(arn)
+        if record is None and kind in PREFIX:
+            name, _, revision = arn.split(f":{kind}/", 1)[-1].partition("/")
+            record = max((r for r in self.of(kind, region) if r[f"{PREFIX[kind]}Name"] == name and active(r)
+                          and revision in ("", str(r[f"{PREFIX[kind]}Revision"]))),
+                         key=lambda r: r[f"{PREFIX[kind]}Revision"], default=None)
+        if record is None or record["_kind"] != kind or self.settled(record)["Status"] in gone:
+            raise not_found(kind, arn)
+        return record
+
+    def new_revision(self, kind: str, region: str, body: dict, fields: dict) -> dict:
+        prefix = PREFIX[kind]
+        name = body[f"{prefix}Name"]
+        revision = 1 + max((r[f"{prefix}Revision"] for r in self.of(kind, region) if r[f"{prefix}Name"] == name),
+                           default=0)
+        arn = f"arn:aws:apprunner:{region}:{ACCOUNT}:{kind}/{name}/{revision}/{secrets.token_hex(16)}"
+        return self.add({f"{prefix}Arn": arn, f"{prefix}Name": name, f"{prefix}Revision": revision, **fields},
+                        kind, region, body)
+
+    def latest(self, record: dict) -> bool:
         prefix = PREFIX[record["_kind"]]
-        same = [r for r in self._of(record["_kind"], record["_region"])
-                if r[f"{prefix}Name"] == record[f"{prefix}Name"] and _active(r)]
-        return _active(record) and record[f"{prefix}Revision"] == max(r[f"{prefix}Revision"] for r in same)
+        revisions = [r[f"{prefix}Revision"] for r in self.of(record["_kind"], record["_region"])
+                     if r[f"{prefix}Name"] == record[f"{prefix}Name"] and active(r)]
+        return active(record) and record[f"{prefix}Revision"] == max(revisions)
 
-    def _live_services(self, region: str) -> list[dict]:
-        return [s for s in map(self._settle, self._of("service", region)) if s["Status"] != "DELETED"]
+    def services(self, region: str) -> list[dict]:
+        return [s for s in self.of(SERVICE, region) if s["Status"] != "DELETED"]
 
-    def _users_of_asc(self, arn: str, region: str) -> list[dict]:
-        return [s for s in self._live_services(region) if s["_asc"] == arn]
-
-    def _users_of_connector(self, arn: str, region: str) -> list[dict]:
-        return [s for s in self._live_services(region)
-                if s["NetworkConfiguration"]["EgressConfiguration"].get("VpcConnectorArn") == arn]
-
-    def _asc_view(self, record: dict) -> dict:
-        return {**_public(record), "Latest": self._latest(record),
-                "HasAssociatedService": bool(self._users_of_asc(record["AutoScalingConfigurationArn"],
-                                                                record["_region"]))}
-
-    def _default_asc(self, region: str) -> dict:
-        for record in self._of("autoscalingconfiguration", region):
-            if record["IsDefault"] and _active(record):
-                return record
-        return self._new_revision("autoscalingconfiguration", region, "DefaultConfiguration", {}, dict(
-            MaxConcurrency=100, MinSize=1, MaxSize=25, Status=ASC_ACTIVE, IsDefault=True))
+    def versioned_view(self, record: dict) -> dict:
+        view = {**public(record), "Latest": self.latest(record)}
+        if record["_kind"] == ASC:
+            view["HasAssociatedService"] = any(s["_asc"] == record["AutoScalingConfigurationArn"]
+                                               for s in self.services(record["_region"]))
+        return view
 
     # -- auto scaling configurations -------------------------------------------------------------------
     def create_auto_scaling_configuration(self, region: str, body: dict) -> dict:
         name = body["AutoScalingConfigurationName"]
-        active = [r for r in self._of("autoscalingconfiguration", region) if _active(r) and not r["IsDefault"]]
-        names = {r["AutoScalingConfigurationName"] for r in active}
+        current = [r for r in self.of(ASC, region) if active(r) and not r["IsDefault"]]
+        names = {r["AutoScalingConfigurationName"] for r in current}
         # AWS: at most 10 unique auto scaling configuration names per account and Region (default quota).
         if name not in names and len(names) >= ASC_NAME_QUOTA:
-            raise ApiError("ServiceQuotaExceededException",
-                           f"You have reached the maximum number of auto scaling configurations ({ASC_NAME_QUOTA})"
-                           f" in {region}; delete one before creating {name}")
-        # AWS: at most 5 active revisions of one auto scaling configuration name.
-        if sum(r["AutoScalingConfigurationName"] == name for r in active) >= ASC_REVISION_QUOTA:
-            raise ApiError("ServiceQuotaExceededException",
-                           f"Auto scaling configuration {name} already has the maximum of {ASC_REVISION_QUOTA}"
-                           " active revisions; delete a revision before creating another")
-        record = self._new_revision("autoscalingconfiguration", region, name, body, dict(
+            raise ApiError("ServiceQuotaExceededException", f"Can't create auto scaling configuration {name}: you"
+                           f" reached the quota of {ASC_NAME_QUOTA} auto scaling configuration names in {region}")
+        # AWS: at most 5 revisions of one auto scaling configuration name.
+        if sum(r["AutoScalingConfigurationName"] == name for r in current) >= ASC_REVISION_QUOTA:
+            raise ApiError("ServiceQuotaExceededException", f"Can't create a revision of auto scaling configuration"
+                           f" {name}: it already has the maximum of {ASC_REVISION_QUOTA} active revisions")
+        record = self.new_revision(ASC, region, body, dict(
             MaxConcurrency=body.get("MaxConcurrency", 100), MinSize=body.get("MinSize", 1),
             MaxSize=body.get("MaxSize", 25), Status=ASC_ACTIVE, IsDefault=False))
-        return {"AutoScalingConfiguration": self._asc_view(record)}
+        return {"AutoScalingConfiguration": self.versioned_view(record)}
+
+    def default_scaling(self, region: str) -> dict:
+        for record in self.of(ASC, region):
+            if record["IsDefault"] and active(record):
+                return record
+        return self.new_revision(ASC, region, {"AutoScalingConfigurationName": "DefaultConfiguration"}, dict(
+            MaxConcurrency=100, MinSize=1, MaxSize=25, Status=ASC_ACTIVE, IsDefault=True))
 
     def describe_auto_scaling_configuration(self, region: str, body: dict) -> dict:
-        arn = body["AutoScalingConfigurationArn"]
-        record = self._revision("autoscalingconfiguration", arn, "Auto scaling configuration", region)
-        return {"AutoScalingConfiguration": self._asc_view(record)}
+        record = self.get(ASC, body["AutoScalingConfigurationArn"], region)
+        return {"AutoScalingConfiguration": self.versioned_view(record)}
 
     def delete_auto_scaling_configuration(self, region: str, body: dict) -> dict:
-        arn = body["AutoScalingConfigurationArn"]
-        record = self._revision("autoscalingconfiguration", arn, "Auto scaling configuration", region)
-        targets = [record]
-        if body.get("DeleteAllRevisions"):
-            targets = [r for r in self._of("autoscalingconfiguration", region) if _active(r)
-                       and r["AutoScalingConfigurationName"] == record["AutoScalingConfigurationName"]]
-        for target in targets:
+        record = self.get(ASC, body["AutoScalingConfigurationArn"], region, gone=(ASC_INACTIVE,))
+        doomed = [r for r in self.of(ASC, region) if active(r) and r["AutoScalingConfigurationName"] == record[
+            "AutoScalingConfigurationName"]] if body.get("DeleteAllRevisions") else [record]
+        for target in doomed:
+            arn = target["AutoScalingConfigurationArn"]
             # AWS: you can't delete the default auto scaling configuration...
             if target["IsDefault"]:
-                raise ApiError("InvalidRequestException", "You can't delete the default auto scaling "
-                               f"configuration: {target['AutoScalingConfigurationArn']}")
-            # ...or a configuration that's used by one or more App Runner services.
-            users = self._users_of_asc(target["AutoScalingConfigurationArn"], region)
+                raise ApiError("InvalidRequestException", f"Can't delete the default auto scaling configuration {arn}")
+            # ...or a configuration revision that one or more (not deleted) services use.
+            users = [s["ServiceName"] for s in self.services(region) if s["_asc"] == arn]
             if users:
-                raise ApiError("InvalidRequestException", "Provided auto scaling configuration arn is being used"
-                               f" by other services. ARN: {target['AutoScalingConfigurationArn']} (used by "
-                               + ", ".join(s["ServiceName"] for s in users) + ")")
-        for target in targets:
+                raise ApiError("InvalidRequestException", "Provided auto scaling configuration arn is being used by"
+                               f" other services. ARN: {arn} (services: {', '.join(users)})")
+        for target in doomed:
             target.update(Status=ASC_INACTIVE, DeletedAt=time.time())
-        return {"AutoScalingConfiguration": self._asc_view(record)}
-
-    def list_auto_scaling_configurations(self, region: str, body: dict) -> dict:
-        records = [r for r in self._of("autoscalingconfiguration", region) if _active(r)
-                   and body.get("AutoScalingConfigurationName") in (None, r["AutoScalingConfigurationName"])]
-        if body.get("LatestOnly"):
-            records = [r for r in records if self._latest(r)]
-        keys = ("AutoScalingConfigurationArn", "AutoScalingConfigurationName", "AutoScalingConfigurationRevision",
-                "Status", "CreatedAt", "HasAssociatedService", "IsDefault")
-        return {"AutoScalingConfigurationSummaryList": [
-            {k: self._asc_view(r)[k] for k in keys} for r in records]}
+        return {"AutoScalingConfiguration": self.versioned_view(record)}
 
     # -- observability configurations ------------------------------------------------------------------
     def create_observability_configuration(self, region: str, body: dict) -> dict:
-        fields = {"Status": "ACTIVE"}
-        if body.get("TraceConfiguration"):
-            fields["TraceConfiguration"] = body["TraceConfiguration"]
-        record = self._new_revision("observabilityconfiguration", region, body["ObservabilityConfigurationName"],
-                                    body, fields)
-        return {"ObservabilityConfiguration": self._obs_view(record)}
-
-    def _obs_view(self, record: dict) -> dict:
-        return {**_public(record), "Latest": self._latest(record)}
+        trace = {"TraceConfiguration": body["TraceConfiguration"]} if body.get("TraceConfiguration") else {}
+        record = self.new_revision(OBSERVABILITY, region, body, {"Status": "ACTIVE", **trace})
+        return {"ObservabilityConfiguration": self.versioned_view(record)}
 
     def describe_observability_configuration(self, region: str, body: dict) -> dict:
-        record = self._revision("observabilityconfiguration", body["ObservabilityConfigurationArn"],
-                                "Observability configuration", region)
-        return {"ObservabilityConfiguration": self._obs_view(record)}
+        record = self.get(OBSERVABILITY, body["ObservabilityConfigurationArn"], region)
+        return {"ObservabilityConfiguration": self.versioned_view(record)}
 
     def delete_observability_configuration(self, region: str, body: dict) -> dict:
-        record = self._revision("observabilityconfiguration", body["ObservabilityConfigurationArn"],
-                                "Observability configuration", region)
+        record = self.get(OBSERVABILITY, body["ObservabilityConfigurationArn"], region, gone=("INACTIVE",))
         record.update(Status="INACTIVE", DeletedAt=time.time())
-        return {"ObservabilityConfiguration": self._obs_view(record)}
-
-    def list_observability_configurations(self, region: str, body: dict) -> dict:
-        return {"ObservabilityConfigurationSummaryList": [
-            {k: r[k] for k in ("ObservabilityConfigurationArn", "ObservabilityConfigurationName",
-                               "ObservabilityConfigurationRevision")}
-            for r in self._of("observabilityconfiguration", region) if _active(r)]}
+        return {"ObservabilityConfiguration": self.versioned_view(record)}
 
     # -- VPC connectors --------------------------------------------------------------------------------
     def create_vpc_connector(self, region: str, body: dict) -> dict:
         name = body["VpcConnectorName"]
-        # AWS: a connector revision is unique among the ACTIVE connectors sharing a name, and App Runner
-        # supports only one revision per name: a second create with an active name is refused.
-        for record in self._of("vpcconnector", region):
-            if record["VpcConnectorName"] == name and _active(record):
-                raise ApiError("InvalidRequestException", f"A VPC connector named {name} already exists (ARN: "
-                               f"{record['VpcConnectorArn']}); App Runner supports only one active revision per"
+        # AWS: a revision is unique among the ACTIVE connectors sharing a name, and App Runner supports only
+        # one revision per name: creating a connector whose name has an active revision is refused.
+        for record in self.of(CONNECTOR, region):
+            if record["VpcConnectorName"] == name and active(record):
+                raise ApiError("InvalidRequestException", f"VPC connector {name} already has an active revision "
+                               f"({record['VpcConnectorArn']}): App Runner supports only one active revision per"
                                " VPC connector name")
-        record = self._new_revision("vpcconnector", region, name, body, dict(
+        record = self.new_revision(CONNECTOR, region, body, dict(
             Subnets=body["Subnets"], SecurityGroups=body.get("SecurityGroups", []), Status="ACTIVE"))
-        return {"VpcConnector": _public(record)}
+        return {"VpcConnector": public(record)}
 
     def describe_vpc_connector(self, region: str, body: dict) -> dict:
-        return {"VpcConnector": _public(self._get("vpcconnector", body["VpcConnectorArn"], "VPC connector"))}
+        return {"VpcConnector": public(self.get(CONNECTOR, body["VpcConnectorArn"], region))}
 
     def delete_vpc_connector(self, region: str, body: dict) -> dict:
-        arn = body["VpcConnectorArn"]
-        record = self._get("vpcconnector", arn, "VPC connector")
-        if not _active(record):
-            raise _not_found("VPC connector", arn)
-        # AWS: a connector that a service's egress configuration still references can't be deleted.
-        if self._users_of_connector(arn, region):
+        record = self.get(CONNECTOR, body["VpcConnectorArn"], region, gone=("INACTIVE",))
+        arn = record["VpcConnectorArn"]
+        # AWS: a connector that a service's egress configuration still uses can't be deleted.
+        if any(s["NetworkConfiguration"]["EgressConfiguration"].get("VpcConnectorArn") == arn
+               for s in self.services(region)):
             raise ApiError("InvalidRequestException",
                            f"Provided VPC connector arn is being used by other services. ARN: {arn}")
         record.update(Status="INACTIVE", DeletedAt=time.time())
-        return {"VpcConnector": _public(record)}
-
-    def list_vpc_connectors(self, region: str, body: dict) -> dict:
-        return {"VpcConnectors": [_public(r) for r in self._of("vpcconnector", region) if _active(r)]}
+        return {"VpcConnector": public(record)}
 
     # -- services --------------------------------------------------------------------------------------
-    def _resolve_service_refs(self, region: str, body: dict, service: dict) -> None:
+    def configure(self, region: str, service: dict, body: dict) -> None:
+        """Apply a CreateService/UpdateService body: blocks it sends replace or merge into the current ones."""
+        if body.get("SourceConfiguration"):
+            service["SourceConfiguration"] = source(body["SourceConfiguration"])
+        instance = {**service["InstanceConfiguration"], **body.get("InstanceConfiguration", {})}
+        service["InstanceConfiguration"] = {**instance, "Cpu": units(instance["Cpu"]),
+                                            "Memory": units(instance["Memory"])}
+        service["HealthCheckConfiguration"].update(body.get("HealthCheckConfiguration", {}))
+        network, given = service["NetworkConfiguration"], body.get("NetworkConfiguration", {})
+        # The Go SDK leaves false booleans out: a block that is sent but lacks one means false.
+        if "EgressConfiguration" in given:
+            network["EgressConfiguration"] = {"EgressType": "DEFAULT", **given["EgressConfiguration"]}
+        if "IngressConfiguration" in given:
+            network["IngressConfiguration"] = {"IsPubliclyAccessible": False, **given["IngressConfiguration"]}
+        network["IpAddressType"] = given.get("IpAddressType", network["IpAddressType"])
+        if "EncryptionConfiguration" in body:
+            service["EncryptionConfiguration"] = body["EncryptionConfiguration"]
+        if "ObservabilityConfiguration" in body:
+            service["ObservabilityConfiguration"] = {"ObservabilityEnabled": False,
+                                                     **body["ObservabilityConfiguration"]}
+
         if "AutoScalingConfigurationArn" in body:
-            asc = self._usable(region, "autoscalingconfiguration", body["AutoScalingConfigurationArn"],
-                               "Auto scaling configuration")
-            service["_asc"] = asc["AutoScalingConfigurationArn"]
-        elif not service["_asc"]:
-            service["_asc"] = self._default_asc(region)["AutoScalingConfigurationArn"]
-        network = service["NetworkConfiguration"]
+            service["_asc"] = self.usable(ASC, body["AutoScalingConfigurationArn"], region)
+        service["_asc"] = service["_asc"] or self.default_scaling(region)["AutoScalingConfigurationArn"]
         egress = network["EgressConfiguration"]
         if egress["EgressType"] == "VPC":
-            connector = self._usable(region, "vpcconnector", egress.get("VpcConnectorArn", ""), "VPC connector")
-            egress["VpcConnectorArn"] = connector["VpcConnectorArn"]
+            egress["VpcConnectorArn"] = self.usable(CONNECTOR, egress.get("VpcConnectorArn", ""), region)
         else:
             egress.pop("VpcConnectorArn", None)
-        observability = service.get("ObservabilityConfiguration") or {}
+        observability = service.get("ObservabilityConfiguration", {})
         if observability.get("ObservabilityEnabled"):
-            self._usable(region, "observabilityconfiguration",
-                         observability.get("ObservabilityConfigurationArn", ""), "Observability configuration")
+            self.usable(OBSERVABILITY, observability.get("ObservabilityConfigurationArn", ""), region)
 
-    def _usable(self, region: str, kind: str, arn: str, label: str) -> dict:
+    def usable(self, kind: str, arn: str, region: str) -> str:
+        """The full ARN of an active configuration or connector a service refers to."""
         try:
-            record = self._revision(kind, arn, label, region)
+            record = self.get(kind, arn, region)
         except ApiError:
             record = None
-        if not record or not _active(record):
-            raise ApiError("InvalidRequestException", f"{label} {arn or '(none)'} doesn't exist or isn't active")
-        return record
+        if record is None or not active(record):
+            raise ApiError("InvalidRequestException", f"{LABEL[kind]} {arn or '(none)'} doesn't exist or isn't active")
+        return record[ARN_KEY[kind]]
 
-    def _service_view(self, service: dict) -> dict:
-        asc = self.records[service["_asc"]]
-        view = _public(service)
-        view["AutoScalingConfigurationSummary"] = {k: self._asc_view(asc)[k] for k in (
-            "AutoScalingConfigurationArn", "AutoScalingConfigurationName", "AutoScalingConfigurationRevision",
-            "Status", "CreatedAt", "HasAssociatedService", "IsDefault")}
-        return view
+    def service_view(self, service: dict) -> dict:
+        asc = self.versioned_view(self.records[service["_asc"]])
+        return {**public(service), "AutoScalingConfigurationSummary": {k: asc[k] for k in ASC_SUMMARY}}
 
-    def _operation(self, service: dict, kind: str) -> str:
-        operation = {"Id": _hex(), "Type": kind, "Status": "IN_PROGRESS", "TargetArn": service["ServiceArn"],
-                     "StartedAt": time.time(), "UpdatedAt": time.time()}
+    def start_operation(self, service: dict, kind: str, final: str) -> dict:
+        operation = {"Id": secrets.token_hex(16), "Type": kind, "Status": "IN_PROGRESS",
+                     "TargetArn": service["ServiceArn"], "StartedAt": time.time(), "UpdatedAt": time.time()}
         self.operations.setdefault(service["ServiceArn"], []).insert(0, operation)
-        return operation["Id"]
+        self.begin(service, "OPERATION_IN_PROGRESS", final)
+        return {"Service": self.service_view(service), "OperationId": operation["Id"]}
+
+    def running_service(self, region: str, arn: str) -> dict:
+        service = self.get(SERVICE, arn, region, gone=("DELETED",))
+        # AWS: a service can't be changed while an operation on it is in progress.
+        if service["Status"] != "RUNNING":
+            raise ApiError("InvalidStateException",
+                           f"Service {arn} is in {service['Status']} state; wait until the operation completes")
+        return service
 
     def create_service(self, region: str, body: dict) -> dict:
         name = body["ServiceName"]
-        if any(s["ServiceName"] == name for s in self._live_services(region)):
+        if any(s["ServiceName"] == name for s in self.services(region)):
             raise ApiError("InvalidRequestException", f"Service with the provided name already exists: {name}")
-        service_id = _hex()
-        service = {
-            "ServiceName": name, "ServiceId": service_id,
-            "ServiceArn": f"arn:aws:apprunner:{region}:{ACCOUNT}:service/{name}/{service_id}",
-            "ServiceUrl": f"{secrets.token_hex(5)}.{region}.awsapprunner.com",
-            "CreatedAt": time.time(), "UpdatedAt": time.time(),
-            "SourceConfiguration": _source(body["SourceConfiguration"]),
-            "InstanceConfiguration": _instance({"Cpu": "1024", "Memory": "2048"}, body.get("InstanceConfiguration")),
-            "HealthCheckConfiguration": _health({}, body.get("HealthCheckConfiguration")),
-            "NetworkConfiguration": _network(None, body.get("NetworkConfiguration")),
-            "_kind": "service", "_region": region, "_asc": None,
-        }
-        for key in ("EncryptionConfiguration", "ObservabilityConfiguration"):
-            if body.get(key):
-                service[key] = _observability(body[key]) if key == "ObservabilityConfiguration" else body[key]
-        self._resolve_service_refs(region, body, service)
-        self.records[service["ServiceArn"]] = service
-        self.tags[service["ServiceArn"]] = {t["Key"]: t["Value"] for t in body.get("Tags", [])}
-        operation = self._operation(service, "CREATE_SERVICE")
-        self._start(service, "OPERATION_IN_PROGRESS", "RUNNING")
-        return {"Service": self._service_view(service), "OperationId": operation}
-
-    def _live_service(self, arn: str) -> dict:
-        service = self._get("service", arn, "Service")
-        if service["Status"] == "DELETED":
-            raise _not_found("Service", arn)
-        return service
+        service_id = secrets.token_hex(16)
+        service = {"ServiceName": name, "ServiceId": service_id,
+                   "ServiceArn": f"arn:aws:apprunner:{region}:{ACCOUNT}:service/{name}/{service_id}",
+                   "ServiceUrl": f"{secrets.token_hex(5)}.{region}.awsapprunner.com", "UpdatedAt": time.time(),
+                   "InstanceConfiguration": {"Cpu": "1024", "Memory": "2048"},
+                   "HealthCheckConfiguration": {"Protocol": "TCP", "Path": "/", "Interval": 5, "Timeout": 2,
+                                                "HealthyThreshold": 1, "UnhealthyThreshold": 5},
+                   "NetworkConfiguration": {"EgressConfiguration": {"EgressType": "DEFAULT"},
+                                            "IngressConfiguration": {"IsPubliclyAccessible": True},
+                                            "IpAddressType": "IPV4"},
+                   "_asc": None}
+        self.configure(region, service, body)
+        self.add(service, SERVICE, region, body)
+        return self.start_operation(service, "CREATE_SERVICE", "RUNNING")
 
     def describe_service(self, region: str, body: dict) -> dict:
-        return {"Service": self._service_view(self._get("service", body["ServiceArn"], "Service"))}
+        return {"Service": self.service_view(self.get(SERVICE, body["ServiceArn"], region))}
 
     def update_service(self, region: str, body: dict) -> dict:
-        service = self._live_service(body["ServiceArn"])
-        _require_running(service, "updated")
+        service = self.running_service(region, body["ServiceArn"])
         updated = json.loads(json.dumps(service))
-        if body.get("SourceConfiguration"):
-            updated["SourceConfiguration"] = _source(body["SourceConfiguration"])
-        updated["InstanceConfiguration"] = _instance(updated["InstanceConfiguration"],
-                                                     body.get("InstanceConfiguration"))
-        updated["HealthCheckConfiguration"] = _health(updated["HealthCheckConfiguration"],
-                                                      body.get("HealthCheckConfiguration"))
-        updated["NetworkConfiguration"] = _network(updated["NetworkConfiguration"], body.get("NetworkConfiguration"))
-        if "ObservabilityConfiguration" in body:
-            updated["ObservabilityConfiguration"] = _observability(body["ObservabilityConfiguration"])
-        self._resolve_service_refs(region, body, updated)
+        self.configure(region, updated, body)
         service.update(updated)
-        operation = self._operation(service, "UPDATE_SERVICE")
-        self._start(service, "OPERATION_IN_PROGRESS", "RUNNING")
-        return {"Service": self._service_view(service), "OperationId": operation}
+        return self.start_operation(service, "UPDATE_SERVICE", "RUNNING")
 
     def delete_service(self, region: str, body: dict) -> dict:
-        service = self._live_service(body["ServiceArn"])
-        _require_running(service, "deleted")
-        operation = self._operation(service, "DELETE_SERVICE")
-        self._start(service, "OPERATION_IN_PROGRESS", "DELETED")
-        return {"Service": self._service_view(service), "OperationId": operation}
-
-    def list_services(self, region: str, body: dict) -> dict:
-        keys = ("ServiceName", "ServiceId", "ServiceArn", "ServiceUrl", "CreatedAt", "UpdatedAt", "Status")
-        return {"ServiceSummaryList": [{k: s[k] for k in keys} for s in self._live_services(region)]}
+        return self.start_operation(self.running_service(region, body["ServiceArn"]), "DELETE_SERVICE", "DELETED")
 
     def list_operations(self, region: str, body: dict) -> dict:
-        self._get("service", body["ServiceArn"], "Service")
+        self.get(SERVICE, body["ServiceArn"], region)
         return {"OperationSummaryList": self.operations.get(body["ServiceArn"], [])}
 
     def describe_custom_domains(self, region: str, body: dict) -> dict:
-        service = self._live_service(body["ServiceArn"])
+        service = self.get(SERVICE, body["ServiceArn"], region, gone=("DELETED",))
         return {"DNSTarget": service["ServiceUrl"], "ServiceArn": service["ServiceArn"], "CustomDomains": [],
                 "VpcDNSTargets": []}
 
     # -- VPC ingress connections -----------------------------------------------------------------------
     def create_vpc_ingress_connection(self, region: str, body: dict) -> dict:
         name = body["VpcIngressConnectionName"]
-        service = self._live_service(body["ServiceArn"])
-        # AWS: the name must be unique across the active VPC ingress connections in the account and Region.
-        for record in map(self._settle, self._of("vpcingressconnection", region)):
+        service = self.get(SERVICE, body["ServiceArn"], region, gone=("DELETED",))
+        # AWS: the name must be unique across the active VPC ingress connections of the account and Region.
+        for record in self.of(INGRESS, region):
             if record["VpcIngressConnectionName"] == name and record["Status"] != "DELETED":
-                raise ApiError("InvalidRequestException", f"A VPC ingress connection named {name} already exists: "
+                raise ApiError("InvalidRequestException", f"VPC ingress connection name {name} is already used by "
                                f"{record['VpcIngressConnectionArn']}")
-        arn = f"arn:aws:apprunner:{region}:{ACCOUNT}:vpcingressconnection/{name}/{_hex()}"
-        record = {"VpcIngressConnectionArn": arn, "VpcIngressConnectionName": name,
-                  "ServiceArn": service["ServiceArn"], "AccountId": ACCOUNT,
-                  "DomainName": f"{secrets.token_hex(5)}.{region}.awsapprunner.com",
-                  "IngressVpcConfiguration": body.get("IngressVpcConfiguration", {}), "CreatedAt": time.time(),
-                  "_kind": "vpcingressconnection", "_region": region}
-        self.records[arn] = record
-        self.tags[arn] = {t["Key"]: t["Value"] for t in body.get("Tags", [])}
-        self._start(record, "PENDING_CREATION", "AVAILABLE")
-        return {"VpcIngressConnection": _public(record)}
+        arn = f"arn:aws:apprunner:{region}:{ACCOUNT}:vpcingressconnection/{name}/{secrets.token_hex(16)}"
+        record = self.add({"VpcIngressConnectionArn": arn, "VpcIngressConnectionName": name,
+                           "ServiceArn": service["ServiceArn"], "AccountId": ACCOUNT,
+                           "DomainName": f"{secrets.token_hex(5)}.{region}.awsapprunner.com",
+                           "IngressVpcConfiguration": body["IngressVpcConfiguration"]},
+                          INGRESS, region, body, "PENDING_CREATION", "AVAILABLE")
+        return {"VpcIngressConnection": public(record)}
 
     def describe_vpc_ingress_connection(self, region: str, body: dict) -> dict:
-        arn = body["VpcIngressConnectionArn"]
-        return {"VpcIngressConnection": _public(self._get("vpcingressconnection", arn, "VPC ingress connection"))}
+        return {"VpcIngressConnection": public(self.get(INGRESS, body["VpcIngressConnectionArn"], region))}
 
     def delete_vpc_ingress_connection(self, region: str, body: dict) -> dict:
         arn = body["VpcIngressConnectionArn"]
-        record = self._get("vpcingressconnection", arn, "VPC ingress connection")
-        if record["Status"] == "DELETED":
-            raise _not_found("VPC ingress connection", arn)
-        # AWS: only AVAILABLE or FAILED_* connections can be deleted.
+        record = self.get(INGRESS, arn, region, gone=("DELETED",))
+        # AWS: only an AVAILABLE or FAILED_* connection can be deleted.
         if record["Status"] not in ("AVAILABLE", "FAILED_CREATION", "FAILED_UPDATE", "FAILED_DELETION"):
-            raise ApiError("InvalidStateException", f"VPC ingress connection {arn} can't be deleted while it's "
-                           f"{record['Status']}")
-        self._start(record, "PENDING_DELETION", "DELETED")
-        return {"VpcIngressConnection": _public(record)}
-
-    def list_vpc_ingress_connections(self, region: str, body: dict) -> dict:
-        return {"VpcIngressConnectionSummaryList": [
-            {k: r[k] for k in ("VpcIngressConnectionArn", "ServiceArn")}
-            for r in map(self._settle, self._of("vpcingressconnection", region)) if r["Status"] != "DELETED"]}
+            raise ApiError("InvalidStateException", f"VPC ingress connection {arn} is {record['Status']}")
+        self.begin(record, "PENDING_DELETION", "DELETED")
+        return {"VpcIngressConnection": public(record)}
 
     # -- tags ------------------------------------------------------------------------------------------
-    def _tagged(self, arn: str) -> dict[str, str]:
+    def tags_of(self, arn: str) -> dict[str, str]:
         if arn not in self.tags:
             raise ApiError("ResourceNotFoundException", f"Resource with ARN {arn} doesn't exist")
         return self.tags[arn]
 
     def tag_resource(self, region: str, body: dict) -> dict:
-        self._tagged(body["ResourceArn"]).update({t["Key"]: t["Value"] for t in body["Tags"]})
+        self.tags_of(body["ResourceArn"]).update({t["Key"]: t["Value"] for t in body["Tags"]})
         return {}
 
     def untag_resource(self, region: str, body: dict) -> dict:
-        tags = self._tagged(body["ResourceArn"])
+        tags = self.tags_of(body["ResourceArn"])
         for key in body["TagKeys"]:
             tags.pop(key, None)
         return {}
 
     def list_tags_for_resource(self, region: str, body: dict) -> dict:
-        return {"Tags": [{"Key": k, "Value": v} for k, v in self._tagged(body["ResourceArn"]).items()]}
+        return {"Tags": [{"Key": k, "Value": v} for k, v in self.tags_of(body["ResourceArn"]).items()]}
 
     # -- dispatch --------------------------------------------------------------------------------------
     def handle(self, action: str, region: str, body: dict) -> dict:
         with self.lock:
             self.calls.append((action, body))
-            handler = ACTIONS.get(action)
-            if handler is None:
-                raise ApiError("UnknownOperationException", f"The stand-in does not implement {action}")
-            return handler(self, region, body)
+            if action not in ACTIONS:
+                raise ApiError("UnknownOperationException", f"The App Runner stand-in does not implement {action}")
+            return ACTIONS[action](self, region, body)
 
     def dump(self) -> dict:
         with self.lock:
             for record in self.records.values():
-                self._settle(record)
+                self.settled(record)
             return json.loads(json.dumps({"records": self.records, "tags": self.tags,
                                           "operations": self.operations}))
 
-
-PREFIX = {"autoscalingconfiguration": "AutoScalingConfiguration", "vpcconnector": "VpcConnector",
-          "observabilityconfiguration": "ObservabilityConfiguration"}
 
 ACTIONS = {
     "CreateAutoScalingConfiguration": AppRunner.create_auto_scaling_configuration,
     "DescribeAutoScalingConfiguration": AppRunner.describe_auto_scaling_configuration,
     "DeleteAutoScalingConfiguration": AppRunner.delete_auto_scaling_configuration,
-    "ListAutoScalingConfigurations": AppRunner.list_auto_scaling_configurations,
     "CreateObservabilityConfiguration": AppRunner.create_observability_configuration,
     "DescribeObservabilityConfiguration": AppRunner.describe_observability_configuration,
     "DeleteObservabilityConfiguration": AppRunner.delete_observability_configuration,
-    "ListObservabilityConfigurations": AppRunner.list_observability_configurations,
     "CreateVpcConnector": AppRunner.create_vpc_connector,
     "DescribeVpcConnector": AppRunner.describe_vpc_connector,
     "DeleteVpcConnector": AppRunner.delete_vpc_connector,
-    "ListVpcConnectors": AppRunner.list_vpc_connectors,
     "CreateService": AppRunner.create_service,
     "DescribeService": AppRunner.describe_service,
     "UpdateService": AppRunner.update_service,
     "DeleteService": AppRunner.delete_service,
-    "ListServices": AppRunner.list_services,
     "ListOperations": AppRunner.list_operations,
-    "DescribeCustomDomains": AppRunner.describe_custom_domains,
+    "DescribeCustomDomains": AppRunner.describe_custom_domains,  # the provider's fallback for a missing URL
     "CreateVpcIngressConnection": AppRunner.create_vpc_ingress_connection,
     "DescribeVpcIngressConnection": AppRunner.describe_vpc_ingress_connection,
     "DeleteVpcIngressConnection": AppRunner.delete_vpc_ingress_connection,
-    "ListVpcIngressConnections": AppRunner.list_vpc_ingress_connections,
     "TagResource": AppRunner.tag_resource,
     "UntagResource": AppRunner.untag_resource,
     "ListTagsForResource": AppRunner.list_tags_for_resource,
 }
 
 
-def _active(record: dict) -> bool:
+def active(record: dict) -> bool:
     return record["Status"] in ("ACTIVE", ASC_ACTIVE)
 
 
-def _public(record: dict) -> dict:
+def public(record: dict) -> dict:
     return {k: v for k, v in record.items() if not k.startswith("_")}
 
 
-def _require_running(service: dict, verb: str) -> None:
-    # AWS: a service can't be changed while an operation on it is in progress.
-    if service["Status"] != "RUNNING":
-        raise ApiError("InvalidStateException", f"Service {service['ServiceArn']} can't be {verb} while its status"
-                       f" is {service['Status']}")
+def source(given: dict) -> dict:
+    given = json.loads(json.dumps(given))
+    if "CodeRepository" in given:
+        given["CodeRepository"].setdefault("SourceDirectory", "/")
+    return given
 
 
-def _source(source: dict) -> dict:
-    source = json.loads(json.dumps(source))
-    if "CodeRepository" in source:
-        source["CodeRepository"].setdefault("SourceDirectory", "/")
-    return source
-
-
-def _units(value: str, per_unit: int) -> str:
+def units(value: str) -> str:
     """App Runner answers "1 vCPU" as "1024" and "2 GB" as "2048"."""
-    number = value.split()[0]
-    return str(int(float(number) * per_unit)) if " " in value else value
+    number, _, unit = value.partition(" ")
+    return str(int(float(number) * 1024)) if unit else value
 
 
-def _instance(current: dict, given: dict | None) -> dict:
-    merged = {**current, **(given or {})}
-    return {**merged, "Cpu": _units(merged["Cpu"], 1024), "Memory": _units(merged["Memory"], 1024)}
-
-
-def _health(current: dict, given: dict | None) -> dict:
-    defaults = {"Protocol": "TCP", "Path": "/", "Interval": 5, "Timeout": 2, "HealthyThreshold": 1,
-                "UnhealthyThreshold": 5}
-    return {**defaults, **current, **(given or {})}
-
-
-def _network(current: dict | None, given: dict | None) -> dict:
-    """Absent booleans are false (the Go SDK leaves them out); absent blocks keep their old or default value."""
-    network = current or {"EgressConfiguration": {"EgressType": "DEFAULT"},
-                          "IngressConfiguration": {"IsPubliclyAccessible": True}, "IpAddressType": "IPV4"}
-    network = json.loads(json.dumps(network))
-    given = given or {}
-    if "EgressConfiguration" in given:
-        network["EgressConfiguration"] = {"EgressType": "DEFAULT", **given["EgressConfiguration"]}
-    if "IngressConfiguration" in given:
-        network["IngressConfiguration"] = {"IsPubliclyAccessible": False, **given["IngressConfiguration"]}
-    network["IpAddressType"] = given.get("IpAddressType", network["IpAddressType"])
-    return network
-
-
-def _observability(given: dict) -> dict:
-    return {"ObservabilityEnabled": False, **given}
-
-
-def _handler_class(state: AppRunner, log):
+def _handler(state: AppRunner, log):
     class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"  # keep-alive, as AWS does (the Go SDK pools connections)
+        protocol_version = "HTTP/1.1"  # keep-alive, as AWS
+        # One write per response: the provider's Go client reads the body after the headers and, on loopback,
+        # a body arriving in a second segment intermittently failed with "use of closed network connection".
+        wbufsize = 1 << 16
 
-        def log_message(self, fmt, *args):  # noqa: D401 - http.server's hook: goes to the log file
-            log(fmt % args)
+        def log_message(self, fmt, *args):  # http.server's own access log: every call is logged in do_POST
+            pass
 
-        def _send(self, status: int, payload, headers: dict | None = None) -> None:
+        def reply(self, status: int, payload, error: str = "") -> None:
             data = json.dumps(payload).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/x-amz-json-1.0")
             self.send_header("Content-Length", str(len(data)))
             self.send_header("x-amzn-RequestId", secrets.token_hex(16))
-            for key, value in (headers or {}).items():
-                self.send_header(key, value)
+            if error:
+                self.send_header("X-Amzn-ErrorType", error)
             self.end_headers()
             self.wfile.write(data)
 
         def do_GET(self):
             if self.path == "/_standin/calls":
                 with state.lock:
-                    return self._send(200, [[action, body] for action, body in state.calls])
+                    return self.reply(200, [[action, body] for action, body in state.calls])
             if self.path == "/_standin/state":
-                return self._send(200, state.dump())
-            self._send(404, {"message": f"no such path {self.path}"})
+                return self.reply(200, state.dump())
+            self.reply(404, {"message": f"no such path: {self.path}"})
 
         def do_POST(self):
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
             target = self.headers.get("X-Amz-Target", "")
-            action = target.split(".", 1)[1] if target.startswith("AppRunner.") else target
+            action = target.removeprefix("AppRunner.")
             match = CREDENTIAL_REGION.search(self.headers.get("Authorization", ""))
             region = match.group(1) if match else DEFAULT_REGION
-            log(f"{action} {region} {json.dumps(body)}")
             try:
-                self._send(200, state.handle(action, region, body))
+                self.reply(200, state.handle(action, region, body))
+                log(f"{action} {region} {json.dumps(body)} -> 200")
             except ApiError as error:
-                log(f"  -> {error.code}: {error.message}")
-                self._send(400, {"__type": error.code, "Message": error.message},
-                           {"X-Amzn-ErrorType": error.code})
+                self.reply(400, {"__type": error.code, "Message": error.message}, error.code)
+                log(f"{action} {region} {json.dumps(body)} -> {error.code}: {error.message}")
             except KeyError as missing:
-                self._send(400, {"__type": "InvalidRequestException", "Message": f"{missing} is required"},
-                           {"X-Amzn-ErrorType": "InvalidRequestException"})
-            except Exception as error:  # a stand-in bug: answer like AWS's 500 and keep the trace in the log
-                log(f"  -> {traceback.format_exc()}")
-                self._send(500, {"__type": "InternalServiceErrorException", "Message": repr(error)},
-                           {"X-Amzn-ErrorType": "InternalServiceErrorException"})
+                self.reply(400, {"__type": "InvalidRequestException", "Message": f"Missing parameter {missing}"},
+                           "InvalidRequestException")
+                log(f"{action} {region} {json.dumps(body)} -> missing {missing}: {traceback.format_exc()}")
+            except Exception as error:  # a stand-in bug: answer like AWS's 500 and keep the trace
+                self.reply(500, {"__type": "InternalServiceErrorException", "Message": repr(error)},
+                           "InternalServiceErrorException")
+                log(f"{action} {region} {json.dumps(body)} -> 500: {traceback.format_exc()}")
 
     return Handler
 
 
 @contextmanager
 def apprunner_standin(log_path: Path, settle_seconds: float = 0.0):
-    """Serve the stand-in on a free 127.0.0.1 port in a background thread; yields its base URL.
+    """Serve the stand-in on a free 127.0.0.1 port from a background thread; yield its base URL.
 
-    settle_seconds: how long OPERATION_IN_PROGRESS / PENDING_* last (0: over by the first describe)."""
+    settle_seconds: how long OPERATION_IN_PROGRESS / PENDING_* last; with 0 the next describe shows the end."""
     state = AppRunner(settle_seconds)
     log_lock = threading.Lock()
     with open(log_path, "a", encoding="utf-8") as log_file:
@@ -600,7 +502,7 @@ def apprunner_standin(log_path: Path, settle_seconds: float = 0.0):
                 log_file.write(f"{time.strftime('%H:%M:%S')} {line}\n")
                 log_file.flush()
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(state, log))
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state, log))
         server.daemon_threads = True
         thread = threading.Thread(target=server.serve_forever, name="apprunner-standin", daemon=True)
         thread.start()
@@ -619,9 +521,9 @@ def _get(url: str, path: str):
 
 def standin_calls(url: str) -> list[tuple[str, dict]]:
     """Every request the stand-in has served, in order, as (action, body)."""
-    return [tuple(call) for call in _get(url, "/_standin/calls")]
+    return [(action, body) for action, body in _get(url, "/_standin/calls")]
 
 
 def standin_state(url: str) -> dict:
-    """{"records": {arn: record}, "tags": {arn: tags}, "operations": {service arn: [operation]}}."""
+    """{"records": {arn: record}, "tags": {arn: {key: value}}, "operations": {service arn: [operation]}}."""
     return _get(url, "/_standin/state")

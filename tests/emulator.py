@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import socket
 import subprocess
 import sys
@@ -37,8 +36,9 @@ def moto_server(log_path: Path):
     url = f"http://127.0.0.1:{port}"
     env = dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="true", **CREDENTIALS)
     with open(log_path, "wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                                   stdout=log, stderr=subprocess.STDOUT, env=env)
+        # moto's server plus the API Gateway updates a day-2 apply needs (tests/moto_patched.py).
+        process = subprocess.Popen([sys.executable, "-m", "tests.moto_patched", "-H", "127.0.0.1", "-p", str(port)],
+                                   stdout=log, stderr=subprocess.STDOUT, env=env, cwd=Path(__file__).parent.parent)
         try:
             deadline = time.monotonic() + 60
             while True:
@@ -59,15 +59,17 @@ def moto_server(log_path: Path):
                 process.wait()
 
 
-def provider_override(url: str) -> dict:
-    """`*_override.tf.json` content: merged by Terraform into the synthesized provider block."""
+def provider_override(url: str, apprunner: str | None = None) -> dict:
+    """`*_override.tf.json` content: merged by Terraform into the synthesized provider block.
+
+    `apprunner`: the App Runner stand-in's URL (tests/apprunner_standin.py); moto has no App Runner.
+    """
     return {"provider": {"aws": {
         "access_key": CREDENTIALS["AWS_ACCESS_KEY_ID"], "secret_key": CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        "skip_credentials_validation": True, "skip_requesting_account_id": True, "skip_metadata_api_check": "true",
+        # The account id comes from moto's STS: without it the provider writes "<account>/<sg-id>" for groups.
+        "skip_credentials_validation": True, "skip_requesting_account_id": False, "skip_metadata_api_check": "true",
         "skip_region_validation": True, "s3_use_path_style": True,
-        # moto answers App Runner with HTTP 500: without this the SDK retries for minutes.
-        "max_retries": 1,
-        "endpoints": [{service: url for service in SERVICES}],
+        "endpoints": [{**{service: url for service in SERVICES}, **({"apprunner": apprunner} if apprunner else {})}],
     }}}
 
 
@@ -83,21 +85,6 @@ def backend_config(url: str) -> str:
         f'access_key = "{CREDENTIALS["AWS_ACCESS_KEY_ID"]}"',
         f'secret_key = "{CREDENTIALS["AWS_SECRET_ACCESS_KEY"]}"',
     ]) + "\n"
-
-
-APPRUNNER_REFERENCE = re.compile(r"\$\{aws_apprunner_[a-z_]+\.([A-Za-z0-9_-]+)\.([a-z_]+)\}")
-
-
-def without_app_runner(stack: dict) -> dict:
-    """The stack minus App Runner (which moto does not emulate): its references become fixed values."""
-    stack = json.loads(json.dumps(stack))
-    for rtype in [t for t in stack["resource"] if t.startswith("aws_apprunner_")]:
-        del stack["resource"][rtype]
-    for name in [n for n, o in stack.get("output", {}).items() if "aws_apprunner_" in json.dumps(o)]:
-        del stack["output"][name]
-    text = APPRUNNER_REFERENCE.sub(lambda m: f"{m.group(1).lower().replace('_', '-')}.emulated.example",
-                                   json.dumps(stack))
-    return json.loads(text)
 
 
 def lift_tls_only_policy(url: str, bucket: str) -> dict:

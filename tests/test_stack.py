@@ -1,5 +1,6 @@
 """Assertions on the synthesized request path of the example and of generated monorepos."""
 
+import hashlib
 import json
 
 import pytest
@@ -198,17 +199,44 @@ def test_vpc_link_targets_the_nlb(example_stack):
     assert api["endpoint_configuration"]["types"] == ["REGIONAL"]
 
 
+def assert_trigger_covers_every_route_argument(stack: dict) -> str:
+    """Recompute the deployment trigger's list from the synthesized methods and integrations: every argument
+    they carry (not only the ones the code meant to hash) and every apply-time reference must be in it."""
+    trigger = one(stack, "aws_api_gateway_deployment")["triggers"]["redeployment"]
+    listed = trigger.removeprefix("${sha1(jsonencode([").removesuffix("]))}").split(", ")
+    paths = {f"${{aws_api_gateway_resource.{a}.id}}": r["path_part"]
+             for a, r in resources(stack, "aws_api_gateway_resource").items()}
+    link = f"aws_api_gateway_vpc_link.{next(iter(resources(stack, 'aws_api_gateway_vpc_link')))}.id"
+    expected = []
+    methods = resources(stack, "aws_api_gateway_method")
+    for address, integration in resources(stack, "aws_api_gateway_integration").items():
+        method_address, method = next((a, m) for a, m in methods.items() if m["resource_id"] == integration["resource_id"])
+        domain, uri_path = integration["uri"].removeprefix("https://${").split("}", 1)
+        applied = {"//", "rest_api_id", "resource_id", "http_method", "uri", "connection_id"}
+        known = json.dumps({
+            "path_part": paths[integration["resource_id"]], "uri_path": uri_path,
+            "method": {"request_parameters": None, **{k: v for k, v in method.items() if k not in applied - {"http_method"}}},
+            "integration": {"request_parameters": None, **{k: v for k, v in integration.items() if k not in applied}},
+        }, sort_keys=True)
+        assert integration["connection_id"] == f"${{{link}}}"
+        expected += [hashlib.sha256(known.encode()).hexdigest(), integration["resource_id"][2:-1],
+                     f"aws_api_gateway_method.{method_address}.id", f"aws_api_gateway_integration.{address}.id",
+                     domain, link]
+    assert sorted(item.strip('"') for item in listed) == sorted(expected)
+    return trigger
+
+
+def test_api_authorization_changes_the_deployment_trigger(stack_for):
+    open_api = assert_trigger_covers_every_route_argument(stack_for(("orders.ts",)))
+    signed = assert_trigger_covers_every_route_argument(stack_for(("orders.ts",), API_AUTHORIZATION="AWS_IAM"))
+    assert open_api != signed
+
+
 def test_deployment_redeploys_on_any_route_change_and_stage_is_separate(example_stack):
     deployment = one(example_stack, "aws_api_gateway_deployment")
     assert "stage_name" not in deployment
     assert deployment["lifecycle"]["create_before_destroy"] is True
-    trigger = deployment["triggers"]["redeployment"]
-    # Whole objects (not ids): authorization, parameters, URIs and connection ids all change the hash.
-    listed = trigger.removeprefix("${sha1(jsonencode([").removesuffix("]))}").split(", ")
-    expected = {f"{rtype}.{address}" for rtype in ("aws_api_gateway_resource", "aws_api_gateway_method",
-                                                   "aws_api_gateway_integration")
-                for address in resources(example_stack, rtype)}
-    assert sorted(listed) == sorted(expected)
+    assert_trigger_covers_every_route_argument(example_stack)
     stage = one(example_stack, "aws_api_gateway_stage")
     assert stage["stage_name"] == "dev" and stage["xray_tracing_enabled"] is True
     access = stage["access_log_settings"]

@@ -1,0 +1,123 @@
+"""`python -m tests.moto_patched -H 127.0.0.1 -p PORT`: moto's server, mended where it reads back what AWS
+does not, so a second plan is empty exactly when it would be on AWS.
+
+moto 5.2:
+- keeps no API Gateway integration `connectionId` (every second plan would show the VPC link as changed)
+  and has no UpdateMethod or UpdateIntegration (switching API_AUTHORIZATION, or moving an integration to
+  another VPC link or URI, would fail to apply). Added as API Gateway documents them; any other patch path
+  is refused loudly, never ignored.
+- returns an empty Serverless v1 ScalingConfigurationInfo for every Aurora cluster (RDS omits it outside
+  engine mode `serverless`);
+- drops the description of a security group rule that references another group.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from moto.apigateway import models, responses
+from moto.ec2.models import security_groups
+from moto.rds import models as rds_models
+
+_integration_init = models.Integration.__init__
+_integration_to_json = models.Integration.to_json
+_put_integration = responses.APIGatewayResponse.put_integration
+
+
+def _init(self, *args, connection_id=None, **kwargs):
+    _integration_init(self, *args, **kwargs)
+    self.connection_id = connection_id
+
+
+def _to_json(self):
+    return {**_integration_to_json(self), "connectionId": self.connection_id}
+
+
+def _parts(response):
+    parts = response.path.split("/")
+    return parts[2], parts[4], parts[6]  # /restapis/{api}/resources/{resource}/methods/{verb}
+
+
+def put_integration(self):
+    status, headers, _ = _put_integration(self)
+    integration = self.backend.get_integration(*_parts(self))
+    integration.connection_id = self._get_param("connectionId")
+    return status, headers, json.dumps(integration.to_json())
+
+
+def _apply(target, operations, fields: dict[str, tuple[str, callable]], maps: dict[str, str]):
+    """JSON-patch operations on `target`: `fields` maps /path -> (attribute, parse); `maps` /prefix -> dict attribute."""
+    for operation in operations or []:
+        path, value = operation["path"], operation.get("value")
+        if path in fields:
+            attribute, parse = fields[path]
+            setattr(target, attribute, None if operation["op"] == "remove" else parse(value))
+            continue
+        prefix = next((p for p in maps if path.startswith(p + "/")), None)
+        if prefix is None:
+            return f"patch path {path} is not emulated (tests/moto_patched.py)"
+        entries = dict(getattr(target, maps[prefix]) or {})
+        key = path[len(prefix) + 1:].replace("~1", "/")
+        if operation["op"] == "remove":
+            entries.pop(key, None)
+        else:
+            entries[key] = value
+        setattr(target, maps[prefix], entries)
+    return None
+
+
+def _boolean(value):
+    return str(value).lower() == "true"
+
+
+def update_method(self):
+    method = self.backend.get_method(*_parts(self))
+    error = _apply(method, self._get_param("patchOperations"), {
+        "/authorizationType": ("authorization_type", str), "/authorizerId": ("authorizer_id", str),
+        "/apiKeyRequired": ("api_key_required", _boolean), "/operationName": ("operation_name", str),
+        "/requestValidatorId": ("request_validator_id", str),
+    }, {"/requestParameters": "request_parameters", "/requestModels": "request_models"})
+    if error:
+        return self.error("BadRequestException", error)
+    if method.request_parameters:
+        method.request_parameters = {k: _boolean(v) for k, v in method.request_parameters.items()}
+    return 200, {}, json.dumps(method.to_json())
+
+
+def update_integration(self):
+    integration = self.backend.get_integration(*_parts(self))
+    error = _apply(integration, self._get_param("patchOperations"), {
+        "/uri": ("uri", str), "/connectionId": ("connection_id", str), "/connectionType": ("connection_type", str),
+        "/httpMethod": ("http_method", str), "/timeoutInMillis": ("timeout_in_millis", int),
+        "/passthroughBehavior": ("passthrough_behaviour", str), "/contentHandling": ("content_handling", str),
+        "/credentials": ("credentials", str), "/cacheNamespace": ("cache_namespace", str),
+    }, {"/requestParameters": "request_parameters", "/requestTemplates": "request_templates"})
+    if error:
+        return self.error("BadRequestException", error)
+    return 200, {}, json.dumps(integration.to_json())
+
+
+_scaling_configuration_info = rds_models.DBCluster.scaling_configuration_info.fget
+
+
+def _scaling_info(self):
+    return _scaling_configuration_info(self) if self.scaling_configuration else None
+
+
+def _rule_description(self):
+    return self.ip_range.get("Description") or self.source_group.get("Description")
+
+
+rds_models.DBCluster.scaling_configuration_info = property(_scaling_info)
+security_groups.SecurityGroupRule.description = property(_rule_description)
+models.Integration.__init__ = _init
+models.Integration.to_json = _to_json
+responses.APIGatewayResponse.put_integration = put_integration
+responses.APIGatewayResponse.update_method = update_method
+responses.APIGatewayResponse.update_integration = update_integration
+
+if __name__ == "__main__":
+    from moto.server import main
+
+    sys.exit(main(sys.argv[1:]))
