@@ -63,6 +63,8 @@ class RestApi(Construct):
         link = vpc_link_.ApiGatewayVpcLink(
             self, "vpc-link", name=prefix, description="To the internal NLB in front of App Runner",
             target_arns=[props.nlb_arn],
+            # AWS refuses to delete a link in use: a new one first (the deployment trigger moves the stage).
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
         )
         redeploy_on: list[str] = []
         for route in props.routes:

@@ -57,7 +57,10 @@ class DataStores(Construct):
         prefix = props.settings.name_prefix
         group = sg_.SecurityGroup(self, f"{id_}-security-group", name=f"{prefix}-{name}", vpc_id=props.network.vpc_id,
                                   description=f"{what}: port {port} from the App Runner VPC connector only",
-                                  tags={"Name": f"{prefix}-{name}"})
+                                  tags={"Name": f"{prefix}-{name}"},
+                                  # A description change replaces a group, which AWS refuses while the store
+                                  # uses it (e.g. REDIS_ENGINE redis -> valkey): keep the one it was created with.
+                                  lifecycle=TerraformResourceLifecycle(ignore_changes=["description"]))
         ingress_rule_.VpcSecurityGroupIngressRule(
             self, f"{id_}-from-workers", security_group_id=group.id, ip_protocol="tcp", from_port=port, to_port=port,
             referenced_security_group_id=props.connector_security_group_id, description=f"{what} from workers")

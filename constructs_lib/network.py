@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf import Fn
+from cdktf import Fn, TerraformResourceLifecycle
 from constructs import Construct
 
 from workers_scan import Settings
@@ -54,6 +54,14 @@ class Network(Construct):
         if settings.vpc_flow_logs:
             self._build_flow_logs(settings, props.logs_kms_key_arn)
 
+    @staticmethod
+    def _zone_kept(settings: Settings):
+        """Zones looked up keep the zone a subnet was created in: if the region's list of available zones
+        changes, the lookup shifts, and AWS refuses to replace a subnet that holds network interfaces."""
+        if settings.availability_zones:
+            return None
+        return TerraformResourceLifecycle(ignore_changes=["availability_zone"])
+
     def _zone(self, settings: Settings, index: int) -> str:
         if settings.availability_zones:
             return settings.availability_zones[index]
@@ -84,7 +92,7 @@ class Network(Construct):
             public = subnet_.Subnet(
                 self, f"public-subnet-{index}", vpc_id=vpc.id, availability_zone=zone,
                 cidr_block=str(blocks[PUBLIC_BLOCK_OFFSET + index]), map_public_ip_on_launch=False,
-                tags={"Name": f"{prefix}-public-{index}", "Tier": "public"},
+                tags={"Name": f"{prefix}-public-{index}", "Tier": "public"}, lifecycle=self._zone_kept(settings),
             )
             public.override_logical_id(f"public_subnet_{index}")
             rta_.RouteTableAssociation(self, f"public-subnet-{index}-routes", subnet_id=public.id,
@@ -100,6 +108,7 @@ class Network(Construct):
             private = subnet_.Subnet(
                 self, f"private-subnet-{index}", vpc_id=vpc.id, availability_zone=self._zone(settings, index),
                 cidr_block=str(blocks[index]), tags={"Name": f"{prefix}-private-{index}", "Tier": "private"},
+                lifecycle=self._zone_kept(settings),
             )
             private.override_logical_id(f"private_subnet_{index}")
             routes = route_table_.RouteTable(self, f"private-routes-{index}", vpc_id=vpc.id,

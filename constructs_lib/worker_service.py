@@ -76,6 +76,7 @@ class WorkerPlatform(Construct):
         observability = observability_.ApprunnerObservabilityConfiguration(
             self, "tracing", observability_configuration_name=shorten(f"{prefix}-tracing", CONFIG_NAME_MAX),
             trace_configuration=observability_.ApprunnerObservabilityConfigurationTraceConfiguration(vendor="AWSXRAY"),
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),  # in use until services move
         )
         self.observability_arn: str = observability.arn
         self.scaling_arns: dict[tuple[int, int, int], str] = {}
@@ -156,11 +157,14 @@ class WorkerService(Construct):
             tags={"Worker": worker.name},
             # App Runner reads the secrets with the instance role as it deploys: grant first.
             depends_on=role_policies,
+            # A new name (route, project, environment) is a new service: it serves before the old one goes.
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
         )
         connection = ingress_conn_.ApprunnerVpcIngressConnection(
             self, "ingress-connection", name=name, service_arn=service.arn,
             ingress_vpc_configuration=ingress_conn_.ApprunnerVpcIngressConnectionIngressVpcConfiguration(
                 vpc_id=props.ingress.vpc_id, vpc_endpoint_id=props.ingress.endpoint_id),
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),  # follows its service's name
         )
         self.service_arn: str = service.arn
         self.service_name = name

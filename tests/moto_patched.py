@@ -8,7 +8,9 @@ moto 5.2:
   is refused loudly, never ignored.
 - returns an empty Serverless v1 ScalingConfigurationInfo for every Aurora cluster (RDS omits it outside
   engine mode `serverless`);
-- drops the description of a security group rule that references another group.
+- drops the description of a security group rule that references another group;
+- gives an interface endpoint no network interface for a subnet added later (AWS adds one per subnet);
+- loses a DB subnet group when it is modified.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import json
 import sys
 
 from moto.apigateway import models, responses
-from moto.ec2.models import security_groups
+from moto.ec2.models import security_groups, vpcs
+from moto.ec2.utils import random_private_ip
 from moto.rds import models as rds_models
 
 _integration_init = models.Integration.__init__
@@ -109,6 +112,34 @@ def _rule_description(self):
     return self.ip_range.get("Description") or self.source_group.get("Description")
 
 
+_endpoint_modify = vpcs.VPCEndPoint.modify
+
+
+def _modify_endpoint(self, policy_doc, add_subnets, remove_subnets, *args):
+    before = list(self.subnet_ids or [])
+    _endpoint_modify(self, policy_doc, add_subnets, remove_subnets, *args)
+    if (self.vpc_endpoint_type or "").lower() != "interface":
+        return
+    enis = self.ec2_backend.enis
+    for subnet_id in [s for s in self.subnet_ids if s not in before]:
+        eni = self.ec2_backend.create_network_interface(self.ec2_backend.get_subnet(subnet_id), random_private_ip())
+        self.network_interface_ids.append(eni.id)
+    for eni_id in [e for e in self.network_interface_ids if enis[e].subnet.id in (remove_subnets or [])]:
+        self.network_interface_ids.remove(eni_id)
+        enis.pop(eni_id, None)
+
+
+_modify_db_subnet_group = rds_models.RDSBackend.modify_db_subnet_group
+
+
+def _modify_subnet_group(self, subnet_name, description, subnets):
+    group = _modify_db_subnet_group(self, subnet_name, description, subnets)
+    self.subnet_groups[subnet_name] = group  # moto pops it and never puts it back
+    return group
+
+
+vpcs.VPCEndPoint.modify = _modify_endpoint
+rds_models.RDSBackend.modify_db_subnet_group = _modify_subnet_group
 rds_models.DBCluster.scaling_configuration_info = property(_scaling_info)
 security_groups.SecurityGroupRule.description = property(_rule_description)
 models.Integration.__init__ = _init

@@ -1,0 +1,146 @@
+"""The replacement audit: for every resource type we synthesize, which inputs replace it and how that is made safe.
+
+"Replaces" means a ForceNew attribute (schema or CustomizeDiff) in hashicorp/aws 5.100.0, checked by
+planning one changed attribute at a time against the provider binary. Only inputs a user sets are listed
+(settings keys, workers.toml, worker files); constants of this code are not. The README's "Day 2" table
+is rendered from AUDIT (tests/test_replacements.py keeps them equal) and the tests check every strategy
+against the synthesized JSON: `new before old` needs create_before_destroy, `refused` needs prevent_destroy.
+
+Note on Terraform: create_before_destroy on the API deployment spreads to everything it depends on (routes,
+services, connector, security groups, subnets, stores): a replacement of those creates first, so a name
+that cannot coexist fails at create, before anything is deleted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+IN_PLACE = "in place"              # nothing a user sets replaces it
+NEW_BEFORE_OLD = "new before old"  # create_before_destroy, with a name that lets old and new coexist
+REFUSED = "refused"                # prevent_destroy: the plan stops; README "Day 2" has the way out
+REPLACED = "replaced"              # stateless, nothing refuses its deletion: a replacement just happens
+MANUAL = "manual"                  # AWS refuses the replacement while in use: change it by hand, or not at all
+
+PLACEMENT = "AZ_COUNT, AVAILABILITY_ZONES, VPC_CIDR, VPC_ID, PRIVATE_SUBNET_IDS"
+PREFIX = "PROJECT_NAME, ENVIRONMENT"
+
+
+@dataclass(frozen=True)
+class Replacement:
+    replaced_by: str  # the inputs that replace it ("" when none)
+    strategy: str
+    how: str          # what happens, or what to do
+
+
+AUDIT: dict[str, Replacement] = {
+    # Request path
+    "aws_api_gateway_rest_api": Replacement("", IN_PLACE, "Name and description update in place."),
+    "aws_api_gateway_vpc_link": Replacement("a replaced NLB", NEW_BEFORE_OLD,
+                                            "The deployment trigger holds the link id, so the stage leaves the old "
+                                            "link before it is deleted (AWS refuses to delete a link in use)."),
+    "aws_api_gateway_resource": Replacement("", IN_PLACE, "A route change updates path_part in place."),
+    "aws_api_gateway_method": Replacement("", IN_PLACE, "API_AUTHORIZATION updates in place, then redeploys."),
+    "aws_api_gateway_integration": Replacement("", IN_PLACE, "URI and VPC link update in place, then redeploy."),
+    "aws_api_gateway_deployment": Replacement("any route, method or integration change", NEW_BEFORE_OLD,
+                                              "The trigger hashes every route argument and id; the stage moves to "
+                                              "the new deployment, then the old one is deleted."),
+    "aws_api_gateway_stage": Replacement("ENVIRONMENT", REPLACED, "A new stage name is a new URL."),
+    "aws_api_gateway_method_settings": Replacement("ENVIRONMENT", REPLACED, "Follows the stage."),
+    "aws_api_gateway_account": Replacement("", IN_PLACE,
+                                           "One per region. Destroy only forgets it, so the role it points to has "
+                                           "prevent_destroy; hand it over before a destroy (README \"Day 2\")."),
+    "aws_wafv2_web_acl": Replacement(PREFIX, REPLACED, "Rules and WAF_RATE_LIMIT update in place."),
+    "aws_wafv2_web_acl_association": Replacement(PREFIX, REPLACED, "A moment without WAF while it is replaced."),
+    "aws_wafv2_web_acl_logging_configuration": Replacement(PREFIX, REPLACED, "Follows the web ACL."),
+    "aws_lb": Replacement(f"{PREFIX}; removing or changing a subnet ({PLACEMENT})", MANUAL,
+                          "Adding a zone is in place. AWS refuses to delete an NLB a VPC link uses, and its name is "
+                          "unique: fewer or other zones need a new environment."),
+    "aws_lb_listener": Replacement("a replaced NLB", REPLACED, "Follows the NLB."),
+    "aws_lb_target_group": Replacement(f"{PREFIX}, VPC_CIDR, VPC_ID", MANUAL,
+                                       "AWS refuses to delete a group a listener uses and its name is unique: "
+                                       "only with a new VPC, i.e. a new environment."),
+    "aws_lb_target_group_attachment": Replacement(PLACEMENT, REPLACED, "One per endpoint address."),
+    "aws_vpc_endpoint": Replacement("AWS_REGION, VPC_CIDR, VPC_ID", MANUAL,
+                                    "Subnets update in place; a new endpoint would need the ingress connections "
+                                    "(unique names) replaced too."),
+    # Workers (App Runner)
+    "aws_apprunner_service": Replacement(f"{PREFIX}, a worker's route", NEW_BEFORE_OLD,
+                                         "A new name is a new service; size, image, environment, scaling and "
+                                         "egress update in place."),
+    "aws_apprunner_auto_scaling_configuration_version": Replacement(
+        "a worker's min_instances, max_instances, max_concurrency", NEW_BEFORE_OLD,
+        "Named after its values and shared by workers alike: a resize moves the service to another "
+        "configuration, then the unused one is deleted (App Runner refuses to delete one in use)."),
+    "aws_apprunner_vpc_connector": Replacement(PLACEMENT, NEW_BEFORE_OLD,
+                                               "Named after a hash of its placement: App Runner keeps one revision "
+                                               "per name and refuses to delete a connector in use."),
+    "aws_apprunner_observability_configuration": Replacement(PREFIX, NEW_BEFORE_OLD, "A new prefix is a new name."),
+    "aws_apprunner_vpc_ingress_connection": Replacement(f"{PREFIX}, a worker's route; a replaced endpoint",
+                                                       NEW_BEFORE_OLD,
+                                                       "Follows its service's name; a replaced endpoint is manual "
+                                                       "(see aws_vpc_endpoint)."),
+    # Data stores
+    "aws_rds_cluster": Replacement(f"{PREFIX}, AURORA_DATABASE_NAME, AURORA_MASTER_USERNAME, AURORA_KMS_KEY_ARN",
+                                   REFUSED, "Deletion protection, prevent_destroy and a final snapshot named after "
+                                            "its creation time; ALLOW_DESTROY_DATA=true lifts them."),
+    "aws_rds_cluster_instance": Replacement(PREFIX, REFUSED, "Follows the cluster, whose replacement is refused."),
+    "aws_elasticache_replication_group": Replacement(f"{PREFIX}, REDIS_ENGINE valkey to redis, a lower "
+                                                     "REDIS_ENGINE_VERSION", REFUSED,
+                                                     "prevent_destroy and a final snapshot named after its creation "
+                                                     "time; ALLOW_DESTROY_DATA=true lifts them."),
+    "terraform_data": Replacement("", IN_PLACE, "Records a store's creation time for its final snapshot name "
+                                                "(ignore_changes keeps it)."),
+    "aws_db_subnet_group": Replacement(PREFIX, REFUSED, "Follows the cluster; subnets update in place."),
+    "aws_elasticache_subnet_group": Replacement(PREFIX, REFUSED, "Follows the cache; subnets update in place."),
+    # Network
+    "aws_vpc": Replacement("VPC_CIDR", MANUAL, "AWS refuses to delete a VPC with anything in it: a new CIDR is a new "
+                                               "environment."),
+    "aws_subnet": Replacement("AVAILABILITY_ZONES, VPC_CIDR", MANUAL,
+                              "AZ_COUNT up adds subnets in place. AWS refuses to delete a subnet with network "
+                              "interfaces; zones looked up (AVAILABILITY_ZONES unset) are kept once created."),
+    "aws_security_group": Replacement(PREFIX, MANUAL,
+                                      "Only a new prefix renames a group, which also replaces the stores (refused). "
+                                      "Descriptions are kept as created (AWS refuses to delete a group in use)."),
+    "aws_vpc_security_group_ingress_rule": Replacement("", IN_PLACE, "Ports and sources update in place."),
+    "aws_vpc_security_group_egress_rule": Replacement("", IN_PLACE, "WORKER_EGRESS_PORTS adds and removes rules."),
+    "aws_default_security_group": Replacement("VPC_CIDR", REPLACED, "Follows the VPC (never deleted, only forgotten)."),
+    "aws_internet_gateway": Replacement("", IN_PLACE, "Follows the VPC in place."),
+    "aws_eip": Replacement("", IN_PLACE, "NAT_PER_AZ adds and removes addresses."),
+    "aws_nat_gateway": Replacement("AVAILABILITY_ZONES, VPC_CIDR", REPLACED, "Minutes without egress while replaced."),
+    "aws_route_table": Replacement("VPC_CIDR", REPLACED, "Follows the VPC."),
+    "aws_route": Replacement("", IN_PLACE, "The NAT gateway updates in place."),
+    "aws_route_table_association": Replacement("AVAILABILITY_ZONES, VPC_CIDR", REPLACED, "Follows its subnet."),
+    "aws_flow_log": Replacement(PREFIX, REPLACED, "Follows its log group and role."),
+    # Logs, keys, roles
+    "aws_cloudwatch_log_group": Replacement(PREFIX, REPLACED, "A new name is a new group; the old one and its logs "
+                                                              "are deleted (export first)."),
+    "aws_kms_key": Replacement("", IN_PLACE, "Setting LOGS_KMS_KEY_ARN schedules it for deletion (30 days)."),
+    "aws_kms_alias": Replacement(PREFIX, REPLACED, "A new name is a new alias."),
+    "aws_iam_role": Replacement(f"{PREFIX}, a worker's route", REPLACED, "A new name is a new role; policies update "
+                                                                         "in place."),
+    "aws_iam_role_policy": Replacement(f"{PREFIX}, a worker's route", REPLACED, "Follows its role."),
+    "aws_iam_role_policy_attachment": Replacement(PREFIX, REFUSED, "Follows the API Gateway account role."),
+    # State (bootstrap stack)
+    "aws_s3_bucket": Replacement("STATE_BUCKET", REFUSED, "A new bucket: create it, `terraform init "
+                                                          "-migrate-state`, then `terraform state rm` the old one."),
+    "aws_dynamodb_table": Replacement("STATE_LOCK_TABLE", REFUSED, "Deletion protection too; same way out as the "
+                                                                   "bucket."),
+    "aws_s3_bucket_versioning": Replacement("STATE_BUCKET", REPLACED, "Follows the bucket."),
+    "aws_s3_bucket_server_side_encryption_configuration": Replacement("STATE_BUCKET", REPLACED, "Follows the bucket; "
+                                                                      "STATE_KMS_KEY_ARN updates in place."),
+    "aws_s3_bucket_public_access_block": Replacement("STATE_BUCKET", REPLACED, "Follows the bucket."),
+    "aws_s3_bucket_ownership_controls": Replacement("STATE_BUCKET", REPLACED, "Follows the bucket."),
+    "aws_s3_bucket_policy": Replacement("STATE_BUCKET", REPLACED, "Follows the bucket."),
+    "aws_s3_bucket_lifecycle_configuration": Replacement("STATE_BUCKET", REPLACED, "Follows the bucket."),
+}
+
+# Types whose every instance must carry create_before_destroy / prevent_destroy (unless ALLOW_DESTROY_DATA).
+# Some REFUSED types are protected by what they follow, not by a lifecycle of their own.
+PROTECTED_BY_THEIR_OWNER = {"aws_rds_cluster_instance", "aws_db_subnet_group", "aws_elasticache_subnet_group"}
+
+
+def markdown_table() -> str:
+    lines = ["| resource type | replaced by | strategy | how |", "| --- | --- | --- | --- |"]
+    for rtype, entry in sorted(AUDIT.items()):
+        lines.append(f"| `{rtype}` | {entry.replaced_by or '(nothing)'} | {entry.strategy} | {entry.how} |")
+    return "\n".join(lines)

@@ -1,0 +1,78 @@
+"""The replacement audit (constructs_lib/replacements.py) against the synthesized JSON and the README."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from constructs_lib.app import StackInput, synthesize
+from constructs_lib.replacements import AUDIT, NEW_BEFORE_OLD, PROTECTED_BY_THEIR_OWNER, REFUSED, markdown_table
+from workers_scan import load_workers
+
+from .helpers import make_monorepo, settings_from
+
+DATA_STORES = {"aws_rds_cluster", "aws_elasticache_replication_group"}
+
+
+@pytest.fixture(scope="module")
+def variants(example_stack, stack_for, tmp_path_factory):
+    """Every kind of stack: the example, production, an existing VPC with explicit zones, and the state bootstrap."""
+    root = tmp_path_factory.mktemp("bootstrap")
+    settings = settings_from(make_monorepo(root, ["orders.ts"], settings={
+        "STATE_BACKEND": "s3", "STATE_BUCKET": "acme-state", "STATE_LOCK_TABLE": "acme-locks"}))
+    result = synthesize([StackInput(settings, tuple(load_workers(settings)))], root / "out")
+    return {
+        "example": example_stack,
+        "prod": stack_for(("orders.ts", "billing.ts"), ENVIRONMENT="prod"),
+        "existing-vpc": stack_for(("orders.ts",), VPC_ID="vpc-0123456789abcdef0",
+                                  PRIVATE_SUBNET_IDS="subnet-0123456789abcdef0,subnet-0123456789abcdef1"),
+        "zones": stack_for(("orders.ts",), AVAILABILITY_ZONES="eu-west-1a,eu-west-1b"),
+        "bootstrap": json.loads(result.stacks["acme-state"].read_text()),
+    }
+
+
+def instances(variants):
+    for variant, stack in variants.items():
+        for rtype, items in stack.get("resource", {}).items():
+            for address, body in items.items():
+                yield variant, rtype, address, body
+
+
+def test_every_synthesized_resource_type_is_audited_and_no_entry_is_stale(variants):
+    synthesized = {rtype for _, rtype, _, _ in instances(variants)}
+    assert sorted(synthesized - AUDIT.keys()) == [], "audit these in constructs_lib/replacements.py"
+    assert sorted(AUDIT.keys() - synthesized) == [], "no stack synthesizes these any more"
+
+
+def test_new_before_old_types_are_create_before_destroy(variants):
+    missing = [(variant, address) for variant, rtype, address, body in instances(variants)
+               if AUDIT[rtype].strategy == NEW_BEFORE_OLD and not body.get("lifecycle", {}).get("create_before_destroy")]
+    assert not missing
+
+
+def test_refused_types_are_prevent_destroy_in_every_environment(variants):
+    missing = [(variant, address) for variant, rtype, address, body in instances(variants)
+               if AUDIT[rtype].strategy == REFUSED and rtype not in PROTECTED_BY_THEIR_OWNER
+               and not body.get("lifecycle", {}).get("prevent_destroy")]
+    assert not missing
+    assert {rtype for _, rtype, _, _ in instances(variants) if AUDIT[rtype].strategy == REFUSED} >= DATA_STORES
+
+
+def test_allow_destroy_data_lifts_prevent_destroy_of_the_stores_only(stack_for):
+    stack = stack_for(("orders.ts",), ALLOW_DESTROY_DATA="true")
+    for rtype in DATA_STORES:
+        assert all("prevent_destroy" not in body.get("lifecycle", {}) for body in stack["resource"][rtype].values())
+    role = stack["resource"]["aws_iam_role_policy_attachment"]
+    assert all(body["lifecycle"] == {"prevent_destroy": True} for body in role.values())
+
+
+def test_subnets_keep_a_looked_up_zone_but_follow_explicit_ones(variants):
+    for body in variants["example"]["resource"]["aws_subnet"].values():
+        assert body["lifecycle"] == {"ignore_changes": ["availability_zone"]}
+    for body in variants["zones"]["resource"]["aws_subnet"].values():
+        assert "lifecycle" not in body
+
+
+def test_the_readme_shows_the_audit_table():
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    assert markdown_table() in readme, "paste constructs_lib.replacements.markdown_table() into README 'Day 2'"
