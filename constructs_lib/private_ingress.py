@@ -13,9 +13,9 @@ from workers_scan.discovery import shorten
 from .aws import load
 from .network import Network
 
-(sg_, ingress_rule_, endpoint_, lb_, tg_, listener_, attachment_, eni_) = load(
-    "security_group", "vpc_security_group_ingress_rule", "vpc_endpoint", "lb", "lb_target_group",
-    "lb_listener", "lb_target_group_attachment", "data_aws_network_interface",
+(sg_, ingress_rule_, endpoint_, endpoint_now_, lb_, tg_, listener_, attachment_, eni_) = load(
+    "security_group", "vpc_security_group_ingress_rule", "vpc_endpoint", "data_aws_vpc_endpoint", "lb",
+    "lb_target_group", "lb_listener", "lb_target_group_attachment", "data_aws_network_interface",
 )
 
 HTTPS = 443
@@ -73,9 +73,13 @@ class PrivateIngress(Construct):
         # The endpoint's ENI addresses are known only after it exists, so a count/for_each over them
         # would not plan on a first apply. The endpoint has one ENI per subnet and the subnet count
         # is known at synth time: one lookup and one attachment per index, each resolved at apply.
+        # The provider keeps the endpoint's old network interface list after its subnets change (until the next
+        # refresh), so a new zone's address would appear one apply late. A lookup of the endpoint that waits for
+        # its update (depends_on) reads the fresh list in the same apply.
+        current = endpoint_now_.DataAwsVpcEndpoint(self, "endpoint-now", id=endpoint.id, depends_on=[endpoint])
         for index in range(network.subnet_count):
             eni = eni_.DataAwsNetworkInterface(
-                self, f"endpoint-eni-{index}", id=Fn.element(endpoint.network_interface_ids, index),
+                self, f"endpoint-eni-{index}", id=Fn.element(current.network_interface_ids, index),
             )
             attachment_.LbTargetGroupAttachment(
                 self, f"endpoint-target-{index}", target_group_arn=targets.arn, target_id=eni.private_ip, port=HTTPS,

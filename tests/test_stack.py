@@ -142,8 +142,12 @@ def test_one_target_per_endpoint_eni_without_count_over_unknowns(example_stack):
     lookups = example_stack["data"]["aws_network_interface"]
     attachments = resources(example_stack, "aws_lb_target_group_attachment")
     assert len(lookups) == len(attachments) == 2  # AZ_COUNT
+    # The endpoint's interfaces are read back after its update (depends_on), not from its planned state.
+    [(current_name, current)] = example_stack["data"]["aws_vpc_endpoint"].items()
+    assert current["id"] == f"${{aws_vpc_endpoint.{_endpoint_name(example_stack)}.id}}"
+    assert current["depends_on"] == [f"aws_vpc_endpoint.{_endpoint_name(example_stack)}"]
     for index, (name, lookup) in enumerate(sorted(lookups.items())):
-        assert lookup["id"] == f"${{element(tolist(aws_vpc_endpoint.{_endpoint_name(example_stack)}" \
+        assert lookup["id"] == f"${{element(tolist(data.aws_vpc_endpoint.{current_name}" \
                                f".network_interface_ids), {index})}}"
     assert {a["target_id"] for a in attachments.values()} == {
         f"${{data.aws_network_interface.{name}.private_ip}}" for name in lookups}
