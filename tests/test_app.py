@@ -82,13 +82,19 @@ def test_an_output_folder_synth_did_not_write_is_refused_untouched(tmp_path, exa
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".deliverables")]
 
 
-def test_state_left_in_the_stack_folder_by_older_versions_moves_out_and_is_announced(tmp_path, example_settings,
-                                                                                      example_workers):
-    out = tmp_path / "cdktf.out"
+def older_output(out: Path, state: str) -> Path:
+    """An output folder of an older version, with the state it kept inside the stack folder."""
     old = out / "stacks" / "acme-dev" / "terraform.acme-dev.tfstate"
     old.parent.mkdir(parents=True)
     (out / "manifest.json").write_text("{}")
-    old.write_text('{"serial": 7}')
+    old.write_text(state)
+    return old
+
+
+def test_state_left_in_the_stack_folder_by_older_versions_moves_out_and_is_announced(tmp_path, example_settings,
+                                                                                      example_workers):
+    out = tmp_path / "cdktf.out"
+    old = older_output(out, '{"serial": 7}')
     old.with_name(old.name + ".backup").write_text('{"serial": 6}')
     result = synthesize([StackInput(example_settings, tuple(example_workers))], out)
     assert (tmp_path / "terraform.acme-dev.tfstate").read_text() == '{"serial": 7}'
@@ -101,10 +107,7 @@ def test_state_left_in_the_stack_folder_by_older_versions_moves_out_and_is_annou
 def test_two_state_files_for_one_stack_are_refused_before_anything_is_written(tmp_path, example_settings,
                                                                             example_workers):
     out = tmp_path / "cdktf.out"
-    old = out / "stacks" / "acme-dev" / "terraform.acme-dev.tfstate"
-    old.parent.mkdir(parents=True)
-    (out / "manifest.json").write_text("{}")
-    old.write_text("old place")
+    old = older_output(out, "old place")
     (tmp_path / "terraform.acme-dev.tfstate").write_text("new place")
     with pytest.raises(InputError) as raised:
         synthesize([StackInput(example_settings, tuple(example_workers))], out)
