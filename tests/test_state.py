@@ -188,6 +188,8 @@ def _rel(path):
 STATEFUL_ADDRESSES = {
     "aws_rds_cluster.aurora_cluster", "aws_rds_cluster_instance.aurora_writer",
     "aws_elasticache_replication_group.redis", "aws_vpc.vpc",
+    # Their creation times name the final snapshots: a new address would rename them (harmless, but noisy).
+    "terraform_data.aurora_created", "terraform_data.redis_created",
     "aws_subnet.private_subnet_0", "aws_subnet.private_subnet_1", "aws_subnet.public_subnet_0",
     "aws_subnet.public_subnet_1",
 }
