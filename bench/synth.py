@@ -1,9 +1,9 @@
-"""Benchmark a full synth of the example monorepo scaled to N workers, lazy loader vs normal import.
+"""Benchmark a full synth of the example monorepo scaled to N workers: both lazy loaders, Python's only, normal import.
 
 Run from the repository root, with the project's venv:
 
-    python bench/synth.py                       # sizes 1,10,50,100, both modes, 1 repeat
-    python bench/synth.py --repeat 3 --sizes 1,10 --modes lazy --json /tmp/r.json
+    python bench/synth.py                       # sizes 1,10,50,100, all three modes, 1 repeat
+    python bench/synth.py --repeat 3 --sizes 1,10 --modes lazy,python-lazy --json /tmp/r.json
 
 Method
 ------
@@ -13,8 +13,10 @@ Method
   with MONOREPO_ROOT=../.. (no workers.toml: its tables name the example's workers).
 * What is timed. Each measurement is a FULL synth in a fresh process, exactly as a user runs it:
   `python main.py --env-file <tmp>/infra/aws/.env --out <tmp out> --quiet`, in the repository root.
-  Mode "lazy" runs with the default provider loader (constructs_lib/aws.py); mode "eager" runs with
-  CDKTF_AWS_EAGER_IMPORT=1 (normal `import cdktf_cdktf_provider_aws`). Settings keys that happen to be
+  Mode "lazy" is the default: Python imports only the provider modules used (constructs_lib/aws.py) and
+  node loads only those (constructs_lib/lazy_provider_index.js); mode "python-lazy" turns the Node side
+  off (CDKTF_AWS_NODE_LAZY=0); mode "eager" runs with CDKTF_AWS_EAGER_IMPORT=1 (normal
+  `import cdktf_cdktf_provider_aws`, and node loads the whole index). Settings keys that happen to be
   set in this shell (AWS_REGION, ...) are removed from the child's environment so that they cannot
   override the generated file.
 * Wall time: time.perf_counter() from just before the process is spawned until it has exited.
@@ -31,9 +33,10 @@ Method
   .pyc files of everything that mode imports and warms the page cache; eager mode imports ~2,100
   modules that the lazy mode never touches, so one lazy warm-up would not warm them.
 * Checks: a run that exits non-zero stops the benchmark with its stderr (exit status 1). The
-  sha256 of each synthesized cdk.tf.json is recorded; lazy and eager output of the same size must
+  sha256 of each synthesized cdk.tf.json is recorded; every mode's output of the same size must
   be identical (a warning is printed otherwise).
-* Derived numbers: speed-up = eager wall / lazy wall; per-extra-worker cost of a mode =
+* Derived numbers: speed-ups = python-lazy wall / lazy wall and eager wall / lazy wall; per-extra-worker
+  cost of a mode =
   (wall(largest size) - wall(smallest size)) / (largest - smallest), in ms (with the default sizes,
   (t100 - t1) / 99).
 
@@ -61,7 +64,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_ENV = REPO / "examples" / "monorepo" / "infra" / "aws" / ".env.example"
 WORKERS_DIR = "apps/api/src/workers"
-MODES = {"lazy": {}, "eager": {"CDKTF_AWS_EAGER_IMPORT": "1"}}
+MODES = {"lazy": {}, "python-lazy": {"CDKTF_AWS_NODE_LAZY": "0"}, "eager": {"CDKTF_AWS_EAGER_IMPORT": "1"}}
 POLL_SECONDS = 0.02
 WORKER_SOURCE = """\
 import {{ NestFactory }} from '@nestjs/core';
@@ -97,7 +100,7 @@ def make_monorepo(root: Path, workers: int) -> Path:
 
 def child_environment(mode: str) -> dict[str, str]:
     env = dict(os.environ)
-    ignored = {"CDKTF_AWS_EAGER_IMPORT", "INFRA_ENV_FILE", "CDKTF_OUTDIR"}
+    ignored = {"CDKTF_AWS_EAGER_IMPORT", "CDKTF_AWS_NODE_LAZY", "NODE_OPTIONS", "INFRA_ENV_FILE", "CDKTF_OUTDIR"}
     try:  # pure Python, no jsii: the list of settings keys that would override the file
         sys.path.insert(0, str(REPO))
         from workers_scan.settings import KEYS_BY_NAME
@@ -256,18 +259,17 @@ def per_worker_ms(rows: list[dict], mode: str) -> float | None:
 
 
 def table(rows: list[dict]) -> str:
-    header = ["workers", "lazy wall s", "eager wall s", "speed-up (eager/lazy)", "lazy peak MB", "eager peak MB"]
-    lines = []
+    """Markdown, as in the README: wall time and peak memory of each mode, and the lazy loaders' speed-ups."""
+    modes = [m for m in MODES if any(m in row for row in rows)]
+    header = ["workers", *(f"{m} wall s" for m in modes), *(f"{m} peak MB" for m in modes),
+              "vs python-lazy", "vs eager"]
+    lines = [header, ["---"] * len(header)]
     for row in rows:
-        lazy, eager = row.get("lazy", {}), row.get("eager", {})
-        lines.append([str(row["workers"]), fmt(lazy.get("wall_s"), ".2f"), fmt(eager.get("wall_s"), ".2f"),
-                      fmt(row.get("speedup"), ".1f") + ("x" if row.get("speedup") else ""),
-                      fmt(lazy.get("peak_rss_mb"), ".0f"), fmt(eager.get("peak_rss_mb"), ".0f")])
-    widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(header)]
-    out = [" | ".join(h.rjust(w) for h, w in zip(header, widths)),
-           "-+-".join("-" * w for w in widths)]
-    out += [" | ".join(c.rjust(w) for c, w in zip(line, widths)) for line in lines]
-    return "\n".join(out)
+        speedups = [row.get(f"speedup_{m}") for m in ("python-lazy", "eager")]
+        lines.append([str(row["workers"]), *(fmt(row.get(m, {}).get("wall_s"), ".2f") for m in modes),
+                      *(fmt(row.get(m, {}).get("peak_rss_mb"), ".0f") for m in modes),
+                      *(fmt(x, ".1f") + ("x" if x else "") for x in speedups)])
+    return "\n".join("| " + " | ".join(line) + " |" for line in lines)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -276,7 +278,7 @@ def table(rows: list[dict]) -> str:
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python bench/synth.py", description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="1,10,50,100", help="worker counts, comma-separated (default 1,10,50,100)")
-    parser.add_argument("--modes", default="lazy,eager", help="lazy and/or eager, comma-separated (default both)")
+    parser.add_argument("--modes", default=",".join(MODES), help=f"among {', '.join(MODES)}, comma-separated (default all)")
     parser.add_argument("--repeat", type=int, default=1, help="runs per size and mode; the median is reported")
     parser.add_argument("--json", default=str(REPO / "bench" / "results.json"), help="results file")
     args = parser.parse_args(argv)
@@ -313,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
                 for mode in args.modes:
                     result = run_synth(env_files[n], mode, tmp)
                     runs[(n, mode)].append(result)
-                    print(f"[{round_}/{args.repeat}] {n:>4} workers {mode:<5} {result['wall_s']:7.2f} s "
+                    print(f"[{round_}/{args.repeat}] {n:>4} workers {mode:<11} {result['wall_s']:7.2f} s "
                           f"{result['peak_rss_mb']:7.0f} MB  {result['resources']} resources", flush=True)
 
     rows = []
@@ -328,11 +330,12 @@ def main(argv: list[str] | None = None) -> int:
                 "sha256": samples[0]["sha256"],
                 "runs": samples,
             }
-        if "lazy" in row and "eager" in row:
-            row["speedup"] = row["eager"]["wall_s"] / row["lazy"]["wall_s"]
-            row["identical_output"] = row["lazy"]["sha256"] == row["eager"]["sha256"]
-            if not row["identical_output"]:
-                print(f"WARNING: {n} workers: lazy and eager cdk.tf.json differ", file=sys.stderr)
+        for other in ("python-lazy", "eager"):
+            if "lazy" in row and other in row:
+                row[f"speedup_{other}"] = row[other]["wall_s"] / row["lazy"]["wall_s"]
+        row["identical_output"] = len({row[m]["sha256"] for m in args.modes}) == 1
+        if not row["identical_output"]:
+            print(f"WARNING: {n} workers: the modes' cdk.tf.json differ", file=sys.stderr)
         rows.append(row)
 
     print()

@@ -1,9 +1,16 @@
-"""The one place provider bindings are imported from.
+"""The one place provider bindings are imported from, on both sides of jsii.
 
-`import cdktf_cdktf_provider_aws` imports all ~2,100 resource modules of the package (about
+Python: `import cdktf_cdktf_provider_aws` imports all ~2,100 resource modules of the package (about
 20 s and 1.5 GB here). Each resource module only needs the package's `_jsii` assembly, so we
 register a bare parent package and import just the submodules we use: same classes, same JSON.
-Set CDKTF_AWS_EAGER_IMPORT=1 to force the normal import (e.g. to compare output).
+
+Node: the jsii kernel loads the package's JS index, which requires all 2,135 modules too. Before the
+kernel starts, `enable_node_loader` adds lazy_provider_index.js (next to this file) to NODE_OPTIONS;
+it says what it does and assumes. `constructs_lib/__init__.py` calls it, so any import of this package
+enables it in time, provided cdktf was not imported (and its kernel started) before.
+
+CDKTF_AWS_EAGER_IMPORT=1 forces the normal import on both sides (e.g. to compare output);
+CDKTF_AWS_NODE_LAZY=0 turns off the Node side only.
 """
 
 from __future__ import annotations
@@ -16,6 +23,35 @@ from types import ModuleType
 
 PACKAGE = "cdktf_cdktf_provider_aws"
 EAGER_VARIABLE = "CDKTF_AWS_EAGER_IMPORT"
+NODE_LAZY_VARIABLE = "CDKTF_AWS_NODE_LAZY"
+NODE_LOADER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lazy_provider_index.js")
+
+
+def _eager(environ) -> bool:
+    return environ.get(EAGER_VARIABLE, "") not in ("", "0")
+
+
+def node_loader_option() -> str:
+    """The NODE_OPTIONS entry that loads lazy_provider_index.js (quoted: the path may hold spaces)."""
+    escaped = NODE_LOADER.replace("\\", "\\\\").replace('"', '\\"')
+    return f'--require "{escaped}"'
+
+
+def enable_node_loader(environ=None) -> bool:
+    """Append our --require to NODE_OPTIONS (a user's own options are kept); False when turned off."""
+    environ = os.environ if environ is None else environ
+    if _eager(environ) or environ.get(NODE_LAZY_VARIABLE, "") == "0" or not os.path.isfile(NODE_LOADER):
+        return False
+    option = node_loader_option()
+    current = environ.get("NODE_OPTIONS", "")
+    if option not in current:
+        environ["NODE_OPTIONS"] = f"{current} {option}".strip()
+    return True
+
+
+def node_loader_enabled(environ=None) -> bool:
+    environ = os.environ if environ is None else environ
+    return node_loader_option() in environ.get("NODE_OPTIONS", "")
 
 
 def _bare_package() -> ModuleType | None:
@@ -41,7 +77,7 @@ def _bare_package() -> ModuleType | None:
 
 def load(*names: str) -> tuple[ModuleType, ...]:
     """Import the named resource modules of the provider package (e.g. "vpc", "apprunner_service")."""
-    if os.environ.get(EAGER_VARIABLE, "") not in ("", "0") or _bare_package() is None:
+    if _eager(os.environ) or _bare_package() is None:
         importlib.import_module(PACKAGE)
     modules = tuple(importlib.import_module(f"{PACKAGE}.{name}") for name in names)
     parent = sys.modules[PACKAGE]

@@ -143,8 +143,45 @@ def check_inputs(load: Callable[[], tuple[str, int]]) -> list[Check]:
     return [Check("settings file", OK, settings_file), Check("workers", OK, f"{count} found")]
 
 
+def check_node_loader() -> Check:
+    """Runs the installed provider's JS index through constructs_lib/lazy_provider_index.js, as synth would."""
+    import importlib.util
+    import json
+    import tarfile
+    import tempfile
+
+    from constructs_lib import aws  # stdlib only: no jsii
+
+    name = "lazy provider loader"
+    loader = Path(aws.NODE_LOADER)
+    if not aws.enable_node_loader(dict(os.environ)):
+        return Check(name, WARN, f"off ({aws.EAGER_VARIABLE}=1 or {aws.NODE_LAZY_VARIABLE}=0): synth loads all "
+                                 "2,135 provider modules in node", "unset them for a faster synth")
+    spec = importlib.util.find_spec("cdktf_cdktf_provider_aws")
+    archives = list(Path(next(iter(spec.submodule_search_locations))).glob("_jsii/*.tgz")) if spec else []
+    if not loader.is_file() or not archives or not shutil.which("node"):
+        return Check(name, WARN, "cannot be checked (loader file, provider package or node missing)")
+    with tempfile.TemporaryDirectory() as scratch, tarfile.open(archives[0]) as archive:
+        package = Path(scratch) / "node_modules" / "@cdktf" / "provider-aws"
+        (package / "lib").mkdir(parents=True)
+        index = next(m for m in archive if m.name == "package/lib/index.js")
+        (package / "lib" / "index.js").write_bytes(archive.extractfile(index).read())
+        (package / "package.json").write_text('{"name": "@cdktf/provider-aws", "main": "lib/index.js"}')
+        report = Path(scratch) / "report.json"
+        env = dict(os.environ, NODE_OPTIONS=aws.node_loader_option(), CDKTF_AWS_LAZY_REPORT=str(report))
+        subprocess.run(["node", "-e", 'require("@cdktf/provider-aws")'], cwd=scratch, env=env,
+                       capture_output=True, timeout=60)
+        lazy = report.is_file() and json.loads(report.read_text()).get("lazy")
+    if lazy:
+        return Check(name, OK, "active: node loads only the provider modules a synth uses")
+    return Check(name, WARN, "inactive: the installed provider's index has a shape the loader does not know, "
+                             "so synth works but loads all 2,135 modules", "report this with `pip show "
+                             "cdktf-cdktf-provider-aws`")
+
+
 def environment_checks() -> list[Check]:
-    return [check_python(), check_packages(), check_node(), check_terraform(), check_cli_config(), check_provider()]
+    return [check_python(), check_packages(), check_node(), check_node_loader(), check_terraform(),
+            check_cli_config(), check_provider()]
 
 
 def render(checks: list[Check]) -> str:
