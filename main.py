@@ -92,7 +92,7 @@ def synth(args, inputs, say, notice) -> int:
             notice(f"{settings.stack_name}: ALLOW_DESTROY_DATA=true: terraform destroy deletes Aurora and Redis with "
                    "no final snapshot (throwaway environments only)")
         if not settings.manage_api_gateway_account:
-            manager = api_gateway_account_manager(stack_inputs, settings.aws_region)
+            manager = api_gateway_account_manager(stack_inputs, settings)
             notice(f"{settings.stack_name}: the API Gateway CloudWatch role of {settings.aws_region} is set by "
                    + (f"{manager}: apply it first" if manager else "another deployment (MANAGE_API_GATEWAY_ACCOUNT="
                       "false): it must exist") + ", or AWS refuses the stage's access logs")

@@ -58,31 +58,34 @@ def build_app(inputs: list[StackInput], outdir: str | os.PathLike) -> App:
                                                       workers=list(item.workers)) for item in inputs}
     for item in inputs:
         # The stage's access logs need the region's API Gateway role: `cdktf deploy` applies its manager first.
-        manager = api_gateway_account_manager(inputs, item.settings.aws_region)
+        manager = api_gateway_account_manager(inputs, item.settings)
         if manager and manager != item.settings.stack_name:
             stacks[item.settings.stack_name].add_dependency(stacks[manager])
     return app
 
 
-def api_gateway_account_manager(inputs: list[StackInput], region: str) -> str | None:
-    """The stack of this synth that sets `region`'s API Gateway CloudWatch role, if any."""
+def api_gateway_account_manager(inputs: list[StackInput], settings: Settings) -> str | None:
+    """The stack of this synth that sets the API Gateway CloudWatch role of `settings`' account and region."""
     return next((i.settings.stack_name for i in inputs
-                 if i.settings.aws_region == region and i.settings.manage_api_gateway_account), None)
+                 if i.settings.account_region == settings.account_region and i.settings.manage_api_gateway_account),
+                None)
 
 
 def synthesize(inputs: list[StackInput], outdir: str | os.PathLike) -> SynthResult:
     """Synthesize into a temporary sibling folder, then move in only the files synth writes.
 
-    `outdir` is never half-written (every stack is synthesized before anything moves) and never wiped:
+    Every stack is synthesized before anything moves, each file is replaced atomically and the manifest
+    last, and `outdir` is never wiped:
     `.terraform/`, lock files, plans and anything else a user keeps in a stack folder survive. A folder
     that is not a previous synth's output is refused. Local state lives beside `outdir`
-    (`state_backend.LOCAL_STATE_DIR_FROM_STACK`); a state file left by an older version inside a stack
-    folder is moved there first, and announced in `SynthResult.notices`.
+    (`state_backend.LOCAL_STATE_DIR_FROM_STACK`); a state file left by an older version inside the folder
+    of a stack still on local state is moved there once the new files are in place, and announced in
+    `SynthResult.notices`.
     """
     target = Path(outdir).absolute()
     _check_output_folder(target)
     names = stack_names(inputs)
-    notices = _move_legacy_local_state(target, inputs)
+    moves = _legacy_local_state(target, inputs)  # refuses conflicts before anything is written
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.synth-", dir=target.parent))
     try:
@@ -90,10 +93,13 @@ def synthesize(inputs: list[StackInput], outdir: str | os.PathLike) -> SynthResu
         _move_into_place(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    # Only now: until the new cdk.tf.json is in place, the old one still points at the old state file.
+    notices = _move_state(moves)
     previous = target / "stacks"
     for stale in sorted(p.parent.name for p in previous.glob("*/cdk.tf.json") if p.parent.name not in names):
-        notices.append(f"{display_path(previous / stale)} is no longer synthesized and was left as it was: "
-                       "run `terraform destroy` there if it still holds resources, then delete the folder")
+        notices.append(f"{display_path(previous / stale)} is no longer synthesized and was left as it was: run "
+                       "`terraform destroy` there if it still holds resources, then delete the folder (`cdktf "
+                       "synth` deletes such folders itself: destroy before removing an environment)")
     stacks, counts = {}, {}
     for name in names:
         stacks[name] = target / "stacks" / name / "cdk.tf.json"
@@ -137,11 +143,18 @@ def _make_folder(folder: Path) -> None:
         folder.chmod(0o777 & ~umask)
 
 
-def _move_legacy_local_state(target: Path, inputs: list[StackInput]) -> list[str]:
-    """State files that older versions kept inside the stack folder move to the current place, or synth
-    refuses (before writing anything) when both places hold one."""
+def _local_stacks(inputs: list[StackInput]) -> list[str]:
+    """Stacks whose state is a local file: the bootstrap stacks, and platform stacks on STATE_BACKEND=local."""
+    return [name for name, _ in _bootstraps(inputs)] + [
+        i.settings.stack_name for i in inputs if i.settings.state_backend == "local"]
+
+
+def _legacy_local_state(target: Path, inputs: list[StackInput]) -> list[tuple[Path, Path]]:
+    """State files that older versions kept inside the stack folder, with where they go now; refuses (before
+    anything is written) when both places hold one. Stacks now on a remote backend are left alone: their old
+    file is what `terraform init -migrate-state` reads."""
     moves, problems = [], []
-    for name in stack_names(inputs):
+    for name in _local_stacks(inputs):
         stack_dir = target / "stacks" / name
         for suffix in ("", ".backup"):
             old = stack_dir / f"{local_state_file(name)}{suffix}"
@@ -157,6 +170,10 @@ def _move_legacy_local_state(target: Path, inputs: list[StackInput]) -> list[str
                 moves.append((old, new))
     if problems:
         raise InputError(problems)
+    return moves
+
+
+def _move_state(moves: list[tuple[Path, Path]]) -> list[str]:
     notices = []
     for old, new in moves:
         new.parent.mkdir(parents=True, exist_ok=True)

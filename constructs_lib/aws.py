@@ -38,12 +38,16 @@ def node_loader_option() -> str:
 
 
 def enable_node_loader(environ=None) -> bool:
-    """Append our --require to NODE_OPTIONS (a user's own options are kept); False when turned off."""
+    """Append our --require to NODE_OPTIONS (a user's own options are kept); False, and ours taken out of an
+    inherited NODE_OPTIONS, when turned off."""
     environ = os.environ if environ is None else environ
-    if _eager(environ) or environ.get(NODE_LAZY_VARIABLE, "") == "0" or not os.path.isfile(NODE_LOADER):
-        return False
     option = node_loader_option()
     current = environ.get("NODE_OPTIONS", "")
+    off = environ.get(NODE_LAZY_VARIABLE, "").lower() in ("0", "false", "no", "off")
+    if _eager(environ) or off or not os.path.isfile(NODE_LOADER):
+        if option in current:
+            environ["NODE_OPTIONS"] = " ".join(current.replace(option, "").split())
+        return False
     if option not in current:
         environ["NODE_OPTIONS"] = f"{current} {option}".strip()
     return True

@@ -126,8 +126,9 @@ class DataStores(Construct):
             self.kms_key_arns.append(kms)
 
     def _final_snapshot_name(self, id_: str, identifier: str) -> str:
-        """`<identifier>-final-<UTC creation time of the store>`: stable while the store lives, so plans stay
-        empty, and new for a store created again after a destroy, so its final snapshot name is free."""
+        """`<identifier>-final-<UTC time>`: the time this record was created, i.e. the store's creation (or, for a
+        store older than this code, the first apply with it). Stable while the store lives, so plans stay empty,
+        and new for a store created again after a destroy, so its final snapshot name is free."""
         created = DataResource(self, f"{id_}-created", input={"at": Fn.timestamp()},
                                lifecycle=TerraformResourceLifecycle(ignore_changes=["input"]))
         created.override_logical_id(f"{id_}_created")  # pinned with its store

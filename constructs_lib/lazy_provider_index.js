@@ -35,7 +35,7 @@ function lazyIndex(source) {
       const [, name, file] = match;
       exportsSeen += 1;
       out.push(`Object.defineProperty(exports, ${JSON.stringify(name)}, { enumerable: true, configurable: true, ` +
-        `get() { const m = require(${JSON.stringify(file)}); __lazyLoaded(${JSON.stringify(name)}); ` +
+        `get() { const m = require(${JSON.stringify(file)}); module.__lazyLoaded(${JSON.stringify(name)}); ` +
         `Object.defineProperty(exports, ${JSON.stringify(name)}, { value: m, enumerable: true, writable: true, ` +
         `configurable: true }); return m; } });`);
     } else if (HEADER_LINE.test(line)) {
@@ -55,7 +55,7 @@ Module.prototype._compile = function (content, filename) {
       report.lazy = true;
       save();
       this.__lazyLoaded = (name) => { report.loaded.push(name); save(); };
-      return compile.call(this, `const __lazyLoaded = module.__lazyLoaded;\n${lazy}`, filename);
+      return compile.call(this, lazy, filename);
     }
   }
   return compile.call(this, content, filename);

@@ -177,3 +177,17 @@ def test_output_does_not_depend_on_where_the_monorepo_lives(tmp_path):
         outputs.append(result.stacks["acme-dev"].read_bytes())
     assert outputs[0] == outputs[1]
     assert str(tmp_path).encode() not in outputs[0]
+
+
+def test_state_of_a_stack_now_on_a_remote_backend_stays_for_terraform_init_migrate_state(tmp_path):
+    from workers_scan import load_workers
+
+    from .helpers import settings_from
+
+    settings = settings_from(make_monorepo(tmp_path / "repo", ["orders.ts"], settings={
+        "STATE_BACKEND": "s3", "STATE_BUCKET": "acme-state", "STATE_LOCK_TABLE": "acme-locks"}))
+    out = tmp_path / "cdktf.out"
+    old = older_output(out, '{"serial": 3}')
+    result = synthesize([StackInput(settings, tuple(load_workers(settings)))], out)
+    assert old.read_text() == '{"serial": 3}' and not (tmp_path / "terraform.acme-dev.tfstate").exists()
+    assert not [n for n in result.notices if n.startswith("Moved")]

@@ -146,3 +146,10 @@ def test_doctor_runs_the_installed_provider_index_through_the_loader(monkeypatch
     assert (check.status, check.detail.split(":")[0]) == (OK, "active")
     monkeypatch.setenv("CDKTF_AWS_NODE_LAZY", "0")
     assert check_node_loader().status == WARN
+
+
+def test_turning_the_loader_off_takes_an_inherited_require_out():
+    environ = {"NODE_OPTIONS": f"--max-http-header-size=16384 {aws.node_loader_option()}",
+               "CDKTF_AWS_NODE_LAZY": "false"}
+    assert not aws.enable_node_loader(environ)
+    assert environ["NODE_OPTIONS"] == "--max-http-header-size=16384"

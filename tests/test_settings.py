@@ -234,3 +234,9 @@ def test_names_aws_refuses_are_refused_when_settings_load_naming_the_key(tmp_pat
 @pytest.mark.parametrize("name", ["acme-shop", "internals", "sgx", "a-b-c"])
 def test_names_close_to_the_refused_ones_pass(tmp_path, name):
     assert settings_from(make_monorepo(tmp_path, settings={"PROJECT_NAME": name})).project_name == name
+
+
+def test_retired_keys_in_the_environment_are_errors_too(tmp_path):
+    env = make_monorepo(tmp_path)
+    [problem] = problems_of(env, {"AURORA_PREVENT_DESTROY": "false"})
+    assert problem.startswith("environment variable: AURORA_PREVENT_DESTROY: is no longer read")

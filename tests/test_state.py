@@ -67,7 +67,17 @@ def test_two_stacks_claiming_the_api_gateway_role_of_one_region_are_refused(tmp_
                                                             "MANAGE_API_GATEWAY_ACCOUNT": "true"})
     with pytest.raises(InputError) as caught:
         all_settings(env)
-    assert "MANAGE_API_GATEWAY_ACCOUNT: is true for acme-dev, acme-prod in eu-west-1" in str(caught.value)
+    assert "MANAGE_API_GATEWAY_ACCOUNT: is true for acme-dev, acme-prod in account 123456789012, eu-west-1" in \
+        str(caught.value)
+
+
+def test_each_account_of_a_region_gets_its_own_api_gateway_role_manager(tmp_path):
+    from .helpers import VALID_ARN
+
+    env = make_monorepo(tmp_path, ["orders.ts"], settings={"ENVIRONMENT": None, "ENVIRONMENTS": "dev,prod"})
+    (env.parent / ".env.prod").write_text("APP_RUNNER_CONNECTION_ARN=" + VALID_ARN.replace("123456789012", "210987654321")
+                                          + "\n")
+    assert {s.environment for s in all_settings(env) if s.manage_api_gateway_account} == {"dev", "prod"}
 
 
 def test_each_environment_has_its_own_state_key_and_s3_locking(two_environments):

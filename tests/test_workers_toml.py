@@ -89,15 +89,16 @@ def test_more_scaling_configurations_than_the_app_runner_quota_are_refused_namin
         settings = settings_from(make_monorepo(tmp_path / environment, names, toml=toml,
                                                settings={"ENVIRONMENT": environment}))
         stacks.append((settings, load_workers(settings)))
-    assert scaling_configuration_count(stacks) == {"eu-west-1": 12}
+    assert scaling_configuration_count(stacks) == {("123456789012", "eu-west-1"): 12}
     problems = Problems()
     check_scaling_configuration_quota(stacks, problems)
     [problem] = list(problems)
     assert problem.key == "APPRUNNER_SCALING_CONFIGURATION_QUOTA"
-    assert "need 12 App Runner auto scaling configurations in eu-west-1" in problem.message
+    assert "need 12 App Runner auto scaling configurations in account 123456789012, eu-west-1" in problem.message
+    assert "plus one free for a resize, but the quota is 10" in problem.message
     assert "'Auto scaling configurations'" in problem.message
     problems = Problems()
-    check_scaling_configuration_quota(stacks[:2], problems)  # 8 fit in the default 10
+    check_scaling_configuration_quota(stacks[:2], problems)  # 8, and one free, fit in the default 10
     assert not problems
 
 
@@ -105,4 +106,4 @@ def test_workers_with_the_same_scaling_values_count_once(tmp_path):
     from workers_scan.workers import scaling_configuration_count
 
     settings = settings_from(make_monorepo(tmp_path, [f"w{i:02d}.ts" for i in range(15)]))
-    assert scaling_configuration_count([(settings, load_workers(settings))]) == {"eu-west-1": 1}
+    assert scaling_configuration_count([(settings, load_workers(settings))]) == {("123456789012", "eu-west-1"): 1}

@@ -154,17 +154,22 @@ def check_node_loader() -> Check:
 
     name = "lazy provider loader"
     loader = Path(aws.NODE_LOADER)
+    if not loader.is_file():
+        return Check(name, WARN, f"{loader} is missing: synth loads all 2,135 provider modules in node",
+                     "reinstall the project (pip install -e .)")
     if not aws.enable_node_loader(dict(os.environ)):
         return Check(name, WARN, f"off ({aws.EAGER_VARIABLE}=1 or {aws.NODE_LAZY_VARIABLE}=0): synth loads all "
                                  "2,135 provider modules in node", "unset them for a faster synth")
     spec = importlib.util.find_spec("cdktf_cdktf_provider_aws")
     archives = list(Path(next(iter(spec.submodule_search_locations))).glob("_jsii/*.tgz")) if spec else []
-    if not loader.is_file() or not archives or not shutil.which("node"):
+    if not archives or not shutil.which("node"):
         return Check(name, WARN, "cannot be checked (loader file, provider package or node missing)")
     with tempfile.TemporaryDirectory() as scratch, tarfile.open(archives[0]) as archive:
         package = Path(scratch) / "node_modules" / "@cdktf" / "provider-aws"
         (package / "lib").mkdir(parents=True)
-        index = next(m for m in archive if m.name == "package/lib/index.js")
+        index = next((m for m in archive if m.name == "package/lib/index.js"), None)
+        if index is None:
+            return Check(name, WARN, "inactive: the installed provider package has no lib/index.js")
         (package / "lib" / "index.js").write_bytes(archive.extractfile(index).read())
         (package / "package.json").write_text('{"name": "@cdktf/provider-aws", "main": "lib/index.js"}')
         report = Path(scratch) / "report.json"

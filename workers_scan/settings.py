@@ -443,6 +443,12 @@ class Settings:
         return f"{self.project_name}-{self.environment}"
 
     @property
+    def account_region(self) -> tuple[str, str]:
+        """(account, region) of the stack: the App Runner connection's account; account-wide settings and quotas
+        are per account and region."""
+        return ARN_RE.match(self.connection_arn).group("account"), self.aws_region
+
+    @property
     def name_prefix(self) -> str:
         return f"{self.project_name}-{self.environment}"
 
@@ -513,6 +519,8 @@ def load_all_settings(source: SettingsSource, environ: Mapping[str, str] | None 
     if base is None:  # unreadable: reporting every required key as missing too would only be noise
         problems.raise_if_any()
     env_layer = {k: (v, "environment variable") for k, v in environ.items() if k in KEYS_BY_NAME}
+    for key in sorted(RETIRED_KEYS.keys() & environ.keys()):
+        problems.add("environment variable", key, f"is no longer read: {RETIRED_KEYS[key]}; unset it")
 
     listed = {**base, **env_layer}.get("ENVIRONMENTS")
     environments: list[str | None] = [None]
@@ -610,17 +618,18 @@ def _resolve(layers: dict[str, tuple[str, str]], path: Path, is_example: bool,
 
 
 def _assign_api_gateway_account(results: list[Settings], problems: Problems) -> list[Settings]:
-    """API Gateway has one CloudWatch role setting per account and region: exactly one stack per region of this
-    synth manages it (an explicit true, else the production environment, else the first one)."""
+    """API Gateway has one CloudWatch role setting per account and region: exactly one stack per account and
+    region of this synth manages it (an explicit true, else the production environment, else the first one)."""
     chosen: dict[str, Settings] = {}
-    for region in dict.fromkeys(s.aws_region for s in results):
-        stacks = [s for s in results if s.aws_region == region]
+    for account_region in dict.fromkeys(s.account_region for s in results):
+        stacks = [s for s in results if s.account_region == account_region]
         claims = [s for s in stacks if s.manage_api_gateway_account is True]
         if len(claims) > 1:
             names = ", ".join(s.stack_name for s in claims)
             problems.add(claims[1].sources.get("MANAGE_API_GATEWAY_ACCOUNT", display_path(claims[1].settings_file)),
-                         "MANAGE_API_GATEWAY_ACCOUNT", f"is true for {names} in {region}; the role is one setting per "
-                         "account and region, so set it true for one environment only (in its .env.<environment>)")
+                         "MANAGE_API_GATEWAY_ACCOUNT", f"is true for {names} in account {account_region[0]}, "
+                         f"{account_region[1]}; the role is one setting per account and region, so set it true for "
+                         "one environment only (in its .env.<environment>)")
         candidates = [s for s in stacks if s.manage_api_gateway_account is None]
         default = ([s for s in candidates if s.is_production] or candidates)[:1]
         for settings in claims[:1] or default:

@@ -45,29 +45,31 @@ class Worker:
         return self.min_instances, self.max_instances, self.max_concurrency
 
 
-def scaling_configuration_count(stacks: list[tuple[Settings, list[Worker]]]) -> dict[str, int]:
-    """Region -> App Runner auto scaling configuration names these stacks need (one per stack and profile)."""
-    needed: dict[str, set] = {}
+def scaling_configuration_count(stacks: list[tuple[Settings, list[Worker]]]) -> dict[tuple[str, str], int]:
+    """(account, region) -> App Runner auto scaling configuration names these stacks need (one per stack and
+    profile)."""
+    needed: dict[tuple[str, str], set] = {}
     for settings, workers in stacks:
-        needed.setdefault(settings.aws_region, set()).update((settings.stack_name, w.scaling) for w in workers)
-    return {region: len(names) for region, names in sorted(needed.items())}
+        needed.setdefault(settings.account_region, set()).update((settings.stack_name, w.scaling) for w in workers)
+    return {key: len(names) for key, names in sorted(needed.items())}
 
 
 def check_scaling_configuration_quota(stacks: list[tuple[Settings, list[Worker]]], problems: Problems) -> None:
-    """App Runner refuses the 11th auto scaling configuration name of a region (default quota): say so at synth,
-    not halfway through an apply."""
-    for region, count in scaling_configuration_count(stacks).items():
-        settings = next(s for s, _ in stacks if s.aws_region == region)
+    """App Runner refuses the 11th auto scaling configuration name of an account and region (default quota): say
+    so at synth, not halfway through an apply. One name stays free: a resize creates its new configuration
+    before the old one goes."""
+    for (account, region), count in scaling_configuration_count(stacks).items():
+        settings = next(s for s, _ in stacks if s.account_region == (account, region))
         quota = settings.apprunner_scaling_configuration_quota
-        if count > quota:
+        if count + 1 > quota:
             problems.add(settings.sources.get("APPRUNNER_SCALING_CONFIGURATION_QUOTA",
                                               display_path(settings.settings_file)),
                          "APPRUNNER_SCALING_CONFIGURATION_QUOTA",
-                         f"the stacks of this synth need {count} App Runner auto scaling configurations in {region} "
-                         f"(one per environment and distinct min_instances/max_instances/max_concurrency) but the "
-                         f"quota is {quota}; give workers the same scaling values in {WORKERS_TOML}, or have AWS "
-                         "raise the quota 'Auto scaling configurations' (Service Quotas > AWS App Runner) and set "
-                         "this key to the new value")
+                         f"the stacks of this synth need {count} App Runner auto scaling configurations in account "
+                         f"{account}, {region} (one per environment and distinct min_instances/max_instances/"
+                         f"max_concurrency), plus one free for a resize, but the quota is {quota}; give workers "
+                         f"the same scaling values in {WORKERS_TOML}, or have AWS raise the quota 'Auto scaling "
+                         "configurations' (Service Quotas > AWS App Runner) and set this key to the new value")
 
 
 def load_workers(settings: Settings) -> list[Worker]:
