@@ -37,14 +37,19 @@ def node_loader_option() -> str:
     return f'--require "{escaped}"'
 
 
+def node_loader_wanted(environ) -> bool:
+    """Neither switch turns it off, and its file is there."""
+    off = environ.get(NODE_LAZY_VARIABLE, "").lower() in ("0", "false", "no", "off")
+    return not (_eager(environ) or off) and os.path.isfile(NODE_LOADER)
+
+
 def enable_node_loader(environ=None) -> bool:
     """Append our --require to NODE_OPTIONS (a user's own options are kept); False, and ours taken out of an
     inherited NODE_OPTIONS, when turned off."""
     environ = os.environ if environ is None else environ
     option = node_loader_option()
     current = environ.get("NODE_OPTIONS", "")
-    off = environ.get(NODE_LAZY_VARIABLE, "").lower() in ("0", "false", "no", "off")
-    if _eager(environ) or off or not os.path.isfile(NODE_LOADER):
+    if not node_loader_wanted(environ):
         if option in current:
             environ["NODE_OPTIONS"] = " ".join(current.replace(option, "").split())
         return False

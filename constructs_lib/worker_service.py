@@ -67,7 +67,7 @@ class WorkerPlatform(Construct):
                                    settings.az_count, *settings.availability_zones)
             connector = connector_.ApprunnerVpcConnector(
                 self, "vpc-connector",
-                vpc_connector_name=f"{shorten(f'{prefix}-workers', NAME_MAX - len(placement) - 1)}-{placement}",
+                vpc_connector_name=shorten(f"{prefix}-workers", NAME_MAX, suffix=f"-{placement}"),
                 subnets=network.private_subnet_ids, security_groups=[group.id],
                 lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
             )
@@ -85,8 +85,7 @@ class WorkerPlatform(Construct):
             # refuses to delete one in use); workers alike share one (10 names per region by default).
             suffix = f"-{low}-{high}-{concurrency}"
             scaling = autoscaling_.ApprunnerAutoScalingConfigurationVersion(
-                self, f"scaling{suffix}", auto_scaling_configuration_name=(
-                    f"{shorten(prefix, CONFIG_NAME_MAX - len(suffix))}{suffix}"),
+                self, f"scaling{suffix}", auto_scaling_configuration_name=shorten(prefix, CONFIG_NAME_MAX, suffix),
                 min_size=low, max_size=high, max_concurrency=concurrency,
                 lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
             )

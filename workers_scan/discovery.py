@@ -43,11 +43,13 @@ def short_hash(*values) -> str:
     return hashlib.sha256("\x1f".join(map(str, values)).encode()).hexdigest()[:6]
 
 
-def shorten(full: str, limit: int) -> str:
-    """`full` if it fits in `limit` characters, else a prefix plus a stable 6-hex hash of `full`."""
+def shorten(full: str, limit: int, suffix: str = "") -> str:
+    """`full` + `suffix` if it fits in `limit` characters, else a prefix of `full` plus a stable 6-hex hash of
+    it, then `suffix` (kept whole: it is what tells names apart)."""
+    limit -= len(suffix)
     if len(full) <= limit:
-        return full
-    return f"{full[:limit - 7].rstrip('-_')}-{short_hash(full)}"
+        return full + suffix
+    return f"{full[:limit - 7].rstrip('-_')}-{short_hash(full)}{suffix}"
 
 
 def service_name(project: str, environment: str, route: str) -> str:

@@ -157,7 +157,7 @@ def check_node_loader() -> Check:
     if not loader.is_file():
         return Check(name, WARN, f"{loader} is missing: synth loads all 2,135 provider modules in node",
                      "reinstall the project (pip install -e .)")
-    if not aws.enable_node_loader(dict(os.environ)):
+    if not aws.node_loader_wanted(os.environ):
         return Check(name, WARN, f"off ({aws.EAGER_VARIABLE}=1 or {aws.NODE_LAZY_VARIABLE}=0): synth loads all "
                                  "2,135 provider modules in node", "unset them for a faster synth")
     spec = importlib.util.find_spec("cdktf_cdktf_provider_aws")

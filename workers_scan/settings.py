@@ -442,6 +442,10 @@ class Settings:
     def stack_name(self) -> str:
         return f"{self.project_name}-{self.environment}"
 
+    def source_of(self, key: str) -> str:
+        """Where `key` was set (a file or "environment variable"); the settings file when it was not."""
+        return self.sources.get(key, display_path(self.settings_file))
+
     @property
     def account_region(self) -> tuple[str, str]:
         """(account, region) of the stack: the App Runner connection's account; account-wide settings and quotas
@@ -626,8 +630,7 @@ def _assign_api_gateway_account(results: list[Settings], problems: Problems) -> 
         claims = [s for s in stacks if s.manage_api_gateway_account is True]
         if len(claims) > 1:
             names = ", ".join(s.stack_name for s in claims)
-            problems.add(claims[1].sources.get("MANAGE_API_GATEWAY_ACCOUNT", display_path(claims[1].settings_file)),
-                         "MANAGE_API_GATEWAY_ACCOUNT", f"is true for {names} in account {account_region[0]}, "
+            problems.add(claims[1].source_of("MANAGE_API_GATEWAY_ACCOUNT"), "MANAGE_API_GATEWAY_ACCOUNT", f"is true for {names} in account {account_region[0]}, "
                          f"{account_region[1]}; the role is one setting per account and region, so set it true for "
                          "one environment only (in its .env.<environment>)")
         candidates = [s for s in stacks if s.manage_api_gateway_account is None]
@@ -649,7 +652,7 @@ def _check_stacks_apart(results: list[Settings], problems: Problems) -> None:
             continue
         if key in seen:
             name = "STATE_KEY" if settings.state_backend == "s3" else "TFC_WORKSPACE"
-            problems.add(settings.sources.get(name, display_path(settings.settings_file)), name,
+            problems.add(settings.source_of(name), name,
                          f"environments {seen[key]} and {settings.environment} would share one state; "
                          "use the {environment} placeholder")
         seen.setdefault(key, settings.environment)

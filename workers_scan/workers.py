@@ -62,8 +62,7 @@ def check_scaling_configuration_quota(stacks: list[tuple[Settings, list[Worker]]
         settings = next(s for s, _ in stacks if s.account_region == (account, region))
         quota = settings.apprunner_scaling_configuration_quota
         if count + 1 > quota:
-            problems.add(settings.sources.get("APPRUNNER_SCALING_CONFIGURATION_QUOTA",
-                                              display_path(settings.settings_file)),
+            problems.add(settings.source_of("APPRUNNER_SCALING_CONFIGURATION_QUOTA"),
                          "APPRUNNER_SCALING_CONFIGURATION_QUOTA",
                          f"the stacks of this synth need {count} App Runner auto scaling configurations in account "
                          f"{account}, {region} (one per environment and distinct min_instances/max_instances/"
