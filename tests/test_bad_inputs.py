@@ -8,8 +8,11 @@ import pytest
 
 import main
 
+from workers_scan.environment import LAYERS
+
 from .helpers import WORKERS, make_monorepo
 
+PLAINTEXT = "sk_live_abc"   # must never be echoed
 SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:acme/x-AbCdEf"
 
 
@@ -102,8 +105,6 @@ CASES = [
      [".env.workers", "AWSAPPRUNNER_MODE (line 1)", "reserved by App Runner"]),
     ("env-key-set-by-infrastructure", {}, lambda r: write(aws(r) / ".env.workers.orders", "DB_HOST=x\n"),
      [".env.workers.orders", "DB_HOST (line 1)", "is set by the infrastructure"]),
-    ("env-plaintext-secret", {}, lambda r: write(aws(r) / ".env.workers", "STRIPE_SECRET_KEY=sk_live_abc\n"),
-     [".env.workers", "STRIPE_SECRET_KEY (line 1)", "Secrets Manager"]),
     ("env-secret-other-region", {}, lambda r: write(aws(r) / ".env.workers", f"STRIPE_KEY={SECRET_ARN}\n"),
      [".env.workers", "STRIPE_KEY (line 1)", "refers to region us-east-1"]),
     ("env-file-binary", {}, lambda r: write(aws(r) / ".env.workers", b"\x00\xff"),
@@ -112,9 +113,13 @@ CASES = [
      [".env.workers.order", "names no discovered worker"]),
 ]
 
-
-def test_campaign_is_broad_enough():
-    assert len({case[0] for case in CASES}) == len(CASES) >= 30
+# A plaintext secret in any layer of a worker's environment (the only worker is "orders").
+CASES += [
+    (f"env-plaintext-secret-in-{layer.format(worker='worker')}", {},
+     lambda r, f=layer.format(worker="orders"): write(aws(r) / f, f"LOG_LEVEL=info\nSTRIPE_SECRET_KEY={PLAINTEXT}\n"),
+     [f"infra/aws/{layer.format(worker='orders')}: STRIPE_SECRET_KEY (line 2)", "Secrets Manager"])
+    for layer in LAYERS
+]
 
 
 @pytest.mark.parametrize("name, settings, setup, expected", CASES, ids=[case[0] for case in CASES])
@@ -135,6 +140,6 @@ def test_bad_input_is_reported_clearly_and_writes_nothing(tmp_path, capsys, name
     assert "nothing was synthesized" in captured.err
     for text in expected:
         assert text in captured.err, f"{text!r} not in:\n{captured.err}"
-    assert "Traceback" not in captured.err
+    assert "Traceback" not in captured.err and PLAINTEXT not in captured.err
     assert sorted((p.relative_to(out), p.stat().st_mtime_ns) for p in out.rglob("*")) == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".cdktf")] == []

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import main
 from workers_scan.report import worker_node
 
@@ -95,8 +97,26 @@ def test_doctor_reports_each_check_and_exits_by_the_worst(tmp_path, capsys):
                  "workers"):
         assert any(line[7:].startswith(name) for line in out.splitlines()), name
     assert "1 found" in out
-    assert code in (main.EXIT_OK, main.EXIT_FAILURE)
     assert (code == main.EXIT_OK) == ("[FAIL]" not in out)
+
+
+@pytest.mark.parametrize("statuses, expected", [
+    (("ok", "ok"), main.EXIT_OK),
+    (("ok", "warn"), main.EXIT_OK),
+    (("warn", "FAIL"), main.EXIT_FAILURE),
+])
+def test_doctor_exit_status_is_the_worst_machine_check(tmp_path, capsys, monkeypatch, statuses, expected):
+    from workers_scan import doctor
+
+    checks = [doctor.Check(f"check {i}", status, "detail", "the fix" if status != "ok" else "")
+              for i, status in enumerate(statuses)]
+    monkeypatch.setattr(doctor, "environment_checks", lambda: checks)
+    env = make_monorepo(tmp_path, ["orders.ts"])
+    assert main.main(["doctor", "--env-file", str(env)]) == expected
+    out = capsys.readouterr().out
+    for i, status in enumerate(statuses):
+        assert f"[{status:>4}] check {i}" in out
+    assert out.count("-> the fix") == sum(status != "ok" for status in statuses)
 
 
 def test_doctor_lists_input_problems_and_exits_2(tmp_path, capsys):

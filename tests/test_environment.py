@@ -3,12 +3,16 @@
 import pytest
 
 from workers_scan import InputError, load_workers
-from workers_scan.environment import infrastructure_keys
+from workers_scan.environment import LAYERS, infrastructure_keys
 
 from .helpers import make_monorepo, settings_from
 
 SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:acme/dev/stripe-AbCdEf"
 PARAMETER_ARN = "arn:aws:ssm:eu-west-1:123456789012:parameter/acme/dev/smtp"
+
+
+# Every layer of a worker's environment, as the file name it has for the worker "orders".
+ORDERS_LAYERS = [layer.format(worker="orders") for layer in LAYERS]
 
 
 def env_files(root, files: dict[str, str]):
@@ -49,24 +53,34 @@ def test_arn_values_become_secrets_and_never_plain_variables(tmp_path):
     assert orders.secret_arns == tuple(sorted((PARAMETER_ARN, SECRET_ARN)))  # the json-key suffix is not an ARN
 
 
+@pytest.mark.parametrize("layer", ORDERS_LAYERS)
+def test_a_secret_reference_becomes_a_secret_in_every_layer(tmp_path, layer):
+    orders = workers_with(tmp_path, {layer: f"STRIPE_API_KEY={SECRET_ARN}\nLOG_LEVEL=info\n"})["orders"]
+    assert orders.environment.secrets == {"STRIPE_API_KEY": SECRET_ARN}
+    assert orders.environment.variables == {"LOG_LEVEL": "info"}
+
+
+@pytest.mark.parametrize("layer", ORDERS_LAYERS)
 @pytest.mark.parametrize("key", ["DB_PASSWORD", "STRIPE_SECRET", "GITHUB_TOKEN", "MAPS_API_KEY", "JWT_PRIVATE_KEY",
                                  "aws_access_key_id", "SERVICE_CREDENTIALS"])
-def test_plain_value_under_secret_looking_key_is_refused_without_echoing_it(tmp_path, key):
-    [message] = problems_with(tmp_path, {".env.workers": f"{key}=hunter2-value\n"})
-    assert f"infra/aws/.env.workers: {key} (line 1): looks like a secret" in message
+def test_plain_value_under_secret_looking_key_is_refused_without_echoing_it(tmp_path, key, layer):
+    [message] = problems_with(tmp_path, {layer: f"LOG_LEVEL=info\n{key}=hunter2-value\n"})
+    assert f"/infra/aws/{layer}: {key} (line 2): looks like a secret" in message, message
     assert "Secrets Manager" in message and "hunter2" not in message
 
 
-def test_allow_list_accepts_false_positives(tmp_path):
-    workers = workers_with(tmp_path, {".env.workers": "TOKEN_TTL_SECONDS=3600\n"},
+@pytest.mark.parametrize("layer", ORDERS_LAYERS)
+def test_allow_list_accepts_false_positives(tmp_path, layer):
+    workers = workers_with(tmp_path, {layer: "TOKEN_TTL_SECONDS=3600\n"},
                            SECRET_KEY_ALLOWLIST="TOKEN_TTL_SECONDS")
     assert workers["orders"].environment.variables == {"TOKEN_TTL_SECONDS": "3600"}
 
 
+@pytest.mark.parametrize("layer", ORDERS_LAYERS)
 @pytest.mark.parametrize("key", ["DB_HOST", "REDIS_HOST", "PORT", "NODE_ENV", "WORKER_NAME", "DB_SECRET"])
-def test_key_set_by_the_infrastructure_may_not_be_set_by_a_file(tmp_path, key):
-    [message] = problems_with(tmp_path, {".env.workers.orders": f"{key}=x\n"})
-    assert f".env.workers.orders: {key} (line 1): is set by the infrastructure" in message
+def test_key_set_by_the_infrastructure_may_not_be_set_by_a_file(tmp_path, key, layer):
+    [message] = problems_with(tmp_path, {layer: f"{key}=x\n"})
+    assert f"/infra/aws/{layer}: {key} (line 1): is set by the infrastructure" in message, message
 
 
 def test_db_keys_are_free_when_aurora_is_off(tmp_path):
@@ -80,15 +94,17 @@ def test_infrastructure_keys_follow_the_data_stores(tmp_path):
                                              "DB_USER", "DB_SECRET")
 
 
-def test_reserved_prefix_invalid_key_and_unparsable_line(tmp_path):
-    messages = problems_with(tmp_path, {".env.workers": "AWSAPPRUNNER_X=1\n2FAST=1\nnot a line\nOK=1\n"})
+@pytest.mark.parametrize("layer", ORDERS_LAYERS)
+def test_reserved_prefix_invalid_key_and_unparsable_line(tmp_path, layer):
+    messages = problems_with(tmp_path, {layer: "AWSAPPRUNNER_X=1\n2FAST=1\nnot a line\nOK=1\n"})
     assert any("AWSAPPRUNNER_X (line 1): names starting with AWSAPPRUNNER are reserved" in m for m in messages)
     assert any("line 2: cannot be parsed" in m or "2FAST" in m for m in messages), messages
     assert any("line 3: cannot be parsed as KEY=value" in m for m in messages), messages
 
 
-def test_malformed_secret_reference_and_foreign_region(tmp_path):
-    messages = problems_with(tmp_path, {".env.workers": (
+@pytest.mark.parametrize("layer", ORDERS_LAYERS)
+def test_malformed_secret_reference_and_foreign_region(tmp_path, layer):
+    messages = problems_with(tmp_path, {layer: (
         "A_SECRET=arn:aws:secretsmanager:eu-west-1:123:secret:x\n"
         "B_TOKEN=arn:aws:ssm:us-east-1:123456789012:parameter/x\n")})
     assert any("A_SECRET (line 1): looks like a secret reference but is not" in m for m in messages)

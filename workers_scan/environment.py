@@ -15,6 +15,9 @@ from .errors import Problems
 from .settings import Settings
 
 SHARED_FILE = ".env.workers"
+# The files a worker's environment is layered from, lowest precedence first ({worker}: the worker's name).
+# Every rule below (reserved keys, secret references, plain secrets) applies to every layer alike.
+LAYERS = (SHARED_FILE, SHARED_FILE + ".{worker}")
 SECRET_KEY_RE = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL|ACCESS_?KEY|AUTH_KEY|DSN")
 SECRETS_MANAGER_ARN = re.compile(
     r"^(?P<base>arn:aws:secretsmanager:(?P<region>[a-z0-9-]+):\d{12}:secret:[A-Za-z0-9/_+=.@-]+)"
@@ -61,9 +64,6 @@ def load_environments(settings: Settings, worker_names: list[str], problems: Pro
     """Every worker's file-provided environment, validated; problems are collected."""
     folder = settings.settings_dir
     reserved = set(infrastructure_keys(settings))
-    shared_path = folder / SHARED_FILE
-    shared = _read(shared_path, settings, reserved, problems) if shared_path.exists() else {}
-
     names = set(worker_names)
     for path in sorted(folder.glob(f"{SHARED_FILE}.*")):
         suffix = path.name[len(SHARED_FILE) + 1:]
@@ -73,12 +73,15 @@ def load_environments(settings: Settings, worker_names: list[str], problems: Pro
             problems.add(path, "", f"names no discovered worker {suffix!r}; per-worker files are "
                                    f"{SHARED_FILE}.<worker> with a worker of: {', '.join(sorted(names))}")
 
+    read: dict[Path, dict[str, str]] = {}   # each file read (and its problems reported) once
     environments: dict[str, WorkerEnvironment] = {}
     for name in sorted(names):
-        merged = dict(shared)
-        own = folder / f"{SHARED_FILE}.{name}"
-        if own.exists():
-            merged.update(_read(own, settings, reserved, problems))
+        merged: dict[str, str] = {}
+        for layer in LAYERS:
+            path = folder / layer.format(worker=name)
+            if path not in read:
+                read[path] = _read(path, settings, reserved, problems) if path.exists() else {}
+            merged.update(read[path])
         variables = {k: v for k, v in merged.items() if not is_secret_reference(v)}
         secrets = {k: v for k, v in merged.items() if is_secret_reference(v)}
         environments[name] = WorkerEnvironment(variables=dict(sorted(variables.items())),
