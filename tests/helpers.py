@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 from workers_scan import load_settings
@@ -71,3 +73,37 @@ def plaintext_secrets(document) -> list[tuple[str, str]]:
 
     walk(document)
     return found
+
+
+# Strings longer than this are split into fragments for review (golden files).
+REVIEW_WIDTH = 100
+_FRAGMENT_END = re.compile(r"(?<=, )|(?<= && )|(?<=\(\[)")
+
+
+def reviewable(node):
+    """A JSON document rendered for review as a diff: each reference of a long expression on its own line.
+
+    A string holding a compact JSON document (an IAM policy) becomes {"<json>": document}; a long string becomes
+    {"<joined>": [fragments]}, split after ", ", " && " and "(["; both are exact, so the rendering stays
+    injective: any change to the input changes the output.
+    """
+    if isinstance(node, dict):
+        return {key: reviewable(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [reviewable(item) for item in node]
+    if isinstance(node, str) and len(node) > REVIEW_WIDTH:
+        if node[:1] in "{[":
+            try:
+                document = json.loads(node)
+            except ValueError:
+                document = None
+            if document is not None and json.dumps(document, separators=(",", ":")) == node:
+                return {"<json>": reviewable(document)}
+        fragments = [part for part in _FRAGMENT_END.split(node) if part]
+        if len(fragments) > 1:
+            return {"<joined>": fragments}
+    return node
+
+
+def render_for_review(document) -> str:
+    return json.dumps(reviewable(document), indent=2, sort_keys=True, ensure_ascii=False) + "\n"

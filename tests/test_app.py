@@ -10,9 +10,9 @@ import main
 from constructs_lib.app import StackInput, synthesize
 from workers_scan import InputError
 
-from .helpers import make_monorepo
+from .helpers import make_monorepo, render_for_review
 
-GOLDEN = Path(__file__).parent / "golden" / "acme-dev.stack.json"
+GOLDEN = Path(__file__).parent / "golden" / "acme-dev.stack.review.json"
 
 
 def test_synth_of_the_example_warns_and_prints_stacks_resources_and_workers(tmp_path, capsys, monkeypatch):
@@ -152,12 +152,32 @@ def test_settings_file_from_environment_variable_is_used(tmp_path, capsys, monke
 
 
 def test_example_matches_the_reviewed_golden_json(example_stack):
-    """Regenerate deliberately with UPDATE_GOLDEN=1 and review the diff."""
-    rendered = json.dumps(example_stack, indent=2, sort_keys=True) + "\n"
+    """The example's JSON, rendered for review (tests/helpers.py reviewable), equals the reviewed golden file.
+
+    UPDATE_GOLDEN=1 rewrites the file and fails, so the diff is looked at before the next run passes; CI refuses it.
+    """
+    rendered = render_for_review(example_stack)
     if os.environ.get("UPDATE_GOLDEN") == "1":
+        assert os.environ.get("CI") != "true", "UPDATE_GOLDEN=1 is refused under CI: regenerate and review locally"
+        changed = not GOLDEN.exists() or GOLDEN.read_text() != rendered
         GOLDEN.write_text(rendered)
+        pytest.fail(f"golden rewritten: review the diff (git diff -- {GOLDEN}) and run again"
+                    if changed else "golden unchanged: run again without UPDATE_GOLDEN")
     assert GOLDEN.exists(), "golden file missing: run UPDATE_GOLDEN=1 pytest tests/test_app.py"
     assert rendered == GOLDEN.read_text(), "synthesized JSON changed: review, then UPDATE_GOLDEN=1"
+
+
+def test_review_rendering_splits_long_expressions_and_loses_nothing():
+    trigger = "${sha1(jsonencode([" + ", ".join(f"aws_api_gateway_method.m{i}.id" for i in range(8)) + "]))}"
+    policy = json.dumps({"Statement": [{"Action": "s3:GetObject", "Resource": "arn:aws:s3:::" + "b" * 100}]},
+                        separators=(",", ":"))
+    rendered = json.loads(render_for_review({"trigger": trigger, "policy": policy, "short": "a, b"}))
+    assert rendered["trigger"]["<joined>"][1] == "aws_api_gateway_method.m0.id, "
+    assert "".join(rendered["trigger"]["<joined>"]) == trigger
+    assert rendered["policy"] == {"<json>": json.loads(policy)}
+    assert rendered["short"] == "a, b"
+    spaced = policy.replace(",", ", ")   # not compact: kept as text, so the spacing change stays visible
+    assert "".join(json.loads(render_for_review({"p": spaced}))["p"]["<joined>"]) == spaced
 
 
 def test_output_does_not_depend_on_where_the_monorepo_lives(tmp_path):
