@@ -69,6 +69,9 @@ def provider_override(url: str, apprunner: str | None = None) -> dict:
         # The account id comes from moto's STS: without it the provider writes "<account>/<sg-id>" for groups.
         "skip_credentials_validation": True, "skip_requesting_account_id": False, "skip_metadata_api_check": "true",
         "skip_region_validation": True, "s3_use_path_style": True,
+        # Retries on throttling and transient errors (the default, 25, made explicit): a waiter that sees one
+        # 5xx from a local emulator under load must not fail the run.
+        "max_retries": 25,
         "endpoints": [{**{service: url for service in SERVICES}, **({"apprunner": apprunner} if apprunner else {})}],
     }}}
 

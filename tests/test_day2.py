@@ -3,8 +3,8 @@
 Every step edits the monorepo or its settings, re-synthesizes in place (same output folder, the same local
 state beside it, the same `.terraform/`), plans and applies in one run (its planned changes read from
 terraform's JSON log), and plans again with a refresh. For every step: the apply succeeds, no stateful
-resource is replaced or destroyed, the last plan is empty apart from the emulator quirks listed below
-(checked attribute by attribute; none today), and the API deployment is replaced exactly when the API
+resource is replaced or destroyed, the last plan is empty (no allowance for emulator quirks:
+tests/moto_patched.py mends moto's read-back gaps, so any change left is a real bug), and the API deployment is replaced exactly when the API
 changed.
 
 AWS is moto (tests/moto_patched.py) plus the App Runner stand-in (tests/apprunner_standin.py), which refuses
@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from constructs_lib.app import StackInput, synthesize
+from constructs_lib.waf import MANAGED_RULE_GROUPS
 from workers_scan import load_workers
 from workers_scan.settings import EXAMPLE_SETTINGS
 
@@ -37,9 +38,6 @@ pytestmark = pytest.mark.emulator
 STACK = "acme-dev"
 STATEFUL_TYPES = ("aws_rds_cluster", "aws_rds_cluster_instance", "aws_elasticache_replication_group",
                   "aws_s3_bucket", "aws_dynamodb_table")
-# Resource type -> attributes the emulators read back differently from what was applied (in-place updates
-# only). Empty: tests/moto_patched.py mends moto's read-back gaps, so any change left is a real bug.
-EMULATOR_QUIRKS: dict[str, set[str]] = {}
 DEPLOYMENT = "aws_api_gateway_deployment"
 
 
@@ -84,6 +82,24 @@ class Platform:
         return [c for c in shown.get("resource_changes", []) if c["mode"] == "managed"
                 and c["change"]["actions"] != ["no-op"]]
 
+    def state(self) -> dict[str, list[dict]]:
+        """The applied managed resources' attributes by type, from the local state beside the output folder."""
+        document = json.loads((self.out.parent / f"terraform.{STACK}.tfstate").read_text())
+        found: dict[str, list[dict]] = {}
+        for resource in document["resources"]:
+            if resource["mode"] == "managed":
+                found.setdefault(resource["type"], []).extend(i["attributes"] for i in resource["instances"])
+        return found
+
+    def client(self, service: str):
+        """A boto3 client of the emulator that serves `service` (App Runner: the stand-in, else moto)."""
+        import boto3
+
+        url = self.endpoints["apprunner" if service == "apprunner" else "moto"]
+        return boto3.client(service, endpoint_url=url, region_name="eu-west-1",
+                            aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                            aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+
     def apply(self, step: str) -> list[dict]:
         """`step`'s plan and apply in one run (no refresh: the previous step's last plan read everything back and found
         nothing to do); returns the planned changes as {address, type, action}, from terraform's JSON log."""
@@ -117,24 +133,63 @@ def step(platform: Platform, name: str, *, api_changes: bool) -> list[dict]:
     assert not destroyed, f"{name}: stateful resources were replaced or destroyed: {destroyed}"
     redeployed = [c["action"] for c in changes if c["type"] == DEPLOYMENT]
     assert redeployed == (["replace"] if api_changes else []), f"{name}: deployment {redeployed}, API changed: {api_changes}"
-    leftover = beyond_quirks(platform.plan(f"{name}-again"))
+    leftover = [(c["address"], c["change"]["actions"], differences(c)) for c in platform.plan(f"{name}-again")]
     assert not leftover, f"{name}: the plan after the apply is not empty: {leftover}"
     return changes
 
 
-def quirk(change: dict) -> bool:
-    """An in-place update of only the attributes moto reads back differently."""
+def differences(change: dict) -> dict[str, tuple]:
+    """attribute -> (before, after) for every attribute a planned change would alter."""
     before, after = change["change"]["before"] or {}, change["change"]["after"] or {}
-    attributes = {k for k in set(before) | set(after) if before.get(k) != after.get(k)}
-    return change["change"]["actions"] == ["update"] and attributes <= EMULATOR_QUIRKS.get(change["type"], set())
-
-
-def beyond_quirks(changes: list[dict]) -> list[tuple]:
-    return [(c["address"], c["change"]["actions"]) for c in changes if not quirk(c)]
+    return {k: (before.get(k), after.get(k)) for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)}
 
 
 def addresses(changes: list[dict], rtype: str, action: str) -> list[str]:
     return sorted(c["address"] for c in changes if c["type"] == rtype and c["action"] == action)
+
+
+def test_what_security_depends_on_reads_back_from_the_emulators_after_the_first_apply(platform):
+    """Read with boto3, not from the plan: what AWS holds after the apply is what protects the platform."""
+    state = platform.state()
+    waf, apigw = platform.client("wafv2"), platform.client("apigateway")
+
+    [acl], [stage] = state["aws_wafv2_web_acl"], state["aws_api_gateway_stage"]
+    rules = waf.get_web_acl(Name=acl["name"], Id=acl["id"], Scope="REGIONAL")["WebACL"]["Rules"]
+    statements = [rule["Statement"] for rule in rules]
+    assert [(s["RateBasedStatement"]["Limit"], s["RateBasedStatement"]["AggregateKeyType"])
+            for s in statements if "RateBasedStatement" in s] == [(2000, "IP")]
+    assert sorted(s["ManagedRuleGroupStatement"]["Name"] for s in statements
+                  if "ManagedRuleGroupStatement" in s) == sorted(MANAGED_RULE_GROUPS)
+    assert waf.get_web_acl_for_resource(ResourceArn=stage["arn"])["WebACL"]["ARN"] == acl["arn"]
+
+    [link] = state["aws_api_gateway_vpc_link"]
+    domains = {c["domain_name"] for c in state["aws_apprunner_vpc_ingress_connection"]}
+    integrations = state["aws_api_gateway_integration"]
+    assert len(integrations) == 2 * len(state["aws_apprunner_service"])
+    for applied in integrations:
+        read = apigw.get_integration(restApiId=applied["rest_api_id"], resourceId=applied["resource_id"],
+                                     httpMethod=applied["http_method"])
+        assert (read["type"], read["connectionType"], read["connectionId"]) == ("HTTP_PROXY", "VPC_LINK", link["id"])
+        assert read["uri"].split("/")[2] in domains and read["uri"].startswith("https://")
+
+    apprunner = platform.client("apprunner")
+    [connector] = state["aws_apprunner_vpc_connector"]
+    for service in state["aws_apprunner_service"]:
+        network = apprunner.describe_service(ServiceArn=service["arn"])["Service"]["NetworkConfiguration"]
+        assert network["IngressConfiguration"]["IsPubliclyAccessible"] is False, service["service_name"]
+        assert network["EgressConfiguration"] == {"EgressType": "VPC", "VpcConnectorArn": connector["arn"]}
+
+    [cluster] = state["aws_rds_cluster"]
+    [read_cluster] = platform.client("rds").describe_db_clusters(DBClusterIdentifier=cluster["id"])["DBClusters"]
+    assert (read_cluster["StorageEncrypted"], read_cluster["DeletionProtection"]) == (True, True)
+    for instance in platform.client("rds").describe_db_instances()["DBInstances"]:
+        assert instance["PubliclyAccessible"] is False, instance["DBInstanceIdentifier"]
+
+    keys = {key["arn"] for key in state["aws_kms_key"]}
+    groups = platform.client("logs").describe_log_groups()["logGroups"]
+    assert {g["logGroupName"] for g in groups} >= {g["name"] for g in state["aws_cloudwatch_log_group"]}
+    for group in groups:
+        assert group.get("kmsKeyId") in keys and group.get("retentionInDays"), group["logGroupName"]
 
 
 def test_state_and_user_files_survive_a_resynth_with_nothing_changed(platform):
