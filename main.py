@@ -101,6 +101,10 @@ def synth(args, inputs, say, notice) -> int:
         counts = result.resource_counts[name]
         say(f"\n{name}: {sum(counts.values())} resources, {display_path(path)}")
         say(resources_table(counts))
+    for settings, _ in inputs:
+        if settings.waf_count_rules:
+            say(f"\n{settings.stack_name}: WAF rules that only count (WAF_COUNT_RULES): "
+                + ", ".join(settings.waf_count_rules))
     for settings, workers in inputs:
         say(f"\nWorkers of {settings.stack_name}:")
         say(workers_table(settings, workers))

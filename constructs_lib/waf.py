@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from constructs import Construct
 
 from workers_scan import Settings
+from workers_scan.waf_rules import MANAGED_RULE_GROUPS, MANAGED_RULES, REDACTED_HEADERS
 
 from .aws import load
 
@@ -14,7 +15,6 @@ from .aws import load
     "wafv2_web_acl", "wafv2_web_acl_association", "wafv2_web_acl_logging_configuration", "cloudwatch_log_group",
 )
 
-MANAGED_RULE_GROUPS = ("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet")
 RATE_WINDOW_SECONDS = 300
 
 
@@ -48,10 +48,13 @@ class Waf(Construct):
             visibility_config=visibility("rate_limit"),
         )]
         for priority, group in enumerate(MANAGED_RULE_GROUPS, start=1):
+            counted = [rule for rule in MANAGED_RULES[group] if rule in settings.waf_count_rules]
+            overrides = {"rule_action_override": [{"name": rule, "action_to_use": {"count": {}}}
+                                                  for rule in counted]} if counted else {}
             rules.append(acl_.Wafv2WebAclRule(
                 name=group, priority=priority,
                 override_action=acl_.Wafv2WebAclRuleOverrideAction(none=acl_.Wafv2WebAclRuleOverrideActionNone()),
-                statement={"managed_rule_group_statement": {"name": group, "vendor_name": "AWS"}},
+                statement={"managed_rule_group_statement": {"name": group, "vendor_name": "AWS", **overrides}},
                 visibility_config=visibility(group),
             ))
         web_acl = acl_.Wafv2WebAcl(
@@ -67,6 +70,18 @@ class Waf(Construct):
         logs = log_group_.CloudwatchLogGroup(self, "logs", name=f"aws-waf-logs-{prefix}",
                                              retention_in_days=settings.log_retention_days,
                                              kms_key_id=props.logs_kms_key_arn)
-        logging_.Wafv2WebAclLoggingConfiguration(self, "logging", resource_arn=web_acl.arn,
-                                                 log_destination_configs=[logs.arn])
+        # Only blocked and counted requests, when asked: a busy API's full log costs more than its WAF.
+        matched_only = None if settings.waf_log_all_requests else logging_.Wafv2WebAclLoggingConfigurationLoggingFilter(
+            default_behavior="DROP",
+            filter=[logging_.Wafv2WebAclLoggingConfigurationLoggingFilterFilter(
+                behavior="KEEP", requirement="MEETS_ANY",
+                condition=[logging_.Wafv2WebAclLoggingConfigurationLoggingFilterFilterCondition(
+                    action_condition=logging_.Wafv2WebAclLoggingConfigurationLoggingFilterFilterConditionActionCondition(
+                        action=action)) for action in ("BLOCK", "COUNT")])])
+        logging_.Wafv2WebAclLoggingConfiguration(
+            self, "logging", resource_arn=web_acl.arn, log_destination_configs=[logs.arn],
+            redacted_fields=[logging_.Wafv2WebAclLoggingConfigurationRedactedFields(
+                single_header=logging_.Wafv2WebAclLoggingConfigurationRedactedFieldsSingleHeader(name=header))
+                for header in REDACTED_HEADERS],
+            logging_filter=matched_only)
         self.web_acl_arn: str = web_acl.arn

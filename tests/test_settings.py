@@ -240,3 +240,19 @@ def test_retired_keys_in_the_environment_are_errors_too(tmp_path):
     env = make_monorepo(tmp_path)
     [problem] = problems_of(env, {"AURORA_PREVENT_DESTROY": "false"})
     assert problem.startswith("environment variable: AURORA_PREVENT_DESTROY: is no longer read")
+
+
+def test_waf_rules_to_count_must_be_published_rules_of_the_groups(tmp_path):
+    env = make_monorepo(tmp_path, settings={"WAF_COUNT_RULES": "SizeRestrictions_BODY,SizeRestriction_Body,Bogus"})
+    with pytest.raises(InputError) as caught:
+        settings_from(env)
+    [problem] = [str(p) for p in caught.value.problems]
+    assert "infra/aws/.env: WAF_COUNT_RULES: names no rule of AWSManagedRulesCommonRuleSet or " in problem
+    assert "'SizeRestriction_Body' (did you mean SizeRestrictions_BODY?)" in problem and "'Bogus'" in problem
+    assert "'SizeRestrictions_BODY'" not in problem
+
+
+def test_waf_rules_to_count_keep_their_order_once_each(tmp_path):
+    env = make_monorepo(tmp_path, settings={"WAF_COUNT_RULES": "NoUserAgent_HEADER, Log4JRCE_BODY,NoUserAgent_HEADER"})
+    assert settings_from(env).waf_count_rules == ("NoUserAgent_HEADER", "Log4JRCE_BODY")
+    assert settings_from(make_monorepo(tmp_path / "default")).waf_count_rules == ()

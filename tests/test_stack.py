@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from constructs_lib.waf import MANAGED_RULE_GROUPS
+from workers_scan.waf_rules import MANAGED_RULE_GROUPS, MANAGED_RULES
 
 
 def resources(stack: dict, rtype: str) -> dict:
@@ -269,6 +269,28 @@ def test_waf_rate_limit_and_managed_rules_on_the_stage(example_stack):
     logging = one(example_stack, "aws_wafv2_web_acl_logging_configuration")
     group_name = logging["log_destination_configs"][0].split(".")[1]
     assert resources(example_stack, "aws_cloudwatch_log_group")[group_name]["name"].startswith("aws-waf-logs-")
+    assert logging["redacted_fields"] == [{"single_header": {"name": "authorization"}},
+                                          {"single_header": {"name": "cookie"}}]
+    assert "logging_filter" not in logging   # every request is logged by default
+
+
+def test_waf_rules_set_to_count_override_only_those_rules_and_logs_can_keep_matches_only(stack_for):
+    stack = stack_for(("orders.ts",), WAF_COUNT_RULES="NoUserAgent_HEADER,Log4JRCE_BODY,SizeRestrictions_BODY",
+                      WAF_LOG_ALL_REQUESTS="false")
+    statements = {r["name"]: r["statement"].get("managed_rule_group_statement")
+                  for r in one(stack, "aws_wafv2_web_acl")["rule"]}
+    counted = {group: [o["name"] for o in statements[group].get("rule_action_override", [])]
+               for group in MANAGED_RULE_GROUPS}
+    assert counted == {"AWSManagedRulesCommonRuleSet": ["NoUserAgent_HEADER", "SizeRestrictions_BODY"],
+                       "AWSManagedRulesKnownBadInputsRuleSet": ["Log4JRCE_BODY"]}
+    for group in MANAGED_RULE_GROUPS:
+        assert all(o["action_to_use"] == {"count": {}} for o in statements[group]["rule_action_override"])
+        assert all(o["name"] in MANAGED_RULES[group] for o in statements[group]["rule_action_override"])
+    log_filter = one(stack, "aws_wafv2_web_acl_logging_configuration")["logging_filter"]
+    assert log_filter["default_behavior"] == "DROP"
+    [kept] = log_filter["filter"]
+    assert (kept["behavior"], kept["requirement"]) == ("KEEP", "MEETS_ANY")
+    assert sorted(c["action_condition"]["action"] for c in kept["condition"]) == ["BLOCK", "COUNT"]
 
 
 def test_waf_rate_limit_comes_from_settings(stack_for):

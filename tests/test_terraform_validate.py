@@ -19,7 +19,7 @@ def diagnostics_text(report: dict) -> str:
 @pytest.fixture(scope="module")
 def synthesized(tmp_path_factory, example_settings, example_workers):
     """The example and three variants (production with 3 AZs and an S3 backend, hence the acme-state
-    bootstrap stack; existing VPC with KMS keys and Redis; no data stores nor VPC egress), synthesized once."""
+    bootstrap stack; existing VPC with KMS keys, Redis and WAF rules set to count; no data stores nor VPC egress), synthesized once."""
     root = tmp_path_factory.mktemp("variants")
     prod = settings_from(make_monorepo(root / "prod", ["orders.ts", "reportGenerator/"], settings={
         "ENVIRONMENT": "prod", "AZ_COUNT": "3", "AVAILABILITY_ZONES": "eu-west-1a,eu-west-1b,eu-west-1c",
@@ -29,7 +29,8 @@ def synthesized(tmp_path_factory, example_settings, example_workers):
         "ENVIRONMENT": "staging", "VPC_ID": "vpc-0123456789abcdef0",
         "PRIVATE_SUBNET_IDS": "subnet-0123456789abcdef0,subnet-0123456789abcdef1",
         "AURORA_KMS_KEY_ARN": key, "SECRETS_KMS_KEY_ARNS": key, "AURORA_PERFORMANCE_INSIGHTS": "true",
-        "REDIS_ENGINE": "redis"}))
+        "REDIS_ENGINE": "redis", "WAF_COUNT_RULES": "SizeRestrictions_BODY,NoUserAgent_HEADER,Log4JRCE_BODY",
+        "WAF_LOG_ALL_REQUESTS": "false"}))
     bare = settings_from(make_monorepo(root / "bare", ["orders.ts"], settings={
         "ENVIRONMENT": "sandbox", "AURORA_ENABLED": "false", "REDIS_ENABLED": "false", "WORKER_VPC_EGRESS": "false",
         "MANAGE_API_GATEWAY_ACCOUNT": "false"}))

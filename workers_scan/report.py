@@ -7,6 +7,7 @@ from typing import Iterable, Sequence
 
 from .environment import INFRASTRUCTURE_SECRETS, infrastructure_keys
 from .settings import Settings
+from .waf_rules import MANAGED_RULE_GROUPS
 from .workers import Worker
 
 
@@ -71,10 +72,12 @@ def resources_table(resource_counts: Counter) -> str:
 
 def mermaid(settings: Settings, workers: Sequence[Worker]) -> str:
     """The request path for these inputs, client to data stores, one node per worker service."""
+    rule_groups = " + ".join(group.removeprefix("AWSManagedRules").removesuffix("RuleSet")
+                             for group in MANAGED_RULE_GROUPS)
     lines = [
         "flowchart LR",
         "  client([Client]) --> waf[\"WAFv2 web ACL<br/>"
-        f"{settings.waf_rate_limit} requests / 5 min per IP<br/>Common + KnownBadInputs rules\"]",
+        f"{settings.waf_rate_limit} requests / 5 min per IP<br/>{rule_groups} rules\"]",
         f"  waf --> api[\"REST API {settings.name_prefix}<br/>stage {settings.environment}\"]",
         "  api --> link[VPC Link]",
         "  link --> nlb[\"Internal NLB<br/>TCP 443 pass-through\"]",

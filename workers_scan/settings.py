@@ -17,6 +17,7 @@ from typing import Any, Callable, Mapping
 from .aws_names import bucket_name_problems, project_name_problems
 from .envfile import read_env_file
 from .errors import Problems, display_path
+from .waf_rules import MANAGED_RULES, group_of
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_SETTINGS = PROJECT_ROOT / "examples" / "monorepo" / "infra" / "aws" / ".env.example"
@@ -96,6 +97,18 @@ def _one_of(*choices: Any) -> Callable[[str], Any]:
         raise Invalid(f"{value!r} is not one of {', '.join(str(c) for c in choices)}")
 
     return parse
+
+
+def _waf_rules(value: str) -> tuple[str, ...]:
+    rules = _csv(value)
+    known = [rule for group in MANAGED_RULES.values() for rule in group]
+    unknown = [rule for rule in rules if group_of(rule) is None]
+    if unknown:
+        hints = [f"{rule!r} (did you mean {close[0]}?)" if (close := difflib.get_close_matches(rule, known, 1))
+                 else repr(rule) for rule in unknown]
+        raise Invalid(f"names no rule of {' or '.join(MANAGED_RULES)}: {', '.join(hints)}; rule names are "
+                      "case-sensitive, e.g. SizeRestrictions_BODY, NoUserAgent_HEADER")
+    return tuple(dict.fromkeys(rules))
 
 
 def _boolean(value: str) -> bool:
@@ -254,6 +267,11 @@ KEYS: tuple[Key, ...] = (
     Key("AUTO_DEPLOYMENTS", "auto_deployments", "true", _boolean, "Deploy on every push to BRANCH."),
     Key("WAF_RATE_LIMIT", "waf_rate_limit", "2000", _int_between(10, 2_000_000_000),
         "Requests per client IP per 5 minutes before WAF blocks it."),
+    Key("WAF_COUNT_RULES", "waf_count_rules", "", _waf_rules,
+        "Rules of the managed groups that only count instead of blocking (comma-separated rule names, e.g. "
+        "SizeRestrictions_BODY for request bodies over 8 KB); see README 'The WAF and your API'."),
+    Key("WAF_LOG_ALL_REQUESTS", "waf_log_all_requests", "true", _boolean,
+        "WAF logs every request; false keeps only blocked and counted ones (lower log cost)."),
     Key("API_AUTHORIZATION", "api_authorization", "NONE", _one_of("NONE", "AWS_IAM"),
         "Authorization of every route: NONE (the workers authenticate) or AWS_IAM (SigV4-signed callers)."),
     Key("API_THROTTLE_RATE_LIMIT", "api_throttle_rate_limit", "1000", _int_between(1, 10_000),
@@ -384,6 +402,8 @@ class Settings:
     apprunner_scaling_configuration_quota: int
     auto_deployments: bool
     waf_rate_limit: int
+    waf_count_rules: tuple[str, ...]
+    waf_log_all_requests: bool
     api_authorization: str
     api_throttle_rate_limit: int
     api_throttle_burst_limit: int
@@ -613,7 +633,7 @@ def _resolve(layers: dict[str, tuple[str, str]], path: Path, is_example: bool,
     values["monorepo_root"] = (path.parent / values["monorepo_root"]).resolve()
     _apply_environment_defaults(values)
     for optional in ("availability_zones", "private_subnet_ids", "secret_key_allowlist", "secrets_kms_key_arns",
-                     "environments", "tfc_workspace_tags"):
+                     "environments", "tfc_workspace_tags", "waf_count_rules"):
         values[optional] = values[optional] or ()
     for optional in ("vpc_id", "aurora_kms_key_arn", "logs_kms_key_arn", "state_bucket", "state_lock_table", "state_kms_key_arn",
                      "tfc_organization", "tfc_workspace"):
