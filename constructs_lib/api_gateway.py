@@ -12,7 +12,7 @@ from constructs import Construct
 from workers_scan import Settings, Worker
 
 from .aws import load
-from .iam import policy_json
+from .iam import service_trust_policy
 
 (rest_api_, vpc_link_, resource_, method_, integration_, deployment_, stage_, method_settings_, log_group_,
  account_, role_, role_attachment_) = load(
@@ -149,9 +149,7 @@ class RestApi(Construct):
         role = role_.IamRole(
             self, "cloudwatch-role", name=f"{prefix}-apigateway-cloudwatch",
             description="Lets API Gateway write execution logs to CloudWatch Logs",
-            assume_role_policy=policy_json([{
-                "Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"}, "Action": "sts:AssumeRole",
-            }]), lifecycle=keep,
+            assume_role_policy=service_trust_policy("apigateway.amazonaws.com"), lifecycle=keep,
         )
         role_attachment_.IamRolePolicyAttachment(self, "cloudwatch-role-policy", role=role.name,
                                                  policy_arn=PUSH_TO_CLOUDWATCH, lifecycle=keep)

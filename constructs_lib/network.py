@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf import Fn, TerraformResourceLifecycle
+from cdktf import Fn, TerraformLocal, TerraformResourceLifecycle
 from constructs import Construct
 
 from workers_scan import Settings
 
 from .aws import load
-from .iam import policy_json
+from .iam import policy_json, service_trust_policy
 
 (vpc_, subnet_, igw_, eip_, nat_, route_table_, route_, rta_, default_sg_, azs_, data_vpc_, flow_log_, log_group_,
  role_, role_policy_) = load(
@@ -35,7 +35,9 @@ class NetworkProps:
 class Network(Construct):
     """Creates a VPC over AZ_COUNT zones, or looks up an existing one (VPC_ID + PRIVATE_SUBNET_IDS).
 
-    Exposes `vpc_id`, `vpc_cidr`, `private_subnet_ids` and `subnet_count` (a Python int, known at synth).
+    Exposes `vpc_id`, `vpc_cidr`, `private_subnet_ids` and `subnet_count` (a Python int, known at synth), and
+    `vpc_secondary_cidrs`: None for a VPC it creates (one block), else a Terraform list of the existing VPC's
+    other CIDR blocks.
     """
 
     def __init__(self, scope: Construct, id_: str, *, props: NetworkProps):
@@ -45,11 +47,17 @@ class Network(Construct):
             existing = data_vpc_.DataAwsVpc(self, "existing-vpc", id=settings.vpc_id)
             self.vpc_id: str = existing.id
             self.vpc_cidr: str = existing.cidr_block
+            # A VPC may have secondary CIDR blocks: subnets, and the NLB in them, can sit in any of them.
+            self.vpc_secondary_cidrs = TerraformLocal(
+                self, "existing-vpc-secondary-cidrs",
+                f"${{toset([for block in {existing.fqn}.cidr_block_associations : block.cidr_block "
+                f"if block.cidr_block != {existing.fqn}.cidr_block])}}").as_list
             self.private_subnet_ids: list[str] = list(settings.private_subnet_ids)
             self.subnet_count = len(settings.private_subnet_ids)
             self.nat_gateway_ids: list[str] = []
             return
         self.subnet_count = settings.az_count
+        self.vpc_secondary_cidrs = None
         self._build_vpc(settings)
         if settings.vpc_flow_logs:
             self._build_flow_logs(settings, props.logs_kms_key_arn)
@@ -127,12 +135,15 @@ class Network(Construct):
 
     def _build_flow_logs(self, settings: Settings, kms_key_arn: str) -> None:
         prefix = settings.name_prefix
+        account = settings.account_region[0]
         group = log_group_.CloudwatchLogGroup(self, "flow-logs", name=f"/aws/vpc/{prefix}/flow-logs",
                                               retention_in_days=settings.log_retention_days, kms_key_id=kms_key_arn)
         role = role_.IamRole(
             self, "flow-logs-role", name=f"{prefix}-vpc-flow-logs", description="Lets VPC Flow Logs write its group",
-            assume_role_policy=policy_json([{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                             "Principal": {"Service": "vpc-flow-logs.amazonaws.com"}}]))
+            # VPC Flow Logs documents both keys for its role (VPC User Guide, "IAM role for publishing flow logs").
+            assume_role_policy=service_trust_policy(
+                "vpc-flow-logs.amazonaws.com", source_account=account,
+                source_arn=f"arn:aws:ec2:{settings.aws_region}:{account}:vpc-flow-log/*"))
         role_policy_.IamRolePolicy(self, "flow-logs-policy", name="write-flow-logs", role=role.id, policy=policy_json([{
             "Effect": "Allow", "Resource": [group.arn, f"{group.arn}:*"],
             "Action": ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],

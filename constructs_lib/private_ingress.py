@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf import Fn
+from cdktf import Fn, TerraformIterator, Token
 from constructs import Construct
 
 from workers_scan import Settings
@@ -46,6 +46,13 @@ class PrivateIngress(Construct):
             self, "endpoint-https-from-vpc", security_group_id=group.id, ip_protocol="tcp",
             from_port=HTTPS, to_port=HTTPS, cidr_ipv4=network.vpc_cidr, description="HTTPS from the internal NLB",
         )
+        if network.vpc_secondary_cidrs is not None:
+            secondary = TerraformIterator.from_list(network.vpc_secondary_cidrs)
+            ingress_rule_.VpcSecurityGroupIngressRule(
+                self, "endpoint-https-from-vpc-secondary-cidrs", for_each=secondary, security_group_id=group.id,
+                ip_protocol="tcp", from_port=HTTPS, to_port=HTTPS, cidr_ipv4=Token.as_string(secondary.value),
+                description="HTTPS from the internal NLB (secondary VPC CIDR block)",
+            )
         # App Runner's requests endpoint takes no endpoint policy and no private DNS.
         endpoint = endpoint_.VpcEndpoint(
             self, "apprunner-requests-endpoint", vpc_id=network.vpc_id,

@@ -11,7 +11,7 @@ from workers_scan import Settings, Worker
 from workers_scan.discovery import short_hash, shorten
 
 from .aws import load
-from .iam import policy_json
+from .iam import policy_json, service_trust_policy
 from .network import Network
 from .private_ingress import PrivateIngress
 
@@ -200,9 +200,7 @@ class WorkerService(Construct):
         role = role_.IamRole(
             self, "instance-role", name=f"{name}-instance",
             description=f"Runtime identity of the App Runner service {name}",
-            assume_role_policy=policy_json([{
-                "Effect": "Allow", "Principal": {"Service": APPRUNNER_TASKS}, "Action": "sts:AssumeRole",
-            }]),
+            assume_role_policy=service_trust_policy(APPRUNNER_TASKS),
         )
         # X-Ray accepts no resource-level permissions for these actions.
         tracing = role_policy_.IamRolePolicy(

@@ -97,6 +97,21 @@ def test_instance_roles_are_assumable_only_by_apprunner_tasks(example_stack):
                                         "Principal": {"Service": "tasks.apprunner.amazonaws.com"}}]
 
 
+def test_every_role_trusts_one_service_and_flow_logs_only_from_this_accounts_flow_logs(example_stack):
+    trusts = {r["name"]: json.loads(r["assume_role_policy"])["Statement"]
+              for r in resources(example_stack, "aws_iam_role").values()}
+    for name, statements in trusts.items():
+        [statement] = statements
+        assert (statement["Effect"], statement["Action"], list(statement["Principal"])) == \
+            ("Allow", "sts:AssumeRole", ["Service"]), name
+    [flow_logs] = trusts["acme-dev-vpc-flow-logs"]
+    assert flow_logs["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
+    # The account of the App Runner connection ARN of the example's settings.
+    assert flow_logs["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": "123456789012"},
+        "ArnLike": {"aws:SourceArn": "arn:aws:ec2:eu-west-1:123456789012:vpc-flow-log/*"}}
+
+
 def test_one_ingress_connection_per_service_on_the_shared_endpoint(example_stack):
     connections = resources(example_stack, "aws_apprunner_vpc_ingress_connection")
     assert len(connections) == 3
@@ -329,8 +344,18 @@ def test_existing_vpc_creates_no_network(stack_for):
     for rtype in ("aws_vpc", "aws_subnet", "aws_nat_gateway", "aws_internet_gateway", "aws_route_table"):
         assert rtype not in stack["resource"]
     assert one(stack, "aws_vpc_endpoint")["subnet_ids"] == ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
-    assert stack["data"]["aws_vpc"]
+    [vpc] = stack["data"]["aws_vpc"]
     assert len(resources(stack, "aws_lb_target_group_attachment")) == 2
+    # The endpoint admits HTTPS from every CIDR block of the VPC: the primary one and, one rule each, the others.
+    endpoint_group = "${aws_security_group." + one(stack, "aws_vpc_endpoint")["security_group_ids"][0].split(".")[1]
+    rules = [r for r in resources(stack, "aws_vpc_security_group_ingress_rule").values()
+             if r["security_group_id"].startswith(endpoint_group)]
+    assert sorted((r.get("for_each", ""), r["cidr_ipv4"]) for r in rules) == sorted([
+        ("", f"${{data.aws_vpc.{vpc}.cidr_block}}"),
+        ("${toset(local." + next(iter(stack["locals"])) + ")}", "${each.value}")])
+    [secondary] = stack["locals"].values()
+    assert secondary == (f"${{toset([for block in data.aws_vpc.{vpc}.cidr_block_associations : block.cidr_block "
+                         f"if block.cidr_block != data.aws_vpc.{vpc}.cidr_block])}}")
 
 
 TOPOLOGY_PER_WORKER = ("aws_apprunner_service", "aws_apprunner_vpc_ingress_connection")
