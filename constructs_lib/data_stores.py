@@ -15,12 +15,17 @@ from workers_scan import Settings
 from workers_scan.discovery import shorten
 
 from .aws import load
+from .iam import policy_json, service_trust_policy
 from .network import Network
 
-(cluster_, instance_, db_subnets_, cache_group_, cache_subnets_, sg_, ingress_rule_, egress_rule_) = load(
+(cluster_, instance_, db_subnets_, cache_group_, cache_subnets_, sg_, ingress_rule_, egress_rule_, role_,
+ role_policy_) = load(
     "rds_cluster", "rds_cluster_instance", "db_subnet_group", "elasticache_replication_group",
     "elasticache_subnet_group", "security_group", "vpc_security_group_ingress_rule", "vpc_security_group_egress_rule",
+    "iam_role", "iam_role_policy",
 )
+# RDS writes Enhanced Monitoring metrics to this one log group of the account and region (RDS User Guide).
+ENHANCED_MONITORING_LOG_GROUP = "RDSOSMetrics"
 
 POSTGRES_PORT = 5432
 REDIS_PORT = 6379
@@ -101,6 +106,7 @@ class DataStores(Construct):
             ) if protected or settings.aurora_auto_minor_upgrade else None,
         )
         cluster.override_logical_id(AURORA_CLUSTER_ADDRESS)
+        monitoring_role_arn = self._monitoring_role(settings, identifier) if settings.aurora_monitoring_interval else None
         roles = [("writer", AURORA_WRITER_ADDRESS)] + ([("reader", AURORA_READER_ADDRESS)] if settings.aurora_reader else [])
         for role, address in roles:
             instance = instance_.RdsClusterInstance(
@@ -111,6 +117,7 @@ class DataStores(Construct):
                 performance_insights_enabled=settings.aurora_performance_insights,
                 performance_insights_kms_key_id=kms if settings.aurora_performance_insights else None,
                 promotion_tier=0 if role == "writer" else 1, copy_tags_to_snapshot=True,
+                monitoring_interval=settings.aurora_monitoring_interval, monitoring_role_arn=monitoring_role_arn,
             )
             instance.override_logical_id(address)
         secret_arn = cluster.master_user_secret.get(0).secret_arn
@@ -124,6 +131,27 @@ class DataStores(Construct):
         self.secrets["DB_SECRET"] = secret_arn
         if kms:
             self.kms_key_arns.append(kms)
+
+    def _monitoring_role(self, settings: Settings, identifier: str) -> str:
+        """The role RDS assumes to write Enhanced Monitoring metrics: only RDS for these instances may assume it
+        (RDS User Guide, "Protecting against the confused deputy problem"), and it may write only their group."""
+        account, region = settings.account_region
+        role = role_.IamRole(
+            self, "aurora-monitoring-role", name=f"{settings.name_prefix}-rds-monitoring",
+            description=f"Lets RDS write Enhanced Monitoring metrics of {identifier}",
+            assume_role_policy=service_trust_policy(
+                "monitoring.rds.amazonaws.com", source_account=account,
+                source_arn=f"arn:aws:rds:{region}:{account}:db:{identifier}-*"))
+        group = f"arn:aws:logs:{region}:{account}:log-group:{ENHANCED_MONITORING_LOG_GROUP}"
+        # AmazonRDSEnhancedMonitoringRole's actions, on RDS's one group instead of every RDS* group.
+        role_policy_.IamRolePolicy(self, "aurora-monitoring-policy", name="write-enhanced-monitoring", role=role.id,
+                                   policy=policy_json([
+                                       {"Effect": "Allow", "Resource": group,
+                                        "Action": ["logs:CreateLogGroup", "logs:PutRetentionPolicy"]},
+                                       {"Effect": "Allow", "Resource": f"{group}:log-stream:*",
+                                        "Action": ["logs:CreateLogStream", "logs:PutLogEvents",
+                                                   "logs:DescribeLogStreams", "logs:GetLogEvents"]}]))
+        return role.arn
 
     def _final_snapshot_name(self, id_: str, identifier: str) -> str:
         """`<identifier>-final-<UTC time>`: the time this record was created, i.e. the store's creation (or, for a
@@ -150,6 +178,7 @@ class DataStores(Construct):
             engine_version=settings.redis_engine_version, node_type=settings.redis_node_type,
             num_cache_clusters=settings.redis_nodes, port=REDIS_PORT, subnet_group_name=subnets.name,
             security_group_ids=[group.id], at_rest_encryption_enabled="true", transit_encryption_enabled=True,
+            kms_key_id=settings.redis_kms_key_arn or None,
             automatic_failover_enabled=replicated, multi_az_enabled=replicated,
             snapshot_retention_limit=settings.redis_snapshot_retention_days, snapshot_window="03:00-04:00",
             maintenance_window="sun:05:00-sun:06:00", auto_minor_version_upgrade="true", apply_immediately=False,

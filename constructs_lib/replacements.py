@@ -85,7 +85,7 @@ AUDIT: dict[str, Replacement] = {
                                             "its creation time; ALLOW_DESTROY_DATA=true lifts them."),
     "aws_rds_cluster_instance": Replacement(PREFIX, REFUSED, "Follows the cluster, whose replacement is refused."),
     "aws_elasticache_replication_group": Replacement(f"{PREFIX}, REDIS_ENGINE valkey to redis, a lower "
-                                                     "REDIS_ENGINE_VERSION", REFUSED,
+                                                     "REDIS_ENGINE_VERSION, REDIS_KMS_KEY_ARN", REFUSED,
                                                      "prevent_destroy and a final snapshot named after its creation "
                                                      "time; ALLOW_DESTROY_DATA=true lifts them."),
     "terraform_data": Replacement("", IN_PLACE, "Records a store's creation time for its final snapshot name "

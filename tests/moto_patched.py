@@ -10,7 +10,8 @@ moto 5.2:
   engine mode `serverless`);
 - drops the description of a security group rule that references another group;
 - gives an interface endpoint no network interface for a subnet added later (AWS adds one per subnet);
-- loses a DB subnet group when it is modified.
+- loses a DB subnet group when it is modified;
+- keeps no Performance Insights flag of a DB instance (every second plan would turn it on again).
 """
 
 from __future__ import annotations
@@ -138,6 +139,18 @@ def _modify_subnet_group(self, subnet_name, description, subnets):
     return group
 
 
+_db_instance_init = rds_models.DBInstance.__init__
+
+
+def _db_instance(self, *args, **kwargs):
+    _db_instance_init(self, *args, **kwargs)
+    # CreateDBInstance's EnablePerformanceInsights; ModifyDBInstance sets the same attribute (moto's update).
+    self.enable_performance_insights = bool(kwargs.get("enable_performance_insights"))
+
+
+rds_models.DBInstance.__init__ = _db_instance
+rds_models.DBInstance.performance_insights_enabled = property(
+    lambda self: bool(getattr(self, "enable_performance_insights", False)))
 vpcs.VPCEndPoint.modify = _modify_endpoint
 rds_models.RDSBackend.modify_db_subnet_group = _modify_subnet_group
 rds_models.DBCluster.scaling_configuration_info = property(_scaling_info)

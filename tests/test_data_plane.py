@@ -111,7 +111,41 @@ def test_redis_is_encrypted_at_rest_and_in_transit(example_stack):
     assert cache["at_rest_encryption_enabled"] == "true" and cache["transit_encryption_enabled"] is True
     assert cache["engine"] == "valkey" and cache["port"] == 6379
     assert cache["automatic_failover_enabled"] is False and cache["num_cache_clusters"] == 1
-    assert "auth_token" not in cache
+    assert "auth_token" not in cache and "kms_key_id" not in cache   # AWS managed key unless REDIS_KMS_KEY_ARN
+
+
+def test_redis_can_use_a_customer_managed_key(stack_for):
+    key = "arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-0000-4000-8000-0123456789ab"
+    cache = one(stack_for(("orders.ts",), REDIS_KMS_KEY_ARN=key), "aws_elasticache_replication_group")
+    assert cache["kms_key_id"] == key and cache["at_rest_encryption_enabled"] == "true"
+
+
+def test_aurora_instances_have_performance_insights_and_enhanced_monitoring_by_default(example_stack):
+    instances = resources(example_stack, "aws_rds_cluster_instance")
+    [role] = [r for name, r in resources(example_stack, "aws_iam_role").items() if "monitoring" in name]
+    role_ref = "${aws_iam_role." + next(n for n, r in resources(example_stack, "aws_iam_role").items() if r is role)
+    for instance in instances.values():
+        assert instance["performance_insights_enabled"] is True
+        assert (instance["monitoring_interval"], instance["monitoring_role_arn"]) == (60, role_ref + ".arn}")
+    [trust] = json.loads(role["assume_role_policy"])["Statement"]
+    assert trust["Principal"] == {"Service": "monitoring.rds.amazonaws.com"}
+    identifier = one(example_stack, "aws_rds_cluster")["cluster_identifier"]
+    assert all(i["identifier"].startswith(f"{identifier}-") for i in instances.values())
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"},
+                                  "ArnLike": {"aws:SourceArn": f"arn:aws:rds:eu-west-1:123456789012:db:{identifier}-*"}}
+    [policy] = [p for p in resources(example_stack, "aws_iam_role_policy").values()
+                if p["name"] == "write-enhanced-monitoring"]
+    group = "arn:aws:logs:eu-west-1:123456789012:log-group:RDSOSMetrics"
+    assert sorted(s["Resource"] for s in json.loads(policy["policy"])["Statement"]) == \
+        [group, f"{group}:log-stream:*"]
+
+
+def test_enhanced_monitoring_and_performance_insights_can_be_turned_off(stack_for):
+    stack = stack_for(("orders.ts",), AURORA_MONITORING_INTERVAL="0", AURORA_PERFORMANCE_INSIGHTS="false")
+    for instance in resources(stack, "aws_rds_cluster_instance").values():
+        assert instance["monitoring_interval"] == 0 and "monitoring_role_arn" not in instance
+        assert instance["performance_insights_enabled"] is False
+    assert not [r for r in resources(stack, "aws_iam_role").values() if r["name"].endswith("-rds-monitoring")]
 
 
 def test_every_worker_gets_the_infrastructure_keys(example_stack):

@@ -306,8 +306,10 @@ KEYS: tuple[Key, ...] = (
     Key("ALLOW_DESTROY_DATA", "allow_destroy_data", "false", _boolean,
         "Throwaway environments only: Aurora and Redis lose deletion protection, prevent_destroy and their final "
         "snapshots, so `terraform destroy` (or a replacement) deletes their data."),
-    Key("AURORA_PERFORMANCE_INSIGHTS", "aurora_performance_insights", "false", _boolean,
+    Key("AURORA_PERFORMANCE_INSIGHTS", "aurora_performance_insights", "true", _boolean,
         "Performance Insights on the instances (7 days, free tier)."),
+    Key("AURORA_MONITORING_INTERVAL", "aurora_monitoring_interval", "60", _one_of(0, 1, 5, 10, 15, 30, 60),
+        "Seconds between Enhanced Monitoring (OS metrics) samples of the instances; 0 turns it off."),
     Key("AURORA_KMS_KEY_ARN", "aurora_kms_key_arn", "",
         _kms_key_arn,
         "Customer managed key for storage and the master secret; default: AWS managed keys."),
@@ -320,6 +322,9 @@ KEYS: tuple[Key, ...] = (
         _matching(r"^cache\.[a-z0-9]+\.[a-z0-9]+$", "an ElastiCache node type like cache.t4g.small"), "Node type."),
     Key("REDIS_NODES", "redis_nodes", "", _int_between(1, 6),
         "Nodes (primary + replicas); more than one turns on failover and multi-AZ. Default 2 for prod, 1 otherwise."),
+    Key("REDIS_KMS_KEY_ARN", "redis_kms_key_arn", "", _kms_key_arn,
+        "Customer managed key for the cache at rest; default: the AWS managed key. Set it before the cache is "
+        "created: AWS cannot re-key a cache, so changing it replaces the cache (refused, see Day 2)."),
     Key("REDIS_SNAPSHOT_RETENTION_DAYS", "redis_snapshot_retention_days", "", _int_between(0, 35),
         "Daily snapshot retention; default 7 for prod, 1 otherwise."),
     Key("SECRET_KEY_ALLOWLIST", "secret_key_allowlist", "", _csv,
@@ -422,6 +427,8 @@ class Settings:
     allow_destroy_data: bool
     aurora_performance_insights: bool
     aurora_kms_key_arn: str
+    aurora_monitoring_interval: int
+    redis_kms_key_arn: str
     redis_enabled: bool
     redis_engine: str
     redis_engine_version: str
@@ -635,7 +642,7 @@ def _resolve(layers: dict[str, tuple[str, str]], path: Path, is_example: bool,
     for optional in ("availability_zones", "private_subnet_ids", "secret_key_allowlist", "secrets_kms_key_arns",
                      "environments", "tfc_workspace_tags", "waf_count_rules"):
         values[optional] = values[optional] or ()
-    for optional in ("vpc_id", "aurora_kms_key_arn", "logs_kms_key_arn", "state_bucket", "state_lock_table", "state_kms_key_arn",
+    for optional in ("vpc_id", "aurora_kms_key_arn", "redis_kms_key_arn", "logs_kms_key_arn", "state_bucket", "state_lock_table", "state_kms_key_arn",
                      "tfc_organization", "tfc_workspace"):
         values[optional] = values[optional] or ""
     return Settings(settings_file=path, is_example=is_example, sources=origin, **values)
