@@ -126,6 +126,8 @@ class DataStores(Construct):
         self.environment.update({
             "DB_HOST": cluster.endpoint, "DB_PORT": str(POSTGRES_PORT), "DB_NAME": settings.aurora_database_name,
             "DB_USER": settings.aurora_master_username,
+            # RDS rotates the password (every 7 days); App Runner reads DB_SECRET only when an instance starts.
+            "DB_SECRET_ARN": secret_arn,
         })
         # The whole secret (JSON with username and password) is injected as DB_SECRET.
         self.secrets["DB_SECRET"] = secret_arn

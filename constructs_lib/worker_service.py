@@ -9,6 +9,7 @@ from constructs import Construct
 
 from workers_scan import Settings, Worker
 from workers_scan.discovery import short_hash, shorten
+from workers_scan.injected import check_supplied
 
 from .aws import load
 from .iam import policy_json, service_trust_policy
@@ -173,8 +174,10 @@ class WorkerService(Construct):
     @staticmethod
     def variables(settings: Settings, worker: Worker, infrastructure: InfrastructureEnvironment) -> dict[str, str]:
         """Files first, then the infrastructure's keys (a file setting one of those is refused earlier)."""
-        return {**worker.environment.variables, **infrastructure.variables,
-                "NODE_ENV": "production", "PORT": str(settings.port), "WORKER_NAME": worker.name}
+        injected = {**infrastructure.variables,
+                    "NODE_ENV": "production", "PORT": str(settings.port), "WORKER_NAME": worker.name}
+        check_supplied(settings, injected, infrastructure.secrets)
+        return {**worker.environment.variables, **injected}
 
     @staticmethod
     def secrets(worker: Worker, infrastructure: InfrastructureEnvironment) -> dict[str, str]:

@@ -37,8 +37,8 @@ def test_workers_json_is_machine_readable_and_loads_no_jsii(tmp_path):
     assert orders["route"] == "/orders" and orders["health_check_path"] == "/health"
     assert orders["url_pattern"] == "https://<api-id>.execute-api.eu-west-1.amazonaws.com/dev/orders"
     assert email["start_command"] == "bash apps/api/scripts/start-worker.sh emailSender.worker.js"
-    # files: LOG_LEVEL + secret; infrastructure: NODE_ENV, PORT, WORKER_NAME, DB_* (4) + REDIS_* (3), DB_SECRET
-    assert (orders["environment_variables"], orders["secrets"]) == (1 + 10, 1 + 1)
+    # files: LOG_LEVEL + secret; infrastructure: NODE_ENV, PORT, WORKER_NAME, DB_* (5) + REDIS_* (3), DB_SECRET
+    assert (orders["environment_variables"], orders["secrets"]) == (1 + 11, 1 + 1)
 
 
 def test_workers_table_has_routes_urls_and_start_commands(tmp_path, capsys):

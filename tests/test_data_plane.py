@@ -148,6 +148,21 @@ def test_enhanced_monitoring_and_performance_insights_can_be_turned_off(stack_fo
     assert not [r for r in resources(stack, "aws_iam_role").values() if r["name"].endswith("-rds-monitoring")]
 
 
+@pytest.mark.parametrize("stores", [{}, {"REDIS_ENABLED": "false"}, {"AURORA_ENABLED": "false"},
+                                    {"AURORA_ENABLED": "false", "REDIS_ENABLED": "false"}])
+def test_every_service_gets_exactly_the_declared_injected_variables(stack_for, tmp_path, stores):
+    from workers_scan.injected import injected
+
+    from .helpers import make_monorepo, settings_from
+
+    stack = stack_for(("orders.ts", "billing.ts"), **stores)
+    declared = injected(settings_from(make_monorepo(tmp_path, settings=stores)))
+    for service in resources(stack, "aws_apprunner_service").values():
+        values = service["source_configuration"]["code_repository"]["code_configuration"]["code_configuration_values"]
+        assert sorted(values["runtime_environment_variables"]) == sorted(e.key for e in declared if not e.secret)
+        assert sorted(values.get("runtime_environment_secrets", {})) == sorted(e.key for e in declared if e.secret)
+
+
 def test_every_worker_gets_the_infrastructure_keys(example_stack):
     for service in resources(example_stack, "aws_apprunner_service").values():
         values = service["source_configuration"]["code_repository"]["code_configuration"]["code_configuration_values"]
@@ -157,6 +172,7 @@ def test_every_worker_gets_the_infrastructure_keys(example_stack):
         assert variables["REDIS_HOST"] == f"${{aws_elasticache_replication_group.{REDIS_ADDRESS}.primary_endpoint_address}}"
         assert (variables["REDIS_PORT"], variables["REDIS_TLS"]) == ("6379", "true")
         assert secrets["DB_SECRET"] == f"${{aws_rds_cluster.{AURORA_CLUSTER_ADDRESS}.master_user_secret[0].secret_arn}}"
+        assert variables["DB_SECRET_ARN"] == secrets["DB_SECRET"]   # the ARN, never the value
         assert secrets["STRIPE_API_KEY"].startswith("arn:aws:secretsmanager:")
         assert not any(v.startswith("arn:aws:secretsmanager:") or v.startswith("arn:aws:ssm:")
                        for v in variables.values())

@@ -1,9 +1,12 @@
 """Worker environments from .env.workers files: precedence, secrets by reference, and every error."""
 
+from pathlib import Path
+
 import pytest
 
 from workers_scan import InputError, load_workers
 from workers_scan.environment import LAYERS, infrastructure_keys
+from workers_scan.injected import INJECTED, check_supplied, readme_list
 
 from .helpers import make_monorepo, settings_from
 
@@ -91,7 +94,35 @@ def test_db_keys_are_free_when_aurora_is_off(tmp_path):
 def test_infrastructure_keys_follow_the_data_stores(tmp_path):
     settings = settings_from(make_monorepo(tmp_path, settings={"REDIS_ENABLED": "false"}))
     assert infrastructure_keys(settings) == ("NODE_ENV", "PORT", "WORKER_NAME", "DB_HOST", "DB_PORT", "DB_NAME",
-                                             "DB_USER", "DB_SECRET")
+                                             "DB_USER", "DB_SECRET", "DB_SECRET_ARN")
+    neither = settings_from(make_monorepo(tmp_path / "bare", settings={"REDIS_ENABLED": "false",
+                                                                        "AURORA_ENABLED": "false"}))
+    assert infrastructure_keys(neither) == ("NODE_ENV", "PORT", "WORKER_NAME")
+
+
+@pytest.mark.parametrize("key", [entry.key for entry in INJECTED])
+def test_no_layer_may_set_any_declared_injected_key(tmp_path, key):
+    messages = problems_with(tmp_path, {layer: f"{key}=x\n" for layer in ORDERS_LAYERS})
+    assert sorted(m.split(": ")[0].rsplit("/", 1)[1] for m in messages) == sorted(ORDERS_LAYERS)
+    assert all(f": {key} (line 1): is set by the infrastructure" in m for m in messages)
+
+
+def test_constructs_must_supply_exactly_the_declared_keys(tmp_path):
+    settings = settings_from(make_monorepo(tmp_path, settings={"AURORA_ENABLED": "false"}))
+    platform = {"NODE_ENV": "production", "PORT": "3000", "WORKER_NAME": "orders"}
+    redis = {"REDIS_HOST": "h", "REDIS_PORT": "6379", "REDIS_TLS": "true"}
+    check_supplied(settings, {**platform, **redis}, {})
+    with pytest.raises(RuntimeError, match="supplied .*'REDIS_TLS'.* declared"):
+        check_supplied(settings, {**platform, **redis, "DB_HOST": "x"}, {})   # would overwrite a file's DB_HOST
+    with pytest.raises(RuntimeError):
+        check_supplied(settings, platform, {})                                # Redis keys missing
+    with pytest.raises(RuntimeError):
+        check_supplied(settings, {**platform, **redis}, {"REDIS_HOST": "arn"}) # a plain key passed as a secret
+
+
+def test_the_readme_lists_every_injected_variable():
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    assert readme_list() in readme, "paste workers_scan.injected.readme_list() into README 'Worker environment'"
 
 
 @pytest.mark.parametrize("layer", ORDERS_LAYERS)

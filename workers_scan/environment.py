@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .envfile import read_env_file
 from .errors import Problems
+from .injected import injected
 from .settings import Settings
 
 SHARED_FILE = ".env.workers"
@@ -23,8 +24,6 @@ SECRETS_MANAGER_ARN = re.compile(
     r"^(?P<base>arn:aws:secretsmanager:(?P<region>[a-z0-9-]+):\d{12}:secret:[A-Za-z0-9/_+=.@-]+)"
     r"(:[^:]*:[^:]*:[^:]*)?$")
 SSM_PARAMETER_ARN = re.compile(r"^(?P<base>arn:aws:ssm:(?P<region>[a-z0-9-]+):\d{12}:parameter/[A-Za-z0-9/_.-]+)$")
-# Infrastructure-provided keys passed as App Runner secrets rather than plain variables.
-INFRASTRUCTURE_SECRETS = frozenset({"DB_SECRET"})
 # App Runner reserves this prefix for its own variables.
 RESERVED_PREFIX = "AWSAPPRUNNER"
 APPRUNNER_VALUE_MAX = 51_200
@@ -41,13 +40,8 @@ class WorkerEnvironment:
 
 
 def infrastructure_keys(settings: Settings) -> tuple[str, ...]:
-    """The variables the infrastructure sets on every worker (values are known only at apply time)."""
-    keys = ["NODE_ENV", "PORT", "WORKER_NAME"]
-    if settings.aurora_enabled:
-        keys += ["DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_SECRET"]
-    if settings.redis_enabled:
-        keys += ["REDIS_HOST", "REDIS_PORT", "REDIS_TLS"]
-    return tuple(keys)
+    """The keys the infrastructure sets on every worker (workers_scan/injected.py): no file may set them."""
+    return tuple(entry.key for entry in injected(settings))
 
 
 def policy_resource(arn: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Iterable, Sequence
 
-from .environment import INFRASTRUCTURE_SECRETS, infrastructure_keys
+from .injected import injected
 from .settings import Settings
 from .waf_rules import MANAGED_RULE_GROUPS
 from .workers import Worker
@@ -26,9 +26,9 @@ def size(worker: Worker) -> str:
 
 def counts(settings: Settings, worker: Worker) -> tuple[int, int]:
     """(plain variables, secrets) the worker's service gets, files and infrastructure together."""
-    infrastructure = infrastructure_keys(settings)
-    secrets = len(worker.environment.secrets) + sum(k in INFRASTRUCTURE_SECRETS for k in infrastructure)
-    plain = len(worker.environment.variables) + sum(k not in INFRASTRUCTURE_SECRETS for k in infrastructure)
+    infrastructure = injected(settings)
+    secrets = len(worker.environment.secrets) + sum(e.secret for e in infrastructure)
+    plain = len(worker.environment.variables) + sum(not e.secret for e in infrastructure)
     return plain, secrets
 
 

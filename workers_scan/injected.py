@@ -1,0 +1,67 @@
+"""What the infrastructure injects into every worker's environment, declared once.
+
+Everything else derives from this table: the check that no `.env.workers*` file sets one of these keys, what
+the constructs must supply (a synth fails on any difference), the report's counts and the README's list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+from .settings import Settings
+
+PLATFORM, AURORA, REDIS = "platform", "Aurora", "Redis"
+
+
+@dataclass(frozen=True)
+class Injected:
+    key: str
+    brought_by: str   # PLATFORM (always), AURORA or REDIS (when that data store is on)
+    secret: bool      # an App Runner runtime secret: the value is a Secrets Manager ARN, read at instance start
+    holds: str        # what the value is, for people (README "Worker environment")
+
+
+INJECTED: tuple[Injected, ...] = (
+    Injected("NODE_ENV", PLATFORM, False, "`production`"),
+    Injected("PORT", PLATFORM, False, "the `PORT` setting, where the worker must listen"),
+    Injected("WORKER_NAME", PLATFORM, False, "the worker's name, e.g. `email-sender`"),
+    Injected("DB_HOST", AURORA, False, "the cluster's writer endpoint"),
+    Injected("DB_PORT", AURORA, False, "`5432`"),
+    Injected("DB_NAME", AURORA, False, "`AURORA_DATABASE_NAME`"),
+    Injected("DB_USER", AURORA, False, "`AURORA_MASTER_USERNAME`"),
+    Injected("DB_SECRET", AURORA, True, "the RDS-managed master secret: JSON with `username` and `password`"),
+    Injected("DB_SECRET_ARN", AURORA, False, "that secret's ARN, to read the password again after RDS rotates it"),
+    Injected("REDIS_HOST", REDIS, False, "the cache's primary endpoint"),
+    Injected("REDIS_PORT", REDIS, False, "`6379`"),
+    Injected("REDIS_TLS", REDIS, False, "`true`: the cache accepts TLS connections only"),
+)
+
+
+def injected(settings: Settings) -> tuple[Injected, ...]:
+    """The variables these settings inject (values are known only at apply time)."""
+    on = {PLATFORM} | ({AURORA} if settings.aurora_enabled else set()) | ({REDIS} if settings.redis_enabled else set())
+    return tuple(entry for entry in INJECTED if entry.brought_by in on)
+
+
+def check_supplied(settings: Settings, variables: Mapping[str, str], secrets: Mapping[str, str]) -> None:
+    """What a construct supplies must be exactly the declaration: a key supplied but not declared would
+    silently overwrite a file's value, one declared but not supplied would be missing at run time."""
+    expected = injected(settings)
+    want = ({e.key for e in expected if not e.secret}, {e.key for e in expected if e.secret})
+    got = (set(variables), set(secrets))
+    if got != want:
+        raise RuntimeError(f"injected worker variables differ from workers_scan/injected.py: supplied "
+                           f"{sorted(got[0])} + secrets {sorted(got[1])}, declared {sorted(want[0])} + "
+                           f"secrets {sorted(want[1])}")
+
+
+def readme_list() -> str:
+    """The README's list of injected variables, grouped by what brings them."""
+    lines = []
+    for source in (PLATFORM, AURORA, REDIS):
+        entries = [e for e in INJECTED if e.brought_by == source]
+        where = "on every worker" if source == PLATFORM else f"with {source}"
+        lines.append(f"- {where}: " + "; ".join(
+            f"`{e.key}`{' (secret)' if e.secret else ''}: {e.holds}" for e in entries) + ".")
+    return "\n".join(lines)
