@@ -45,11 +45,13 @@ class DataStoresProps:
 
 class DataStores(Construct):
     """Exposes `environment` (infrastructure variables for workers), `secrets` (key -> ARN token),
-    `kms_key_arns` (keys those secrets are encrypted with), and the `aurora_*` / `redis_*` attributes."""
+    `kms_key_arns` (keys those secrets are encrypted with), `worker_statements` (IAM statements workers' roles
+    need, e.g. rds-db:connect), and the `aurora_*` / `redis_*` attributes."""
 
     def __init__(self, scope: Construct, id_: str, *, props: DataStoresProps):
         super().__init__(scope, id_)
         self.environment: dict[str, str] = {}
+        self.worker_statements: list[dict] = []   # IAM statements every worker's role needs
         self.secrets: dict[str, str] = {}
         self.kms_key_arns: list[str] = []
         settings = props.settings
@@ -125,10 +127,20 @@ class DataStores(Construct):
         self.aurora_secret_arn: str = secret_arn
         self.environment.update({
             "DB_HOST": cluster.endpoint, "DB_PORT": str(POSTGRES_PORT), "DB_NAME": settings.aurora_database_name,
-            "DB_USER": settings.aurora_master_username,
-            # RDS rotates the password (every 7 days); App Runner reads DB_SECRET only when an instance starts.
-            "DB_SECRET_ARN": secret_arn,
+            "DB_USER": settings.aurora_iam_user or settings.aurora_master_username,
         })
+        if settings.aurora_iam_user:
+            # Workers sign a 15-minute token per connection (nothing to rotate); the master secret stays out of
+            # their reach, for migrations.
+            account, region = settings.account_region
+            self.environment.update({"DB_IAM_AUTH": "true", "DB_REGION": region})
+            self.worker_statements.append({
+                "Sid": "ConnectAsTheWorkersDatabaseUser", "Effect": "Allow", "Action": "rds-db:connect",
+                "Resource": f"arn:aws:rds-db:{region}:{account}:dbuser:{cluster.cluster_resource_id}/"
+                            f"{settings.aurora_iam_user}"})
+            return
+        # RDS rotates the password (every 7 days); App Runner reads DB_SECRET only when an instance starts.
+        self.environment["DB_SECRET_ARN"] = secret_arn
         # The whole secret (JSON with username and password) is injected as DB_SECRET.
         self.secrets["DB_SECRET"] = secret_arn
         if kms:

@@ -41,7 +41,7 @@ class PlatformStack(TerraformStack):
             connector_security_group_id=self.platform.connector_security_group_id))
         infrastructure = InfrastructureEnvironment(
             variables=self.data_stores.environment, secrets=self.data_stores.secrets,
-            kms_key_arns=tuple(self.data_stores.kms_key_arns))
+            kms_key_arns=tuple(self.data_stores.kms_key_arns), statements=tuple(self.data_stores.worker_statements))
         self.services: dict[str, WorkerService] = {}
         for worker in sorted(workers, key=lambda w: w.name):
             # Construct ids carry the worker name, never a position: adding a worker moves nothing else.

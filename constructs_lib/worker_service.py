@@ -100,6 +100,7 @@ class InfrastructureEnvironment:
     variables: dict[str, str] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict)       # key -> secret ARN (also what the role may read)
     kms_key_arns: tuple[str, ...] = ()
+    statements: tuple[dict, ...] = ()                           # more IAM statements for the instance role
 
 
 @dataclass(frozen=True)
@@ -219,6 +220,9 @@ class WorkerService(Construct):
             [*settings.secrets_kms_key_arns, *infrastructure.kms_key_arns],
         )
         policies = [tracing]
+        if infrastructure.statements:
+            policies.append(role_policy_.IamRolePolicy(self, "data-access-policy", name="data-access", role=role.id,
+                                                       policy=policy_json(list(infrastructure.statements))))
         if statements:
             # App Runner reads runtime_environment_secrets with the instance role: exactly these ARNs.
             policies.append(role_policy_.IamRolePolicy(self, "secrets-policy", name="read-runtime-secrets",

@@ -149,6 +149,7 @@ def test_enhanced_monitoring_and_performance_insights_can_be_turned_off(stack_fo
 
 
 @pytest.mark.parametrize("stores", [{}, {"REDIS_ENABLED": "false"}, {"AURORA_ENABLED": "false"},
+                                    {"AURORA_IAM_USER": "app_worker"},
                                     {"AURORA_ENABLED": "false", "REDIS_ENABLED": "false"}])
 def test_every_service_gets_exactly_the_declared_injected_variables(stack_for, tmp_path, stores):
     from workers_scan.injected import injected
@@ -161,6 +162,24 @@ def test_every_service_gets_exactly_the_declared_injected_variables(stack_for, t
         values = service["source_configuration"]["code_repository"]["code_configuration"]["code_configuration_values"]
         assert sorted(values["runtime_environment_variables"]) == sorted(e.key for e in declared if not e.secret)
         assert sorted(values.get("runtime_environment_secrets", {})) == sorted(e.key for e in declared if e.secret)
+
+
+def test_an_iam_database_user_replaces_the_master_secret_for_workers(stack_for):
+    stack = stack_for(("orders.ts", "billing.ts"), AURORA_IAM_USER="app_worker")
+    cluster = f"aws_rds_cluster.{AURORA_CLUSTER_ADDRESS}"
+    for service in resources(stack, "aws_apprunner_service").values():
+        values = service["source_configuration"]["code_repository"]["code_configuration"]["code_configuration_values"]
+        variables = values["runtime_environment_variables"]
+        assert (variables["DB_USER"], variables["DB_IAM_AUTH"], variables["DB_REGION"]) == \
+            ("app_worker", "true", "eu-west-1")
+        assert "runtime_environment_secrets" not in values and "DB_SECRET_ARN" not in variables
+    policies = {name: json.loads(p["policy"]) for name, p in resources(stack, "aws_iam_role_policy").items()}
+    connects = [s for doc in policies.values() for s in doc["Statement"] if "rds-db:connect" in str(s["Action"])]
+    assert len(connects) == 2   # one per worker role, exactly this user
+    for statement in connects:
+        assert statement["Resource"] == ("arn:aws:rds-db:eu-west-1:123456789012:dbuser:"
+                                         f"${{{cluster}.cluster_resource_id}}/app_worker")
+    assert "master_user_secret" not in json.dumps(policies)   # no worker may read the master password
 
 
 def test_every_worker_gets_the_infrastructure_keys(example_stack):

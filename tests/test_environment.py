@@ -6,7 +6,7 @@ import pytest
 
 from workers_scan import InputError, load_workers
 from workers_scan.environment import LAYERS, infrastructure_keys
-from workers_scan.injected import INJECTED, check_supplied, readme_list
+from workers_scan.injected import AURORA_IAM, INJECTED, check_supplied, readme_list
 
 from .helpers import make_monorepo, settings_from
 
@@ -100,9 +100,11 @@ def test_infrastructure_keys_follow_the_data_stores(tmp_path):
     assert infrastructure_keys(neither) == ("NODE_ENV", "PORT", "WORKER_NAME")
 
 
-@pytest.mark.parametrize("key", [entry.key for entry in INJECTED])
-def test_no_layer_may_set_any_declared_injected_key(tmp_path, key):
-    messages = problems_with(tmp_path, {layer: f"{key}=x\n" for layer in ORDERS_LAYERS})
+@pytest.mark.parametrize("entry", INJECTED, ids=[entry.key for entry in INJECTED])
+def test_no_layer_may_set_any_declared_injected_key(tmp_path, entry):
+    key = entry.key
+    bringing = {"AURORA_IAM_USER": "app_worker"} if entry.brought_by == AURORA_IAM else {}
+    messages = problems_with(tmp_path, {layer: f"{key}=x\n" for layer in ORDERS_LAYERS}, **bringing)
     assert sorted(m.split(": ")[0].rsplit("/", 1)[1] for m in messages) == sorted(ORDERS_LAYERS)
     assert all(f": {key} (line 1): is set by the infrastructure" in m for m in messages)
 

@@ -256,3 +256,10 @@ def test_waf_rules_to_count_keep_their_order_once_each(tmp_path):
     env = make_monorepo(tmp_path, settings={"WAF_COUNT_RULES": "NoUserAgent_HEADER, Log4JRCE_BODY,NoUserAgent_HEADER"})
     assert settings_from(env).waf_count_rules == ("NoUserAgent_HEADER", "Log4JRCE_BODY")
     assert settings_from(make_monorepo(tmp_path / "default")).waf_count_rules == ()
+
+
+def test_the_workers_iam_database_user_is_not_the_master_user(tmp_path):
+    env = make_monorepo(tmp_path, settings={"AURORA_IAM_USER": "app_admin"})
+    with pytest.raises(InputError) as caught:
+        settings_from(env)
+    assert "infra/aws/.env: AURORA_IAM_USER: 'app_admin' is the master user" in str(caught.value)

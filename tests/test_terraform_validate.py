@@ -18,12 +18,13 @@ def diagnostics_text(report: dict) -> str:
 
 @pytest.fixture(scope="module")
 def synthesized(tmp_path_factory, example_settings, example_workers):
-    """The example and three variants (production with 3 AZs and an S3 backend, hence the acme-state
+    """The example and three variants (production with 3 AZs, an IAM database user and an S3 backend, hence the acme-state
     bootstrap stack; existing VPC with KMS keys, Redis and WAF rules set to count; no data stores nor VPC egress), synthesized once."""
     root = tmp_path_factory.mktemp("variants")
     prod = settings_from(make_monorepo(root / "prod", ["orders.ts", "reportGenerator/"], settings={
         "ENVIRONMENT": "prod", "AZ_COUNT": "3", "AVAILABILITY_ZONES": "eu-west-1a,eu-west-1b,eu-west-1c",
-        "STATE_BACKEND": "s3", "STATE_BUCKET": "acme-terraform-state", "STATE_LOCK_TABLE": "acme-terraform-locks"}))
+        "STATE_BACKEND": "s3", "STATE_BUCKET": "acme-terraform-state", "STATE_LOCK_TABLE": "acme-terraform-locks",
+        "AURORA_IAM_USER": "app_worker"}))
     key = "arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-0000-4000-8000-0123456789ab"
     existing = settings_from(make_monorepo(root / "existing", ["orders.ts"], settings={
         "ENVIRONMENT": "staging", "VPC_ID": "vpc-0123456789abcdef0",

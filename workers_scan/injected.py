@@ -12,12 +12,14 @@ from typing import Mapping
 from .settings import Settings
 
 PLATFORM, AURORA, REDIS = "platform", "Aurora", "Redis"
+AURORA_PASSWORD = "Aurora, workers on the master user"            # AURORA_IAM_USER unset
+AURORA_IAM = "Aurora and `AURORA_IAM_USER`"                        # IAM database authentication
 
 
 @dataclass(frozen=True)
 class Injected:
     key: str
-    brought_by: str   # PLATFORM (always), AURORA or REDIS (when that data store is on)
+    brought_by: str   # PLATFORM (always), or the data store (and its mode) that brings it
     secret: bool      # an App Runner runtime secret: the value is a Secrets Manager ARN, read at instance start
     holds: str        # what the value is, for people (README "Worker environment")
 
@@ -29,18 +31,30 @@ INJECTED: tuple[Injected, ...] = (
     Injected("DB_HOST", AURORA, False, "the cluster's writer endpoint"),
     Injected("DB_PORT", AURORA, False, "`5432`"),
     Injected("DB_NAME", AURORA, False, "`AURORA_DATABASE_NAME`"),
-    Injected("DB_USER", AURORA, False, "`AURORA_MASTER_USERNAME`"),
-    Injected("DB_SECRET", AURORA, True, "the RDS-managed master secret: JSON with `username` and `password`"),
-    Injected("DB_SECRET_ARN", AURORA, False, "that secret's ARN, to read the password again after RDS rotates it"),
+    Injected("DB_USER", AURORA, False, "`AURORA_IAM_USER` if set, else `AURORA_MASTER_USERNAME`"),
+    Injected("DB_SECRET", AURORA_PASSWORD, True, "the RDS-managed master secret: JSON with `username` and `password`"),
+    Injected("DB_SECRET_ARN", AURORA_PASSWORD, False,
+             "that secret's ARN, to read the password again after RDS rotates it"),
+    Injected("DB_IAM_AUTH", AURORA_IAM, False, "`true`: sign an authentication token instead of a password"),
+    Injected("DB_REGION", AURORA_IAM, False, "`AWS_REGION`, for the token's signature"),
     Injected("REDIS_HOST", REDIS, False, "the cache's primary endpoint"),
     Injected("REDIS_PORT", REDIS, False, "`6379`"),
     Injected("REDIS_TLS", REDIS, False, "`true`: the cache accepts TLS connections only"),
 )
 
 
+def _brought(settings: Settings) -> set[str]:
+    on = {PLATFORM}
+    if settings.aurora_enabled:
+        on |= {AURORA, AURORA_IAM if settings.aurora_iam_user else AURORA_PASSWORD}
+    if settings.redis_enabled:
+        on.add(REDIS)
+    return on
+
+
 def injected(settings: Settings) -> tuple[Injected, ...]:
     """The variables these settings inject (values are known only at apply time)."""
-    on = {PLATFORM} | ({AURORA} if settings.aurora_enabled else set()) | ({REDIS} if settings.redis_enabled else set())
+    on = _brought(settings)
     return tuple(entry for entry in INJECTED if entry.brought_by in on)
 
 
@@ -59,7 +73,7 @@ def check_supplied(settings: Settings, variables: Mapping[str, str], secrets: Ma
 def readme_list() -> str:
     """The README's list of injected variables, grouped by what brings them."""
     lines = []
-    for source in (PLATFORM, AURORA, REDIS):
+    for source in (PLATFORM, AURORA, AURORA_PASSWORD, AURORA_IAM, REDIS):
         entries = [e for e in INJECTED if e.brought_by == source]
         where = "on every worker" if source == PLATFORM else f"with {source}"
         lines.append(f"- {where}: " + "; ".join(

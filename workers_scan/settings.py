@@ -300,6 +300,10 @@ KEYS: tuple[Key, ...] = (
     Key("AURORA_MASTER_USERNAME", "aurora_master_username", "app_admin",
         _matching(r"^[a-z][a-z0-9_]{0,15}$", "1-16 of a-z, 0-9 and _, starting with a letter"),
         "Master user; its password is generated and kept in Secrets Manager by RDS."),
+    Key("AURORA_IAM_USER", "aurora_iam_user", "",
+        _matching(r"^[a-z][a-z0-9_]{0,62}$", "a PostgreSQL user name (a-z, 0-9, _; starting with a letter)"),
+        "Workers connect as this IAM-authenticated database user instead of the master user (README 'Worker "
+        "environment' has the SQL that creates it); they then get no master secret."),
     Key("AURORA_READER", "aurora_reader", "", _boolean, "Add a reader instance; default true for prod."),
     Key("AURORA_BACKUP_RETENTION_DAYS", "aurora_backup_retention_days", "", _int_between(1, 35),
         "Automated backup retention; default 14 for prod, 7 otherwise."),
@@ -422,6 +426,7 @@ class Settings:
     aurora_max_acu: float
     aurora_database_name: str
     aurora_master_username: str
+    aurora_iam_user: str
     aurora_reader: bool
     aurora_backup_retention_days: int
     allow_destroy_data: bool
@@ -642,7 +647,7 @@ def _resolve(layers: dict[str, tuple[str, str]], path: Path, is_example: bool,
     for optional in ("availability_zones", "private_subnet_ids", "secret_key_allowlist", "secrets_kms_key_arns",
                      "environments", "tfc_workspace_tags", "waf_count_rules"):
         values[optional] = values[optional] or ()
-    for optional in ("vpc_id", "aurora_kms_key_arn", "redis_kms_key_arn", "logs_kms_key_arn", "state_bucket", "state_lock_table", "state_kms_key_arn",
+    for optional in ("vpc_id", "aurora_kms_key_arn", "redis_kms_key_arn", "aurora_iam_user", "logs_kms_key_arn", "state_bucket", "state_lock_table", "state_kms_key_arn",
                      "tfc_organization", "tfc_workspace"):
         values[optional] = values[optional] or ""
     return Settings(settings_file=path, is_example=is_example, sources=origin, **values)
@@ -735,6 +740,11 @@ def _cross_checks(values: dict[str, Any], origin: dict[str, str], path: Path, pr
             problems.add(where("APP_RUNNER_CONNECTION_ARN"), "APP_RUNNER_CONNECTION_ARN",
                          f"is in region {arn_region} but AWS_REGION is {region}; App Runner connections are regional, "
                          f"create one in {region} or change AWS_REGION")
+    iam_user = values.get("aurora_iam_user")
+    if iam_user and iam_user == values.get("aurora_master_username"):
+        problems.add(where("AURORA_IAM_USER"), "AURORA_IAM_USER",
+                     f"{iam_user!r} is the master user; name a separate user for the workers (the master keeps its "
+                     "password for migrations)")
     cpu, memory = values.get("worker_cpu"), values.get("worker_memory")
     if cpu and memory and memory not in CPU_MEMORY[cpu]:
         problems.add(where("WORKER_MEMORY"), "WORKER_MEMORY",
