@@ -12,7 +12,7 @@ from cdktf import DataResource, Fn, TerraformResourceLifecycle
 from constructs import Construct
 
 from workers_scan import Settings
-from workers_scan.discovery import shorten
+from workers_scan.aws_names import ELASTICACHE_ID_MAX, RDS_IDENTIFIER_MAX, shorten
 
 from .aws import load
 from .iam import policy_json, service_trust_policy
@@ -83,7 +83,7 @@ class DataStores(Construct):
         subnets = db_subnets_.DbSubnetGroup(self, "aurora-subnets", name=f"{prefix}-aurora",
                                             subnet_ids=props.network.private_subnet_ids,
                                             description=f"Private subnets of {prefix} Aurora")
-        identifier = shorten(f"{prefix}-aurora", 63)
+        identifier = shorten(f"{prefix}-aurora", RDS_IDENTIFIER_MAX)
         protected = not settings.allow_destroy_data
         kms = settings.aurora_kms_key_arn or None
         cluster = cluster_.RdsCluster(
@@ -108,18 +108,20 @@ class DataStores(Construct):
             ) if protected or settings.aurora_auto_minor_upgrade else None,
         )
         cluster.override_logical_id(AURORA_CLUSTER_ADDRESS)
-        monitoring_role_arn = self._monitoring_role(settings, identifier) if settings.aurora_monitoring_interval else None
+        monitoring = settings.aurora_monitoring_interval
+        monitoring_role_arn = self._monitoring_role(settings, identifier) if monitoring else None
         roles = [("writer", AURORA_WRITER_ADDRESS)] + ([("reader", AURORA_READER_ADDRESS)] if settings.aurora_reader else [])
         for role, address in roles:
             instance = instance_.RdsClusterInstance(
-                self, f"aurora-{role}", identifier=f"{identifier}-{role}"[:63], cluster_identifier=cluster.id,
+                self, f"aurora-{role}", identifier=f"{identifier}-{role}"[:RDS_IDENTIFIER_MAX],
+                cluster_identifier=cluster.id,
                 instance_class="db.serverless", engine=cluster.engine,
                 db_subnet_group_name=subnets.name, publicly_accessible=False,
                 auto_minor_version_upgrade=settings.aurora_auto_minor_upgrade,
                 performance_insights_enabled=settings.aurora_performance_insights,
                 performance_insights_kms_key_id=kms if settings.aurora_performance_insights else None,
                 promotion_tier=0 if role == "writer" else 1, copy_tags_to_snapshot=True,
-                monitoring_interval=settings.aurora_monitoring_interval, monitoring_role_arn=monitoring_role_arn,
+                monitoring_interval=monitoring, monitoring_role_arn=monitoring_role_arn,
             )
             instance.override_logical_id(address)
         secret_arn = cluster.master_user_secret.get(0).secret_arn
@@ -185,7 +187,7 @@ class DataStores(Construct):
                                                         description=f"Private subnets of {prefix} cache")
         replicated = settings.redis_nodes > 1
         protected = not settings.allow_destroy_data
-        group_id = shorten(f"{prefix}-cache", 40)
+        group_id = shorten(f"{prefix}-cache", ELASTICACHE_ID_MAX)
         cache = cache_group_.ElasticacheReplicationGroup(
             self, "redis", replication_group_id=group_id,
             description=f"{prefix} cache for workers", engine=settings.redis_engine,

@@ -8,7 +8,7 @@ from cdktf import Fn, TerraformIterator, Token
 from constructs import Construct
 
 from workers_scan import Settings
-from workers_scan.discovery import shorten
+from workers_scan.aws_names import ELB_NAME_MAX, shorten
 
 from .aws import load
 from .network import Network
@@ -63,12 +63,12 @@ class PrivateIngress(Construct):
         )
 
         nlb = lb_.Lb(
-            self, "nlb", name=shorten(f"{prefix}-ingress", 32), internal=True, load_balancer_type="network",
+            self, "nlb", name=shorten(f"{prefix}-ingress", ELB_NAME_MAX), internal=True, load_balancer_type="network",
             subnets=network.private_subnet_ids, enable_cross_zone_load_balancing=True,
             enable_deletion_protection=settings.is_production,
         )
         targets = tg_.LbTargetGroup(
-            self, "endpoint-targets", name=shorten(f"{prefix}-endpoint", 32), port=HTTPS, protocol="TCP",
+            self, "endpoint-targets", name=shorten(f"{prefix}-endpoint", ELB_NAME_MAX), port=HTTPS, protocol="TCP",
             target_type="ip", vpc_id=network.vpc_id,
             health_check=tg_.LbTargetGroupHealthCheck(enabled=True, protocol="TCP", port="traffic-port",
                                                       healthy_threshold=3, unhealthy_threshold=3, interval=30),

@@ -71,13 +71,12 @@ class Waf(Construct):
                                              retention_in_days=settings.log_retention_days,
                                              kms_key_id=props.logs_kms_key_arn)
         # Only blocked and counted requests, when asked: a busy API's full log costs more than its WAF.
+        kept = [logging_.Wafv2WebAclLoggingConfigurationLoggingFilterFilterCondition(
+            action_condition=logging_.Wafv2WebAclLoggingConfigurationLoggingFilterFilterConditionActionCondition(
+                action=action)) for action in ("BLOCK", "COUNT")]
         matched_only = None if settings.waf_log_all_requests else logging_.Wafv2WebAclLoggingConfigurationLoggingFilter(
-            default_behavior="DROP",
-            filter=[logging_.Wafv2WebAclLoggingConfigurationLoggingFilterFilter(
-                behavior="KEEP", requirement="MEETS_ANY",
-                condition=[logging_.Wafv2WebAclLoggingConfigurationLoggingFilterFilterCondition(
-                    action_condition=logging_.Wafv2WebAclLoggingConfigurationLoggingFilterFilterConditionActionCondition(
-                        action=action)) for action in ("BLOCK", "COUNT")])])
+            default_behavior="DROP", filter=[logging_.Wafv2WebAclLoggingConfigurationLoggingFilterFilter(
+                behavior="KEEP", requirement="MEETS_ANY", condition=kept)])
         logging_.Wafv2WebAclLoggingConfiguration(
             self, "logging", resource_arn=web_acl.arn, log_destination_configs=[logs.arn],
             redacted_fields=[logging_.Wafv2WebAclLoggingConfigurationRedactedFields(

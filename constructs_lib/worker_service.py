@@ -8,7 +8,7 @@ from cdktf import TerraformResourceLifecycle
 from constructs import Construct
 
 from workers_scan import Settings, Worker
-from workers_scan.discovery import short_hash, shorten
+from workers_scan.aws_names import APPRUNNER_CONFIG_NAME_MAX, APPRUNNER_NAME_MAX, short_hash, shorten
 from workers_scan.injected import check_supplied
 
 from .aws import load
@@ -24,8 +24,6 @@ from .private_ingress import PrivateIngress
 
 APPRUNNER_TASKS = "tasks.apprunner.amazonaws.com"
 # App Runner name limits: services, connectors and ingress connections 40; scaling and observability configs 32.
-NAME_MAX = 40
-CONFIG_NAME_MAX = 32
 
 
 @dataclass(frozen=True)
@@ -68,14 +66,14 @@ class WorkerPlatform(Construct):
                                    settings.az_count, *settings.availability_zones)
             connector = connector_.ApprunnerVpcConnector(
                 self, "vpc-connector",
-                vpc_connector_name=shorten(f"{prefix}-workers", NAME_MAX, suffix=f"-{placement}"),
+                vpc_connector_name=shorten(f"{prefix}-workers", APPRUNNER_NAME_MAX, suffix=f"-{placement}"),
                 subnets=network.private_subnet_ids, security_groups=[group.id],
                 lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
             )
             self.connector_arn = connector.arn
             self.connector_security_group_id = group.id
         observability = observability_.ApprunnerObservabilityConfiguration(
-            self, "tracing", observability_configuration_name=shorten(f"{prefix}-tracing", CONFIG_NAME_MAX),
+            self, "tracing", observability_configuration_name=shorten(f"{prefix}-tracing", APPRUNNER_CONFIG_NAME_MAX),
             trace_configuration=observability_.ApprunnerObservabilityConfigurationTraceConfiguration(vendor="AWSXRAY"),
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),  # in use until services move
         )
@@ -86,7 +84,8 @@ class WorkerPlatform(Construct):
             # refuses to delete one in use); workers alike share one (10 names per region by default).
             suffix = f"-{low}-{high}-{concurrency}"
             scaling = autoscaling_.ApprunnerAutoScalingConfigurationVersion(
-                self, f"scaling{suffix}", auto_scaling_configuration_name=shorten(prefix, CONFIG_NAME_MAX, suffix),
+                self, f"scaling{suffix}",
+                auto_scaling_configuration_name=shorten(prefix, APPRUNNER_CONFIG_NAME_MAX, suffix),
                 min_size=low, max_size=high, max_concurrency=concurrency,
                 lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
             )

@@ -2,13 +2,35 @@
 
 Every name of a stack starts with `<PROJECT_NAME>-<ENVIRONMENT>`, and ENVIRONMENT is letters and digits
 only, so the rules below about a name's start or its hyphens are rules on PROJECT_NAME. Lengths are not
-checked here: names longer than a service allows are shortened with a stable hash (`discovery.shorten`).
+refused: a name longer than its service allows is shortened with a stable hash (`shorten`), to the limits below.
 """
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import re
+
+# Name length limits, as each service documents them.
+APPRUNNER_NAME_MAX = 40          # App Runner service, VPC connector and VPC ingress connection names: 4-40
+APPRUNNER_CONFIG_NAME_MAX = 32   # App Runner auto scaling and observability configuration names: 4-32
+ELB_NAME_MAX = 32                # Elastic Load Balancing load balancer and target group names
+RDS_IDENTIFIER_MAX = 63          # RDS DB cluster and DB instance identifiers
+ELASTICACHE_ID_MAX = 40          # ElastiCache replication group ids
+
+
+def short_hash(*values) -> str:
+    """A stable 6-hex digest of `values` (for names that must change when those values do)."""
+    return hashlib.sha256("\x1f".join(map(str, values)).encode()).hexdigest()[:6]
+
+
+def shorten(full: str, limit: int, suffix: str = "") -> str:
+    """`full` + `suffix` if it fits in `limit` characters, else a prefix of `full` plus a stable 6-hex hash of
+    it, then `suffix` (kept whole: it is what tells names apart)."""
+    limit -= len(suffix)
+    if len(full) <= limit:
+        return full + suffix
+    return f"{full[:limit - 7].rstrip('-_')}-{short_hash(full)}{suffix}"
 
 # (rule, services that enforce it, test on the project name): each is an AWS-documented naming constraint.
 PROJECT_NAME_RULES: tuple[tuple[str, str, object], ...] = (

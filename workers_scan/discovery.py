@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .aws_names import APPRUNNER_NAME_MAX, short_hash, shorten  # noqa: F401 (short_hash, shorten: re-exported)
 from .errors import Problems
 
 ROUTE_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 SERVICE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{3,39}$")
 FILE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-SERVICE_NAME_MAX = 40
+SERVICE_NAME_MAX = APPRUNNER_NAME_MAX
 # A REST API holds 300 resources by default (root included); each worker adds two.
 API_RESOURCE_QUOTA = 300
 MAX_WORKERS = (API_RESOURCE_QUOTA - 1) // 2
@@ -36,20 +36,6 @@ def kebab_case(stem: str) -> str:
     stem = re.sub(r"([a-z0-9])([A-Z])", r"\1-\2", stem)
     stem = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1-\2", stem)
     return re.sub(r"[-_.\s]+", "-", stem).strip("-").lower()
-
-
-def short_hash(*values) -> str:
-    """A stable 6-hex digest of `values` (for names that must change when those values do)."""
-    return hashlib.sha256("\x1f".join(map(str, values)).encode()).hexdigest()[:6]
-
-
-def shorten(full: str, limit: int, suffix: str = "") -> str:
-    """`full` + `suffix` if it fits in `limit` characters, else a prefix of `full` plus a stable 6-hex hash of
-    it, then `suffix` (kept whole: it is what tells names apart)."""
-    limit -= len(suffix)
-    if len(full) <= limit:
-        return full + suffix
-    return f"{full[:limit - 7].rstrip('-_')}-{short_hash(full)}{suffix}"
 
 
 def service_name(project: str, environment: str, route: str) -> str:
