@@ -12,6 +12,7 @@ from cdktf import DataResource, Fn, TerraformResourceLifecycle
 from constructs import Construct
 
 from workers_scan import Settings
+from workers_scan.ports import POSTGRES_PORT, REDIS_PORT
 from workers_scan.aws_names import ELASTICACHE_ID_MAX, RDS_IDENTIFIER_MAX, shorten
 
 from .aws import load
@@ -27,8 +28,6 @@ from .network import Network
 # RDS writes Enhanced Monitoring metrics to this one log group of the account and region (RDS User Guide).
 ENHANCED_MONITORING_LOG_GROUP = "RDSOSMetrics"
 
-POSTGRES_PORT = 5432
-REDIS_PORT = 6379
 # Pinned Terraform addresses of the stateful resources: never change these strings.
 AURORA_CLUSTER_ADDRESS = "aurora_cluster"
 AURORA_WRITER_ADDRESS = "aurora_writer"

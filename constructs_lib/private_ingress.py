@@ -9,6 +9,7 @@ from constructs import Construct
 
 from workers_scan import Settings
 from workers_scan.aws_names import ELB_NAME_MAX, shorten
+from workers_scan.ports import HTTPS_PORT as HTTPS
 
 from .aws import load
 from .network import Network
@@ -18,7 +19,6 @@ from .network import Network
     "lb_target_group", "lb_listener", "lb_target_group_attachment", "data_aws_network_interface",
 )
 
-HTTPS = 443
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import main
-from workers_scan.report import worker_node
+from workers_scan.report import mermaid, worker_node
 
 from .helpers import make_monorepo
 
@@ -157,3 +157,21 @@ def test_bare_options_mean_synth_as_cdktf_runs_it():
     assert main.parse_args([]).command == "synth"
     assert main.parse_args(["--env-file", "x.env"]).command == "synth"
     assert main.parse_args(["routes", "--json"]).command == "routes"
+
+
+def test_the_diagram_shows_the_ports_the_example_stack_opens(example_stack, example_settings, example_workers):
+    """The picture reads its facts from the modules that own them: its edges equal the synthesized rules."""
+    import re
+
+    from .test_stack import one, resources
+
+    diagram = mermaid(example_settings, example_workers)
+    connector = one(example_stack, "aws_apprunner_vpc_connector")["security_groups"][0]
+    egress = resources(example_stack, "aws_vpc_security_group_egress_rule").values()
+    internet = sorted(r["from_port"] for r in egress
+                      if r["security_group_id"] == connector and r.get("cidr_ipv4") == "0.0.0.0/0")
+    stores = sorted(r["from_port"] for r in egress
+                    if r["security_group_id"] == connector and r.get("referenced_security_group_id"))
+    [shown] = re.findall(r"connector -->\|([0-9, ]+)\| nat", diagram)
+    assert [int(port) for port in shown.split(", ")] == internet == [443, 587]
+    assert sorted(int(p) for p in re.findall(r"connector -->\|(\d+)(?: TLS)?\| (?:aurora|redis)", diagram)) == stores

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
+from .ports import POSTGRES_PORT, REDIS_PORT
 from .settings import Settings
 
 PLATFORM, AURORA, REDIS = "platform", "Aurora", "Redis"
@@ -29,7 +30,7 @@ INJECTED: tuple[Injected, ...] = (
     Injected("PORT", PLATFORM, False, "the `PORT` setting, where the worker must listen"),
     Injected("WORKER_NAME", PLATFORM, False, "the worker's name, e.g. `email-sender`"),
     Injected("DB_HOST", AURORA, False, "the cluster's writer endpoint"),
-    Injected("DB_PORT", AURORA, False, "`5432`"),
+    Injected("DB_PORT", AURORA, False, f"`{POSTGRES_PORT}`"),
     Injected("DB_NAME", AURORA, False, "`AURORA_DATABASE_NAME`"),
     Injected("DB_USER", AURORA, False, "`AURORA_IAM_USER` if set, else `AURORA_MASTER_USERNAME`"),
     Injected("DB_SECRET", AURORA_PASSWORD, True, "the RDS-managed master secret: JSON with `username` and `password`"),
@@ -38,7 +39,7 @@ INJECTED: tuple[Injected, ...] = (
     Injected("DB_IAM_AUTH", AURORA_IAM, False, "`true`: sign an authentication token instead of a password"),
     Injected("DB_REGION", AURORA_IAM, False, "`AWS_REGION`, for the token's signature"),
     Injected("REDIS_HOST", REDIS, False, "the cache's primary endpoint"),
-    Injected("REDIS_PORT", REDIS, False, "`6379`"),
+    Injected("REDIS_PORT", REDIS, False, f"`{REDIS_PORT}`"),
     Injected("REDIS_TLS", REDIS, False, "`true`: the cache accepts TLS connections only"),
 )
 

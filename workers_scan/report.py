@@ -7,6 +7,7 @@ from typing import Iterable, Sequence
 
 from .injected import injected
 from .settings import Settings
+from .ports import HTTPS_PORT, POSTGRES_PORT, REDIS_PORT
 from .waf_rules import MANAGED_RULE_GROUPS
 from .workers import Worker
 
@@ -80,7 +81,7 @@ def mermaid(settings: Settings, workers: Sequence[Worker]) -> str:
         f"{settings.waf_rate_limit} requests / 5 min per IP<br/>{rule_groups} rules\"]",
         f"  waf --> api[\"REST API {settings.name_prefix}<br/>stage {settings.environment}\"]",
         "  api --> link[VPC Link]",
-        "  link --> nlb[\"Internal NLB<br/>TCP 443 pass-through\"]",
+        f"  link --> nlb[\"Internal NLB<br/>TCP {HTTPS_PORT} pass-through\"]",
         "  nlb --> vpce[\"VPC endpoint<br/>apprunner.requests\"]",
     ]
     for worker in workers:
@@ -91,10 +92,11 @@ def mermaid(settings: Settings, workers: Sequence[Worker]) -> str:
         lines += [f"  {worker_node(w)} --> connector" for w in workers]
         lines.append("  connector[VPC connector]")
         if settings.aurora_enabled:
-            lines.append("  connector -->|5432| aurora[(\"Aurora PostgreSQL<br/>Serverless v2\")]")
+            lines.append(f"  connector -->|{POSTGRES_PORT}| aurora[(\"Aurora PostgreSQL<br/>Serverless v2\")]")
         if settings.redis_enabled:
-            lines.append(f"  connector -->|6379 TLS| redis[(\"ElastiCache {settings.redis_engine}\")]")
-        lines.append("  connector -->|443| nat[NAT gateway] --> internet((Internet))")
+            lines.append(f"  connector -->|{REDIS_PORT} TLS| redis[(\"ElastiCache {settings.redis_engine}\")]")
+        egress = ", ".join(map(str, settings.worker_egress_ports))
+        lines.append(f"  connector -->|{egress}| nat[NAT gateway] --> internet((Internet))")
     else:
         lines += [f"  {worker_node(w)} --> internet((Internet))" for w in workers]
     return "\n".join(lines) + "\n"
