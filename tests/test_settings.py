@@ -263,3 +263,41 @@ def test_the_workers_iam_database_user_is_not_the_master_user(tmp_path):
     with pytest.raises(InputError) as caught:
         settings_from(env)
     assert "infra/aws/.env: AURORA_IAM_USER: 'app_admin' is the master user" in str(caught.value)
+
+
+def test_every_settings_field_has_one_key_and_every_optional_key_a_typed_empty_value():
+    import typing
+
+    from workers_scan import settings as module
+
+    hints = typing.get_type_hints(module.Settings)
+    assert sorted(k.field for k in KEYS) == sorted(set(hints) - {"settings_file", "is_example", "sources"})
+    for key in KEYS:
+        if key.default == "":
+            empty = module.EMPTY[key.field]
+            assert empty is None or isinstance(empty, typing.get_origin(hints[key.field]) or hints[key.field]), key.name
+            assert empty is not None or key.field in module.DERIVED_DEFAULTS or \
+                type(None) in typing.get_args(hints[key.field]), key.name
+
+
+def test_an_optional_key_without_an_empty_value_is_refused_when_the_module_loads(monkeypatch):
+    from workers_scan import settings as module
+
+    broken = module.Key("WORKER_TIMEOUT", "worker_timeout", "", module._int_between(1, 60), "A new optional key.")
+    monkeypatch.setattr(module, "KEYS", module.KEYS + (broken,))
+    with pytest.raises(TypeError, match="fields without a key \\[\\], keys without a field \\['worker_timeout'\\]"):
+        module._empty_values()
+    hints = dict(module.Settings.__annotations__, worker_timeout="int")
+    monkeypatch.setattr(module.Settings, "__annotations__", hints)
+    with pytest.raises(TypeError, match="WORKER_TIMEOUT may be left empty, but its field worker_timeout"):
+        module._empty_values()
+
+
+def test_worker_memory_accepts_exactly_app_runners_memory_sizes(tmp_path):
+    from workers_scan.settings import CPU_MEMORY, KEYS_BY_NAME
+
+    sizes = sorted({m for pairs in CPU_MEMORY.values() for m in pairs})
+    parse = KEYS_BY_NAME["WORKER_MEMORY"].parse
+    assert [parse(str(m)) for m in sizes] == sizes
+    with pytest.raises(Exception, match="is not one of"):
+        parse("2000")

@@ -12,7 +12,7 @@ import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, get_args, get_origin, get_type_hints
 
 from .aws_names import bucket_name_problems, project_name_problems
 from .envfile import read_env_file
@@ -255,7 +255,7 @@ KEYS: tuple[Key, ...] = (
     Key("RUNTIME", "runtime", "NODEJS_22", _one_of(*RUNTIMES), "App Runner managed runtime."),
     Key("PORT", "port", "3000", _int_between(1, 65535), "Port the workers listen on."),
     Key("WORKER_CPU", "worker_cpu", "1024", _one_of(*CPU_MEMORY), "Default CPU units per instance (workers.toml overrides)."),
-    Key("WORKER_MEMORY", "worker_memory", "2048", _one_of(512, 1024, 2048, 3072, 4096, 6144, 8192, 10240, 12288),
+    Key("WORKER_MEMORY", "worker_memory", "2048", _one_of(*sorted({m for pairs in CPU_MEMORY.values() for m in pairs})),
         "Default memory (MB) per instance."),
     Key("WORKER_MIN_INSTANCES", "worker_min_instances", "1", _int_between(1, 25), "Default minimum instances."),
     Key("WORKER_MAX_INSTANCES", "worker_max_instances", "3", _int_between(1, 25), "Default maximum instances."),
@@ -336,7 +336,7 @@ KEYS: tuple[Key, ...] = (
     Key("SECRETS_KMS_KEY_ARNS", "secrets_kms_key_arns", "",
         _csv_matching(KMS_KEY_ARN_RE, "a KMS key ARN"),
         "Customer managed keys encrypting the secrets and parameters workers read (kms:Decrypt is granted)."),
-    Key("ENVIRONMENTS", "environments", "", _csv,
+    Key("ENVIRONMENTS", "environments", "", lambda value: _environments(value),
         "Several environments in one synth (comma-separated): one stack each, with .env.<environment> overlays."),
     Key("STATE_BACKEND", "state_backend", "local", _one_of("local", "s3", "cloud", "external"),
         "Where Terraform keeps state: local, s3, cloud (HCP Terraform / Terraform Enterprise) or external."),
@@ -416,7 +416,7 @@ class Settings:
     api_authorization: str
     api_throttle_rate_limit: int
     api_throttle_burst_limit: int
-    manage_api_gateway_account: bool
+    manage_api_gateway_account: bool | None   # None until _assign_api_gateway_account decides
     worker_vpc_egress: bool
     worker_egress_ports: tuple[int, ...]
     aurora_enabled: bool
@@ -632,7 +632,7 @@ def _resolve(layers: dict[str, tuple[str, str]], path: Path, is_example: bool,
                 continue
             text = key.default
         if text.strip() == "" and key.default == "":
-            values[key.field] = None
+            values[key.field] = EMPTY[key.field]
             continue
         try:
             values[key.field] = key.parse(text)
@@ -644,12 +644,6 @@ def _resolve(layers: dict[str, tuple[str, str]], path: Path, is_example: bool,
         return None
     values["monorepo_root"] = (path.parent / values["monorepo_root"]).resolve()
     _apply_environment_defaults(values)
-    for optional in ("availability_zones", "private_subnet_ids", "secret_key_allowlist", "secrets_kms_key_arns",
-                     "environments", "tfc_workspace_tags", "waf_count_rules"):
-        values[optional] = values[optional] or ()
-    for optional in ("vpc_id", "aurora_kms_key_arn", "redis_kms_key_arn", "aurora_iam_user", "logs_kms_key_arn", "state_bucket", "state_lock_table", "state_kms_key_arn",
-                     "tfc_organization", "tfc_workspace"):
-        values[optional] = values[optional] or ""
     return Settings(settings_file=path, is_example=is_example, sources=origin, **values)
 
 
@@ -699,6 +693,10 @@ PRODUCTION_DEFAULTS: dict[str, tuple[Any, Any]] = {  # field: (production, other
     "redis_snapshot_retention_days": (7, 1),
 }
 ENGINE_DEFAULT_VERSIONS = {"valkey": "8.0", "redis": "7.1"}
+
+
+# Fields an empty key leaves to _apply_environment_defaults.
+DERIVED_DEFAULTS = frozenset(PRODUCTION_DEFAULTS) | {"redis_engine_version"}
 
 
 def _apply_environment_defaults(values: dict[str, Any]) -> None:
@@ -781,3 +779,32 @@ def _cross_checks(values: dict[str, Any], origin: dict[str, str], path: Path, pr
 
 def cpu_memory_hint(cpu: int) -> str:
     return " or ".join(f"{m} MB" for m in CPU_MEMORY[cpu])
+
+
+def _empty_values() -> dict[str, Any]:
+    """What a key left empty gives its field, derived from the field's type; checked when this module loads, so a
+    new key cannot be left out: tuples are (), text is "", and anything else needs a derived default or None."""
+    hints = get_type_hints(Settings)
+    fields = set(hints) - {"settings_file", "is_example", "sources"}
+    keyed = [key.field for key in KEYS]
+    if sorted(keyed) != sorted(fields):
+        raise TypeError(f"Settings fields and KEYS differ: fields without a key {sorted(fields - set(keyed))}, "
+                        f"keys without a field {sorted(set(keyed) - fields)}, twice {sorted({f for f in keyed if keyed.count(f) > 1})}")
+    empty: dict[str, Any] = {}
+    for key in KEYS:
+        if key.default != "":
+            continue
+        hint = hints[key.field]
+        if key.field in DERIVED_DEFAULTS or type(None) in get_args(hint):
+            empty[key.field] = None
+        elif get_origin(hint) is tuple:
+            empty[key.field] = ()
+        elif hint is str:
+            empty[key.field] = ""
+        else:
+            raise TypeError(f"{key.name} may be left empty, but its field {key.field}: {hint} has no empty value; give "
+                            "it a default, a derived default (DERIVED_DEFAULTS) or an optional type")
+    return empty
+
+
+EMPTY = _empty_values()
