@@ -65,6 +65,13 @@ def test_include_exclude_and_folder_entry_are_configurable(tmp_path):
     assert [(w.name, w.worker_file) for w in workers_of(env)] == [("a", "a.worker.js"), ("c", "c/index.js")]
 
 
+def test_nestjs_files_are_never_workers_and_worker_exclude_adds_to_the_exclusions(tmp_path):
+    env = make_monorepo(tmp_path, ["orders.ts", "worker.module.ts", "orders.service.ts", "billing.controller.ts",
+                                   "create-order.dto.ts", "order.entity.ts", "index.ts", "legacy.ts"],
+                        settings={"WORKER_EXCLUDE": "legacy.ts"})
+    assert [w.name for w in workers_of(env)] == ["orders"]
+
+
 def test_service_names_are_project_env_route():
     assert service_name("acme", "dev", "orders") == "acme-dev-orders"
 

@@ -15,6 +15,14 @@ ROUTE_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 SERVICE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{3,39}$")
 FILE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 SERVICE_NAME_MAX = APPRUNNER_NAME_MAX
+# Never worker entry points, whatever WORKER_EXCLUDE adds: tests, type declarations, barrels, private and hidden
+# files, and the file types of a NestJS codebase (what `nest generate` writes).
+ALWAYS_EXCLUDED = (
+    "*.spec.ts", "*.test.ts", "*.d.ts", "index.ts", "_*", ".*",
+    "*.module.ts", "*.service.ts", "*.controller.ts", "*.dto.ts", "*.entity.ts", "*.guard.ts", "*.interceptor.ts",
+    "*.pipe.ts", "*.filter.ts", "*.decorator.ts", "*.strategy.ts", "*.middleware.ts", "*.resolver.ts",
+    "*.gateway.ts", "*.interface.ts", "*.enum.ts", "*.constants.ts", "*.types.ts", "*.config.ts",
+)
 # A REST API holds 300 resources by default (root included); each worker adds two.
 API_RESOURCE_QUOTA = 300
 MAX_WORKERS = (API_RESOURCE_QUOTA - 1) // 2
@@ -52,12 +60,15 @@ def discover_workers(
     monorepo_root: Path,
     *,
     include: tuple[str, ...] = ("*.ts",),
-    exclude: tuple[str, ...] = ("*.spec.ts", "*.test.ts", "*.d.ts", "index.ts", "_*", ".*"),
+    exclude: tuple[str, ...] = (),
     folder_entry: str = "main.ts",
     problems: Problems,
     key: str = "WORKERS_DIR",
 ) -> list[DiscoveredWorker]:
-    """Every worker entry point in `workers_path`, sorted by name. Problems are collected, not raised."""
+    """Every worker entry point in `workers_path`, sorted by name. Problems are collected, not raised.
+
+    `exclude` adds to ALWAYS_EXCLUDED."""
+    exclude = ALWAYS_EXCLUDED + tuple(exclude)
     if not workers_path.is_dir():
         problems.add(workers_path, key, "workers folder not found; set MONOREPO_ROOT (relative to the settings "
                                         "file) and WORKERS_DIR so that MONOREPO_ROOT/WORKERS_DIR is the folder")

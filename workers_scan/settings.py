@@ -245,8 +245,9 @@ KEYS: tuple[Key, ...] = (
     Key("MONOREPO_ROOT", "monorepo_root", ".", _text, "Local checkout of the monorepo, relative to the settings file."),
     Key("WORKERS_DIR", "workers_dir", "apps/api/src/workers", _relative_dir, "Folder of worker entry points, inside the monorepo."),
     Key("WORKER_INCLUDE", "worker_include", "*.ts", _csv, "Comma-separated glob(s) of worker entry files."),
-    Key("WORKER_EXCLUDE", "worker_exclude", "*.spec.ts,*.test.ts,*.d.ts,index.ts,_*,.*", _csv,
-        "Comma-separated glob(s) of files and folders that are not workers."),
+    Key("WORKER_EXCLUDE", "worker_exclude", "", _csv,
+        "More comma-separated glob(s) of files and folders that are not workers, added to the ones always excluded "
+        "(tests, index.ts, _* and .*, and NestJS modules, services, controllers, DTOs, entities and the like)."),
     Key("WORKER_FOLDER_ENTRY", "worker_folder_entry", "main.ts", _matching(r"^[A-Za-z0-9_.-]+\.ts$", "a .ts file name"),
         "A sub-folder holding this file is a worker named after the folder."),
     Key("BUILD_COMMAND", "build_command", DEFAULT_BUILD_COMMAND, _text, "App Runner build command."),
