@@ -69,6 +69,10 @@ def read_inputs(args: argparse.Namespace, notice) -> list:
                "do not deploy it, see README 'Use it on your monorepo'.")
     problems = Problems()
     inputs = [(settings, scan_workers(settings, problems)) for settings in load_all_settings(source)]
+    for key, value in (inputs[0][0].from_environment() if inputs else {}).items():
+        shown = ",".join(map(str, value)) if isinstance(value, tuple) else value
+        notice(f"{key}={shown} comes from the shell environment, over {display_path(source.path)} "
+               f"(unset {key} to use the file's value)")
     check_scaling_configuration_quota(inputs, problems)
     problems.raise_if_any()
     return inputs

@@ -175,3 +175,24 @@ def test_the_diagram_shows_the_ports_the_example_stack_opens(example_stack, exam
     [shown] = re.findall(r"connector -->\|([0-9, ]+)\| nat", diagram)
     assert [int(port) for port in shown.split(", ")] == internet == [443, 587]
     assert sorted(int(p) for p in re.findall(r"connector -->\|(\d+)(?: TLS)?\| (?:aurora|redis)", diagram)) == stores
+
+
+def test_a_setting_from_the_shell_is_announced_and_named_in_errors(tmp_path, capsys, monkeypatch):
+    env = make_monorepo(tmp_path, ["orders.ts"])
+    monkeypatch.setenv("PORT", "8080")
+    monkeypatch.setenv("WORKER_EXCLUDE", "legacy.ts,old.ts")
+    assert main.main(["workers", "--env-file", str(env)]) == main.EXIT_OK
+    err = capsys.readouterr().err
+    assert "PORT=8080 comes from the shell environment, over " in err and "(unset PORT to use" in err
+    assert "WORKER_EXCLUDE=legacy.ts,old.ts comes from the shell environment" in err
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    assert main.main(["workers", "--env-file", str(env)]) == main.EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert "but AWS_REGION is us-east-1 (from environment variable)" in err
+
+
+def test_quiet_hides_the_shell_notice(tmp_path, capsys, monkeypatch):
+    env = make_monorepo(tmp_path, ["orders.ts"])
+    monkeypatch.setenv("PORT", "8080")
+    assert main.main(["routes", "--json", "--quiet", "--env-file", str(env)]) == main.EXIT_OK
+    assert capsys.readouterr().err == ""

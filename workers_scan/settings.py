@@ -23,6 +23,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_SETTINGS = PROJECT_ROOT / "examples" / "monorepo" / "infra" / "aws" / ".env.example"
 DEFAULT_SETTINGS = PROJECT_ROOT / ".env"
 SETTINGS_FILE_VARIABLE = "INFRA_ENV_FILE"
+FROM_ENVIRONMENT = "environment variable"   # the source of a key taken from the process environment
 
 DEFAULT_BUILD_COMMAND = (
     "curl -fsSL https://get.pnpm.io/install.sh | sh - && export PATH=$HOME/.local/share/pnpm:$PATH"
@@ -475,6 +476,11 @@ class Settings:
     def stack_name(self) -> str:
         return f"{self.project_name}-{self.environment}"
 
+    def from_environment(self) -> dict[str, Any]:
+        """Keys the process environment set (over the settings files), with their values."""
+        return {key: getattr(self, KEYS_BY_NAME[key].field) for key, where in sorted(self.sources.items())
+                if where == FROM_ENVIRONMENT and key in KEYS_BY_NAME}
+
     def source_of(self, key: str) -> str:
         """Where `key` was set (a file or "environment variable"); the settings file when it was not."""
         return self.sources.get(key, display_path(self.settings_file))
@@ -555,9 +561,9 @@ def load_all_settings(source: SettingsSource, environ: Mapping[str, str] | None 
     base = _read_layer(path, problems)
     if base is None:  # unreadable: reporting every required key as missing too would only be noise
         problems.raise_if_any()
-    env_layer = {k: (v, "environment variable") for k, v in environ.items() if k in KEYS_BY_NAME}
+    env_layer = {k: (v, FROM_ENVIRONMENT) for k, v in environ.items() if k in KEYS_BY_NAME}
     for key in sorted(RETIRED_KEYS.keys() & environ.keys()):
-        problems.add("environment variable", key, f"is no longer read: {RETIRED_KEYS[key]}; unset it")
+        problems.add(FROM_ENVIRONMENT, key, f"is no longer read: {RETIRED_KEYS[key]}; unset it")
 
     listed = {**base, **env_layer}.get("ENVIRONMENTS")
     environments: list[str | None] = [None]
@@ -737,7 +743,8 @@ def _cross_checks(values: dict[str, Any], origin: dict[str, str], path: Path, pr
         arn_region = ARN_RE.match(arn).group("region")
         if arn_region != region:
             problems.add(where("APP_RUNNER_CONNECTION_ARN"), "APP_RUNNER_CONNECTION_ARN",
-                         f"is in region {arn_region} but AWS_REGION is {region}; App Runner connections are regional, "
+                         f"is in region {arn_region} but AWS_REGION is {region} (from {where('AWS_REGION')}); "
+                         "App Runner connections are regional, "
                          f"create one in {region} or change AWS_REGION")
     iam_user = values.get("aurora_iam_user")
     if iam_user and iam_user == values.get("aurora_master_username"):
