@@ -113,6 +113,22 @@ CASES = [
      [".env.workers.order", "names no discovered worker"]),
 ]
 
+# Files that would be ignored: at the monorepo root, or singular.
+CASES += [
+    ("env-workers-at-the-monorepo-root", {}, lambda r: write(r / ".env.workers", "STRIPE_KEY=x\n"),
+     ["repo/.env.workers: is not read", "belongs next to the settings file", "infra/aws; move it there"]),
+    ("workers-toml-at-the-monorepo-root", {}, lambda r: write(r / "workers.toml", "[orders]\ncpu = 2048\n"),
+     ["repo/workers.toml: is not read", "move it there"]),
+    ("singular-env-worker", {}, lambda r: write(aws(r) / ".env.worker", "LOG_LEVEL=debug\n"),
+     ["infra/aws/.env.worker: is not read", ".env.workers and .env.workers.<worker> (plural)"]),
+    ("singular-env-worker-for-one-worker", {}, lambda r: write(aws(r) / ".env.worker.orders", "X=1\n"),
+     ["infra/aws/.env.worker.orders: is not read"]),
+    ("singular-worker-toml", {}, lambda r: write(aws(r) / "worker.toml", "[orders]\n"),
+     ["infra/aws/worker.toml: is not read", "workers.toml next to the settings file"]),
+    ("worker-variable-in-the-settings-file", {"SLACK_WEBHOOK_URL": "https://hooks.example/x"}, None,
+     ["infra/aws/.env: SLACK_WEBHOOK_URL: unknown key: not a setting", "belongs in .env.workers"]),
+]
+
 # A plaintext secret in any layer of a worker's environment (the only worker is "orders").
 CASES += [
     (f"env-plaintext-secret-in-{layer.format(worker='worker')}", {},

@@ -70,9 +70,11 @@ def test_key_that_looks_like_a_typo_is_reported_with_suggestion(tmp_path):
     assert any("WAF_RATE_LIMT: unknown key; did you mean WAF_RATE_LIMIT?" in m for m in messages)
 
 
-def test_unrelated_unknown_keys_are_left_alone(tmp_path):
-    env = make_monorepo(tmp_path, extra_lines="SOMETHING_ELSE=1\n")
-    assert settings_from(env).project_name == "acme"
+def test_an_unknown_key_is_never_ignored(tmp_path):
+    env = make_monorepo(tmp_path, extra_lines="LOG_LEVEL=debug\n")
+    with pytest.raises(InputError) as caught:
+        settings_from(env)
+    assert "infra/aws/.env: LOG_LEVEL: unknown key: not a setting" in str(caught.value)
 
 
 @pytest.mark.parametrize("value, expected", [

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .discovery import ROUTE_RE, SERVICE_NAME_RE, discover_workers, service_name
-from .environment import WorkerEnvironment, load_environments
+from .environment import SHARED_FILE, WorkerEnvironment, load_environments
 from .errors import Problems, display_path
 from .settings import CPU_MEMORY, Settings, cpu_memory_hint
 
@@ -79,12 +79,33 @@ def load_workers(settings: Settings) -> list[Worker]:
     return workers
 
 
+def _misplaced_files(settings: Settings, problems: Problems) -> None:
+    """Files that look like worker inputs but are not where (or named what) they are read: refused, since they
+    would otherwise be ignored without a word (a secret gone, a size not applied)."""
+    folder = settings.settings_dir
+    for path in sorted(folder.glob(".env.worker")) + sorted(folder.glob(".env.worker.*")):
+        problems.add(path, "", f"is not read: worker environments are {SHARED_FILE} and {SHARED_FILE}.<worker> "
+                               "(plural); rename it")
+    for name in ("worker.toml", "workers.tml", "workers.yaml", "workers.yml", "workers.json"):
+        if (folder / name).is_file():
+            problems.add(folder / name, "", f"is not read: per-worker settings are {WORKERS_TOML} next to the "
+                                            "settings file; rename it")
+    root = settings.monorepo_root
+    if root.resolve() != folder.resolve():
+        for path in [*sorted(root.glob(f"{SHARED_FILE}*")), *sorted(root.glob(WORKERS_TOML))]:
+            if path.name.endswith((".example", ".sample", ".template")):
+                continue
+            problems.add(path, "", f"is not read: {path.name} belongs next to the settings file, in "
+                                   f"{display_path(folder)}; move it there")
+
+
 def scan_workers(settings: Settings, problems: Problems) -> list[Worker]:
     found = discover_workers(
         settings.workers_path, settings.monorepo_root,
         include=settings.worker_include, exclude=settings.worker_exclude,
         folder_entry=settings.worker_folder_entry, problems=problems,
     )
+    _misplaced_files(settings, problems)
     toml_path = settings.settings_dir / WORKERS_TOML
     tables = _read_toml(toml_path, problems)
     names = {w.name for w in found}
