@@ -11,6 +11,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 from .terraform import unavailable
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,20 +40,34 @@ def load_skips() -> list[Skip]:
 
 
 def find_checkov() -> str:
-    """$CHECKOV_BIN, else checkov on PATH, else .venv-tools/bin/checkov, installed there from PyPI if missing.
+    """$CHECKOV_BIN when set (a deliberate choice), else the pinned checkov in .venv-tools, installed or updated
+    there with CHECKOV_REQUIREMENT when missing or outside it. Never a checkov found on PATH: another version
+    runs other checks, so the reviewed skips would not be what this scan reports.
 
     checkov lives in its own venv: its pins (boto3, packaging) would fight cdktf's and moto's.
     """
-    candidates = [os.environ.get("CHECKOV_BIN"), shutil.which("checkov"), str(TOOLS_VENV / "bin" / "checkov")]
-    for candidate in candidates:
-        if candidate and Path(candidate).is_file():
-            return candidate
-    install = subprocess.run(
-        f"{sys.executable} -m venv {TOOLS_VENV} && {TOOLS_VENV}/bin/pip install --quiet '{CHECKOV_REQUIREMENT}'",
-        shell=True, capture_output=True, text=True, timeout=900)
-    if install.returncode != 0:
-        unavailable(f"checkov could not be installed: {install.stderr[-500:]}")
-    return str(TOOLS_VENV / "bin" / "checkov")
+    chosen = os.environ.get("CHECKOV_BIN")
+    if chosen:
+        found = shutil.which(chosen)
+        if not found:
+            pytest.fail(f"CHECKOV_BIN={chosen} is not an executable")
+        return found
+    checkov, python = TOOLS_VENV / "bin" / "checkov", TOOLS_VENV / "bin" / "python"
+    if checkov.is_file() and _satisfies(python, CHECKOV_REQUIREMENT):
+        return str(checkov)
+    for step in ([sys.executable, "-m", "venv", str(TOOLS_VENV)],
+                 [str(python), "-m", "pip", "install", "--quiet", CHECKOV_REQUIREMENT]):
+        done = subprocess.run(step, capture_output=True, text=True, timeout=900)
+        if done.returncode != 0:
+            unavailable(f"checkov could not be installed into {TOOLS_VENV}: {done.stderr[-500:]}")
+    return str(checkov)
+
+
+def _satisfies(python: Path, requirement: str) -> bool:
+    """Whether the package installed in `python`'s environment is within `requirement`."""
+    probe = ("import sys; from importlib.metadata import version; from packaging.requirements import Requirement; "
+             "r = Requirement(sys.argv[1]); sys.exit(not r.specifier.contains(version(r.name), prereleases=True))")
+    return subprocess.run([str(python), "-c", probe, requirement], capture_output=True, timeout=60).returncode == 0
 
 
 def scan(stack_dir: Path) -> dict:
