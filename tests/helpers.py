@@ -28,6 +28,16 @@ def write_settings(path: Path, values: dict[str, str | None], extra_lines: str =
     return path
 
 
+def build_files(root: Path) -> None:
+    """What the default build and start commands need in a monorepo (workers_scan/build_check.py)."""
+    api = root / "apps" / "api"
+    (api / "scripts").mkdir(parents=True, exist_ok=True)
+    (api / "package.json").write_text('{"name": "@monorepo/api"}\n')
+    (api / "scripts" / "start-worker.sh").write_text("#!/usr/bin/env bash\n")
+    (root / "pnpm-lock.yaml").write_text("lockfileVersion: '9.0'\n")
+    (root / "pnpm-workspace.yaml").write_text("packages:\n  - 'apps/*'\n")
+
+
 def make_monorepo(root: Path, workers: list[str] = ("orders.ts",), settings: dict | None = None,
                   toml: str | None = None, extra_lines: str = "") -> Path:
     """A monorepo under `root` with the given worker files (a name ending in / is a folder worker).
@@ -42,6 +52,7 @@ def make_monorepo(root: Path, workers: list[str] = ("orders.ts",), settings: dic
             (folder / name / "main.ts").write_text("export {};\n")
         else:
             (folder / name).write_text("export {};\n")
+    build_files(root)
     values = dict(BASE_SETTINGS)
     values.update(settings or {})
     env = write_settings(root / "infra" / "aws" / ".env", values, extra_lines)

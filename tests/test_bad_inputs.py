@@ -129,6 +129,20 @@ CASES += [
      ["infra/aws/.env: SLACK_WEBHOOK_URL: unknown key: not a setting", "belongs in .env.workers"]),
 ]
 
+# A build or start command that cannot work on this monorepo: refused before App Runner tries it.
+CASES += [
+    ("build-without-lockfile", {}, lambda r: (r / "pnpm-lock.yaml").unlink(),
+     ["BUILD_COMMAND: runs `pnpm install --frozen-lockfile`, which fails without", "repo/pnpm-lock.yaml"]),
+    ("build-filters-on-another-package", {}, lambda r: write(r / "apps" / "api" / "package.json",
+                                                            '{"name": "@northwind/api"}'),
+     ["BUILD_COMMAND: filters on the package @monorepo/api, which is not in the monorepo",
+      "its packages are: @northwind/api"]),
+    ("build-filter-without-workspace", {}, lambda r: (r / "pnpm-workspace.yaml").unlink(),
+     ["BUILD_COMMAND: filters on a workspace package, but", "pnpm-workspace.yaml is missing"]),
+    ("start-script-missing", {}, lambda r: (r / "apps" / "api" / "scripts" / "start-worker.sh").unlink(),
+     ["START_COMMAND: runs apps/api/scripts/start-worker.sh, which is not in the monorepo"]),
+]
+
 # A plaintext secret in any layer of a worker's environment (the only worker is "orders").
 CASES += [
     (f"env-plaintext-secret-in-{layer.format(worker='worker')}", {},

@@ -1,3 +1,4 @@
+import json
 import os
 import random
 
@@ -151,3 +152,25 @@ def test_result_is_sorted_whatever_the_creation_order(tmp_path):
     first = [w.name for w in workers_of(make_monorepo(tmp_path / "a", names))]
     second = [w.name for w in workers_of(make_monorepo(tmp_path / "b", shuffled))]
     assert first == second == sorted(first)
+
+
+@pytest.mark.parametrize("command, script", [
+    ("bash apps/api/scripts/start-worker.sh {worker_file}", "apps/api/scripts/start-worker.sh"),
+    ("cd apps/api && sh scripts/run.sh {worker_file}", "scripts/run.sh"),
+    ("node apps/api/dist/workers/{worker_file}", None),
+    ("bash -c 'node {worker_file}'", None),
+])
+def test_the_start_script_a_start_command_runs(command, script):
+    from workers_scan.build_check import start_script
+
+    assert start_script(command) == script
+
+
+def test_workspace_packages_are_found_below_the_root_but_not_in_node_modules(tmp_path):
+    from workers_scan.build_check import workspace_packages
+
+    for folder, name in (("apps/api", "@acme/api"), ("packages/shared", "@acme/shared"),
+                         ("node_modules/left-pad", "left-pad"), ("apps/web", None)):
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / "package.json").write_text(json.dumps({"name": name} if name else {}))
+    assert workspace_packages(tmp_path) == {"@acme/api", "@acme/shared"}

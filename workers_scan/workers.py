@@ -7,6 +7,7 @@ import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from .build_check import check_commands
 from .discovery import ROUTE_RE, SERVICE_NAME_RE, discover_workers, service_name
 from .environment import SHARED_FILE, WorkerEnvironment, load_environments
 from .errors import Problems, display_path
@@ -106,6 +107,8 @@ def scan_workers(settings: Settings, problems: Problems) -> list[Worker]:
         folder_entry=settings.worker_folder_entry, problems=problems,
     )
     _misplaced_files(settings, problems)
+    if settings.monorepo_root.is_dir():
+        check_commands(settings, problems)
     toml_path = settings.settings_dir / WORKERS_TOML
     tables = _read_toml(toml_path, problems)
     names = {w.name for w in found}

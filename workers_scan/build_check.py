@@ -1,0 +1,80 @@
+"""The build and start commands checked against the monorepo on disk, before App Runner runs them.
+
+App Runner builds every worker's service from the repository, about ten minutes after an apply, once per
+worker; a build that cannot work should fail here instead. Only what a command certainly needs is checked:
+the lockfile of `pnpm install --frozen-lockfile`, the package of `--filter` and its workspace, and the script
+of a `bash <script>` start command.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from pathlib import Path
+
+from .errors import Problems, display_path
+from .settings import Settings
+
+# `pnpm ... --filter <package>` / `-F <package>`: the package must be one of the workspace's.
+FILTER_RE = re.compile(r"(?:--filter|-F)[ =]+(\S+)")
+# Folders never searched for workspace packages.
+SKIPPED = {"node_modules", ".git", "dist", "build", "cdktf.out"}
+
+
+def check_commands(settings: Settings, problems: Problems) -> None:
+    root = settings.monorepo_root
+    build = settings.build_command
+    where = settings.source_of("BUILD_COMMAND")
+    if re.search(r"\bpnpm (?:install|i)\b[^&|;]*--frozen-lockfile", build):
+        if not (root / "pnpm-lock.yaml").is_file():
+            lockfile = display_path(root / "pnpm-lock.yaml")
+            problems.add(where, "BUILD_COMMAND", f"runs `pnpm install --frozen-lockfile`, which fails without "
+                                                 f"{lockfile}; run `pnpm install` and commit the lockfile")
+    for wanted in FILTER_RE.findall(build):
+        names = workspace_packages(root)
+        if wanted.strip("'\"") not in names:
+            known = ", ".join(sorted(names)) or "none (no package.json with a name below the monorepo root)"
+            problems.add(where, "BUILD_COMMAND", f"filters on the package {wanted}, which is not in the monorepo; its "
+                                                 f"packages are: {known}")
+        elif not (root / "pnpm-workspace.yaml").is_file():
+            workspace = display_path(root / "pnpm-workspace.yaml")
+            problems.add(where, "BUILD_COMMAND", f"filters on a workspace package, but {workspace} is missing, so "
+                                                 "pnpm sees no workspace")
+    script = start_script(settings.start_command)
+    if script and not (root / script).is_file():
+        problems.add(settings.source_of("START_COMMAND"), "START_COMMAND",
+                     f"runs {script}, which is not in the monorepo ({display_path(root / script)}); add it or change "
+                     "START_COMMAND")
+
+
+def start_script(command: str) -> str | None:
+    """The script a `bash|sh <script> ...` start command runs, relative to the monorepo root."""
+    try:
+        words = shlex.split(command.split("&&")[-1])
+    except ValueError:
+        return None
+    if len(words) >= 2 and words[0] in ("bash", "sh") and not words[1].startswith("-") and "{" not in words[1]:
+        return words[1]
+    return None
+
+
+def workspace_packages(root: Path, depth: int = 3) -> set[str]:
+    """Names of the package.json files below `root`, a few levels deep (apps/*, packages/*, libs/*...)."""
+    names: set[str] = set()
+
+    def walk(folder: Path, level: int) -> None:
+        manifest = folder / "package.json"
+        if manifest.is_file():
+            try:
+                name = json.loads(manifest.read_text(encoding="utf-8")).get("name")
+            except (ValueError, OSError, AttributeError):
+                name = None
+            if isinstance(name, str):
+                names.add(name)
+        if level < depth:
+            for child in sorted(p for p in folder.iterdir() if p.is_dir() and p.name not in SKIPPED):
+                walk(child, level + 1)
+
+    walk(root, 0)
+    return names
