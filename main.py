@@ -140,7 +140,7 @@ def doctor(args) -> int:
 
     def load():
         inputs = read_inputs(args, lambda *_: None)
-        return display_path(inputs[0][0].settings_file), sum(len(w) for _, w in inputs)
+        return display_path(inputs[0][0].settings_file), sum(len(w) for _, w in inputs), inputs[0][0].is_example
 
     environment, inputs = environment_checks(), check_inputs(load)
     print(render(environment + inputs))

@@ -196,3 +196,12 @@ def test_quiet_hides_the_shell_notice(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("PORT", "8080")
     assert main.main(["routes", "--json", "--quiet", "--env-file", str(env)]) == main.EXIT_OK
     assert capsys.readouterr().err == ""
+
+
+def test_doctor_warns_when_it_checks_the_embedded_example(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("INFRA_ENV_FILE", raising=False)
+    monkeypatch.setattr("workers_scan.settings.DEFAULT_SETTINGS", tmp_path / "absent.env")
+    monkeypatch.chdir(tmp_path)
+    main.main(["doctor"])
+    out = capsys.readouterr().out
+    assert "[warn] settings file" in out and "EMBEDDED EXAMPLE" in out and "--env-file" in out

@@ -190,8 +190,22 @@ def test_settings_file_from_environment_variable(tmp_path):
     assert source.path == env and not source.is_example
 
 
+@pytest.mark.parametrize("where", [".", "infra/aws"])
+def test_the_settings_file_where_the_command_runs_is_found(tmp_path, where):
+    env = make_monorepo(tmp_path / "repo")
+    here = tmp_path / "repo" / ("infra/aws" if where == "." else "")
+    source = locate_settings(None, environ={}, default=tmp_path / "project" / ".env", cwd=here)
+    assert source.path == env and not source.is_example
+
+
+def test_an_applications_env_file_where_the_command_runs_is_not_taken_for_settings(tmp_path):
+    (tmp_path / ".env").write_text("DATABASE_URL=postgres://localhost/app\n")
+    source = locate_settings(None, environ={}, default=tmp_path / "project" / ".env", cwd=tmp_path)
+    assert source.is_example
+
+
 def test_without_any_settings_file_the_embedded_example_is_used(tmp_path):
-    source = locate_settings(None, environ={}, default=tmp_path / ".env")
+    source = locate_settings(None, environ={}, default=tmp_path / ".env", cwd=tmp_path)
     assert source.is_example and source.path == EXAMPLE_SETTINGS
     settings = load_settings(source, environ={"AWS_REGION": "us-east-1"})  # the shell cannot break the example
     assert settings.is_example and settings.aws_region == "eu-west-1"

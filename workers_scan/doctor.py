@@ -132,14 +132,18 @@ def check_provider() -> Check:
 
 
 def check_inputs(load: Callable[[], tuple[str, int]]) -> list[Check]:
-    """`load` returns (settings file, number of workers) or raises InputError."""
+    """`load` returns (settings file, number of workers, is the embedded example) or raises InputError."""
     from .errors import InputError
 
     try:
-        settings_file, count = load()
+        settings_file, count, is_example = load()
     except InputError as error:
         return [Check("settings and workers", FAIL, f"{len(error.problems)} problem(s)",
                       "\n".join(f"    {p}" for p in error.problems))]
+    if is_example:
+        return [Check("settings file", WARN, f"{settings_file} (the EMBEDDED EXAMPLE, not your monorepo)",
+                      "give --env-file <your monorepo>/infra/aws/.env, or run from the folder holding it"),
+                Check("workers", WARN, f"{count} found in the example")]
     return [Check("settings file", OK, settings_file), Check("workers", OK, f"{count} found")]
 
 

@@ -527,16 +527,31 @@ class SettingsSource:
 
 
 def locate_settings(env_file: str | os.PathLike | None = None, environ: Mapping[str, str] | None = None,
-                    default: Path | None = None) -> SettingsSource:
-    """--env-file, else $INFRA_ENV_FILE, else .env in the project root, else the embedded example (flagged)."""
+                    default: Path | None = None, cwd: Path | None = None) -> SettingsSource:
+    """--env-file, else $INFRA_ENV_FILE, else a settings file where the command runs (`.env` or
+    `infra/aws/.env` holding APP_RUNNER_CONNECTION_ARN), else .env in the project root, else the embedded
+    example (flagged)."""
     environ = os.environ if environ is None else environ
     default = DEFAULT_SETTINGS if default is None else default
     chosen = env_file or environ.get(SETTINGS_FILE_VARIABLE)
     if chosen:
         return SettingsSource(Path(chosen).absolute(), is_example=False)
+    here = Path.cwd() if cwd is None else cwd
+    for candidate in (here / ".env", here / "infra" / "aws" / ".env"):
+        if candidate.resolve() != default.resolve() and _is_settings_file(candidate):
+            return SettingsSource(candidate.absolute(), is_example=False)
     if default.exists():
         return SettingsSource(default.absolute(), is_example=False)
     return SettingsSource(EXAMPLE_SETTINGS, is_example=True)
+
+
+def _is_settings_file(path: Path) -> bool:
+    """A .env of this tool (not an application's): it sets the one key every settings file must."""
+    try:
+        return path.is_file() and re.search(r"^\s*(export\s+)?APP_RUNNER_CONNECTION_ARN\s*=", path.read_text(
+            encoding="utf-8", errors="replace"), re.MULTILINE) is not None
+    except OSError:
+        return False
 
 
 def load_settings(source: SettingsSource, environ: Mapping[str, str] | None = None) -> Settings:
