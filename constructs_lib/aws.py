@@ -84,10 +84,16 @@ def _bare_package() -> ModuleType | None:
     return module
 
 
-def load(*names: str) -> tuple[ModuleType, ...]:
-    """Import the named resource modules of the provider package (e.g. "vpc", "apprunner_service")."""
+def register_package() -> None:
+    """Make `from cdktf_cdktf_provider_aws.<module> import <Class>` import only that module: register the bare
+    package once (the full import when eager, or when the layout is not the expected one)."""
     if _eager(os.environ) or _bare_package() is None:
         importlib.import_module(PACKAGE)
+
+
+def load(*names: str) -> tuple[ModuleType, ...]:
+    """Import the named resource modules of the provider package (e.g. "vpc", "apprunner_service")."""
+    register_package()
     modules = tuple(importlib.import_module(f"{PACKAGE}.{name}") for name in names)
     parent = sys.modules[PACKAGE]
     for name, module in zip(names, modules):

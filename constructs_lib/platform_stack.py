@@ -55,8 +55,10 @@ class PlatformStack(TerraformStack):
             routes=tuple(Route(worker=w, ingress_domain=self.services[w.name].ingress_domain)
                          for w in sorted(workers, key=lambda w: w.name)),
         ))
-        self.waf = Waf(self, "waf", props=WafProps(settings=settings, stage_arn=self.api.stage_arn,
-                                                   logs_kms_key_arn=logs_key))
+        self.waf = Waf(self, "waf", props=WafProps(
+            name_prefix=settings.name_prefix, rate_limit=settings.waf_rate_limit,
+            count_rules=settings.waf_count_rules, log_all_requests=settings.waf_log_all_requests,
+            log_retention_days=settings.log_retention_days, stage_arn=self.api.stage_arn, logs_kms_key_arn=logs_key))
         self._outputs()
 
     def _outputs(self) -> None:
