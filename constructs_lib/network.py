@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf import Fn, TerraformLocal, TerraformResourceLifecycle
+from cdktf import Fn, Postcondition, TerraformLocal, TerraformResourceLifecycle
+from cdktf_cdktf_provider_aws.data_aws_vpc_endpoint_service import DataAwsVpcEndpointService
 from constructs import Construct
 
 from workers_scan import Settings
@@ -74,11 +75,25 @@ class Network(Construct):
         if settings.availability_zones:
             return settings.availability_zones[index]
         if not hasattr(self, "_zones"):
-            self._zones = azs_.DataAwsAvailabilityZones(
+            zones = azs_.DataAwsAvailabilityZones(
                 self, "zones", state="available",
                 filter=[azs_.DataAwsAvailabilityZonesFilter(name="opt-in-status", values=["opt-in-not-required"])],
             )
-        return Fn.element(self._zones.names, index)
+            # Only zones where the apprunner.requests endpoint service is offered: the endpoint gets a network
+            # interface in every private subnet, and AWS refuses a subnet in a zone the service lacks.
+            service = f"com.amazonaws.{settings.aws_region}.apprunner.requests"
+            offered = DataAwsVpcEndpointService(self, "requests-endpoint-service", service_name=service)
+            self._zones = TerraformLocal(
+                self, "zones-offering-requests-endpoint",
+                f"${{[for zone in {zones.fqn}.names : zone if contains({offered.fqn}.availability_zones, zone)]}}")
+            offered.lifecycle = TerraformResourceLifecycle(postcondition=[Postcondition(
+                condition=f"${{length([for zone in {zones.fqn}.names : zone if contains(self.availability_zones, "
+                          f"zone)]) >= {settings.az_count}}}",
+                error_message=f"{service} is offered in fewer than AZ_COUNT={settings.az_count} available zones "
+                              f"of {settings.aws_region}; lower AZ_COUNT, or set AVAILABILITY_ZONES to zones "
+                              "that offer it (aws ec2 describe-vpc-endpoint-services --service-names "
+                              f"{service})")])
+        return Fn.element(self._zones.as_list, index)
 
     def _build_vpc(self, settings: Settings) -> None:
         prefix = settings.name_prefix

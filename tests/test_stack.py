@@ -331,6 +331,22 @@ def test_network_spreads_over_two_azs_with_one_nat_outside_prod(example_stack):
     assert all(e["domain"] == "vpc" for e in resources(example_stack, "aws_eip").values())
 
 
+def test_looked_up_zones_are_only_those_offering_the_requests_endpoint(stack_for):
+    stack = stack_for(("orders.ts",), AZ_COUNT="3")
+    [zones] = stack["data"]["aws_availability_zones"]
+    [(name, service)] = stack["data"]["aws_vpc_endpoint_service"].items()
+    assert service["service_name"] == "com.amazonaws.eu-west-1.apprunner.requests"
+    [(local, expression)] = stack["locals"].items()
+    assert expression == (f"${{[for zone in data.aws_availability_zones.{zones}.names : zone if "
+                          f"contains(data.aws_vpc_endpoint_service.{name}.availability_zones, zone)]}}")
+    subnet_zones = sorted(s["availability_zone"] for s in resources(stack, "aws_subnet").values())
+    assert subnet_zones == sorted(f"${{element(local.{local}, {i})}}" for i in range(3) for _ in ("private", "public"))
+    [check] = service["lifecycle"]["postcondition"]
+    assert check["condition"].endswith(">= 3}") and "lower AZ_COUNT" in check["error_message"]
+    pinned = stack_for(("orders.ts",), AVAILABILITY_ZONES="eu-west-1a,eu-west-1b")
+    assert "aws_vpc_endpoint_service" not in pinned.get("data", {}) and "locals" not in pinned
+
+
 def test_production_gets_a_nat_per_az_and_nlb_deletion_protection(stack_for):
     stack = stack_for(("orders.ts",), ENVIRONMENT="prod", AZ_COUNT="3")
     assert len(resources(stack, "aws_nat_gateway")) == 3
