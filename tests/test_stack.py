@@ -112,6 +112,15 @@ def test_every_role_trusts_one_service_and_flow_logs_only_from_this_accounts_flo
         "ArnLike": {"aws:SourceArn": "arn:aws:ec2:eu-west-1:123456789012:vpc-flow-log/*"}}
 
 
+def test_vpc_connector_gets_a_new_name_when_its_placement_changes(stack_for):
+    # New subnets replace the connector (create before destroy), and App Runner keeps one revision per name.
+    two, three = (one(stack_for(("orders.ts",), **zones), "aws_apprunner_vpc_connector")
+                  for zones in ({}, {"AZ_COUNT": "3"}))
+    assert len(two["subnets"]) == 2 and len(three["subnets"]) == 3
+    assert two["vpc_connector_name"] != three["vpc_connector_name"]
+    assert all(c["vpc_connector_name"].startswith("acme-dev-workers-") for c in (two, three))
+
+
 def test_one_ingress_connection_per_service_on_the_shared_endpoint(example_stack):
     connections = resources(example_stack, "aws_apprunner_vpc_ingress_connection")
     assert len(connections) == 3

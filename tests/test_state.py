@@ -117,6 +117,7 @@ def test_bootstrap_creates_a_private_encrypted_versioned_bucket_and_lock_table(t
     assert (table["hash_key"], table["billing_mode"]) == ("LockID", "PAY_PER_REQUEST")
     assert table["attribute"] == [{"name": "LockID", "type": "S"}]
     assert table["point_in_time_recovery"] == {"enabled": True}
+    assert table["deletion_protection_enabled"] is True  # AWS refuses the delete, not only Terraform
     assert table["lifecycle"] == {"prevent_destroy": True}
 
 
