@@ -7,19 +7,24 @@ import json
 from dataclasses import dataclass
 
 from cdktf import Fn, TerraformResourceLifecycle
+from cdktf_cdktf_provider_aws.api_gateway_account import ApiGatewayAccount
+from cdktf_cdktf_provider_aws.api_gateway_deployment import ApiGatewayDeployment
+from cdktf_cdktf_provider_aws.api_gateway_integration import ApiGatewayIntegration
+from cdktf_cdktf_provider_aws.api_gateway_method import ApiGatewayMethod
+from cdktf_cdktf_provider_aws.api_gateway_method_settings import (ApiGatewayMethodSettings,
+                                                                  ApiGatewayMethodSettingsSettings)
+from cdktf_cdktf_provider_aws.api_gateway_resource import ApiGatewayResource
+from cdktf_cdktf_provider_aws.api_gateway_rest_api import ApiGatewayRestApi, ApiGatewayRestApiEndpointConfiguration
+from cdktf_cdktf_provider_aws.api_gateway_stage import ApiGatewayStage, ApiGatewayStageAccessLogSettings
+from cdktf_cdktf_provider_aws.api_gateway_vpc_link import ApiGatewayVpcLink
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from constructs import Construct
 
 from workers_scan import Settings, Worker
 
-from .aws import load
 from .iam import service_trust_policy
-
-(rest_api_, vpc_link_, resource_, method_, integration_, deployment_, stage_, method_settings_, log_group_,
- account_, role_, role_attachment_) = load(
-    "api_gateway_rest_api", "api_gateway_vpc_link", "api_gateway_resource", "api_gateway_method",
-    "api_gateway_integration", "api_gateway_deployment", "api_gateway_stage", "api_gateway_method_settings",
-    "cloudwatch_log_group", "api_gateway_account", "iam_role", "iam_role_policy_attachment",
-)
 
 ACCESS_LOG_FORMAT = json.dumps({
     "requestId": "$context.requestId", "extendedRequestId": "$context.extendedRequestId",
@@ -55,12 +60,12 @@ class RestApi(Construct):
         settings = props.settings
         prefix = settings.name_prefix
 
-        api = rest_api_.ApiGatewayRestApi(
+        api = ApiGatewayRestApi(
             self, "rest-api", name=prefix, description=f"Public entry of {prefix}: one path per worker",
-            endpoint_configuration=rest_api_.ApiGatewayRestApiEndpointConfiguration(types=["REGIONAL"]),
+            endpoint_configuration=ApiGatewayRestApiEndpointConfiguration(types=["REGIONAL"]),
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
         )
-        link = vpc_link_.ApiGatewayVpcLink(
+        link = ApiGatewayVpcLink(
             self, "vpc-link", name=prefix, description="To the internal NLB in front of App Runner",
             target_arns=[props.nlb_arn],
             # AWS refuses to delete a link in use: a new one first (the deployment trigger moves the stage).
@@ -70,28 +75,28 @@ class RestApi(Construct):
         for route in props.routes:
             redeploy_on.extend(self._build_route(api, link, route, settings.api_authorization))
 
-        deployment = deployment_.ApiGatewayDeployment(
+        deployment = ApiGatewayDeployment(
             self, "deployment", rest_api_id=api.id, description=f"{prefix} routes",
             # Every argument of every route, method and integration, and their ids: an in-place change
             # (authorization, parameters, URI, VPC link) reaches the stage only through a new deployment.
             triggers={"redeployment": Fn.sha1(Fn.jsonencode(redeploy_on))},
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
         )
-        access_logs = log_group_.CloudwatchLogGroup(
+        access_logs = CloudwatchLogGroup(
             self, "access-logs", name=f"/aws/apigateway/{prefix}/access",
             retention_in_days=settings.log_retention_days, kms_key_id=props.logs_kms_key_arn,
         )
         account = [self._build_account_logging(prefix)] if settings.manage_api_gateway_account else None
-        stage = stage_.ApiGatewayStage(
+        stage = ApiGatewayStage(
             self, "stage", rest_api_id=api.id, deployment_id=deployment.id, stage_name=settings.environment,
             xray_tracing_enabled=True,
-            access_log_settings=stage_.ApiGatewayStageAccessLogSettings(
+            access_log_settings=ApiGatewayStageAccessLogSettings(
                 destination_arn=access_logs.arn, format=ACCESS_LOG_FORMAT),
             depends_on=account,
         )
-        method_settings_.ApiGatewayMethodSettings(
+        ApiGatewayMethodSettings(
             self, "stage-settings", rest_api_id=api.id, stage_name=stage.stage_name, method_path="*/*",
-            settings=method_settings_.ApiGatewayMethodSettingsSettings(
+            settings=ApiGatewayMethodSettingsSettings(
                 metrics_enabled=True, data_trace_enabled=False,
                 # Execution logs need the account's CloudWatch role; access logs are written regardless.
                 logging_level="ERROR" if settings.manage_api_gateway_account else "OFF",
@@ -109,11 +114,11 @@ class RestApi(Construct):
 
     def _build_route(self, api, link, route: Route, authorization: str) -> list[str]:
         worker = route.worker
-        base = resource_.ApiGatewayResource(
+        base = ApiGatewayResource(
             self, f"{worker.name}-resource", rest_api_id=api.id, parent_id=api.root_resource_id,
             path_part=worker.route,
         )
-        proxy = resource_.ApiGatewayResource(
+        proxy = ApiGatewayResource(
             self, f"{worker.name}-proxy-resource", rest_api_id=api.id, parent_id=base.id, path_part="{proxy+}",
         )
         redeploy_on: list[str] = []
@@ -128,9 +133,9 @@ class RestApi(Construct):
                 type="HTTP_PROXY", integration_http_method="ANY", connection_type="VPC_LINK",
                 request_parameters={"integration.request.path.proxy": "method.request.path.proxy"} if params else None)
             uri = f"https://{route.ingress_domain}{path}"  # known at apply time, like the ids below
-            method = method_.ApiGatewayMethod(self, f"{worker.name}{suffix}-method", rest_api_id=api.id,
+            method = ApiGatewayMethod(self, f"{worker.name}{suffix}-method", rest_api_id=api.id,
                                               resource_id=resource.id, **method_args)
-            integration = integration_.ApiGatewayIntegration(
+            integration = ApiGatewayIntegration(
                 self, f"{worker.name}{suffix}-integration", rest_api_id=api.id, resource_id=resource.id,
                 http_method=method.http_method, uri=uri, connection_id=link.id, **integration_args)
             # Synth-time values as one digest, apply-time values as references. (Not whole objects: the provider
@@ -146,11 +151,11 @@ class RestApi(Construct):
         # Every stage of the region logs through this role: destroying it with this environment would break the
         # others. README "Day 2" says how to hand it over before a destroy.
         keep = TerraformResourceLifecycle(prevent_destroy=True)
-        role = role_.IamRole(
+        role = IamRole(
             self, "cloudwatch-role", name=f"{prefix}-apigateway-cloudwatch",
             description="Lets API Gateway write execution logs to CloudWatch Logs",
             assume_role_policy=service_trust_policy("apigateway.amazonaws.com"), lifecycle=keep,
         )
-        role_attachment_.IamRolePolicyAttachment(self, "cloudwatch-role-policy", role=role.name,
+        IamRolePolicyAttachment(self, "cloudwatch-role-policy", role=role.name,
                                                  policy_arn=PUSH_TO_CLOUDWATCH, lifecycle=keep)
-        return account_.ApiGatewayAccount(self, "account-logging", cloudwatch_role_arn=role.arn)
+        return ApiGatewayAccount(self, "account-logging", cloudwatch_role_arn=role.arn)

@@ -1,8 +1,10 @@
 """The one place provider bindings are imported from, on both sides of jsii.
 
 Python: `import cdktf_cdktf_provider_aws` imports all ~2,100 resource modules of the package (about
-20 s and 1.5 GB here). Each resource module only needs the package's `_jsii` assembly, so we
-register a bare parent package and import just the submodules we use: same classes, same JSON.
+20 s and 1.5 GB here). Each resource module only needs the package's `_jsii` assembly, so
+`register_package` registers a bare parent package, and the construct modules' plain
+`from cdktf_cdktf_provider_aws.<module> import <Class>` import just the submodules we use: same classes, same
+JSON.
 
 Node: the jsii kernel loads the package's JS index, which requires all 2,135 modules too. Before the
 kernel starts, `enable_node_loader` adds lazy_provider_index.js (next to this file) to NODE_OPTIONS;
@@ -89,16 +91,6 @@ def register_package() -> None:
     package once (the full import when eager, or when the layout is not the expected one)."""
     if _eager(os.environ) or _bare_package() is None:
         importlib.import_module(PACKAGE)
-
-
-def load(*names: str) -> tuple[ModuleType, ...]:
-    """Import the named resource modules of the provider package (e.g. "vpc", "apprunner_service")."""
-    register_package()
-    modules = tuple(importlib.import_module(f"{PACKAGE}.{name}") for name in names)
-    parent = sys.modules[PACKAGE]
-    for name, module in zip(names, modules):
-        setattr(parent, name, module)
-    return modules
 
 
 def is_lazy() -> bool:

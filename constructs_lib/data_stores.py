@@ -9,22 +9,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cdktf import DataResource, Fn, TerraformResourceLifecycle
+from cdktf_cdktf_provider_aws.db_subnet_group import DbSubnetGroup
+from cdktf_cdktf_provider_aws.elasticache_replication_group import ElasticacheReplicationGroup
+from cdktf_cdktf_provider_aws.elasticache_subnet_group import ElasticacheSubnetGroup
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+from cdktf_cdktf_provider_aws.rds_cluster import RdsCluster, RdsClusterServerlessv2ScalingConfiguration
+from cdktf_cdktf_provider_aws.rds_cluster_instance import RdsClusterInstance
+from cdktf_cdktf_provider_aws.security_group import SecurityGroup
+from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
+from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
 from constructs import Construct
 
 from workers_scan import Settings
-from workers_scan.ports import POSTGRES_PORT, REDIS_PORT
 from workers_scan.aws_names import ELASTICACHE_ID_MAX, RDS_IDENTIFIER_MAX, shorten
+from workers_scan.ports import POSTGRES_PORT, REDIS_PORT
 
-from .aws import load
 from .iam import policy_json, service_trust_policy
 from .network import Network
 
-(cluster_, instance_, db_subnets_, cache_group_, cache_subnets_, sg_, ingress_rule_, egress_rule_, role_,
- role_policy_) = load(
-    "rds_cluster", "rds_cluster_instance", "db_subnet_group", "elasticache_replication_group",
-    "elasticache_subnet_group", "security_group", "vpc_security_group_ingress_rule", "vpc_security_group_egress_rule",
-    "iam_role", "iam_role_policy",
-)
 # RDS writes Enhanced Monitoring metrics to this one log group of the account and region (RDS User Guide).
 ENHANCED_MONITORING_LOG_GROUP = "RDSOSMetrics"
 
@@ -61,16 +64,16 @@ class DataStores(Construct):
 
     def _security_group(self, props: DataStoresProps, id_: str, name: str, port: int, what: str):
         prefix = props.settings.name_prefix
-        group = sg_.SecurityGroup(self, f"{id_}-security-group", name=f"{prefix}-{name}", vpc_id=props.network.vpc_id,
+        group = SecurityGroup(self, f"{id_}-security-group", name=f"{prefix}-{name}", vpc_id=props.network.vpc_id,
                                   description=f"{what}: port {port} from the App Runner VPC connector only",
                                   tags={"Name": f"{prefix}-{name}"},
                                   # A description change replaces a group, which AWS refuses while the store
                                   # uses it (e.g. REDIS_ENGINE redis -> valkey): keep the one it was created with.
                                   lifecycle=TerraformResourceLifecycle(ignore_changes=["description"]))
-        ingress_rule_.VpcSecurityGroupIngressRule(
+        VpcSecurityGroupIngressRule(
             self, f"{id_}-from-workers", security_group_id=group.id, ip_protocol="tcp", from_port=port, to_port=port,
             referenced_security_group_id=props.connector_security_group_id, description=f"{what} from workers")
-        egress_rule_.VpcSecurityGroupEgressRule(
+        VpcSecurityGroupEgressRule(
             self, f"workers-to-{id_}", security_group_id=props.connector_security_group_id, ip_protocol="tcp",
             from_port=port, to_port=port, referenced_security_group_id=group.id, description=f"Workers to {what}")
         return group
@@ -79,13 +82,13 @@ class DataStores(Construct):
         settings = props.settings
         prefix = settings.name_prefix
         group = self._security_group(props, "aurora", "aurora", POSTGRES_PORT, "Aurora PostgreSQL")
-        subnets = db_subnets_.DbSubnetGroup(self, "aurora-subnets", name=f"{prefix}-aurora",
+        subnets = DbSubnetGroup(self, "aurora-subnets", name=f"{prefix}-aurora",
                                             subnet_ids=props.network.private_subnet_ids,
                                             description=f"Private subnets of {prefix} Aurora")
         identifier = shorten(f"{prefix}-aurora", RDS_IDENTIFIER_MAX)
         protected = not settings.allow_destroy_data
         kms = settings.aurora_kms_key_arn or None
-        cluster = cluster_.RdsCluster(
+        cluster = RdsCluster(
             self, "aurora-cluster", cluster_identifier=identifier, engine="aurora-postgresql", engine_mode="provisioned",
             engine_version=settings.aurora_engine_version, database_name=settings.aurora_database_name,
             master_username=settings.aurora_master_username,
@@ -93,7 +96,7 @@ class DataStores(Construct):
             manage_master_user_password=True, master_user_secret_kms_key_id=kms,
             storage_encrypted=True, kms_key_id=kms, iam_database_authentication_enabled=True,
             db_subnet_group_name=subnets.name, vpc_security_group_ids=[group.id], port=POSTGRES_PORT,
-            serverlessv2_scaling_configuration=cluster_.RdsClusterServerlessv2ScalingConfiguration(
+            serverlessv2_scaling_configuration=RdsClusterServerlessv2ScalingConfiguration(
                 min_capacity=settings.aurora_min_acu, max_capacity=settings.aurora_max_acu),
             backup_retention_period=settings.aurora_backup_retention_days, preferred_backup_window="02:00-03:00",
             preferred_maintenance_window="sun:04:00-sun:05:00", copy_tags_to_snapshot=True,
@@ -111,7 +114,7 @@ class DataStores(Construct):
         monitoring_role_arn = self._monitoring_role(settings, identifier) if monitoring else None
         roles = [("writer", AURORA_WRITER_ADDRESS)] + ([("reader", AURORA_READER_ADDRESS)] if settings.aurora_reader else [])
         for role, address in roles:
-            instance = instance_.RdsClusterInstance(
+            instance = RdsClusterInstance(
                 self, f"aurora-{role}", identifier=f"{identifier}-{role}"[:RDS_IDENTIFIER_MAX],
                 cluster_identifier=cluster.id,
                 instance_class="db.serverless", engine=cluster.engine,
@@ -151,7 +154,7 @@ class DataStores(Construct):
         """The role RDS assumes to write Enhanced Monitoring metrics: only RDS for these instances may assume it
         (RDS User Guide, "Protecting against the confused deputy problem"), and it may write only their group."""
         account, region = settings.account_region
-        role = role_.IamRole(
+        role = IamRole(
             self, "aurora-monitoring-role", name=f"{settings.name_prefix}-rds-monitoring",
             description=f"Lets RDS write Enhanced Monitoring metrics of {identifier}",
             assume_role_policy=service_trust_policy(
@@ -159,7 +162,7 @@ class DataStores(Construct):
                 source_arn=f"arn:aws:rds:{region}:{account}:db:{identifier}-*"))
         group = f"arn:aws:logs:{region}:{account}:log-group:{ENHANCED_MONITORING_LOG_GROUP}"
         # AmazonRDSEnhancedMonitoringRole's actions, on RDS's one group instead of every RDS* group.
-        role_policy_.IamRolePolicy(self, "aurora-monitoring-policy", name="write-enhanced-monitoring", role=role.id,
+        IamRolePolicy(self, "aurora-monitoring-policy", name="write-enhanced-monitoring", role=role.id,
                                    policy=policy_json([
                                        {"Effect": "Allow", "Resource": group,
                                         "Action": ["logs:CreateLogGroup", "logs:PutRetentionPolicy"]},
@@ -181,13 +184,13 @@ class DataStores(Construct):
         settings = props.settings
         prefix = settings.name_prefix
         group = self._security_group(props, "redis", "redis", REDIS_PORT, settings.redis_engine.capitalize())
-        subnets = cache_subnets_.ElasticacheSubnetGroup(self, "redis-subnets", name=f"{prefix}-redis",
+        subnets = ElasticacheSubnetGroup(self, "redis-subnets", name=f"{prefix}-redis",
                                                         subnet_ids=props.network.private_subnet_ids,
                                                         description=f"Private subnets of {prefix} cache")
         replicated = settings.redis_nodes > 1
         protected = not settings.allow_destroy_data
         group_id = shorten(f"{prefix}-cache", ELASTICACHE_ID_MAX)
-        cache = cache_group_.ElasticacheReplicationGroup(
+        cache = ElasticacheReplicationGroup(
             self, "redis", replication_group_id=group_id,
             description=f"{prefix} cache for workers", engine=settings.redis_engine,
             engine_version=settings.redis_engine_version, node_type=settings.redis_node_type,

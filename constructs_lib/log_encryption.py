@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
+from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
+from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from constructs import Construct
 
 from workers_scan import Settings
 
-from .aws import load
 from .iam import policy_json
-
-(key_, alias_, caller_) = load("kms_key", "kms_alias", "data_aws_caller_identity")
 
 
 @dataclass(frozen=True)
@@ -31,9 +31,9 @@ class LogEncryption(Construct):
         if settings.logs_kms_key_arn:
             self.key_arn: str = settings.logs_kms_key_arn
             return
-        account = caller_.DataAwsCallerIdentity(self, "account").account_id
+        account = DataAwsCallerIdentity(self, "account").account_id
         region = settings.aws_region
-        key = key_.KmsKey(
+        key = KmsKey(
             self, "key", description=f"{settings.name_prefix} CloudWatch log groups", enable_key_rotation=True,
             deletion_window_in_days=30,
             policy=policy_json([
@@ -48,5 +48,5 @@ class LogEncryption(Construct):
                                            f"arn:aws:logs:{region}:{account}:log-group:*"}}},
             ]),
         )
-        alias_.KmsAlias(self, "alias", name=f"alias/{settings.name_prefix}-logs", target_key_id=key.key_id)
+        KmsAlias(self, "alias", name=f"alias/{settings.name_prefix}-logs", target_key_id=key.key_id)
         self.key_arn = key.arn

@@ -5,20 +5,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cdktf import Fn, Postcondition, TerraformLocal, TerraformResourceLifecycle
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.data_aws_availability_zones import (DataAwsAvailabilityZones,
+                                                                  DataAwsAvailabilityZonesFilter)
+from cdktf_cdktf_provider_aws.data_aws_vpc import DataAwsVpc
 from cdktf_cdktf_provider_aws.data_aws_vpc_endpoint_service import DataAwsVpcEndpointService
+from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
+from cdktf_cdktf_provider_aws.eip import Eip
+from cdktf_cdktf_provider_aws.flow_log import FlowLog
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+from cdktf_cdktf_provider_aws.internet_gateway import InternetGateway
+from cdktf_cdktf_provider_aws.nat_gateway import NatGateway
+from cdktf_cdktf_provider_aws.route import Route
+from cdktf_cdktf_provider_aws.route_table import RouteTable
+from cdktf_cdktf_provider_aws.route_table_association import RouteTableAssociation
+from cdktf_cdktf_provider_aws.subnet import Subnet
+from cdktf_cdktf_provider_aws.vpc import Vpc
 from constructs import Construct
 
 from workers_scan import Settings
 
-from .aws import load
 from .iam import policy_json, service_trust_policy
-
-(vpc_, subnet_, igw_, eip_, nat_, route_table_, route_, rta_, default_sg_, azs_, data_vpc_, flow_log_, log_group_,
- role_, role_policy_) = load(
-    "vpc", "subnet", "internet_gateway", "eip", "nat_gateway", "route_table", "route",
-    "route_table_association", "default_security_group", "data_aws_availability_zones", "data_aws_vpc",
-    "flow_log", "cloudwatch_log_group", "iam_role", "iam_role_policy",
-)
 
 # Subnets are carved as 16 equal blocks of the VPC CIDR: private ones first, public ones from block 8.
 SUBNET_NEWBITS = 4
@@ -45,7 +53,7 @@ class Network(Construct):
         super().__init__(scope, id_)
         settings = props.settings
         if settings.uses_existing_vpc:
-            existing = data_vpc_.DataAwsVpc(self, "existing-vpc", id=settings.vpc_id)
+            existing = DataAwsVpc(self, "existing-vpc", id=settings.vpc_id)
             self.vpc_id: str = existing.id
             self.vpc_cidr: str = existing.cidr_block
             # A VPC may have secondary CIDR blocks: subnets, and the NLB in them, can sit in any of them.
@@ -75,9 +83,9 @@ class Network(Construct):
         if settings.availability_zones:
             return settings.availability_zones[index]
         if not hasattr(self, "_zones"):
-            zones = azs_.DataAwsAvailabilityZones(
+            zones = DataAwsAvailabilityZones(
                 self, "zones", state="available",
-                filter=[azs_.DataAwsAvailabilityZonesFilter(name="opt-in-status", values=["opt-in-not-required"])],
+                filter=[DataAwsAvailabilityZonesFilter(name="opt-in-status", values=["opt-in-not-required"])],
             )
             # Only zones where the apprunner.requests endpoint service is offered: the endpoint gets a network
             # interface in every private subnet, and AWS refuses a subnet in a zone the service lacks.
@@ -98,47 +106,47 @@ class Network(Construct):
     def _build_vpc(self, settings: Settings) -> None:
         prefix = settings.name_prefix
         blocks = list(settings.vpc_cidr.subnets(prefixlen_diff=SUBNET_NEWBITS))
-        vpc = vpc_.Vpc(self, "vpc", cidr_block=str(settings.vpc_cidr), enable_dns_support=True,
+        vpc = Vpc(self, "vpc", cidr_block=str(settings.vpc_cidr), enable_dns_support=True,
                        enable_dns_hostnames=True, tags={"Name": prefix})
         vpc.override_logical_id(VPC_ADDRESS)
         # Takes every rule off the default group, so nothing can use it by accident.
-        default_sg_.DefaultSecurityGroup(self, "default-security-group", vpc_id=vpc.id, tags={"Name": f"{prefix}-default-unused"})
-        gateway = igw_.InternetGateway(self, "internet-gateway", vpc_id=vpc.id, tags={"Name": prefix})
-        public_routes = route_table_.RouteTable(self, "public-routes", vpc_id=vpc.id, tags={"Name": f"{prefix}-public"})
-        route_.Route(self, "public-default-route", route_table_id=public_routes.id,
+        DefaultSecurityGroup(self, "default-security-group", vpc_id=vpc.id, tags={"Name": f"{prefix}-default-unused"})
+        gateway = InternetGateway(self, "internet-gateway", vpc_id=vpc.id, tags={"Name": prefix})
+        public_routes = RouteTable(self, "public-routes", vpc_id=vpc.id, tags={"Name": f"{prefix}-public"})
+        Route(self, "public-default-route", route_table_id=public_routes.id,
                      destination_cidr_block="0.0.0.0/0", gateway_id=gateway.id)
 
         nat_count = settings.az_count if settings.nat_per_az else 1
         public_ids, private_ids, nat_ids = [], [], []
         for index in range(settings.az_count):
             zone = self._zone(settings, index)
-            public = subnet_.Subnet(
+            public = Subnet(
                 self, f"public-subnet-{index}", vpc_id=vpc.id, availability_zone=zone,
                 cidr_block=str(blocks[PUBLIC_BLOCK_OFFSET + index]), map_public_ip_on_launch=False,
                 tags={"Name": f"{prefix}-public-{index}", "Tier": "public"}, lifecycle=self._zone_kept(settings),
             )
             public.override_logical_id(f"public_subnet_{index}")
-            rta_.RouteTableAssociation(self, f"public-subnet-{index}-routes", subnet_id=public.id,
+            RouteTableAssociation(self, f"public-subnet-{index}-routes", subnet_id=public.id,
                                        route_table_id=public_routes.id)
             public_ids.append(public.id)
             if index < nat_count:
-                address = eip_.Eip(self, f"nat-address-{index}", domain="vpc", tags={"Name": f"{prefix}-nat-{index}"})
-                nat = nat_.NatGateway(self, f"nat-gateway-{index}", allocation_id=address.id, subnet_id=public.id,
+                address = Eip(self, f"nat-address-{index}", domain="vpc", tags={"Name": f"{prefix}-nat-{index}"})
+                nat = NatGateway(self, f"nat-gateway-{index}", allocation_id=address.id, subnet_id=public.id,
                                       tags={"Name": f"{prefix}-{index}"}, depends_on=[gateway])
                 nat_ids.append(nat.id)
 
         for index in range(settings.az_count):
-            private = subnet_.Subnet(
+            private = Subnet(
                 self, f"private-subnet-{index}", vpc_id=vpc.id, availability_zone=self._zone(settings, index),
                 cidr_block=str(blocks[index]), tags={"Name": f"{prefix}-private-{index}", "Tier": "private"},
                 lifecycle=self._zone_kept(settings),
             )
             private.override_logical_id(f"private_subnet_{index}")
-            routes = route_table_.RouteTable(self, f"private-routes-{index}", vpc_id=vpc.id,
+            routes = RouteTable(self, f"private-routes-{index}", vpc_id=vpc.id,
                                              tags={"Name": f"{prefix}-private-{index}"})
-            route_.Route(self, f"private-default-route-{index}", route_table_id=routes.id,
+            Route(self, f"private-default-route-{index}", route_table_id=routes.id,
                          destination_cidr_block="0.0.0.0/0", nat_gateway_id=nat_ids[index % len(nat_ids)])
-            rta_.RouteTableAssociation(self, f"private-subnet-{index}-routes", subnet_id=private.id,
+            RouteTableAssociation(self, f"private-subnet-{index}-routes", subnet_id=private.id,
                                        route_table_id=routes.id)
             private_ids.append(private.id)
 
@@ -151,18 +159,18 @@ class Network(Construct):
     def _build_flow_logs(self, settings: Settings, kms_key_arn: str) -> None:
         prefix = settings.name_prefix
         account = settings.account_region[0]
-        group = log_group_.CloudwatchLogGroup(self, "flow-logs", name=f"/aws/vpc/{prefix}/flow-logs",
+        group = CloudwatchLogGroup(self, "flow-logs", name=f"/aws/vpc/{prefix}/flow-logs",
                                               retention_in_days=settings.log_retention_days, kms_key_id=kms_key_arn)
-        role = role_.IamRole(
+        role = IamRole(
             self, "flow-logs-role", name=f"{prefix}-vpc-flow-logs", description="Lets VPC Flow Logs write its group",
             # VPC Flow Logs documents both keys for its role (VPC User Guide, "IAM role for publishing flow logs").
             assume_role_policy=service_trust_policy(
                 "vpc-flow-logs.amazonaws.com", source_account=account,
                 source_arn=f"arn:aws:ec2:{settings.aws_region}:{account}:vpc-flow-log/*"))
-        role_policy_.IamRolePolicy(self, "flow-logs-policy", name="write-flow-logs", role=role.id, policy=policy_json([{
+        IamRolePolicy(self, "flow-logs-policy", name="write-flow-logs", role=role.id, policy=policy_json([{
             "Effect": "Allow", "Resource": [group.arn, f"{group.arn}:*"],
             "Action": ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
         }]))
-        flow_log_.FlowLog(self, "flow-log", vpc_id=self.vpc_id, traffic_type="ALL",
+        FlowLog(self, "flow-log", vpc_id=self.vpc_id, traffic_type="ALL",
                           log_destination_type="cloud-watch-logs", log_destination=group.arn, iam_role_arn=role.arn,
                           max_aggregation_interval=60)

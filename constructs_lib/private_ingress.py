@@ -5,20 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cdktf import Fn, TerraformIterator, Token
+from cdktf_cdktf_provider_aws.data_aws_network_interface import DataAwsNetworkInterface
+from cdktf_cdktf_provider_aws.data_aws_vpc_endpoint import DataAwsVpcEndpoint
+from cdktf_cdktf_provider_aws.lb import Lb
+from cdktf_cdktf_provider_aws.lb_listener import LbListener, LbListenerDefaultAction
+from cdktf_cdktf_provider_aws.lb_target_group import LbTargetGroup, LbTargetGroupHealthCheck
+from cdktf_cdktf_provider_aws.lb_target_group_attachment import LbTargetGroupAttachment
+from cdktf_cdktf_provider_aws.security_group import SecurityGroup
+from cdktf_cdktf_provider_aws.vpc_endpoint import VpcEndpoint
+from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
 from constructs import Construct
 
 from workers_scan import Settings
 from workers_scan.aws_names import ELB_NAME_MAX, shorten
 from workers_scan.ports import HTTPS_PORT as HTTPS
 
-from .aws import load
 from .network import Network
-
-(sg_, ingress_rule_, endpoint_, endpoint_now_, lb_, tg_, listener_, attachment_, eni_) = load(
-    "security_group", "vpc_security_group_ingress_rule", "vpc_endpoint", "data_aws_vpc_endpoint", "lb",
-    "lb_target_group", "lb_listener", "lb_target_group_attachment", "data_aws_network_interface",
-)
-
 
 
 @dataclass(frozen=True)
@@ -35,26 +37,26 @@ class PrivateIngress(Construct):
         settings, network = props.settings, props.network
         prefix = settings.name_prefix
 
-        group = sg_.SecurityGroup(
+        group = SecurityGroup(
             self, "endpoint-security-group", name=f"{prefix}-apprunner-endpoint", vpc_id=network.vpc_id,
             description="App Runner requests endpoint: HTTPS from the internal NLB only",
             tags={"Name": f"{prefix}-apprunner-endpoint"},
         )
         # The NLB has no security group (REST VPC links reach it over PrivateLink); its traffic to
         # IP targets comes from its own private addresses, inside the VPC CIDR.
-        ingress_rule_.VpcSecurityGroupIngressRule(
+        VpcSecurityGroupIngressRule(
             self, "endpoint-https-from-vpc", security_group_id=group.id, ip_protocol="tcp",
             from_port=HTTPS, to_port=HTTPS, cidr_ipv4=network.vpc_cidr, description="HTTPS from the internal NLB",
         )
         if network.vpc_secondary_cidrs is not None:
             secondary = TerraformIterator.from_list(network.vpc_secondary_cidrs)
-            ingress_rule_.VpcSecurityGroupIngressRule(
+            VpcSecurityGroupIngressRule(
                 self, "endpoint-https-from-vpc-secondary-cidrs", for_each=secondary, security_group_id=group.id,
                 ip_protocol="tcp", from_port=HTTPS, to_port=HTTPS, cidr_ipv4=Token.as_string(secondary.value),
                 description="HTTPS from the internal NLB (secondary VPC CIDR block)",
             )
         # App Runner's requests endpoint takes no endpoint policy and no private DNS.
-        endpoint = endpoint_.VpcEndpoint(
+        endpoint = VpcEndpoint(
             self, "apprunner-requests-endpoint", vpc_id=network.vpc_id,
             service_name=f"com.amazonaws.{settings.aws_region}.apprunner.requests",
             vpc_endpoint_type="Interface", subnet_ids=network.private_subnet_ids,
@@ -62,20 +64,20 @@ class PrivateIngress(Construct):
             tags={"Name": f"{prefix}-apprunner-requests"},
         )
 
-        nlb = lb_.Lb(
+        nlb = Lb(
             self, "nlb", name=shorten(f"{prefix}-ingress", ELB_NAME_MAX), internal=True, load_balancer_type="network",
             subnets=network.private_subnet_ids, enable_cross_zone_load_balancing=True,
             enable_deletion_protection=settings.is_production,
         )
-        targets = tg_.LbTargetGroup(
+        targets = LbTargetGroup(
             self, "endpoint-targets", name=shorten(f"{prefix}-endpoint", ELB_NAME_MAX), port=HTTPS, protocol="TCP",
             target_type="ip", vpc_id=network.vpc_id,
-            health_check=tg_.LbTargetGroupHealthCheck(enabled=True, protocol="TCP", port="traffic-port",
+            health_check=LbTargetGroupHealthCheck(enabled=True, protocol="TCP", port="traffic-port",
                                                       healthy_threshold=3, unhealthy_threshold=3, interval=30),
         )
-        listener_.LbListener(
+        LbListener(
             self, "https-passthrough", load_balancer_arn=nlb.arn, port=HTTPS, protocol="TCP",
-            default_action=[listener_.LbListenerDefaultAction(type="forward", target_group_arn=targets.arn)],
+            default_action=[LbListenerDefaultAction(type="forward", target_group_arn=targets.arn)],
         )
         # The endpoint's ENI addresses are known only after it exists, so a count/for_each over them
         # would not plan on a first apply. The endpoint has one ENI per subnet and the subnet count
@@ -83,12 +85,12 @@ class PrivateIngress(Construct):
         # The provider keeps the endpoint's old network interface list after its subnets change (until the next
         # refresh), so a new zone's address would appear one apply late. A lookup of the endpoint that waits for
         # its update (depends_on) reads the fresh list in the same apply.
-        current = endpoint_now_.DataAwsVpcEndpoint(self, "endpoint-now", id=endpoint.id, depends_on=[endpoint])
+        current = DataAwsVpcEndpoint(self, "endpoint-now", id=endpoint.id, depends_on=[endpoint])
         for index in range(network.subnet_count):
-            eni = eni_.DataAwsNetworkInterface(
+            eni = DataAwsNetworkInterface(
                 self, f"endpoint-eni-{index}", id=Fn.element(current.network_interface_ids, index),
             )
-            attachment_.LbTargetGroupAttachment(
+            LbTargetGroupAttachment(
                 self, f"endpoint-target-{index}", target_group_arn=targets.arn, target_id=eni.private_ip, port=HTTPS,
             )
 

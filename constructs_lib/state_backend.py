@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
-from cdktf import (CloudBackend, LocalBackend, NamedCloudWorkspace, S3Backend, TaggedCloudWorkspaces,
-                   TerraformOutput, TerraformResourceLifecycle, TerraformStack)
+from cdktf import (CloudBackend, LocalBackend, NamedCloudWorkspace, S3Backend, TaggedCloudWorkspaces, TerraformOutput,
+                   TerraformResourceLifecycle, TerraformStack)
+from cdktf_cdktf_provider_aws.dynamodb_table import (DynamodbTable, DynamodbTableAttribute,
+                                                     DynamodbTablePointInTimeRecovery,
+                                                     DynamodbTableServerSideEncryption)
+from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
+from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
+    S3BucketLifecycleConfiguration, S3BucketLifecycleConfigurationRule,
+    S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload, S3BucketLifecycleConfigurationRuleFilter,
+    S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration)
+from cdktf_cdktf_provider_aws.s3_bucket_ownership_controls import (S3BucketOwnershipControls,
+                                                                   S3BucketOwnershipControlsRule)
+from cdktf_cdktf_provider_aws.s3_bucket_policy import S3BucketPolicy
+from cdktf_cdktf_provider_aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
+from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration import (
+    S3BucketServerSideEncryptionConfigurationA, S3BucketServerSideEncryptionConfigurationRuleA,
+    S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA)
+from cdktf_cdktf_provider_aws.s3_bucket_versioning import S3BucketVersioningA, S3BucketVersioningVersioningConfiguration
 from constructs import Construct
 
 from workers_scan import Settings
 
-from .aws import load
 from .iam import policy_json
 from .provider import add_aws_provider
 
-(bucket_, versioning_, encryption_, public_block_, ownership_, bucket_policy_, table_, lifecycle_) = load(
-    "s3_bucket", "s3_bucket_versioning", "s3_bucket_server_side_encryption_configuration",
-    "s3_bucket_public_access_block", "s3_bucket_ownership_controls", "s3_bucket_policy", "dynamodb_table",
-    "s3_bucket_lifecycle_configuration",
-)
 NONCURRENT_STATE_DAYS = 90
 
 # Pinned Terraform addresses of the state's own resources: never change these strings.
@@ -82,51 +92,51 @@ class StateBootstrap(TerraformStack):
         local_backend(self)
         keep = TerraformResourceLifecycle(prevent_destroy=True)
 
-        bucket = bucket_.S3Bucket(self, "bucket", bucket=settings.state_bucket, lifecycle=keep)
+        bucket = S3Bucket(self, "bucket", bucket=settings.state_bucket, lifecycle=keep)
         bucket.override_logical_id(STATE_BUCKET_ADDRESS)
-        versioning_.S3BucketVersioningA(
+        S3BucketVersioningA(
             self, "versioning", bucket=bucket.id,
-            versioning_configuration=versioning_.S3BucketVersioningVersioningConfiguration(status="Enabled"))
+            versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled"))
         kms = settings.state_kms_key_arn
-        encryption_.S3BucketServerSideEncryptionConfigurationA(
+        S3BucketServerSideEncryptionConfigurationA(
             self, "encryption", bucket=bucket.id,
-            rule=[encryption_.S3BucketServerSideEncryptionConfigurationRuleA(
+            rule=[S3BucketServerSideEncryptionConfigurationRuleA(
                 bucket_key_enabled=bool(kms),
                 apply_server_side_encryption_by_default=(
-                    encryption_.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+                    S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
                         sse_algorithm="aws:kms" if kms else "AES256", kms_master_key_id=kms or None)),
             )])
-        public_block_.S3BucketPublicAccessBlock(
+        S3BucketPublicAccessBlock(
             self, "public-access-block", bucket=bucket.id, block_public_acls=True, block_public_policy=True,
             ignore_public_acls=True, restrict_public_buckets=True)
-        ownership_.S3BucketOwnershipControls(
+        S3BucketOwnershipControls(
             self, "ownership", bucket=bucket.id,
-            rule=ownership_.S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"))
-        bucket_policy_.S3BucketPolicy(self, "tls-only", bucket=bucket.id, policy=policy_json([{
+            rule=S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"))
+        S3BucketPolicy(self, "tls-only", bucket=bucket.id, policy=policy_json([{
             "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
             "Resource": [bucket.arn, f"{bucket.arn}/*"],
             "Condition": {"Bool": {"aws:SecureTransport": "false"}},
         }]))
         # Old state revisions are kept 90 days (enough to roll back), then expire.
-        lifecycle_.S3BucketLifecycleConfiguration(self, "lifecycle", bucket=bucket.id, rule=[
-            lifecycle_.S3BucketLifecycleConfigurationRule(
+        S3BucketLifecycleConfiguration(self, "lifecycle", bucket=bucket.id, rule=[
+            S3BucketLifecycleConfigurationRule(
                 id="expire-old-state-revisions", status="Enabled",
-                filter=[lifecycle_.S3BucketLifecycleConfigurationRuleFilter()],  # every object
+                filter=[S3BucketLifecycleConfigurationRuleFilter()],  # every object
                 noncurrent_version_expiration=[
-                    lifecycle_.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
+                    S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
                         noncurrent_days=NONCURRENT_STATE_DAYS)],
                 abort_incomplete_multipart_upload=[
-                    lifecycle_.S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
+                    S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
                         days_after_initiation=7)],
             )])
         TerraformOutput(self, "state_bucket", value=bucket.bucket)
 
         if settings.state_lock_table:
-            table = table_.DynamodbTable(
+            table = DynamodbTable(
                 self, "lock-table", name=settings.state_lock_table, billing_mode="PAY_PER_REQUEST",
-                hash_key="LockID", attribute=[table_.DynamodbTableAttribute(name="LockID", type="S")],
-                point_in_time_recovery=table_.DynamodbTablePointInTimeRecovery(enabled=True),
-                server_side_encryption=table_.DynamodbTableServerSideEncryption(
+                hash_key="LockID", attribute=[DynamodbTableAttribute(name="LockID", type="S")],
+                point_in_time_recovery=DynamodbTablePointInTimeRecovery(enabled=True),
+                server_side_encryption=DynamodbTableServerSideEncryption(
                     enabled=True, kms_key_arn=kms or None),
                 deletion_protection_enabled=True, lifecycle=keep,
             )

@@ -5,22 +5,35 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from cdktf import TerraformResourceLifecycle
+from cdktf_cdktf_provider_aws.apprunner_auto_scaling_configuration_version import \
+    ApprunnerAutoScalingConfigurationVersion
+from cdktf_cdktf_provider_aws.apprunner_observability_configuration import (
+    ApprunnerObservabilityConfiguration, ApprunnerObservabilityConfigurationTraceConfiguration)
+from cdktf_cdktf_provider_aws.apprunner_service import (
+    ApprunnerService, ApprunnerServiceHealthCheckConfiguration, ApprunnerServiceInstanceConfiguration,
+    ApprunnerServiceNetworkConfiguration, ApprunnerServiceNetworkConfigurationEgressConfiguration,
+    ApprunnerServiceNetworkConfigurationIngressConfiguration, ApprunnerServiceObservabilityConfiguration,
+    ApprunnerServiceSourceConfiguration, ApprunnerServiceSourceConfigurationAuthenticationConfiguration,
+    ApprunnerServiceSourceConfigurationCodeRepository,
+    ApprunnerServiceSourceConfigurationCodeRepositoryCodeConfiguration,
+    ApprunnerServiceSourceConfigurationCodeRepositoryCodeConfigurationCodeConfigurationValues,
+    ApprunnerServiceSourceConfigurationCodeRepositorySourceCodeVersion)
+from cdktf_cdktf_provider_aws.apprunner_vpc_connector import ApprunnerVpcConnector
+from cdktf_cdktf_provider_aws.apprunner_vpc_ingress_connection import (
+    ApprunnerVpcIngressConnection, ApprunnerVpcIngressConnectionIngressVpcConfiguration)
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+from cdktf_cdktf_provider_aws.security_group import SecurityGroup
+from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
 from constructs import Construct
 
 from workers_scan import Settings, Worker
 from workers_scan.aws_names import APPRUNNER_CONFIG_NAME_MAX, APPRUNNER_NAME_MAX, short_hash, shorten
 from workers_scan.injected import check_supplied
 
-from .aws import load
 from .iam import policy_json, service_trust_policy
 from .network import Network
 from .private_ingress import PrivateIngress
-
-(service_, autoscaling_, observability_, connector_, ingress_conn_, role_, role_policy_, sg_, egress_rule_) = load(
-    "apprunner_service", "apprunner_auto_scaling_configuration_version", "apprunner_observability_configuration",
-    "apprunner_vpc_connector", "apprunner_vpc_ingress_connection", "iam_role", "iam_role_policy",
-    "security_group", "vpc_security_group_egress_rule",
-)
 
 APPRUNNER_TASKS = "tasks.apprunner.amazonaws.com"
 # App Runner name limits: services, connectors and ingress connections 40; scaling and observability configs 32.
@@ -48,14 +61,14 @@ class WorkerPlatform(Construct):
         self.connector_arn: str | None = None
         self.connector_security_group_id: str | None = None
         if settings.worker_vpc_egress:
-            group = sg_.SecurityGroup(
+            group = SecurityGroup(
                 self, "connector-security-group", name=f"{prefix}-workers", vpc_id=network.vpc_id,
                 description="App Runner workers (VPC connector): outbound only", tags={"Name": f"{prefix}-workers"},
             )
             # Once a connector is set, all egress goes through the VPC: these ports to the internet via NAT.
             # The data stores add their own port to their own group; DNS to the VPC resolver is not filtered.
             for port in settings.worker_egress_ports:
-                egress_rule_.VpcSecurityGroupEgressRule(
+                VpcSecurityGroupEgressRule(
                     self, "egress-https" if port == 443 else f"egress-{port}", security_group_id=group.id,
                     ip_protocol="tcp", from_port=port, to_port=port, cidr_ipv4="0.0.0.0/0",
                     description=f"Workers to the internet on TCP {port} through NAT",
@@ -64,7 +77,7 @@ class WorkerPlatform(Construct):
             # revision per name: the new one gets a new name (a hash of what places it), then the old one goes.
             placement = short_hash(settings.vpc_id, *settings.private_subnet_ids, str(settings.vpc_cidr),
                                    settings.az_count, *settings.availability_zones)
-            connector = connector_.ApprunnerVpcConnector(
+            connector = ApprunnerVpcConnector(
                 self, "vpc-connector",
                 vpc_connector_name=shorten(f"{prefix}-workers", APPRUNNER_NAME_MAX, suffix=f"-{placement}"),
                 subnets=network.private_subnet_ids, security_groups=[group.id],
@@ -72,9 +85,9 @@ class WorkerPlatform(Construct):
             )
             self.connector_arn = connector.arn
             self.connector_security_group_id = group.id
-        observability = observability_.ApprunnerObservabilityConfiguration(
+        observability = ApprunnerObservabilityConfiguration(
             self, "tracing", observability_configuration_name=shorten(f"{prefix}-tracing", APPRUNNER_CONFIG_NAME_MAX),
-            trace_configuration=observability_.ApprunnerObservabilityConfigurationTraceConfiguration(vendor="AWSXRAY"),
+            trace_configuration=ApprunnerObservabilityConfigurationTraceConfiguration(vendor="AWSXRAY"),
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),  # in use until services move
         )
         self.observability_arn: str = observability.arn
@@ -83,7 +96,7 @@ class WorkerPlatform(Construct):
             # Named after its values, so a worker that is resized moves to another configuration (App Runner
             # refuses to delete one in use); workers alike share one (10 names per region by default).
             suffix = f"-{low}-{high}-{concurrency}"
-            scaling = autoscaling_.ApprunnerAutoScalingConfigurationVersion(
+            scaling = ApprunnerAutoScalingConfigurationVersion(
                 self, f"scaling{suffix}",
                 auto_scaling_configuration_name=shorten(prefix, APPRUNNER_CONFIG_NAME_MAX, suffix),
                 min_size=low, max_size=high, max_concurrency=concurrency,
@@ -123,36 +136,36 @@ class WorkerService(Construct):
         name = worker.service_name
 
         role, role_policies = self._build_instance_role(name, settings, worker, props.infrastructure)
-        code_values = service_.ApprunnerServiceSourceConfigurationCodeRepositoryCodeConfigurationCodeConfigurationValues(
+        code_values = ApprunnerServiceSourceConfigurationCodeRepositoryCodeConfigurationCodeConfigurationValues(
             runtime=settings.runtime, build_command=settings.build_command, start_command=worker.start_command,
             port=str(settings.port),
             runtime_environment_variables=self.variables(settings, worker, props.infrastructure),
             runtime_environment_secrets=self.secrets(worker, props.infrastructure) or None,
         )
-        service = service_.ApprunnerService(
+        service = ApprunnerService(
             self, "service", service_name=name,
-            source_configuration=service_.ApprunnerServiceSourceConfiguration(
+            source_configuration=ApprunnerServiceSourceConfiguration(
                 auto_deployments_enabled=settings.auto_deployments,
-                authentication_configuration=service_.ApprunnerServiceSourceConfigurationAuthenticationConfiguration(
+                authentication_configuration=ApprunnerServiceSourceConfigurationAuthenticationConfiguration(
                     connection_arn=settings.connection_arn),
-                code_repository=service_.ApprunnerServiceSourceConfigurationCodeRepository(
+                code_repository=ApprunnerServiceSourceConfigurationCodeRepository(
                     repository_url=settings.repository_url, source_directory=settings.source_directory,
-                    source_code_version=service_.ApprunnerServiceSourceConfigurationCodeRepositorySourceCodeVersion(
+                    source_code_version=ApprunnerServiceSourceConfigurationCodeRepositorySourceCodeVersion(
                         type="BRANCH", value=settings.branch),
-                    code_configuration=service_.ApprunnerServiceSourceConfigurationCodeRepositoryCodeConfiguration(
+                    code_configuration=ApprunnerServiceSourceConfigurationCodeRepositoryCodeConfiguration(
                         configuration_source="API", code_configuration_values=code_values),
                 ),
             ),
-            instance_configuration=service_.ApprunnerServiceInstanceConfiguration(
+            instance_configuration=ApprunnerServiceInstanceConfiguration(
                 cpu=str(worker.cpu), memory=str(worker.memory), instance_role_arn=role.arn),
-            network_configuration=service_.ApprunnerServiceNetworkConfiguration(
-                ingress_configuration=service_.ApprunnerServiceNetworkConfigurationIngressConfiguration(
+            network_configuration=ApprunnerServiceNetworkConfiguration(
+                ingress_configuration=ApprunnerServiceNetworkConfigurationIngressConfiguration(
                     is_publicly_accessible=False),
                 egress_configuration=self._egress(props.platform),
             ),
             health_check_configuration=self._health_check(worker),
             auto_scaling_configuration_arn=props.platform.scaling_arns[worker.scaling],
-            observability_configuration=service_.ApprunnerServiceObservabilityConfiguration(
+            observability_configuration=ApprunnerServiceObservabilityConfiguration(
                 observability_enabled=True, observability_configuration_arn=props.platform.observability_arn),
             tags={"Worker": worker.name},
             # App Runner reads the secrets with the instance role as it deploys: grant first.
@@ -160,9 +173,9 @@ class WorkerService(Construct):
             # A new name (route, project, environment) is a new service: it serves before the old one goes.
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
         )
-        connection = ingress_conn_.ApprunnerVpcIngressConnection(
+        connection = ApprunnerVpcIngressConnection(
             self, "ingress-connection", name=name, service_arn=service.arn,
-            ingress_vpc_configuration=ingress_conn_.ApprunnerVpcIngressConnectionIngressVpcConfiguration(
+            ingress_vpc_configuration=ApprunnerVpcIngressConnectionIngressVpcConfiguration(
                 vpc_id=props.ingress.vpc_id, vpc_endpoint_id=props.ingress.endpoint_id),
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),  # follows its service's name
         )
@@ -186,27 +199,27 @@ class WorkerService(Construct):
     @staticmethod
     def _egress(platform: WorkerPlatform):
         if platform.connector_arn is None:
-            return service_.ApprunnerServiceNetworkConfigurationEgressConfiguration(egress_type="DEFAULT")
-        return service_.ApprunnerServiceNetworkConfigurationEgressConfiguration(
+            return ApprunnerServiceNetworkConfigurationEgressConfiguration(egress_type="DEFAULT")
+        return ApprunnerServiceNetworkConfigurationEgressConfiguration(
             egress_type="VPC", vpc_connector_arn=platform.connector_arn)
 
     @staticmethod
     def _health_check(worker: Worker):
         common = dict(interval=10, timeout=5, healthy_threshold=1, unhealthy_threshold=5)
         if worker.health_check_path:
-            return service_.ApprunnerServiceHealthCheckConfiguration(protocol="HTTP", path=worker.health_check_path,
+            return ApprunnerServiceHealthCheckConfiguration(protocol="HTTP", path=worker.health_check_path,
                                                                      **common)
-        return service_.ApprunnerServiceHealthCheckConfiguration(protocol="TCP", **common)
+        return ApprunnerServiceHealthCheckConfiguration(protocol="TCP", **common)
 
     def _build_instance_role(self, name: str, settings: Settings, worker: Worker,
                              infrastructure: InfrastructureEnvironment):
-        role = role_.IamRole(
+        role = IamRole(
             self, "instance-role", name=f"{name}-instance",
             description=f"Runtime identity of the App Runner service {name}",
             assume_role_policy=service_trust_policy(APPRUNNER_TASKS),
         )
         # X-Ray accepts no resource-level permissions for these actions.
-        tracing = role_policy_.IamRolePolicy(
+        tracing = IamRolePolicy(
             self, "tracing-policy", name="xray-tracing", role=role.id,
             policy=policy_json([{
                 "Effect": "Allow", "Resource": "*",
@@ -220,11 +233,11 @@ class WorkerService(Construct):
         )
         policies = [tracing]
         if infrastructure.statements:
-            policies.append(role_policy_.IamRolePolicy(self, "data-access-policy", name="data-access", role=role.id,
+            policies.append(IamRolePolicy(self, "data-access-policy", name="data-access", role=role.id,
                                                        policy=policy_json(list(infrastructure.statements))))
         if statements:
             # App Runner reads runtime_environment_secrets with the instance role: exactly these ARNs.
-            policies.append(role_policy_.IamRolePolicy(self, "secrets-policy", name="read-runtime-secrets",
+            policies.append(IamRolePolicy(self, "secrets-policy", name="read-runtime-secrets",
                                                        role=role.id, policy=policy_json(statements)))
         return role, policies
 
