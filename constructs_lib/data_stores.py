@@ -42,7 +42,7 @@ REDIS_ADDRESS = "redis"
 class DataStoresProps:
     settings: Settings
     network: Network
-    connector_security_group_id: str
+    connector_security_group_id: str | None   # None without a VPC connector (then no store either)
 
 
 class DataStores(Construct):

@@ -9,14 +9,14 @@ from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
 from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from constructs import Construct
 
-from workers_scan import Settings
-
 from .iam import policy_json
 
 
 @dataclass(frozen=True)
 class LogEncryptionProps:
-    settings: Settings
+    name_prefix: str            # <project>-<env>: the key's description and alias
+    region: str                 # CloudWatch Logs of this region may use the key
+    existing_key_arn: str = ""  # LOGS_KMS_KEY_ARN: use this key instead of creating one
 
 
 class LogEncryption(Construct):
@@ -27,14 +27,13 @@ class LogEncryption(Construct):
 
     def __init__(self, scope: Construct, id_: str, *, props: LogEncryptionProps):
         super().__init__(scope, id_)
-        settings = props.settings
-        if settings.logs_kms_key_arn:
-            self.key_arn: str = settings.logs_kms_key_arn
+        if props.existing_key_arn:
+            self.key_arn: str = props.existing_key_arn
             return
         account = DataAwsCallerIdentity(self, "account").account_id
-        region = settings.aws_region
+        region = props.region
         key = KmsKey(
-            self, "key", description=f"{settings.name_prefix} CloudWatch log groups", enable_key_rotation=True,
+            self, "key", description=f"{props.name_prefix} CloudWatch log groups", enable_key_rotation=True,
             deletion_window_in_days=30,
             policy=policy_json([
                 {"Sid": "AccountAdministersTheKey", "Effect": "Allow",
@@ -48,5 +47,5 @@ class LogEncryption(Construct):
                                            f"arn:aws:logs:{region}:{account}:log-group:*"}}},
             ]),
         )
-        KmsAlias(self, "alias", name=f"alias/{settings.name_prefix}-logs", target_key_id=key.key_id)
+        KmsAlias(self, "alias", name=f"alias/{props.name_prefix}-logs", target_key_id=key.key_id)
         self.key_arn = key.arn

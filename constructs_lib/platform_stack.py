@@ -28,11 +28,13 @@ class PlatformStack(TerraformStack):
                          tags={"Project": settings.project_name, "Environment": settings.environment})
         configure_backend(self, settings)
 
-        self.log_encryption = LogEncryption(self, "log-encryption", props=LogEncryptionProps(settings=settings))
+        self.log_encryption = LogEncryption(self, "log-encryption", props=LogEncryptionProps(
+            name_prefix=settings.name_prefix, region=settings.aws_region, existing_key_arn=settings.logs_kms_key_arn))
         logs_key = self.log_encryption.key_arn
         self.network = Network(self, "network", props=NetworkProps(settings=settings, logs_kms_key_arn=logs_key))
-        self.ingress = PrivateIngress(self, "private-ingress",
-                                      props=PrivateIngressProps(settings=settings, network=self.network))
+        self.ingress = PrivateIngress(self, "private-ingress", props=PrivateIngressProps(
+            name_prefix=settings.name_prefix, region=settings.aws_region,
+            deletion_protection=settings.is_production, network=self.network))
         self.platform = WorkerPlatform(self, "worker-platform",
                                        props=WorkerPlatformProps(settings=settings, network=self.network,
                                                                   scaling_profiles=tuple(w.scaling for w in workers)))

@@ -16,7 +16,6 @@ from cdktf_cdktf_provider_aws.vpc_endpoint import VpcEndpoint
 from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
 from constructs import Construct
 
-from workers_scan import Settings
 from workers_scan.aws_names import ELB_NAME_MAX, shorten
 from workers_scan.ports import HTTPS_PORT as HTTPS
 
@@ -25,7 +24,9 @@ from .network import Network
 
 @dataclass(frozen=True)
 class PrivateIngressProps:
-    settings: Settings
+    name_prefix: str            # <project>-<env>: names of the endpoint, its group, the NLB and target group
+    region: str                 # of the com.amazonaws.<region>.apprunner.requests endpoint service
+    deletion_protection: bool   # the NLB's (production)
     network: Network
 
 
@@ -34,8 +35,8 @@ class PrivateIngress(Construct):
 
     def __init__(self, scope: Construct, id_: str, *, props: PrivateIngressProps):
         super().__init__(scope, id_)
-        settings, network = props.settings, props.network
-        prefix = settings.name_prefix
+        network = props.network
+        prefix = props.name_prefix
 
         group = SecurityGroup(
             self, "endpoint-security-group", name=f"{prefix}-apprunner-endpoint", vpc_id=network.vpc_id,
@@ -58,7 +59,7 @@ class PrivateIngress(Construct):
         # App Runner's requests endpoint takes no endpoint policy and no private DNS.
         endpoint = VpcEndpoint(
             self, "apprunner-requests-endpoint", vpc_id=network.vpc_id,
-            service_name=f"com.amazonaws.{settings.aws_region}.apprunner.requests",
+            service_name=f"com.amazonaws.{props.region}.apprunner.requests",
             vpc_endpoint_type="Interface", subnet_ids=network.private_subnet_ids,
             security_group_ids=[group.id], private_dns_enabled=False,
             tags={"Name": f"{prefix}-apprunner-requests"},
@@ -67,7 +68,7 @@ class PrivateIngress(Construct):
         nlb = Lb(
             self, "nlb", name=shorten(f"{prefix}-ingress", ELB_NAME_MAX), internal=True, load_balancer_type="network",
             subnets=network.private_subnet_ids, enable_cross_zone_load_balancing=True,
-            enable_deletion_protection=settings.is_production,
+            enable_deletion_protection=props.deletion_protection,
         )
         targets = LbTargetGroup(
             self, "endpoint-targets", name=shorten(f"{prefix}-endpoint", ELB_NAME_MAX), port=HTTPS, protocol="TCP",
