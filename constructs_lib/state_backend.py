@@ -129,7 +129,8 @@ class StateBootstrap(TerraformStack):
                     S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
                         days_after_initiation=7)],
             )])
-        TerraformOutput(self, "state_bucket", value=bucket.bucket)
+        TerraformOutput(self, "state_bucket", value=bucket.bucket,
+                        description="S3 bucket of the Terraform state (STATE_BUCKET)")
 
         if settings.state_lock_table:
             table = DynamodbTable(
@@ -141,4 +142,5 @@ class StateBootstrap(TerraformStack):
                 deletion_protection_enabled=True, lifecycle=keep,
             )
             table.override_logical_id(LOCK_TABLE_ADDRESS)
-            TerraformOutput(self, "state_lock_table", value=table.name)
+            TerraformOutput(self, "state_lock_table", value=table.name,
+                            description="DynamoDB table of the state locks (STATE_LOCK_TABLE)")

@@ -118,3 +118,15 @@ def reviewable(node):
 
 def render_for_review(document) -> str:
     return json.dumps(reviewable(document), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def resources(stack: dict, rtype: str) -> dict:
+    """The synthesized resources of one type, by name."""
+    return stack.get("resource", {}).get(rtype, {})
+
+
+def one(stack: dict, rtype: str) -> dict:
+    """The one resource of a type (fails when there are none or several)."""
+    items = resources(stack, rtype)
+    assert len(items) == 1, f"expected one {rtype}, found {len(items)}"
+    return next(iter(items.values()))

@@ -163,7 +163,7 @@ def test_the_diagram_shows_the_ports_the_example_stack_opens(example_stack, exam
     """The picture reads its facts from the modules that own them: its edges equal the synthesized rules."""
     import re
 
-    from .test_stack import one, resources
+    from .helpers import one, resources
 
     diagram = mermaid(example_settings, example_workers)
     connector = one(example_stack, "aws_apprunner_vpc_connector")["security_groups"][0]

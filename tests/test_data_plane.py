@@ -6,8 +6,7 @@ import pytest
 
 from constructs_lib.data_stores import AURORA_CLUSTER_ADDRESS, AURORA_WRITER_ADDRESS, REDIS_ADDRESS
 
-from .helpers import plaintext_secrets
-from .test_stack import one, resources
+from .helpers import one, plaintext_secrets, resources
 
 
 def group_name_of(stack, rtype, address) -> str:

@@ -7,15 +7,7 @@ import pytest
 
 from workers_scan.waf_rules import MANAGED_RULE_GROUPS, MANAGED_RULES
 
-
-def resources(stack: dict, rtype: str) -> dict:
-    return stack.get("resource", {}).get(rtype, {})
-
-
-def one(stack: dict, rtype: str) -> dict:
-    items = resources(stack, rtype)
-    assert len(items) == 1, f"expected one {rtype}, found {len(items)}"
-    return next(iter(items.values()))
+from .helpers import one, resources
 
 
 def ref(stack: dict, rtype: str, match) -> str:

@@ -8,8 +8,7 @@ from constructs_lib.app import StackInput, synthesize
 from workers_scan import InputError, load_workers
 from workers_scan.settings import SettingsSource, load_all_settings
 
-from .helpers import make_monorepo, settings_from
-from .test_stack import one, resources
+from .helpers import make_monorepo, one, resources, settings_from
 
 BUCKET = "acme-terraform-state"
 S3_SETTINGS = {"STATE_BACKEND": "s3", "STATE_BUCKET": BUCKET, "STATE_LOCK_TABLE": "acme-terraform-locks"}
@@ -119,6 +118,9 @@ def test_bootstrap_creates_a_private_encrypted_versioned_bucket_and_lock_table(t
     assert table["point_in_time_recovery"] == {"enabled": True}
     assert table["deletion_protection_enabled"] is True  # AWS refuses the delete, not only Terraform
     assert table["lifecycle"] == {"prevent_destroy": True}
+    assert {name: output["description"] for name, output in state["output"].items()} == {
+        "state_bucket": "S3 bucket of the Terraform state (STATE_BUCKET)",
+        "state_lock_table": "DynamoDB table of the state locks (STATE_LOCK_TABLE)"}
 
 
 def test_state_kms_key_switches_the_bucket_to_sse_kms(tmp_path):
