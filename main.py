@@ -18,6 +18,9 @@ from workers_scan.settings import load_all_settings
 from workers_scan.workers import check_scaling_configuration_quota, scan_workers
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
+# Top-level modules of pyproject.toml's dependencies: missing means the app was not installed (a setup step,
+# not a bug to report).
+INSTALLED_WITH_THE_APP = {"cdktf", "constructs", "jsii", "cdktf_cdktf_provider_aws", "dotenv", "typeguard"}
 DEFAULT_OUTDIR = "cdktf.out"
 DEFAULT_DIAGRAM = "topology.mmd"
 
@@ -168,6 +171,14 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `python main.py workers | head`: the reader left, nothing went wrong
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except ModuleNotFoundError as error:
+        if (error.name or "").split(".")[0] not in INSTALLED_WITH_THE_APP:
+            raise
+        print(f"missing dependency: {error.name} is not installed in this Python ({sys.executable}).\n"
+              "Install the app and its pinned dependencies, then run again:\n"
+              "  python3 -m venv .venv && . .venv/bin/activate && pip install -e .",
+              file=sys.stderr)
+        return EXIT_FAILURE
     except Exception as error:  # noqa: BLE001 - last resort: one clear line, then the details
         print(f"unexpected failure: {type(error).__name__}: {error}\n"
               "(nothing was written; please report this with the output of `python main.py doctor`)",

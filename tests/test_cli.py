@@ -205,3 +205,28 @@ def test_doctor_warns_when_it_checks_the_embedded_example(tmp_path, capsys, monk
     main.main(["doctor"])
     out = capsys.readouterr().out
     assert "[warn] settings file" in out and "EMBEDDED EXAMPLE" in out and "--env-file" in out
+
+
+def test_a_missing_dependency_gets_the_install_command_not_report_this(tmp_path, capsys, monkeypatch):
+    env = make_monorepo(tmp_path, ["orders.ts"])
+
+    def not_installed(*_args, **_kwargs):
+        raise ModuleNotFoundError("No module named 'cdktf'", name="cdktf")
+
+    monkeypatch.setattr("constructs_lib.app.synthesize", not_installed)
+    assert main.main(["synth", "--env-file", str(env), "--out", str(tmp_path / "out")]) == main.EXIT_FAILURE
+    err = capsys.readouterr().err
+    assert err.startswith("missing dependency: cdktf is not installed") and "pip install -e ." in err
+    assert "report" not in err
+
+
+def test_quiet_synth_in_a_fresh_process_prints_nothing_not_even_the_node_banner(tmp_path):
+    import os
+
+    env = make_monorepo(tmp_path, ["orders.ts"])
+    environ = {k: v for k, v in os.environ.items() if k != "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"}
+    result = subprocess.run([sys.executable, "main.py", "--quiet", "--env-file", str(env), "--out",
+                             str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                            env=environ)
+    assert result.returncode == 0, result.stderr
+    assert (result.stdout, result.stderr) == ("", "")

@@ -174,7 +174,7 @@ def check_discovery(listing):
     if trouble == "duplicate":
         [(one, other)] = [(e.name, f.name) for e in entries for f in entries
                           if e.route and e.route == f.route and e.name < f.name]
-        clashes = [(where, message) for where, _, message in first.problems if "both map to" in message]
+        clashes = [(where, message) for where, _, message in first.problems if "maps to the worker name" in message]
         # One of the two is refused, and its problem names the other, which keeps the route.
         assert len(clashes) == 1 and clashes[0][0] in (one, other), first.problems
         refused, message = clashes[0]

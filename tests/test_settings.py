@@ -219,8 +219,8 @@ def test_every_key_is_documented_in_the_readme():
 
 
 def _rel(path: Path) -> str:
-    import os
-    return os.path.relpath(path)
+    from workers_scan.errors import display_path
+    return display_path(path)
 
 
 @pytest.mark.parametrize("key", ["AURORA_DELETION_PROTECTION", "AURORA_PREVENT_DESTROY"])
@@ -317,3 +317,14 @@ def test_worker_memory_accepts_exactly_app_runners_memory_sizes(tmp_path):
     assert [parse(str(m)) for m in sizes] == sizes
     with pytest.raises(Exception, match="is not one of"):
         parse("2000")
+
+
+def test_paths_are_shown_relative_inside_the_working_directory_and_absolute_outside(tmp_path, monkeypatch):
+    from workers_scan.errors import display_path
+
+    inside = tmp_path / "repo" / "infra" / "aws" / ".env"
+    monkeypatch.chdir(tmp_path / "repo" if (tmp_path / "repo").mkdir() is None else tmp_path)
+    assert display_path(inside) == "infra/aws/.env"
+    assert display_path(tmp_path / "elsewhere.env") == str(tmp_path / "elsewhere.env")   # not ../elsewhere.env
+    monkeypatch.chdir("/")
+    assert display_path(inside) == str(inside)                                            # not tmp/.../.env

@@ -192,8 +192,8 @@ def test_problem_in_an_overlay_names_the_overlay_file(tmp_path):
 
 
 def _rel(path):
-    import os
-    return os.path.relpath(path)
+    from workers_scan.errors import display_path
+    return display_path(path)
 
 
 # ----------------------------------------------------------------- stable addresses

@@ -127,8 +127,8 @@ def discover_workers(
     for worker in found:
         other = by_name.get(worker.name)
         if other:
-            problems.add(worker.source, "", f"and {other.source.name} both map to the worker name and route "
-                                            f"{worker.name!r}; rename one of them")
+            problems.add(worker.source, "", f"maps to the worker name and route {worker.name!r}, like "
+                                            f"{other.source.name}; rename one of them")
         else:
             by_name[worker.name] = worker
     if len(by_name) > MAX_WORKERS:

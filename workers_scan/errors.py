@@ -11,9 +11,13 @@ def display_path(path: Path | str) -> str:
     """A path as the user would type it: relative to the working directory when inside it."""
     path = Path(path)
     try:
-        return os.path.relpath(path)
+        relative = os.path.relpath(path)
     except ValueError:  # another drive on Windows
         return str(path)
+    # Outside the working directory (or run from the root), "../../x" or "tmp/x" would only mislead.
+    if relative == ".." or relative.startswith(".." + os.sep) or Path.cwd() == Path(Path.cwd().anchor):
+        return str(path.absolute())
+    return relative
 
 
 @dataclass(frozen=True, order=True)
