@@ -7,6 +7,8 @@ import os
 
 import pytest
 
+pytest_plugins = ["pytester"]
+
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 import constructs_lib  # noqa: E402,F401 - first, so the jsii kernel starts with the Node loader (constructs_lib/aws.py)

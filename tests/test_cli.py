@@ -230,3 +230,37 @@ def test_quiet_synth_in_a_fresh_process_prints_nothing_not_even_the_node_banner(
                             env=environ)
     assert result.returncode == 0, result.stderr
     assert (result.stdout, result.stderr) == ("", "")
+
+
+def test_the_readme_team_test_passes_against_the_example_through_the_installed_plugin(pytester):
+    """The README's example of a team's own test, run as a team would: pytest finds the plugin by its entry point."""
+    import re
+
+    from workers_scan.settings import EXAMPLE_SETTINGS
+
+    readme = (ROOT / "README.md").read_text()
+    [code] = re.findall(r"<!-- team-test -->\n```python\n(.*?)```", readme, re.DOTALL)
+    pytester.makefile(".ini", pytest=f"[pytest]\nplatform_env_file = {EXAMPLE_SETTINGS}\n")
+    pytester.makepyfile(test_platform=code)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:xdist")
+    result.assert_outcomes(passed=3)
+
+
+def test_the_team_fixture_gives_a_workers_service_variables_and_secrets(pytester):
+    from workers_scan.settings import EXAMPLE_SETTINGS
+
+    pytester.makefile(".ini", pytest=f"[pytest]\nplatform_env_file = {EXAMPLE_SETTINGS}\n")
+    pytester.makepyfile(test_lookups='''
+import pytest
+
+def test_lookups(platform_stack, platform_stacks):
+    assert list(platform_stacks) == ["acme-dev"] and platform_stack.name == "acme-dev"
+    assert platform_stack.workers == ("billing", "email-sender", "orders")
+    assert platform_stack.service("orders")["service_name"] == "acme-dev-orders"
+    assert platform_stack.variables("orders")["WORKER_NAME"] == "orders"
+    assert set(platform_stack.secrets("email-sender")) >= {"DB_SECRET", "SMTP_PASSWORD"}
+    with pytest.raises(KeyError, match="no service for worker 'nope'; workers: billing, email-sender, orders"):
+        platform_stack.service("nope")
+''')
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:xdist")
+    result.assert_outcomes(passed=1)
