@@ -13,7 +13,7 @@ from pathlib import Path
 
 from workers_scan import InputError, locate_settings
 from workers_scan.errors import Problems, display_path
-from workers_scan.report import mermaid, resources_table, routes_table, workers_json, workers_table
+from workers_scan.report import mermaid, resources_table, routes_table, skipped, skipped_table, workers_json, workers_table
 from workers_scan.settings import load_all_settings
 from workers_scan.workers import check_scaling_configuration_quota, scan_workers
 
@@ -127,6 +127,9 @@ def list_workers(args, inputs) -> int:
         print(workers_table(settings, workers))
         print()
         print(routes_table(settings, workers))
+        if skipped(settings):
+            print()
+            print(skipped_table(settings))
     return EXIT_OK
 
 

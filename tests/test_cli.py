@@ -10,7 +10,7 @@ import pytest
 import main
 from workers_scan.report import mermaid, worker_node
 
-from .helpers import make_monorepo
+from .helpers import WORKERS, make_monorepo
 
 ROOT = Path(__file__).parent.parent
 
@@ -264,3 +264,18 @@ def test_lookups(platform_stack, platform_stacks):
 ''')
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:xdist")
     result.assert_outcomes(passed=1)
+
+
+def test_workers_says_why_each_other_entry_of_the_workers_folder_is_not_a_worker(tmp_path, capsys):
+    env = make_monorepo(tmp_path, ["orders.ts", "worker.module.ts", "legacy.ts", "notes.md", "shared/"],
+                        settings={"WORKER_EXCLUDE": "legacy.ts"})
+    (tmp_path / WORKERS / "shared" / "main.ts").unlink()
+    assert main.main(["workers", "--env-file", str(env)]) == main.EXIT_OK
+    out = capsys.readouterr().out
+    assert "worker.module.ts  always excluded (*.module.ts)" in out
+    assert "legacy.ts         excluded by WORKER_EXCLUDE (legacy.ts)" in out
+    assert "notes.md          matches no WORKER_INCLUDE pattern (*.ts)" in out
+    assert "shared/           folder without main.ts (WORKER_FOLDER_ENTRY)" in out
+    assert main.main(["workers", "--json", "--env-file", str(env)]) == main.EXIT_OK
+    [stack] = json.loads(capsys.readouterr().out)
+    assert [s["entry"] for s in stack["skipped"]] == ["legacy.ts", "notes.md", "shared/", "worker.module.ts"]

@@ -137,6 +137,27 @@ def discover_workers(
     return sorted(by_name.values(), key=lambda w: w.name)
 
 
+def skipped_entries(workers_path: Path, *, include: tuple[str, ...] = ("*.ts",), exclude: tuple[str, ...] = (),
+                    folder_entry: str = "main.ts") -> list[tuple[str, str]]:
+    """(entry, why it is not a worker) for every other entry of the workers folder, so the rules show."""
+    if not workers_path.is_dir():
+        return []
+    skipped = []
+    for entry in sorted(os.scandir(workers_path), key=lambda e: e.name):
+        name = entry.name
+        always = next((p for p in ALWAYS_EXCLUDED if fnmatch.fnmatchcase(name, p)), None)
+        added = next((p for p in exclude if fnmatch.fnmatchcase(name, p)), None)
+        if always:
+            skipped.append((name, f"always excluded ({always})"))
+        elif added:
+            skipped.append((name, f"excluded by WORKER_EXCLUDE ({added})"))
+        elif entry.is_dir(follow_symlinks=False) and not (Path(entry.path) / folder_entry).is_file():
+            skipped.append((f"{name}/", f"folder without {folder_entry} (WORKER_FOLDER_ENTRY)"))
+        elif entry.is_file() and not _matches(name, include):
+            skipped.append((name, f"matches no WORKER_INCLUDE pattern ({', '.join(include)})"))
+    return skipped
+
+
 def _not_text(name: str) -> bool:
     try:
         name.encode("utf-8")

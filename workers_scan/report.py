@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Iterable, Sequence
 
+from .discovery import skipped_entries
 from .injected import injected
 from .settings import Settings
 from .ports import HTTPS_PORT, POSTGRES_PORT, REDIS_PORT
@@ -45,6 +46,16 @@ def workers_table(settings: Settings, workers: Sequence[Worker]) -> str:
     )
 
 
+def skipped(settings: Settings) -> list[tuple[str, str]]:
+    """The workers folder's other entries and why each is not a worker."""
+    return skipped_entries(settings.workers_path, include=settings.worker_include, exclude=settings.worker_exclude,
+                           folder_entry=settings.worker_folder_entry)
+
+
+def skipped_table(settings: Settings) -> str:
+    return table(("not a worker", "why"), skipped(settings))
+
+
 def routes_table(settings: Settings, workers: Sequence[Worker]) -> str:
     return table(
         ("worker", "public URL", "start command"),
@@ -64,7 +75,8 @@ def workers_json(settings: Settings, workers: Sequence[Worker]) -> dict:
         }
 
     return {"stack": settings.stack_name, "region": settings.aws_region, "environment": settings.environment,
-            "workers": [entry(w) for w in workers]}
+            "workers": [entry(w) for w in workers],
+            "skipped": [{"entry": name, "why": why} for name, why in skipped(settings)]}
 
 
 def resources_table(resource_counts: Counter) -> str:
