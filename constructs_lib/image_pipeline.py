@@ -175,7 +175,8 @@ class ImagePipeline(Construct):
             encryption_configuration=[EcrRepositoryEncryptionConfiguration(
                 encryption_type="KMS", kms_key=props.image_kms_key_arn)],
         )
-        # A rule with tagStatus "any" must have the highest rulePriority (ECR lifecycle policy rules).
+        # A rule with tagStatus "any" must have the highest rulePriority (ECR lifecycle policy rules). The resource
+        # has no update: a new policy (or keep_images) replaces it, which only re-puts the policy.
         EcrLifecyclePolicy(self, "lifecycle", repository=repository.name, policy=json.dumps({"rules": [
             {"rulePriority": 1, "description": "Untagged layers of interrupted pushes",
              "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days",
@@ -186,7 +187,8 @@ class ImagePipeline(Construct):
              "action": {"type": "expire"}},
         ]}, sort_keys=True, separators=(",", ":")))
 
-        # Day 2: the value is the build's from its first run on; Terraform only creates the parameter.
+        # Day 2: the value is the build's from its first run on; Terraform only creates the parameter (name is
+        # ForceNew). Type String: an image URI is no secret, and a SecureString would make every reader decrypt.
         parameter = SsmParameter(
             self, "image", name=f"/{prefix}/workers/image", type="String",
             description="The worker image the last build pushed (written by the build)",
@@ -196,6 +198,8 @@ class ImagePipeline(Construct):
 
         project_name = f"{prefix}-workers-image"
         project_arn = f"arn:aws:codebuild:{region}:{account}:project/{project_name}"
+        # Day 2: the group's name is ForceNew (a new prefix starts an empty group); its key and retention update in
+        # place. The project name is ForceNew too, and the role's: both are stateless and replaced freely.
         logs = CloudwatchLogGroup(self, "logs", name=f"/aws/codebuild/{project_name}",
                                   retention_in_days=props.log_retention_days, kms_key_id=props.logs_kms_key_arn)
 
