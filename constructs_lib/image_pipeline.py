@@ -69,10 +69,12 @@ def dockerfile(start_script: str) -> str:
         "WORKDIR /app",
         "COPY . .",
         "ARG BUILD_COMMAND",
+        # As root, like App Runner's build (`corepack enable` writes to /usr/local/bin).
         'RUN bash -c "$BUILD_COMMAND"',
         # Fail the build, not every task: each worker's command is `bash <start script> <worker file>`.
         f"RUN test -f {start_script}",
-        "RUN chown -R node:node /app",
+        # The workers run unprivileged: /app is theirs to read, not to write (no `chown -R`, which would copy
+        # the whole tree, node_modules included, into one more layer); /tmp is writable.
         "USER node",
         "ENV NODE_ENV=production",
         "",

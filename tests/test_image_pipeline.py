@@ -126,6 +126,9 @@ def test_the_generated_dockerfile_is_node_22_from_public_ecr_with_bash_and_no_wo
     assert base == BASE_IMAGE and base.startswith("public.ecr.aws/docker/library/node:22-")
     assert "alpine" not in base  # no bash there, and every worker starts with `bash <start script>`
     assert f"RUN test -f {START_SCRIPT}" in text
+    lines = text.splitlines()
+    assert lines[lines.index('RUN bash -c "$BUILD_COMMAND"'):].count("USER node") == 1  # workers run unprivileged
+    assert "USER node" not in lines[:lines.index('RUN bash -c "$BUILD_COMMAND"')]  # the build runs as root
     assert not re.search(r"^(CMD|ENTRYPOINT)\b", text, re.M)  # each task gives its own command
 
 
