@@ -17,6 +17,7 @@ APPRUNNER_CONFIG_NAME_MAX = 32   # App Runner auto scaling and observability con
 ELB_NAME_MAX = 32                # Elastic Load Balancing load balancer and target group names
 RDS_IDENTIFIER_MAX = 63          # RDS DB cluster and DB instance identifiers
 ELASTICACHE_ID_MAX = 40          # ElastiCache replication group ids
+IAM_ROLE_NAME_MAX = 64           # IAM role names
 
 
 def short_hash(*values) -> str:
