@@ -29,10 +29,12 @@ from dataclasses import dataclass
 
 from cdktf import TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
-from cdktf_cdktf_provider_aws.codebuild_project import (
-    CodebuildProject, CodebuildProjectArtifacts, CodebuildProjectCache, CodebuildProjectEnvironment,
-    CodebuildProjectEnvironmentEnvironmentVariable, CodebuildProjectLogsConfig,
-    CodebuildProjectLogsConfigCloudwatchLogs, CodebuildProjectSource, CodebuildProjectSourceAuth)
+from cdktf_cdktf_provider_aws.codebuild_project import (CodebuildProject, CodebuildProjectArtifacts,
+                                                        CodebuildProjectCache, CodebuildProjectEnvironment,
+                                                        CodebuildProjectEnvironmentEnvironmentVariable,
+                                                        CodebuildProjectLogsConfig,
+                                                        CodebuildProjectLogsConfigCloudwatchLogs,
+                                                        CodebuildProjectSource, CodebuildProjectSourceAuth)
 from cdktf_cdktf_provider_aws.codebuild_webhook import (CodebuildWebhook, CodebuildWebhookFilterGroup,
                                                         CodebuildWebhookFilterGroupFilter)
 from cdktf_cdktf_provider_aws.ecr_lifecycle_policy import EcrLifecyclePolicy
@@ -46,6 +48,7 @@ from constructs import Construct
 from workers_scan.aws_names import IAM_ROLE_NAME_MAX, shorten
 
 from .iam import policy_json, service_trust_policy
+from .terraform_text import terraform_literal
 
 CODEBUILD = "codebuild.amazonaws.com"
 ECS_TASKS = "ecs-tasks.amazonaws.com"
@@ -83,11 +86,6 @@ def dockerfile(start_script: str) -> str:
 
 # The build context: the fresh clone, without its history and without any installed dependencies.
 DOCKERIGNORE = ".git\n**/node_modules\n"
-
-
-def terraform_literal(text: str) -> str:
-    """`text` as Terraform reads it back: a Terraform string is a template, where ${ and %{ start expressions."""
-    return text.replace("${", "$${").replace("%{", "%%{")
 
 
 def branch_pattern(branch: str) -> str:

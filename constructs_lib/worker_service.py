@@ -34,6 +34,7 @@ from workers_scan.injected import check_supplied
 from .iam import policy_json, service_trust_policy
 from .network import Network
 from .private_ingress import PrivateIngress
+from .terraform_text import terraform_literal
 
 APPRUNNER_TASKS = "tasks.apprunner.amazonaws.com"
 # App Runner name limits: services, connectors and ingress connections 40; scaling and observability configs 32.
@@ -137,7 +138,8 @@ class WorkerService(Construct):
 
         role, role_policies = self._build_instance_role(name, settings, worker, props.infrastructure)
         code_values = ApprunnerServiceSourceConfigurationCodeRepositoryCodeConfigurationCodeConfigurationValues(
-            runtime=settings.runtime, build_command=settings.build_command, start_command=worker.start_command,
+            runtime=settings.runtime, build_command=terraform_literal(settings.build_command),
+            start_command=terraform_literal(worker.start_command),
             port=str(settings.port),
             runtime_environment_variables=self.variables(settings, worker, props.infrastructure),
             runtime_environment_secrets=self.secrets(worker, props.infrastructure) or None,
@@ -190,7 +192,8 @@ class WorkerService(Construct):
         injected = {**infrastructure.variables,
                     "NODE_ENV": "production", "PORT": str(settings.port), "WORKER_NAME": worker.name}
         check_supplied(settings, injected, infrastructure.secrets)
-        return {**worker.environment.variables, **injected}
+        # The files' values are text; the infrastructure's are Terraform references.
+        return {**{k: terraform_literal(v) for k, v in worker.environment.variables.items()}, **injected}
 
     @staticmethod
     def secrets(worker: Worker, infrastructure: InfrastructureEnvironment) -> dict[str, str]:

@@ -404,3 +404,11 @@ def test_api_gateway_account_role_can_be_left_to_another_stack(stack_for):
 def test_routes_can_require_iam_authorization(stack_for):
     stack = stack_for(("orders.ts",), API_AUTHORIZATION="AWS_IAM")
     assert {m["authorization"] for m in resources(stack, "aws_api_gateway_method").values()} == {"AWS_IAM"}
+
+
+def test_shell_syntax_in_commands_and_variables_stays_text_in_terraform(stack_for, tmp_path):
+    stack = stack_for(("orders.ts",), BUILD_COMMAND="'echo ${HOME} %{x} && pnpm install --frozen-lockfile'")
+    values = one(stack, "aws_apprunner_service")["source_configuration"]["code_repository"]["code_configuration"][
+        "code_configuration_values"]
+    assert values["build_command"] == "echo $${HOME} %%{x} && pnpm install --frozen-lockfile"
+    assert values["runtime_environment_variables"]["WORKER_NAME"] == "orders"   # not escaped: not a template

@@ -19,7 +19,7 @@ def diagnostics_text(report: dict) -> str:
 @pytest.fixture(scope="module")
 def synthesized(tmp_path_factory, example_settings, example_workers):
     """The example and three variants (production with 3 AZs, an IAM database user and an S3 backend, hence the acme-state
-    bootstrap stack; existing VPC with KMS keys, Redis and WAF rules set to count; no data stores nor VPC egress), synthesized once."""
+    bootstrap stack; existing VPC with KMS keys, Redis and WAF rules set to count; no data stores nor VPC egress, with ${...} and %{...} in its build command and variables), synthesized once."""
     root = tmp_path_factory.mktemp("variants")
     prod = settings_from(make_monorepo(root / "prod", ["orders.ts", "reportGenerator/"], settings={
         "ENVIRONMENT": "prod", "AZ_COUNT": "3", "AVAILABILITY_ZONES": "eu-west-1a,eu-west-1b,eu-west-1c",
@@ -32,9 +32,13 @@ def synthesized(tmp_path_factory, example_settings, example_workers):
         "AURORA_KMS_KEY_ARN": key, "SECRETS_KMS_KEY_ARNS": key, "AURORA_PERFORMANCE_INSIGHTS": "true",
         "REDIS_ENGINE": "redis", "WAF_COUNT_RULES": "SizeRestrictions_BODY,NoUserAgent_HEADER,Log4JRCE_BODY",
         "WAF_LOG_ALL_REQUESTS": "false"}))
-    bare = settings_from(make_monorepo(root / "bare", ["orders.ts"], settings={
+    bare_env = make_monorepo(root / "bare", ["orders.ts"], settings={
         "ENVIRONMENT": "sandbox", "AURORA_ENABLED": "false", "REDIS_ENABLED": "false", "WORKER_VPC_EGRESS": "false",
-        "MANAGE_API_GATEWAY_ACCOUNT": "false"}))
+        "MANAGE_API_GATEWAY_ACCOUNT": "false",
+        # Shell syntax Terraform would read as its own templates: kept as text.
+        "BUILD_COMMAND": "'export PATH=${HOME}/.local/bin:$PATH && pnpm install --frozen-lockfile && echo %{done}'"})
+    (bare_env.parent / ".env.workers").write_text("GREETING='Hello ${name}, %{if x}'\n")
+    bare = settings_from(bare_env)
     inputs = [StackInput(s, tuple(load_workers(s))) for s in (prod, existing, bare)]
     inputs.insert(0, StackInput(example_settings, tuple(example_workers)))
     return synthesize(inputs, root / "cdktf.out")
