@@ -174,3 +174,9 @@ def test_workspace_packages_are_found_below_the_root_but_not_in_node_modules(tmp
         (tmp_path / folder).mkdir(parents=True)
         (tmp_path / folder / "package.json").write_text(json.dumps({"name": name} if name else {}))
     assert workspace_packages(tmp_path) == {"@acme/api", "@acme/shared"}
+
+
+def test_the_built_in_exclusions_can_be_replaced_explicitly(tmp_path):
+    env = make_monorepo(tmp_path, ["orders.ts", "index.ts", "legacy.ts"],
+                        settings={"WORKER_DEFAULT_EXCLUSIONS": "false", "WORKER_EXCLUDE": "legacy.ts"})
+    assert [w.name for w in workers_of(env)] == ["index", "orders"]

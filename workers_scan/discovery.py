@@ -61,14 +61,15 @@ def discover_workers(
     *,
     include: tuple[str, ...] = ("*.ts",),
     exclude: tuple[str, ...] = (),
+    default_exclusions: bool = True,
     folder_entry: str = "main.ts",
     problems: Problems,
     key: str = "WORKERS_DIR",
 ) -> list[DiscoveredWorker]:
     """Every worker entry point in `workers_path`, sorted by name. Problems are collected, not raised.
 
-    `exclude` adds to ALWAYS_EXCLUDED."""
-    exclude = ALWAYS_EXCLUDED + tuple(exclude)
+    `exclude` adds to ALWAYS_EXCLUDED, or replaces them when `default_exclusions` is off."""
+    exclude = (ALWAYS_EXCLUDED if default_exclusions else ()) + tuple(exclude)
     if not workers_path.is_dir():
         problems.add(workers_path, key, "workers folder not found; set MONOREPO_ROOT (relative to the settings "
                                         "file) and WORKERS_DIR so that MONOREPO_ROOT/WORKERS_DIR is the folder")
@@ -138,14 +139,14 @@ def discover_workers(
 
 
 def skipped_entries(workers_path: Path, *, include: tuple[str, ...] = ("*.ts",), exclude: tuple[str, ...] = (),
-                    folder_entry: str = "main.ts") -> list[tuple[str, str]]:
+                    default_exclusions: bool = True, folder_entry: str = "main.ts") -> list[tuple[str, str]]:
     """(entry, why it is not a worker) for every other entry of the workers folder, so the rules show."""
     if not workers_path.is_dir():
         return []
     skipped = []
     for entry in sorted(os.scandir(workers_path), key=lambda e: e.name):
         name = entry.name
-        always = next((p for p in ALWAYS_EXCLUDED if fnmatch.fnmatchcase(name, p)), None)
+        always = next((p for p in ALWAYS_EXCLUDED if default_exclusions and fnmatch.fnmatchcase(name, p)), None)
         added = next((p for p in exclude if fnmatch.fnmatchcase(name, p)), None)
         if always:
             skipped.append((name, f"always excluded ({always})"))

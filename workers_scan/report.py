@@ -49,6 +49,7 @@ def workers_table(settings: Settings, workers: Sequence[Worker]) -> str:
 def skipped(settings: Settings) -> list[tuple[str, str]]:
     """The workers folder's other entries and why each is not a worker."""
     return skipped_entries(settings.workers_path, include=settings.worker_include, exclude=settings.worker_exclude,
+                           default_exclusions=settings.worker_default_exclusions,
                            folder_entry=settings.worker_folder_entry)
 
 

@@ -249,6 +249,9 @@ KEYS: tuple[Key, ...] = (
     Key("WORKER_EXCLUDE", "worker_exclude", "", _csv,
         "More comma-separated glob(s) of files and folders that are not workers, added to the ones always excluded "
         "(tests, index.ts, _* and .*, and NestJS modules, services, controllers, DTOs, entities and the like)."),
+    Key("WORKER_DEFAULT_EXCLUSIONS", "worker_default_exclusions", "true", _boolean,
+        "Apply the built-in exclusions (tests, index.ts, _* and .*, NestJS file types); false: WORKER_EXCLUDE alone "
+        "decides."),
     Key("WORKER_FOLDER_ENTRY", "worker_folder_entry", "main.ts", _matching(r"^[A-Za-z0-9_.-]+\.ts$", "a .ts file name"),
         "A sub-folder holding this file is a worker named after the folder."),
     Key("BUILD_COMMAND", "build_command", DEFAULT_BUILD_COMMAND, _text, "App Runner build command."),
@@ -400,6 +403,7 @@ class Settings:
     workers_dir: str
     worker_include: tuple[str, ...]
     worker_exclude: tuple[str, ...]
+    worker_default_exclusions: bool
     worker_folder_entry: str
     build_command: str
     start_command: str

@@ -104,6 +104,7 @@ def scan_workers(settings: Settings, problems: Problems) -> list[Worker]:
     found = discover_workers(
         settings.workers_path, settings.monorepo_root,
         include=settings.worker_include, exclude=settings.worker_exclude,
+        default_exclusions=settings.worker_default_exclusions,
         folder_entry=settings.worker_folder_entry, problems=problems,
     )
     _misplaced_files(settings, problems)
