@@ -2,7 +2,7 @@
 
 Source: Amazon ECS Developer Guide, "Amazon ECS task definition parameters for Fargate" > "Task size" (the CPU
 and memory table for Linux tasks; 8 and 16 vCPU need platform version 1.4.0, the default LATEST). App Runner's
-table is another one (workers_scan/settings.py CPU_MEMORY): a size valid there is not always valid here.
+table is another one (workers_scan/settings.py CPU_MEMORY): every App Runner pair runs on Fargate, not the reverse.
 """
 
 from __future__ import annotations
