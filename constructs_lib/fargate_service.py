@@ -18,8 +18,15 @@ to the link's NLB): `/<route>` integrates with `http://<route>.workers.internal/
 (`worker_host`). A path rule (`/<route>`, `/<route>/*`) would need API Gateway to keep the prefix and the ALB to
 strip it, and hashicorp/aws 5.100.0's listener rule has no rewrite (its `transform` block is 6.x only); the
 worker would see `/<route>/...`. `.internal` is reserved for private use (ICANN, 2024), so the name never leaves
-the VPC. Rules never overlap (one host each), so their priorities only need to be unique: the provider gives
-each new rule the next free one and keeps it.
+the VPC. For the API construct that is `Route.ingress_domain = worker_host(route)` with an `http://` URI (or
+`https://` with a certificate on this listener that covers `*.workers.internal`, which API Gateway verifies).
+Rules never overlap (one host each), so their priorities only need to be unique: the provider gives each new rule
+the next free one (highest + 1, retried on PriorityInUse, hashicorp/aws 5.x) and keeps it.
+
+What is encrypted where: client to API Gateway TLS; API Gateway to NLB to ALB TLS only with `certificate_arn`
+(the NLB passes TCP through, the ALB terminates); ALB to tasks plain HTTP inside the private subnets.
+The NLB's `alb` target group health-checks this listener: a Host no rule claims answers 404, so that check must
+accept 404 (or the wiring adds a health rule).
 
 Images. The task definition reads the image from the ImagePipeline's SSM parameter. The pipeline rolls a service
 by registering a copy of its current task definition with the new image and pointing the service at it. With
@@ -161,6 +168,9 @@ class FargateWorkerServiceProps:
     kms_key_arns: tuple[str, ...] = ()    # keys of those secrets (kms:Decrypt)
     statements: tuple[dict, ...] = ()     # more IAM statements for the task role (data access)
     egress_ports: tuple[int, ...] = (443,)  # to the internet through NAT (ECR, logs, APIs)
+    # Plain (synth-time) values that say where the VPC is (settings' VPC id, CIDR, subnets): vpc_id may be a token,
+    # and a new VPC replaces the target group, whose new name must differ from the old one's.
+    network_key: str = ""
     cpu_target_percent: int = 70
 
 
@@ -224,7 +234,7 @@ class FargateWorkerService(Construct):
         # target group in use by a rule cannot be deleted: the new one is created first, under a name hashed from
         # what placed it, the rule moves, then the old one goes. Health check and deregistration delay update.
         target_group = LbTargetGroup(
-            self, "target-group", name=shorten(name, ELB_NAME_MAX, suffix=f"-{short_hash(port, 'HTTP', 'ip')}"),
+            self, "target-group", name=shorten(name, ELB_NAME_MAX, suffix=f"-{short_hash(port, 'HTTP', 'ip', props.network_key)}"),
             port=port, protocol="HTTP", target_type="ip", vpc_id=props.vpc_id,
             deregistration_delay="30",  # the default 300 s makes every deployment wait five minutes per task
             health_check=self._health_check(props.health_check_path),

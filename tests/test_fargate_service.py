@@ -179,6 +179,8 @@ def test_the_target_group_checks_the_workers_health_path_and_is_replaced_beside_
     assert re.fullmatch(r"globex-qa-report-g-[0-9a-f]{6}-[0-9a-f]{6}", group["name"]) and len(group["name"]) <= 32
     moved = one(synth(worker_overrides={"port": 3000}), "aws_lb_target_group")["name"]
     assert moved[:-6] == group["name"][:-6] and moved != group["name"]  # old and new coexist while the rule moves
+    elsewhere = one(synth(worker_overrides={"network_key": "vpc-0ccc 10.40.0.0/16"}), "aws_lb_target_group")["name"]
+    assert elsewhere not in (group["name"], moved)
     service = one(stack, "aws_ecs_service")
     assert service["load_balancer"] == [{"target_group_arn": ref(stack, "aws_lb_target_group", "arn"),
                                          "container_name": "worker", "container_port": 8080}]
@@ -295,6 +297,10 @@ def test_the_task_role_is_as_narrow_as_the_app_runner_instance_role(stack):
     assert list(policy(stack, "data-access").values()) == list(DATA_ACCESS)
     assert {sid: s["Resource"] for sid, s in policy(stack, "read-runtime-secrets").items()} == {
         "ReadSecrets": [DB_SECRET], "ReadParameters": [API_KEY], "DecryptSecrets": [SECRETS_KEY]}
+
+
+def test_the_same_props_synthesize_byte_identical_json():
+    assert cdktf.Testing.synth(build()) == cdktf.Testing.synth(build())
 
 
 # --- terraform -----------------------------------------------------------------------------------------------------
