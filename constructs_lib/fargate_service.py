@@ -93,6 +93,7 @@ class FargateClusterProps:
     ingress_cidrs: tuple[str, ...]      # where the NLB's nodes are (an ALB target sees the NLB's addresses)
     listener_port: int = 80
     certificate_arn: str | None = None  # HTTPS on the listener (TLS from the NLB, which passes TCP through)
+    deletion_protection: bool = False   # like the NLB's: on for prod, so a replacement stops instead of deleting
 
 
 class FargateCluster(Construct):
@@ -119,7 +120,8 @@ class FargateCluster(Construct):
         # listener and rules with it); subnets and security groups update in place.
         alb = Lb(self, "load-balancer", name=shorten(f"{prefix}-workers", ELB_NAME_MAX), internal=True,
                  load_balancer_type="application", subnets=list(props.private_subnet_ids),
-                 security_groups=[group.id], drop_invalid_header_fields=True, idle_timeout=60)
+                 security_groups=[group.id], drop_invalid_header_fields=True, idle_timeout=60,
+                 enable_deletion_protection=props.deletion_protection)
         tls = dict(protocol="HTTPS", certificate_arn=props.certificate_arn, ssl_policy=TLS_POLICY) \
             if props.certificate_arn else dict(protocol="HTTP")
         listener = LbListener(

@@ -93,6 +93,8 @@ def test_the_alb_is_internal_in_the_private_subnets_behind_its_own_group(stack):
     assert alb["security_groups"] == [ref(stack, "aws_security_group", "id", "ecs_")]
     assert alb["drop_invalid_header_fields"] is True
     assert len(alb["name"]) <= 32
+    assert alb["enable_deletion_protection"] is False
+    assert one(synth(cluster_overrides={"deletion_protection": True}), "aws_lb")["enable_deletion_protection"] is True
 
 
 def test_the_alb_admits_only_the_given_cidrs_on_the_listener_port(stack):
