@@ -1,0 +1,344 @@
+"""ECS on Fargate: one cluster and one internal Application Load Balancer per environment, one service per worker.
+
+Routing (why an ALB behind the NLB). API Gateway's REST VPC link reaches only a Network Load Balancer. An NLB
+routes by port alone, so a listener per worker would stop at 50 workers ("Listeners per Network Load Balancer",
+workers_scan/fargate.py), far below the 149 worker routes a REST API holds. Instead the existing NLB gets one
+more target group, of type `alb`, whose one target is this internal ALB (NLBs accept an ALB as a target on TCP);
+the ALB routes by rule, one rule and one target group per worker. An ALB takes 100 rules and 100 target groups by
+default (both adjustable quotas): past 100 workers the settings check is to refuse at synth, naming both quotas,
+unless the settings give the account's raised quotas (`workers_per_load_balancer_problem`, not wired yet). Sharding
+(a second ALB behind a second NLB listener, 100 workers each) is the other way, and is not built: one quota
+request is simpler than a second routing layer.
+
+How a worker sees its path without the route prefix. On App Runner, API Gateway's integration URI is
+`https://<ingress domain>/{proxy}`: API Gateway forwards only `{proxy}` and sets Host (and SNI) from the URI. The
+same trick works here, because with connection type VPC_LINK the URI's host is never resolved (the request goes
+to the link's NLB): `/<route>` integrates with `http://<route>.workers.internal/` and `/<route>/{proxy+}` with
+`http://<route>.workers.internal/{proxy}`, and each worker's listener rule matches its Host header
+(`worker_host`). A path rule (`/<route>`, `/<route>/*`) would need API Gateway to keep the prefix and the ALB to
+strip it, and hashicorp/aws 5.100.0's listener rule has no rewrite (its `transform` block is 6.x only); the
+worker would see `/<route>/...`. `.internal` is reserved for private use (ICANN, 2024), so the name never leaves
+the VPC. For the API construct that is `Route.ingress_domain = worker_host(route)` with an `http://` URI (or
+`https://` with a certificate on this listener that covers `*.workers.internal`, which API Gateway verifies).
+Rules never overlap (one host each), so their priorities only need to be unique: the provider gives each new rule
+the next free one (highest + 1, retried on PriorityInUse, hashicorp/aws 5.x) and keeps it.
+
+What is encrypted where: client to API Gateway TLS; API Gateway to NLB to ALB TLS only with `certificate_arn`
+(the NLB passes TCP through, the ALB terminates); ALB to tasks plain HTTP inside the private subnets.
+The NLB's `alb` target group health-checks this listener: a Host no rule claims answers 404, so that check must
+accept 404 (or the wiring adds a health rule).
+
+Images. The task definition reads the image from the ImagePipeline's SSM parameter. The pipeline rolls a service
+by registering a copy of its current task definition with the new image and pointing the service at it. With
+`track_latest`, Terraform reads the family's latest revision (the pipeline's) instead of the one it registered:
+its image equals the parameter's, so the next plan is empty; a change of ours (a variable, a secret, a size)
+registers a new revision on the running image, and the service moves to it. No `ignore_changes` on the service's
+`task_definition`: it would keep every later change of ours off the service, and the pipeline copies what the
+service runs, so our change would never ship. What Terraform must not revert is `desired_count`, which
+Application Auto Scaling owns.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from cdktf import TerraformResourceLifecycle
+from cdktf_cdktf_provider_aws.appautoscaling_policy import (
+    AppautoscalingPolicy, AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration,
+    AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification)
+from cdktf_cdktf_provider_aws.appautoscaling_target import AppautoscalingTarget
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.data_aws_ssm_parameter import DataAwsSsmParameter
+from cdktf_cdktf_provider_aws.ecs_cluster import EcsCluster, EcsClusterSetting
+from cdktf_cdktf_provider_aws.ecs_service import (EcsService, EcsServiceDeploymentCircuitBreaker,
+                                                  EcsServiceLoadBalancer, EcsServiceNetworkConfiguration)
+from cdktf_cdktf_provider_aws.ecs_task_definition import EcsTaskDefinition
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+from cdktf_cdktf_provider_aws.lb import Lb
+from cdktf_cdktf_provider_aws.lb_listener import (LbListener, LbListenerDefaultAction,
+                                                  LbListenerDefaultActionFixedResponse)
+from cdktf_cdktf_provider_aws.lb_listener_rule import (LbListenerRule, LbListenerRuleAction,
+                                                       LbListenerRuleCondition, LbListenerRuleConditionHostHeader)
+from cdktf_cdktf_provider_aws.lb_target_group import LbTargetGroup, LbTargetGroupHealthCheck
+from cdktf_cdktf_provider_aws.security_group import SecurityGroup
+from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
+from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
+from constructs import Construct
+
+from workers_scan.aws_names import ELB_NAME_MAX, IAM_ROLE_NAME_MAX, short_hash, shorten
+
+from .iam import policy_json, service_trust_policy
+from .worker_service import secret_read_statements
+
+ECS_TASKS = "ecs-tasks.amazonaws.com"
+CONTAINER_NAME = "worker"          # the container the ImagePipeline's build re-points at each new image
+ROUTING_DOMAIN = "workers.internal"
+TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+XRAY_ACTIONS = ["xray:GetSamplingRules", "xray:GetSamplingStatisticSummaries", "xray:GetSamplingTargets",
+                "xray:PutTelemetryRecords", "xray:PutTraceSegments"]
+
+
+def worker_host(route: str) -> str:
+    """The Host header API Gateway sends for this worker (the host of its integration URI), and its rule matches."""
+    return f"{route}.{ROUTING_DOMAIN}"
+
+
+@dataclass(frozen=True)
+class FargateClusterProps:
+    name_prefix: str                    # <project>-<env>: the cluster's, the ALB's and its group's names
+    vpc_id: str
+    private_subnet_ids: tuple[str, ...]
+    ingress_cidrs: tuple[str, ...]      # where the NLB's nodes are (an ALB target sees the NLB's addresses)
+    listener_port: int = 80
+    certificate_arn: str | None = None  # HTTPS on the listener (TLS from the NLB, which passes TCP through)
+    deletion_protection: bool = False   # like the NLB's: on for prod, so a replacement stops instead of deleting
+
+
+class FargateCluster(Construct):
+    """Exposes `cluster_arn`, `cluster_name`, `load_balancer_arn`, `load_balancer_arn_suffix`, `listener_arn`,
+    `listener_port` and `security_group_id` (the ALB's)."""
+
+    def __init__(self, scope: Construct, id_: str, *, props: FargateClusterProps):
+        super().__init__(scope, id_)
+        prefix = props.name_prefix
+        # Day 2: the name is ForceNew; AWS refuses to delete a cluster with services, which are replaced with it.
+        cluster = EcsCluster(self, "cluster", name=prefix,
+                             setting=[EcsClusterSetting(name="containerInsights", value="enabled")])
+        # Day 2: name and vpc_id are ForceNew; without inline rules the provider removes AWS's allow-all egress,
+        # so the ALB reaches only the workers each service opens to it.
+        group = SecurityGroup(self, "security-group", name=f"{prefix}-workers-alb", vpc_id=props.vpc_id,
+                              description="Workers' internal ALB: from the NLB only, to the workers only",
+                              tags={"Name": f"{prefix}-workers-alb"})
+        for n, cidr in enumerate(props.ingress_cidrs):
+            VpcSecurityGroupIngressRule(
+                self, f"ingress-{n}", security_group_id=group.id, ip_protocol="tcp", cidr_ipv4=cidr,
+                from_port=props.listener_port, to_port=props.listener_port,
+                description=f"NLB to the workers' ALB on TCP {props.listener_port}")
+        # Day 2: name, internal and load_balancer_type are ForceNew (a new prefix replaces the ALB, and its
+        # listener and rules with it); subnets and security groups update in place.
+        alb = Lb(self, "load-balancer", name=shorten(f"{prefix}-workers", ELB_NAME_MAX), internal=True,
+                 load_balancer_type="application", subnets=list(props.private_subnet_ids),
+                 security_groups=[group.id], drop_invalid_header_fields=True, idle_timeout=60,
+                 enable_deletion_protection=props.deletion_protection)
+        tls = dict(protocol="HTTPS", certificate_arn=props.certificate_arn, ssl_policy=TLS_POLICY) \
+            if props.certificate_arn else dict(protocol="HTTP")
+        listener = LbListener(
+            self, "listener", load_balancer_arn=alb.arn, port=props.listener_port, **tls,
+            # A Host no worker claims: 404, never some worker's answer.
+            default_action=[LbListenerDefaultAction(type="fixed-response", fixed_response=(
+                LbListenerDefaultActionFixedResponse(content_type="text/plain", status_code="404",
+                                                     message_body="No worker serves this host")))])
+        self.cluster_arn: str = cluster.arn
+        self.cluster_name: str = cluster.name
+        self.load_balancer_arn: str = alb.arn
+        self.load_balancer_arn_suffix: str = alb.arn_suffix
+        self.listener_arn: str = listener.arn
+        self.listener_port = props.listener_port
+        self.security_group_id: str = group.id
+
+
+@dataclass(frozen=True)
+class FargateWorkerServiceProps:
+    name: str                             # the worker's service name (unique, <= 40): service, family, roles, logs
+    route: str                            # its listener rule matches worker_host(route)
+    region: str
+    account_id: str                       # may be a token: the task role's confused-deputy guard
+    cluster_arn: str
+    cluster_name: str
+    vpc_id: str
+    private_subnet_ids: tuple[str, ...]
+    listener_arn: str
+    load_balancer_arn_suffix: str
+    alb_security_group_id: str
+    port: int                             # where the worker listens (PORT)
+    cpu: int                              # a pair of workers_scan/fargate.py's table (checked by settings)
+    memory: int
+    command: tuple[str, ...]              # ("bash", <start script>, <worker file>)
+    logs_kms_key_arn: str
+    log_retention_days: int
+    min_tasks: int
+    max_tasks: int
+    requests_per_target: int              # per minute per task before scaling out (ALBRequestCountPerTarget)
+    image_parameter_name: str | None = None  # the ImagePipeline's parameter (the image it rolls)...
+    image: str | None = None              # ...or a fixed image (then no pipeline may roll this service)
+    repository_arn: str | None = None     # the ECR repository the execution role may pull from
+    health_check_path: str | None = None  # None: any HTTP answer on / is healthy (App Runner's TCP check)
+    environment: dict[str, str] = field(default_factory=dict)   # plain variables
+    secrets: dict[str, str] = field(default_factory=dict)       # key -> Secrets Manager or SSM parameter ARN
+    kms_key_arns: tuple[str, ...] = ()    # keys of those secrets (kms:Decrypt)
+    statements: tuple[dict, ...] = ()     # more IAM statements for the task role (data access)
+    egress_ports: tuple[int, ...] = (443,)  # to the internet through NAT (ECR, logs, APIs)
+    # Plain (synth-time) values that say where the VPC is (settings' VPC id, CIDR, subnets): vpc_id may be a token,
+    # and a new VPC replaces the target group, whose new name must differ from the old one's.
+    network_key: str = ""
+    cpu_target_percent: int = 70
+
+
+class FargateWorkerService(Construct):
+    """Exposes `service_name`, `service_arn`, `task_role_arn`, `execution_role_arn`, `security_group_id`,
+    `target_group_arn` and `host`."""
+
+    def __init__(self, scope: Construct, id_: str, *, props: FargateWorkerServiceProps):
+        super().__init__(scope, id_)
+        if (props.image is None) == (props.image_parameter_name is None):
+            raise ValueError("FargateWorkerServiceProps takes exactly one of image and image_parameter_name")
+        name, port = props.name, props.port
+        self.host = worker_host(props.route)
+
+        # Day 2: the name is ForceNew (a new name starts an empty group); key and retention update in place.
+        logs = CloudwatchLogGroup(self, "logs", name=f"/ecs/{name}", retention_in_days=props.log_retention_days,
+                                  kms_key_id=props.logs_kms_key_arn)
+        task_role = self._build_task_role(props)
+        execution_role, execution_policy = self._build_execution_role(props, logs.arn)
+
+        image = props.image
+        if props.image_parameter_name is not None:
+            # insecure_value: the parameter is a String (an image URI), and `value` would hide the whole
+            # container definition from every plan as sensitive.
+            image = DataAwsSsmParameter(self, "image", name=props.image_parameter_name).insecure_value
+        container = {
+            "name": CONTAINER_NAME, "image": image, "essential": True, "command": list(props.command),
+            "portMappings": [{"containerPort": port, "hostPort": port, "protocol": "tcp"}],
+            "environment": [{"name": k, "value": v} for k, v in sorted(props.environment.items())],
+            # By reference: ECS reads each value with the execution role when a task starts.
+            "secrets": [{"name": k, "valueFrom": arn} for k, arn in sorted(props.secrets.items())],
+            "logConfiguration": {"logDriver": "awslogs", "options": {
+                "awslogs-group": logs.name, "awslogs-region": props.region, "awslogs-stream-prefix": "worker"}},
+        }
+        # Day 2: every argument is ForceNew (a task definition revision is immutable): a change registers a
+        # revision and deregisters the tracked one; the service rolls to it.
+        task = EcsTaskDefinition(
+            self, "task", family=name, requires_compatibilities=["FARGATE"], network_mode="awsvpc",
+            cpu=str(props.cpu), memory=str(props.memory), task_role_arn=task_role.arn,
+            execution_role_arn=execution_role.arn,
+            container_definitions=json.dumps([container], sort_keys=True, separators=(",", ":")),
+            track_latest=True,  # the pipeline's revisions are ours (module docstring)
+        )
+
+        group = SecurityGroup(self, "security-group", name=f"{name}-tasks", vpc_id=props.vpc_id,
+                              description=f"Tasks of {name}: from the workers' ALB only",
+                              tags={"Name": f"{name}-tasks"})
+        VpcSecurityGroupIngressRule(
+            self, "from-alb", security_group_id=group.id, referenced_security_group_id=props.alb_security_group_id,
+            ip_protocol="tcp", from_port=port, to_port=port, description=f"Workers' ALB to {name} on TCP {port}")
+        VpcSecurityGroupEgressRule(
+            self, "alb-to-tasks", security_group_id=props.alb_security_group_id,
+            referenced_security_group_id=group.id, ip_protocol="tcp", from_port=port, to_port=port,
+            description=f"Workers' ALB to {name} on TCP {port}")
+        for egress in props.egress_ports:
+            VpcSecurityGroupEgressRule(
+                self, f"egress-{egress}", security_group_id=group.id, ip_protocol="tcp", cidr_ipv4="0.0.0.0/0",
+                from_port=egress, to_port=egress, description=f"{name} to the internet on TCP {egress} through NAT")
+
+        # Day 2: name, port, protocol, target_type and vpc_id are ForceNew, names are unique per region, and a
+        # target group in use by a rule cannot be deleted: the new one is created first, under a name hashed from
+        # what placed it, the rule moves, then the old one goes. Health check and deregistration delay update.
+        target_group = LbTargetGroup(
+            self, "target-group", name=shorten(name, ELB_NAME_MAX, suffix=f"-{short_hash(port, 'HTTP', 'ip', props.network_key)}"),
+            port=port, protocol="HTTP", target_type="ip", vpc_id=props.vpc_id,
+            deregistration_delay="30",  # the default 300 s makes every deployment wait five minutes per task
+            health_check=self._health_check(props.health_check_path),
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
+        )
+        rule = LbListenerRule(
+            self, "rule", listener_arn=props.listener_arn,
+            condition=[LbListenerRuleCondition(host_header=LbListenerRuleConditionHostHeader(values=[self.host]))],
+            action=[LbListenerRuleAction(type="forward", target_group_arn=target_group.arn)],
+        )
+        # Day 2: name, cluster and launch_type are ForceNew (a new route or prefix is a new service, beside the old
+        # until the old is deleted); AWS drains a deleted service's tasks before its name is free again.
+        service = EcsService(
+            self, "service", name=name, cluster=props.cluster_arn, task_definition=task.arn,
+            launch_type="FARGATE", platform_version="LATEST", desired_count=props.min_tasks,
+            deployment_minimum_healthy_percent=100, deployment_maximum_percent=200,
+            deployment_circuit_breaker=EcsServiceDeploymentCircuitBreaker(enable=True, rollback=True),
+            health_check_grace_period_seconds=60,
+            network_configuration=EcsServiceNetworkConfiguration(
+                subnets=list(props.private_subnet_ids), security_groups=[group.id], assign_public_ip=False),
+            load_balancer=[EcsServiceLoadBalancer(target_group_arn=target_group.arn, container_name=CONTAINER_NAME,
+                                                  container_port=port)],
+            propagate_tags="SERVICE", enable_ecs_managed_tags=True,
+            # ECS refuses a target group no listener uses yet; tasks read secrets with the role as they start.
+            depends_on=[rule, execution_policy],
+            # Application Auto Scaling owns the count once the service runs.
+            lifecycle=TerraformResourceLifecycle(ignore_changes=["desired_count"]),
+        )
+
+        scaling = AppautoscalingTarget(
+            self, "scaling", service_namespace="ecs", scalable_dimension="ecs:service:DesiredCount",
+            resource_id=f"service/{props.cluster_name}/{service.name}",
+            min_capacity=props.min_tasks, max_capacity=props.max_tasks)
+        target = dict(resource_id=scaling.resource_id, scalable_dimension=scaling.scalable_dimension,
+                      service_namespace=scaling.service_namespace, policy_type="TargetTrackingScaling")
+        Metric = AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification
+        AppautoscalingPolicy(
+            self, "scale-on-requests", name=f"{name}-requests", **target,
+            target_tracking_scaling_policy_configuration=AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration(
+                target_value=props.requests_per_target, scale_in_cooldown=300, scale_out_cooldown=60,
+                predefined_metric_specification=Metric(
+                    predefined_metric_type="ALBRequestCountPerTarget",
+                    resource_label=f"{props.load_balancer_arn_suffix}/{target_group.arn_suffix}")))
+        AppautoscalingPolicy(
+            self, "scale-on-cpu", name=f"{name}-cpu", **target,
+            target_tracking_scaling_policy_configuration=AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration(
+                target_value=props.cpu_target_percent, scale_in_cooldown=300, scale_out_cooldown=60,
+                predefined_metric_specification=Metric(predefined_metric_type="ECSServiceAverageCPUUtilization")))
+
+        self.service_name: str = service.name
+        self.service_arn: str = service.id  # the provider's id of a service is its ARN
+        self.task_role_arn: str = task_role.arn
+        self.execution_role_arn: str = execution_role.arn
+        self.security_group_id: str = group.id
+        self.target_group_arn: str = target_group.arn
+
+    @staticmethod
+    def _health_check(path: str | None) -> LbTargetGroupHealthCheck:
+        common = dict(enabled=True, protocol="HTTP", interval=10, timeout=5, healthy_threshold=2,
+                      unhealthy_threshold=5)
+        if path:
+            return LbTargetGroupHealthCheck(path=path, matcher="200-399", **common)
+        # An HTTP target group has no TCP check: any HTTP answer means the worker listens, like App Runner's.
+        return LbTargetGroupHealthCheck(path="/", matcher="200-499", **common)
+
+    def _build_task_role(self, props: FargateWorkerServiceProps) -> IamRole:
+        role = IamRole(
+            self, "task-role", name=shorten(f"{props.name}-task", IAM_ROLE_NAME_MAX),
+            description=f"Runtime identity of the ECS service {props.name}",
+            # ECS documents aws:SourceAccount for task roles ("Task IAM role", confused deputy prevention).
+            assume_role_policy=service_trust_policy(ECS_TASKS, source_account=props.account_id))
+        # X-Ray accepts no resource-level permissions for these actions.
+        IamRolePolicy(self, "tracing-policy", name="xray-tracing", role=role.id,
+                      policy=policy_json([{"Effect": "Allow", "Resource": "*", "Action": XRAY_ACTIONS}]))
+        if props.statements:
+            IamRolePolicy(self, "data-access-policy", name="data-access", role=role.id,
+                          policy=policy_json(list(props.statements)))
+        # Today's instance-role policy: a worker may read its secrets again at run time (DB_SECRET_ARN after RDS
+        # rotates the password).
+        statements = secret_read_statements(list(props.secrets.values()), list(props.kms_key_arns))
+        if statements:
+            IamRolePolicy(self, "secrets-policy", name="read-runtime-secrets", role=role.id,
+                          policy=policy_json(statements))
+        return role
+
+    def _build_execution_role(self, props: FargateWorkerServiceProps, log_group_arn: str):
+        role = IamRole(
+            self, "execution-role", name=shorten(f"{props.name}-execution", IAM_ROLE_NAME_MAX),
+            description=f"Starts the tasks of {props.name}: image, logs and secrets",
+            assume_role_policy=service_trust_policy(ECS_TASKS))
+        statements: list[dict] = [
+            {"Sid": "WriteItsLogGroup", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+             "Resource": f"{log_group_arn}:*"},
+        ]
+        if props.repository_arn:
+            statements += [
+                # GetAuthorizationToken has no resource-level permissions: AWS requires "*".
+                {"Sid": "LogInToEcr", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+                {"Sid": "PullFromItsRepository", "Effect": "Allow", "Resource": props.repository_arn,
+                 "Action": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]},
+            ]
+        statements += secret_read_statements(list(props.secrets.values()), list(props.kms_key_arns))
+        policy = IamRolePolicy(self, "execution-policy", name="start-tasks", role=role.id,
+                               policy=policy_json(statements))
+        return role, policy
