@@ -83,3 +83,25 @@ def init_and_validate(stack_dir: Path, scratch: Path) -> dict:
         raise AssertionError(f"terraform init failed:\n{init.stdout}\n{init.stderr}")
     validate = run(["validate", "-json", "-no-color"], stack_dir, env)
     return json.loads(validate.stdout)
+
+
+def diagnostics_text(report: dict) -> str:
+    return "\n".join(f"{d['severity']}: {d['summary']} {d.get('address', '')}: {d.get('detail', '')[:300]}"
+                     for d in report["diagnostics"])
+
+
+def assert_valid_without_warnings(stack_dir: Path, scratch: Path) -> None:
+    """terraform validate on the real provider schema: valid, no error, no warning (deprecations included)."""
+    report = init_and_validate(stack_dir, scratch)
+    assert report["valid"] is True, diagnostics_text(report)
+    assert report["error_count"] == 0 and report["warning_count"] == 0, diagnostics_text(report)
+
+
+def assert_alone_stack_validates(stack, scratch: Path) -> None:
+    """A construct's own Testing.app() stack (with its AwsProvider) written out and validated."""
+    import cdktf
+
+    stack_dir = scratch / "stack"
+    stack_dir.mkdir()
+    (stack_dir / "cdk.tf.json").write_text(cdktf.Testing.synth(stack))
+    assert_valid_without_warnings(stack_dir, scratch)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from workers_scan.fargate import (FARGATE_CPU_MEMORY, fargate_memory_for, fargate_size_label, fargate_size_problem,
+from workers_scan.fargate import (fargate_memory_for, fargate_size_label, fargate_size_problem,
                                   workers_per_load_balancer_problem)
 from workers_scan.settings import CPU_MEMORY
 

@@ -20,7 +20,7 @@ import yaml
 from constructs_lib.image_pipeline import BASE_IMAGE, ImagePipeline, ImagePipelineProps, dockerfile
 
 from .helpers import one, plaintext_secrets
-from .terraform import init_and_validate, unavailable
+from .terraform import assert_alone_stack_validates, unavailable
 
 ACCOUNT = "123456789012"
 CONNECTION = f"arn:aws:codeconnections:eu-west-1:{ACCOUNT}:connection/0a1b2c3d-0000-4000-8000-0123456789ab"
@@ -288,11 +288,4 @@ def test_terraform_validates_the_pipeline_alone_without_warnings(tmp_path):
 
     stack = pipeline_stack()
     AwsProvider(stack, "aws", region="eu-west-1")
-    stack_dir = tmp_path / "stack"
-    stack_dir.mkdir()
-    (stack_dir / "cdk.tf.json").write_text(cdktf.Testing.synth(stack))
-    report = init_and_validate(stack_dir, tmp_path)
-    problems = "\n".join(f"{d['severity']}: {d['summary']}: {d.get('detail', '')[:300]}"
-                         for d in report["diagnostics"])
-    assert report["valid"] is True, problems
-    assert report["error_count"] == 0 and report["warning_count"] == 0, problems
+    assert_alone_stack_validates(stack, tmp_path)

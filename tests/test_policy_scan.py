@@ -9,7 +9,7 @@ from constructs_lib.app import StackInput, synthesize
 from workers_scan import load_workers
 
 from . import checkov_scan
-from .checkov_scan import Skip, find_checkov, load_skips, scan, unreviewed
+from .checkov_scan import find_checkov, load_skips, scan, unreviewed
 from .helpers import make_monorepo, settings_from
 
 

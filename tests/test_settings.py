@@ -3,10 +3,10 @@ from pathlib import Path
 import pytest
 
 from workers_scan import InputError
-from workers_scan.settings import (DEFAULT_BUILD_COMMAND, DEFAULT_START_COMMAND, EXAMPLE_SETTINGS, KEYS,
-                                   SettingsSource, load_settings, locate_settings)
+from workers_scan.settings import (DEFAULT_BUILD_COMMAND, DEFAULT_START_COMMAND, EXAMPLE_SETTINGS, KEYS, load_settings,
+                                   locate_settings)
 
-from .helpers import BASE_SETTINGS, VALID_ARN, make_monorepo, settings_from, write_settings
+from .helpers import VALID_ARN, make_monorepo, settings_from, write_settings
 
 
 def problems_of(path: Path, environ=None) -> list[str]:

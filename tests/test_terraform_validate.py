@@ -8,12 +8,7 @@ from constructs_lib.app import StackInput, synthesize
 from workers_scan import load_workers
 
 from .helpers import make_monorepo, settings_from
-from .terraform import init_and_validate
-
-
-def diagnostics_text(report: dict) -> str:
-    return "\n".join(f"{d['severity']}: {d['summary']} {d.get('address', '')}: {d.get('detail', '')[:300]}"
-                     for d in report["diagnostics"])
+from .terraform import assert_valid_without_warnings
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +43,4 @@ def synthesized(tmp_path_factory, example_settings, example_workers):
 def test_terraform_validate_passes_without_warnings(synthesized, tmp_path, stack):
     stack_dir = tmp_path / stack
     shutil.copytree(synthesized.stacks[stack].parent, stack_dir)
-    report = init_and_validate(stack_dir, tmp_path)
-    assert report["valid"] is True, diagnostics_text(report)
-    assert report["error_count"] == 0 and report["warning_count"] == 0, diagnostics_text(report)
+    assert_valid_without_warnings(stack_dir, tmp_path)
