@@ -279,3 +279,12 @@ def test_workers_says_why_each_other_entry_of_the_workers_folder_is_not_a_worker
     assert main.main(["workers", "--json", "--env-file", str(env)]) == main.EXIT_OK
     [stack] = json.loads(capsys.readouterr().out)
     assert [s["entry"] for s in stack["skipped"]] == ["legacy.ts", "notes.md", "shared/", "worker.module.ts"]
+
+
+def test_the_readme_quick_start_shows_the_examples_workers_table(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("INFRA_ENV_FILE", raising=False)
+    monkeypatch.setattr("workers_scan.settings.DEFAULT_SETTINGS", tmp_path / "absent.env")
+    monkeypatch.chdir(tmp_path)
+    assert main.main(["workers"]) == main.EXIT_OK
+    table = capsys.readouterr().out.split("\n\n")[0].split("\n", 1)[1]   # without the "acme-dev (...)" line
+    assert f"```\n{table}\n```" in (ROOT / "README.md").read_text(), "README quick start table is stale"
