@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import main
-from workers_scan.report import mermaid, worker_node
+from command_line.report import mermaid, worker_node
 
 from .helpers import WORKERS, make_monorepo
 
@@ -106,7 +106,7 @@ def test_doctor_reports_each_check_and_exits_by_the_worst(tmp_path, capsys):
     (("warn", "FAIL"), main.EXIT_FAILURE),
 ])
 def test_doctor_exit_status_is_the_worst_machine_check(tmp_path, capsys, monkeypatch, statuses, expected):
-    from workers_scan import doctor
+    from command_line import doctor
 
     checks = [doctor.Check(f"check {i}", status, "detail", "the fix" if status != "ok" else "")
               for i, status in enumerate(statuses)]

@@ -138,7 +138,7 @@ def test_a_users_node_options_are_kept_and_ours_appended_once():
 
 
 def test_doctor_runs_the_installed_provider_index_through_the_loader(monkeypatch):
-    from workers_scan.doctor import OK, WARN, check_node_loader
+    from command_line.doctor import OK, WARN, check_node_loader
 
     monkeypatch.delenv(aws.EAGER_VARIABLE, raising=False)
     monkeypatch.delenv(aws.NODE_LAZY_VARIABLE, raising=False)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections import Counter
 from typing import Iterable, Sequence
 
-from .discovery import skipped_entries
-from .injected import injected
-from .settings import Settings
-from .ports import HTTPS_PORT, POSTGRES_PORT, REDIS_PORT
-from .waf_rules import MANAGED_RULE_GROUPS
-from .workers import Worker
+from workers_scan.discovery import skipped_entries
+from workers_scan.injected import injected
+from workers_scan.ports import HTTPS_PORT, POSTGRES_PORT, REDIS_PORT
+from workers_scan.settings import Settings
+from workers_scan.waf_rules import MANAGED_RULE_GROUPS
+from workers_scan.workers import Worker
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:

@@ -133,7 +133,7 @@ def check_provider() -> Check:
 
 def check_inputs(load: Callable[[], tuple[str, int]]) -> list[Check]:
     """`load` returns (settings file, number of workers, is the embedded example) or raises InputError."""
-    from .errors import InputError
+    from workers_scan.errors import InputError
 
     try:
         settings_file, count, is_example = load()

@@ -1,0 +1,189 @@
+"""`python main.py [synth|workers|diagram|doctor]`: read the inputs, call the core or the app, print."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from workers_scan import InputError, locate_settings
+from workers_scan.errors import Problems, display_path
+from workers_scan.settings import load_all_settings
+from workers_scan.workers import check_scaling_configuration_quota, scan_workers
+
+from .report import mermaid, resources_table, routes_table, skipped, skipped_table, workers_json, workers_table
+
+EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
+# Top-level modules of pyproject.toml's dependencies: missing means the app was not installed (a setup step,
+# not a bug to report).
+INSTALLED_WITH_THE_APP = {"cdktf", "constructs", "jsii", "cdktf_cdktf_provider_aws", "dotenv", "typeguard"}
+DEFAULT_OUTDIR = "cdktf.out"
+DEFAULT_DIAGRAM = "topology.mmd"
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python main.py", description="Private App Runner platform for a "
+                                     "NestJS monorepo: synthesize Terraform JSON (default), list workers, draw "
+                                     "the topology, check the machine.")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--env-file", help="settings file (default: $INFRA_ENV_FILE, else ./.env, else the example)")
+    common.add_argument("--quiet", action="store_true", help="print errors only")
+    commands = parser.add_subparsers(dest="command", metavar="command")
+    synth = commands.add_parser("synth", parents=[common], help="write Terraform JSON (default)")
+    synth.add_argument("--out", default=os.environ.get("CDKTF_OUTDIR", DEFAULT_OUTDIR),
+                       help=f"output folder (default: $CDKTF_OUTDIR or {DEFAULT_OUTDIR})")
+    workers = commands.add_parser("workers", aliases=["routes"], parents=[common],
+                                  help="discovered workers, routes and start commands (no synthesis)")
+    workers.add_argument("--json", action="store_true", help="machine-readable output")
+    diagram = commands.add_parser("diagram", parents=[common], help="Mermaid diagram of the topology")
+    diagram.add_argument("--output", default=DEFAULT_DIAGRAM, help=f"file to write (default {DEFAULT_DIAGRAM})")
+    commands.add_parser("doctor", parents=[common], help="check Python, Node.js, terraform, provider, inputs")
+    # `python main.py` and `python main.py --env-file X` (what cdktf runs) mean `synth`.
+    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
+        argv = ["synth", *argv]
+    return parser.parse_args(argv)
+
+
+class Progress:
+    """One self-erasing status line on stderr, only when stdout is a terminal and not --quiet."""
+
+    def __init__(self, quiet: bool):
+        self.enabled = not quiet and sys.stdout.isatty() and sys.stderr.isatty()
+
+    def step(self, text: str) -> None:
+        if self.enabled:
+            sys.stderr.write(f"\r\033[K{text}...")
+            sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
+def read_inputs(args: argparse.Namespace, notice) -> list:
+    source = locate_settings(args.env_file)
+    if source.is_example:
+        notice(f"No settings file (.env): using the EMBEDDED EXAMPLE {display_path(source.path)}; "
+               "do not deploy it, see README 'Use it on your monorepo'.")
+    problems = Problems()
+    inputs = [(settings, scan_workers(settings, problems)) for settings in load_all_settings(source)]
+    for key, value in (inputs[0][0].from_environment() if inputs else {}).items():
+        shown = ",".join(map(str, value)) if isinstance(value, tuple) else value
+        notice(f"{key}={shown} comes from the shell environment, over {display_path(source.path)} "
+               f"(unset {key} to use the file's value)")
+    check_scaling_configuration_quota(inputs, problems)
+    problems.raise_if_any()
+    return inputs
+
+
+def synth(args, inputs, say, notice) -> int:
+    progress = Progress(args.quiet)
+    progress.step("Loading provider bindings")
+    from constructs_lib.app import StackInput, api_gateway_account_manager, synthesize  # loads jsii: only here
+
+    progress.step("Synthesizing")
+    stack_inputs = [StackInput(settings=s, workers=tuple(w)) for s, w in inputs]
+    try:
+        result = synthesize(stack_inputs, Path(args.out))
+    finally:
+        progress.done()
+    for text in result.notices:
+        notice(text)
+    for settings, _ in inputs:
+        if settings.allow_destroy_data:
+            notice(f"{settings.stack_name}: ALLOW_DESTROY_DATA=true: terraform destroy deletes Aurora and Redis with "
+                   "no final snapshot (throwaway environments only)")
+        if not settings.manage_api_gateway_account:
+            manager = api_gateway_account_manager(stack_inputs, settings)
+            notice(f"{settings.stack_name}: the API Gateway CloudWatch role of {settings.aws_region} is set by "
+                   + (f"{manager}: apply it first" if manager else "another deployment (MANAGE_API_GATEWAY_ACCOUNT="
+                      "false): it must exist") + ", or AWS refuses the stage's access logs")
+    say(f"Synthesized {len(result.stacks)} stack(s) into {display_path(result.outdir)}")
+    for name, path in result.stacks.items():
+        counts = result.resource_counts[name]
+        say(f"\n{name}: {sum(counts.values())} resources, {display_path(path)}")
+        say(resources_table(counts))
+    for settings, _ in inputs:
+        if settings.waf_count_rules:
+            say(f"\n{settings.stack_name}: WAF rules that only count (WAF_COUNT_RULES): "
+                + ", ".join(settings.waf_count_rules))
+    for settings, workers in inputs:
+        say(f"\nWorkers of {settings.stack_name}:")
+        say(workers_table(settings, workers))
+    return EXIT_OK
+
+
+def list_workers(args, inputs) -> int:
+    if args.json:
+        print(json.dumps([workers_json(s, w) for s, w in inputs], indent=2))
+        return EXIT_OK
+    for settings, workers in inputs:
+        print(f"{settings.stack_name} ({settings.aws_region}):")
+        print(workers_table(settings, workers))
+        print()
+        print(routes_table(settings, workers))
+        if skipped(settings):
+            print()
+            print(skipped_table(settings))
+    return EXIT_OK
+
+
+def diagram(args, inputs, notice) -> int:
+    text = "\n".join(f"%% {s.stack_name}\n{mermaid(s, w)}" for s, w in inputs)
+    Path(args.output).write_text(text)
+    print(text, end="")
+    notice(f"(written to {args.output})")
+    return EXIT_OK
+
+
+def doctor(args) -> int:
+    from .doctor import FAIL, check_inputs, environment_checks, render
+
+    def load():
+        inputs = read_inputs(args, lambda *_: None)
+        return display_path(inputs[0][0].settings_file), sum(len(w) for _, w in inputs), inputs[0][0].is_example
+
+    environment, inputs = environment_checks(), check_inputs(load)
+    print(render(environment + inputs))
+    if any(c.status == FAIL for c in inputs):
+        return EXIT_BAD_INPUT
+    return EXIT_FAILURE if any(c.status == FAIL for c in environment) else EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    say = (lambda *_: None) if args.quiet else print
+    notice = (lambda *_: None) if args.quiet else (lambda text: print(text, file=sys.stderr))
+    try:
+        if args.command == "doctor":
+            return doctor(args)
+        inputs = read_inputs(args, notice)
+        if args.command in ("workers", "routes"):
+            return list_workers(args, inputs)
+        if args.command == "diagram":
+            return diagram(args, inputs, notice)
+        return synth(args, inputs, say, notice)
+    except InputError as error:
+        print(error, file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except BrokenPipeError:  # `python main.py workers | head`: the reader left, nothing went wrong
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except ModuleNotFoundError as error:
+        if (error.name or "").split(".")[0] not in INSTALLED_WITH_THE_APP:
+            raise
+        print(f"missing dependency: {error.name} is not installed in this Python ({sys.executable}).\n"
+              "Install the app and its pinned dependencies, then run again:\n"
+              "  python3 -m venv .venv && . .venv/bin/activate && pip install -e .",
+              file=sys.stderr)
+        return EXIT_FAILURE
+    except Exception as error:  # noqa: BLE001 - last resort: one clear line, then the details
+        print(f"unexpected failure: {type(error).__name__}: {error}\n"
+              "(nothing was written; please report this with the output of `python main.py doctor`)",
+              file=sys.stderr)
+        if os.environ.get("DEBUG"):
+            raise
+        return EXIT_FAILURE
