@@ -59,8 +59,8 @@ def test_folder_with_main_ts_is_a_worker_named_after_the_folder(tmp_path):
 
 
 def test_include_exclude_and_folder_entry_are_configurable(tmp_path):
-    env = make_monorepo(tmp_path, ["a.worker.ts", "b.ts", "c/"], settings={
-        "WORKER_INCLUDE": "*.worker.ts", "WORKER_FOLDER_ENTRY": "index.ts", "WORKER_EXCLUDE": "*.spec.ts"})
+    env = make_monorepo(tmp_path, ["a.worker.ts", "b.ts", "bb.worker.ts", "c/"], settings={
+        "WORKER_INCLUDE": "*.worker.ts", "WORKER_FOLDER_ENTRY": "index.ts", "WORKER_EXCLUDE": "*.spec.ts,bb*"})
     (tmp_path / WORKERS / "c" / "index.ts").write_text("")
     assert [(w.name, w.worker_file) for w in workers_of(env)] == [("a", "a.worker.js"), ("c", "c/index.js")]
 

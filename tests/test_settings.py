@@ -240,3 +240,26 @@ def test_retired_keys_in_the_environment_are_errors_too(tmp_path):
     env = make_monorepo(tmp_path)
     [problem] = problems_of(env, {"AURORA_PREVENT_DESTROY": "false"})
     assert problem.startswith("environment variable: AURORA_PREVENT_DESTROY: is no longer read")
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("dev,workers", "workers cannot be an environment name (file names .env.<environment> would clash with "
+                    ".env.workers, .env.example, .env.sample, .env.template)"),
+    ("example,sample", "example, sample cannot be an environment name (file names .env.<environment> would clash "
+                       "with .env.workers, .env.example, .env.sample, .env.template)"),
+    ("dev,Qa", "'Qa' is not an environment name (2-10 lowercase letters/digits)"),
+    ("Dev,Qa", "'Dev', 'Qa' are not an environment name (2-10 lowercase letters/digits)"),
+    ("dev,dev", "lists a value twice"),
+    (",", "lists no environment"),
+])
+def test_environments_list_errors_say_what_is_accepted(tmp_path, value, expected):
+    env = make_monorepo(tmp_path, settings={"ENVIRONMENTS": value})
+    assert problems_of(env) == [f"{_rel(env)}: ENVIRONMENTS: {expected}"]
+
+
+def test_terraform_cloud_workspace_names_take_letters_digits_dash_underscore_and_placeholders(tmp_path):
+    settings = settings_from(make_monorepo(tmp_path, settings={"TFC_WORKSPACE": "Acme_{environment}-1"}))
+    assert settings.tfc_workspace_name == "Acme_dev-1"
+    env = make_monorepo(tmp_path, settings={"TFC_WORKSPACE": "platform/{environment}"})
+    assert problems_of(env) == [f"{_rel(env)}: TFC_WORKSPACE: 'platform/{{environment}}': workspace names hold "
+                                "letters, digits, - and _ (plus {project}/{environment})"]
