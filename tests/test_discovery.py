@@ -4,7 +4,7 @@ import random
 import pytest
 
 from workers_scan import InputError, load_workers
-from workers_scan.discovery import MAX_WORKERS, kebab_case, service_name
+from workers_scan.discovery import MAX_WORKERS, kebab_case, service_name, short_hash
 from workers_scan.settings import EXAMPLE_SETTINGS, SettingsSource, load_settings
 
 from .helpers import WORKERS, make_monorepo, settings_from
@@ -67,6 +67,12 @@ def test_include_exclude_and_folder_entry_are_configurable(tmp_path):
 
 def test_service_names_are_project_env_route():
     assert service_name("acme", "dev", "orders") == "acme-dev-orders"
+
+
+def test_short_hash_of_several_values_is_stable_between_releases():
+    # Names in Terraform state carry it (the VPC connector's placement): another value would replace resources.
+    assert short_hash("vpc-0123456789abcdef0", "subnet-a", "subnet-b") == "32e48c"
+    assert short_hash("ab", "c") != short_hash("a", "bc")
 
 
 def test_long_service_names_are_shortened_deterministically_and_uniquely():

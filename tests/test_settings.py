@@ -3,8 +3,9 @@ from pathlib import Path
 import pytest
 
 from workers_scan import InputError
-from workers_scan.settings import (DEFAULT_BUILD_COMMAND, DEFAULT_START_COMMAND, EXAMPLE_SETTINGS, KEYS,
-                                   SettingsSource, load_settings, locate_settings)
+from workers_scan.settings import (DEFAULT_BUILD_COMMAND, DEFAULT_START_COMMAND, EXAMPLE_SETTINGS, KEYS, Invalid,
+                                   SettingsSource, _csv_matching, _int_between, _matching, _one_of, load_settings,
+                                   locate_settings)
 
 from .helpers import BASE_SETTINGS, VALID_ARN, make_monorepo, settings_from, write_settings
 
@@ -263,3 +264,39 @@ def test_terraform_cloud_workspace_names_take_letters_digits_dash_underscore_and
     env = make_monorepo(tmp_path, settings={"TFC_WORKSPACE": "platform/{environment}"})
     assert problems_of(env) == [f"{_rel(env)}: TFC_WORKSPACE: 'platform/{{environment}}': workspace names hold "
                                 "letters, digits, - and _ (plus {project}/{environment})"]
+
+
+def test_value_parsers_return_the_parsed_value_or_say_what_they_accept():
+    # The parser factories build KEYS when settings.py is imported: only a direct call tests their own code.
+    assert _matching(r"^a+$", "a run of a")("aa") == "aa"
+    assert _one_of(512, "x")("512") == 512 and _one_of(512, "x")("x") == "x"
+    assert [_int_between(2, 3000)(v) for v in ("2", "3000", "1_000")] == [2, 3000, 1000]
+    assert _csv_matching(r"^[a-z]+$", "a word")(" b , a ,") == ("b", "a")
+    for parse, value, message in (
+        (_matching(r"^a+$", "a run of a"), "ab", "'ab' is not a run of a"),
+        (_one_of(512, "x"), "5120", "'5120' is not one of 512, x"),
+        (_int_between(2, 3000), "1", "1 is out of range; use 2 to 3,000"),
+        (_int_between(2, 3000), "3001", "3,001 is out of range; use 2 to 3,000"),
+        (_int_between(2, 3000), "two", "'two' is not a whole number; use 2 to 3,000"),
+        (_csv_matching(r"^[a-z]+$", "a word"), "a,B", "'B' is not a word"),
+        (_csv_matching(r"^[a-z]+$", "a word"), "A,a,B", "'A', 'B' are not a word"),
+        (_csv_matching(r"^[a-z]+$", "a word"), "a,a", "lists a value twice"),
+    ):
+        with pytest.raises(Invalid) as caught:
+            parse(value)
+        assert str(caught.value) == message, (value, message)
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("443,70000", "70,000 is out of range; use 1 to 65,535"),
+    ("443,https", "'https' is not a whole number; use 1 to 65,535"),
+    (",", "lists no port; give at least 443"),
+])
+def test_egress_ports_name_the_bad_port_and_the_range(tmp_path, value, expected):
+    env = make_monorepo(tmp_path, settings={"WORKER_EGRESS_PORTS": value})
+    assert problems_of(env) == [f"{_rel(env)}: WORKER_EGRESS_PORTS: {expected}"]
+
+
+def test_egress_ports_are_sorted_without_repeats_and_take_the_extremes(tmp_path):
+    env = make_monorepo(tmp_path, settings={"WORKER_EGRESS_PORTS": "65535, 443,1,443"})
+    assert settings_from(env).worker_egress_ports == (1, 443, 65535)
