@@ -177,7 +177,7 @@ def test_binary_and_non_utf8_settings_files_are_rejected(tmp_path):
 
 def test_missing_explicit_settings_file_is_an_error_not_the_example(tmp_path):
     source = locate_settings(tmp_path / "nope.env", environ={})
-    assert not source.is_example
+    assert source == SettingsSource(tmp_path / "nope.env", is_example=False)
     with pytest.raises(InputError) as caught:
         load_settings(source, environ={})
     assert "settings file not found" in str(caught.value)
@@ -186,7 +186,12 @@ def test_missing_explicit_settings_file_is_an_error_not_the_example(tmp_path):
 def test_settings_file_from_environment_variable(tmp_path):
     env = make_monorepo(tmp_path)
     source = locate_settings(None, environ={"INFRA_ENV_FILE": str(env)}, default=tmp_path / "absent")
-    assert source.path == env and not source.is_example
+    assert source == SettingsSource(env, is_example=False)
+
+
+def test_settings_file_in_the_default_place_is_used_when_nothing_names_one(tmp_path):
+    default = make_monorepo(tmp_path)
+    assert locate_settings(None, environ={}, default=default) == SettingsSource(default, is_example=False)
 
 
 def test_without_any_settings_file_the_embedded_example_is_used(tmp_path):
