@@ -221,20 +221,19 @@ def test_retired_keys_are_errors_not_silently_ignored(tmp_path, key):
 
 
 @pytest.mark.parametrize("key, value, expected", [
-    ("PROJECT_NAME", "acme--shop", "two consecutive hyphens (RDS and ElastiCache identifiers refuse it)"),
-    ("PROJECT_NAME", "internal-tools", "may not start with 'internal-'"),
-    ("PROJECT_NAME", "internal", "may not start with 'internal-' or be 'internal'"),
-    ("PROJECT_NAME", "sg-platform", "may not start with 'sg-'"),
-    ("STATE_BUCKET", "acme..state", "two adjacent periods"),
-    ("STATE_BUCKET", "192.168.10.12", "formatted as an IP address"),
-    ("STATE_BUCKET", "xn--acme-state", "may not start with 'xn--'"),
-    ("STATE_BUCKET", "acme-state-s3alias", "may not end with '-s3alias'"),
+    ("PROJECT_NAME", "acme--shop", "may not contain two consecutive hyphens (RDS and ElastiCache identifiers refuse it)"),
+    ("PROJECT_NAME", "internal-tools", "may not start with 'internal-' or be 'internal' (load balancer names refuse it)"),
+    ("PROJECT_NAME", "internal", "may not start with 'internal-' or be 'internal' (load balancer names refuse it)"),
+    ("PROJECT_NAME", "sg-platform", "may not start with 'sg-' or be 'sg' (security group names refuse it)"),
+    ("STATE_BUCKET", "acme..state", "may not contain two adjacent periods"),
+    ("STATE_BUCKET", "192.168.10.12", "may not be formatted as an IP address"),
+    ("STATE_BUCKET", "xn--acme-state", "may not start with 'xn--' (reserved by S3)"),
+    ("STATE_BUCKET", "acme-state-s3alias", "may not end with '-s3alias' (reserved by S3)"),
 ])
 def test_names_aws_refuses_are_refused_when_settings_load_naming_the_key(tmp_path, key, value, expected):
     extra = {"STATE_BACKEND": "s3", "STATE_LOCK_TABLE": "locks"} if key == "STATE_BUCKET" else {}
     env = make_monorepo(tmp_path, settings={key: value, **extra})
-    [problem] = problems_of(env)
-    assert f"{key}: {value!r} " in problem and expected in problem
+    assert problems_of(env) == [f"{_rel(env)}: {key}: {value!r} {expected}"]
 
 
 @pytest.mark.parametrize("name", ["acme-shop", "internals", "sgx", "a-b-c"])
@@ -305,3 +304,10 @@ def test_egress_ports_name_the_bad_port_and_the_range(tmp_path, value, expected)
 def test_egress_ports_are_sorted_without_repeats_and_take_the_extremes(tmp_path):
     env = make_monorepo(tmp_path, settings={"WORKER_EGRESS_PORTS": "65535, 443,1,443"})
     assert settings_from(env).worker_egress_ports == (1, 443, 65535)
+
+
+@pytest.mark.parametrize("settings, expected", [
+    ({}, "8.0"), ({"REDIS_ENGINE": "redis"}, "7.1"), ({"REDIS_ENGINE_VERSION": "7.2"}, "7.2"),
+])
+def test_redis_engine_version_defaults_by_engine_unless_set(tmp_path, settings, expected):
+    assert settings_from(make_monorepo(tmp_path, settings=settings)).redis_engine_version == expected

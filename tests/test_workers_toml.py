@@ -59,6 +59,8 @@ def test_table_for_unknown_worker_is_a_typo_error(tmp_path):
     ("route = 'Orders_API'", "[orders].route",
      "'Orders_API' is not a valid route (1-64 of a-z, 0-9 and '-', not starting or ending with '-')"),
     ("route = 'proxy'", "[orders].route", "'proxy' is reserved; choose another route"),
+    ("route = ['orders']", "[orders].route",
+     "['orders'] is not a valid route (1-64 of a-z, 0-9 and '-', not starting or ending with '-')"),
     ("cpus = 1024", "[orders].cpus",
      "unknown key; use one of cpu, memory, min_instances, max_instances, max_concurrency, health_check_path, route"),
 ])
@@ -184,3 +186,16 @@ def test_workers_toml_that_is_not_utf8_is_reported(tmp_path):
     env = make_monorepo(tmp_path, ["orders.ts"])
     (env.parent / "workers.toml").write_bytes("[orders]\nroute = 'caf\xe9'\n".encode("latin-1"))
     assert problems_of(env) == [f"{os.path.relpath(env.parent / 'workers.toml')}: is not UTF-8 text"]
+
+
+def test_top_level_keys_of_workers_toml_must_be_tables_each_reported(tmp_path):
+    env = make_monorepo(tmp_path, ["orders.ts"], toml="cpu = 512\nmemory = 1024\n")
+    toml = os.path.relpath(env.parent / "workers.toml")
+    assert problems_of(env) == [f"{toml}: {key}: must be a table: [worker-name] followed by key = value lines"
+                                for key in ("cpu", "memory")]
+
+
+def test_unreadable_workers_toml_is_reported(tmp_path):
+    env = make_monorepo(tmp_path, ["orders.ts"])
+    (env.parent / "workers.toml").mkdir()
+    assert problems_of(env) == [f"{os.path.relpath(env.parent / 'workers.toml')}: cannot be read (Is a directory)"]
