@@ -311,3 +311,17 @@ def test_egress_ports_are_sorted_without_repeats_and_take_the_extremes(tmp_path)
 ])
 def test_redis_engine_version_defaults_by_engine_unless_set(tmp_path, settings, expected):
     assert settings_from(make_monorepo(tmp_path, settings=settings)).redis_engine_version == expected
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("true", True), ("1", True), ("Yes", True), ("ON", True), ("false", False), ("0", False), ("NO", False),
+    ("Off", False),
+])
+def test_booleans_take_the_usual_spellings_in_any_case(tmp_path, value, expected):
+    env = make_monorepo(tmp_path, settings={"AUTO_DEPLOYMENTS": value})
+    assert settings_from(env).auto_deployments is expected
+
+
+def test_empty_value_of_a_key_with_a_default_is_refused_not_defaulted(tmp_path):
+    env = make_monorepo(tmp_path, settings={"BUILD_COMMAND": ""})
+    assert problems_of(env) == [f"{_rel(env)}: BUILD_COMMAND: is empty"]
