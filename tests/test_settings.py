@@ -325,3 +325,33 @@ def test_booleans_take_the_usual_spellings_in_any_case(tmp_path, value, expected
 def test_empty_value_of_a_key_with_a_default_is_refused_not_defaulted(tmp_path):
     env = make_monorepo(tmp_path, settings={"BUILD_COMMAND": ""})
     assert problems_of(env) == [f"{_rel(env)}: BUILD_COMMAND: is empty"]
+
+
+@pytest.mark.parametrize("key, value, expected", [
+    ("AURORA_MIN_ACU", "half", "'half' is not a number of ACUs like 0.5 or 4"),
+    ("AURORA_MIN_ACU", "0.3", "'0.3' must be 0 to 256 in steps of 0.5"),
+    ("AURORA_MAX_ACU", "256.5", "'256.5' must be 0 to 256 in steps of 0.5"),
+    ("VPC_CIDR", "10.0.0.1/16", "'10.0.0.1/16' is not an IPv4 CIDR block like 10.0.0.0/16 (10.0.0.1/16 has host bits set)"),
+    ("VPC_CIDR", "10.0.0.0/23", "'10.0.0.0/23': the prefix must be /16 to /22 (AWS allows /16 at most, and we need "
+                                "room for 6 subnets)"),
+    ("SOURCE_DIRECTORY", "/backend/../secrets", "'/backend/../secrets' must be an absolute path inside the repository, "
+                                                "e.g. / or /backend"),
+    ("START_COMMAND", "node main.js", "must contain the placeholder {worker_file}, e.g. 'bash apps/api/scripts/"
+                                      "start-worker.sh {worker_file}'"),
+    ("START_COMMAND", "run {worker_file} {other}", "may contain no placeholder but {worker_file} (write {{ and }} for "
+                                                   "literal braces)"),
+    ("STATE_KEY", "{team}/x.tfstate", "may use only the placeholders {project} and {environment}"),
+    ("STATE_KEY", "/acme/x.tfstate", "'/acme/x.tfstate' must be a relative object key like acme/dev/terraform.tfstate"),
+    ("STATE_KEY", "acme/../x.tfstate", "'acme/../x.tfstate' must be a relative object key like "
+                                       "acme/dev/terraform.tfstate"),
+])
+def test_invalid_values_are_refused_with_the_whole_message(tmp_path, key, value, expected):
+    env = make_monorepo(tmp_path, settings={key: value})
+    assert problems_of(env) == [f"{_rel(env)}: {key}: {expected}"]
+
+
+def test_values_at_the_edges_of_their_ranges_are_accepted(tmp_path):
+    settings = settings_from(make_monorepo(tmp_path, settings={
+        "AURORA_MIN_ACU": "0", "AURORA_MAX_ACU": "256", "VPC_CIDR": "10.0.0.0/22", "WORKERS_DIR": "/apps/jobs/X/"}))
+    assert (settings.aurora_min_acu, settings.aurora_max_acu, str(settings.vpc_cidr)) == (0, 256, "10.0.0.0/22")
+    assert settings.workers_dir == "apps/jobs/X"  # slashes around it are dropped, nothing else
