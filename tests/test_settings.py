@@ -355,3 +355,50 @@ def test_values_at_the_edges_of_their_ranges_are_accepted(tmp_path):
         "AURORA_MIN_ACU": "0", "AURORA_MAX_ACU": "256", "VPC_CIDR": "10.0.0.0/22", "WORKERS_DIR": "/apps/jobs/X/"}))
     assert (settings.aurora_min_acu, settings.aurora_max_acu, str(settings.vpc_cidr)) == (0, 256, "10.0.0.0/22")
     assert settings.workers_dir == "apps/jobs/X"  # slashes around it are dropped, nothing else
+
+
+SUBNETS = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1", "subnet-0123456789abcdef2",
+           "subnet-0123456789abcdef3"]
+
+
+@pytest.mark.parametrize("settings, expected", [
+    ({"STATE_BACKEND": "s3"}, [
+        "STATE_BUCKET: is required with STATE_BACKEND=s3",
+        "STATE_LOCK_TABLE: is required with STATE_BACKEND=s3 unless STATE_USE_LOCKFILE=true (state needs a lock)"]),
+    ({"STATE_BACKEND": "cloud"}, [
+        "TFC_ORGANIZATION: is required with STATE_BACKEND=cloud",
+        "TFC_WORKSPACE: give exactly one of TFC_WORKSPACE and TFC_WORKSPACE_TAGS with STATE_BACKEND=cloud"]),
+    ({"AWS_REGION": "us-east-1"}, [
+        "APP_RUNNER_CONNECTION_ARN: is in region eu-west-1 but AWS_REGION is us-east-1; App Runner connections are "
+        "regional, create one in us-east-1 or change AWS_REGION"]),
+    ({"VPC_ID": "vpc-0123456789abcdef0"}, ["PRIVATE_SUBNET_IDS: is required with VPC_ID (2 or 3 private subnet ids)"]),
+    ({"PRIVATE_SUBNET_IDS": ",".join(SUBNETS[:2])}, ["VPC_ID: is required with PRIVATE_SUBNET_IDS"]),
+    ({"VPC_ID": "vpc-0123456789abcdef0", "PRIVATE_SUBNET_IDS": ",".join(SUBNETS)}, [
+        "PRIVATE_SUBNET_IDS: lists 4 subnet(s); give 2 or 3, in distinct availability zones"]),
+    ({"AURORA_MIN_ACU": "0.5", "AURORA_MAX_ACU": "0.5"}, [
+        "AURORA_MAX_ACU: 0.5 must be at least 1 and at least AURORA_MIN_ACU (0.5)"]),
+    ({"AURORA_MIN_ACU": "4", "AURORA_MAX_ACU": "2"}, ["AURORA_MAX_ACU: 2 must be at least 1 and at least "
+                                                      "AURORA_MIN_ACU (4)"]),
+    ({"WORKER_VPC_EGRESS": "false"}, [
+        f"WORKER_VPC_EGRESS: is false, but {key} is true: workers reach the data stores only through the VPC "
+        f"connector; set {key}=false or WORKER_VPC_EGRESS=true" for key in ("AURORA_ENABLED", "REDIS_ENABLED")]),
+    ({"AZ_COUNT": "3", "AVAILABILITY_ZONES": "eu-west-1a,eu-west-1b"}, [
+        "AVAILABILITY_ZONES: lists 2 zone(s) but AZ_COUNT is 3"]),
+])
+def test_rules_across_keys_give_whole_messages_naming_the_key(tmp_path, settings, expected):
+    env = make_monorepo(tmp_path, settings=settings)
+    assert problems_of(env) == [f"{_rel(env)}: {message}" for message in expected]
+
+
+@pytest.mark.parametrize("settings", [
+    {"WORKER_MIN_INSTANCES": "3", "WORKER_MAX_INSTANCES": "3"},
+    {"AURORA_MIN_ACU": "1", "AURORA_MAX_ACU": "1"},
+    {"AZ_COUNT": "3", "AVAILABILITY_ZONES": "eu-west-1a,eu-west-1b,eu-west-1c"},
+    {"VPC_ID": "vpc-0123456789abcdef0", "PRIVATE_SUBNET_IDS": ",".join(SUBNETS[:2])},
+    {"VPC_ID": "vpc-0123456789abcdef0", "PRIVATE_SUBNET_IDS": ",".join(SUBNETS[:3])},
+    {"STATE_BACKEND": "s3", "STATE_BUCKET": "acme-state", "STATE_USE_LOCKFILE": "true"},
+    {"STATE_BACKEND": "cloud", "TFC_ORGANIZATION": "acme", "TFC_WORKSPACE_TAGS": "platform"},
+    {"WORKER_VPC_EGRESS": "false", "AURORA_ENABLED": "false", "REDIS_ENABLED": "false"},
+])
+def test_rules_across_keys_accept_their_edge_cases(tmp_path, settings):
+    assert settings_from(make_monorepo(tmp_path, settings=settings)).stack_name == "acme-dev"
