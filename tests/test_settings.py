@@ -4,8 +4,8 @@ import pytest
 
 from workers_scan import InputError
 from workers_scan.settings import (DEFAULT_BUILD_COMMAND, DEFAULT_START_COMMAND, EXAMPLE_SETTINGS, KEYS, Invalid,
-                                   SettingsSource, _csv_matching, _int_between, _matching, _one_of, load_settings,
-                                   locate_settings)
+                                   SettingsSource, _csv_matching, _int_between, _matching, _one_of, load_all_settings,
+                                   load_settings, locate_settings)
 
 from .helpers import BASE_SETTINGS, VALID_ARN, make_monorepo, settings_from, write_settings
 
@@ -402,3 +402,45 @@ def test_rules_across_keys_give_whole_messages_naming_the_key(tmp_path, settings
 ])
 def test_rules_across_keys_accept_their_edge_cases(tmp_path, settings):
     assert settings_from(make_monorepo(tmp_path, settings=settings)).stack_name == "acme-dev"
+
+
+def test_a_required_key_with_an_empty_value_is_reported_as_required(tmp_path):
+    env = make_monorepo(tmp_path, settings={"REPOSITORY_URL": ""})
+    assert problems_of(env) == [f"{_rel(env)}: REPOSITORY_URL: is required (GitHub repository App Runner builds from.)"]
+
+
+def test_optional_keys_left_out_are_empty_not_none(tmp_path):
+    settings = settings_from(make_monorepo(tmp_path))
+    assert (settings.vpc_id, settings.aurora_kms_key_arn, settings.logs_kms_key_arn, settings.state_bucket,
+            settings.state_lock_table, settings.state_kms_key_arn, settings.tfc_organization,
+            settings.tfc_workspace) == ("",) * 8
+    assert (settings.availability_zones, settings.private_subnet_ids, settings.secret_key_allowlist,
+            settings.secrets_kms_key_arns, settings.environments, settings.tfc_workspace_tags) == ((),) * 6
+
+
+OTHER_ACCOUNT_ARN = VALID_ARN.replace("123456789012", "210987654321")
+
+
+@pytest.mark.parametrize("environments, overlays, managers", [
+    ("dev,prod", {}, {"acme-prod"}),                                        # production first
+    ("dev,qa", {}, {"acme-dev"}),                                           # else the first environment
+    ("dev,qa", {"qa": "MANAGE_API_GATEWAY_ACCOUNT=true\n"}, {"acme-qa"}),     # an explicit true wins
+    ("dev,qa", {"dev": "MANAGE_API_GATEWAY_ACCOUNT=false\n"}, {"acme-qa"}),  # an explicit false stands aside
+    ("dev,prod", {"prod": f"APP_RUNNER_CONNECTION_ARN={OTHER_ACCOUNT_ARN}\n"}, {"acme-dev", "acme-prod"}),
+])
+def test_one_stack_per_account_and_region_manages_the_api_gateway_role(tmp_path, environments, overlays, managers):
+    env = make_monorepo(tmp_path, settings={"ENVIRONMENTS": environments})
+    for environment, text in overlays.items():
+        (env.parent / f".env.{environment}").write_text(text)
+    stacks = load_all_settings(SettingsSource(env, is_example=False), environ={})
+    assert {s.stack_name for s in stacks if s.manage_api_gateway_account} == managers
+
+
+def test_two_stacks_claiming_the_api_gateway_role_name_the_second_claim(tmp_path):
+    env = make_monorepo(tmp_path, settings={"ENVIRONMENTS": "dev,qa,prod"})
+    for environment in ("dev", "qa"):
+        (env.parent / f".env.{environment}").write_text("MANAGE_API_GATEWAY_ACCOUNT=true\n")
+    assert problems_of(env) == [
+        f"{_rel(env.parent / '.env.qa')}: MANAGE_API_GATEWAY_ACCOUNT: is true for acme-dev, acme-qa in account "
+        "123456789012, eu-west-1; the role is one setting per account and region, so set it true for one "
+        "environment only (in its .env.<environment>)"]
