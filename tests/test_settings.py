@@ -444,3 +444,27 @@ def test_two_stacks_claiming_the_api_gateway_role_name_the_second_claim(tmp_path
         f"{_rel(env.parent / '.env.qa')}: MANAGE_API_GATEWAY_ACCOUNT: is true for acme-dev, acme-qa in account "
         "123456789012, eu-west-1; the role is one setting per account and region, so set it true for one "
         "environment only (in its .env.<environment>)"]
+
+
+S3_STATE = {"STATE_BACKEND": "s3", "STATE_BUCKET": "acme-state", "STATE_USE_LOCKFILE": "true"}
+CLOUD_STATE = {"STATE_BACKEND": "cloud", "TFC_ORGANIZATION": "acme"}
+
+
+@pytest.mark.parametrize("settings, key", [
+    ({**S3_STATE, "STATE_KEY": "acme/terraform.tfstate"}, "STATE_KEY"),
+    ({**CLOUD_STATE, "TFC_WORKSPACE": "platform"}, "TFC_WORKSPACE"),
+])
+def test_environments_sharing_one_state_are_each_named_against_the_first(tmp_path, settings, key):
+    env = make_monorepo(tmp_path, settings={**settings, "ENVIRONMENTS": "dev,qa,prod"})
+    assert problems_of(env) == [f"{_rel(env)}: {key}: environments dev and {other} would share one state; use the "
+                                "{environment} placeholder" for other in ("qa", "prod")]
+
+
+@pytest.mark.parametrize("settings", [
+    S3_STATE, {**CLOUD_STATE, "TFC_WORKSPACE": "platform-{environment}"}, {"TFC_WORKSPACE": "platform"},
+    {**CLOUD_STATE, "TFC_WORKSPACE_TAGS": "platform"},
+])
+def test_environments_with_their_own_state_or_without_a_shared_one_pass(tmp_path, settings):
+    env = make_monorepo(tmp_path, settings={**settings, "ENVIRONMENTS": "dev,qa"})
+    stacks = load_all_settings(SettingsSource(env, is_example=False), environ={})
+    assert [s.stack_name for s in stacks] == ["acme-dev", "acme-qa"]
