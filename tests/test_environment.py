@@ -166,3 +166,10 @@ def test_every_bad_line_of_a_file_is_reported_not_only_the_first(tmp_path):
 def test_value_of_exactly_the_app_runner_limit_is_accepted(tmp_path):
     workers = workers_with(tmp_path, {".env.workers": f"BLOB={'x' * 51_200}\n"})
     assert len(workers["orders"].environment.variables["BLOB"]) == 51_200
+
+
+def test_unreadable_shared_file_is_reported(tmp_path):
+    (tmp_path / "infra" / "aws" / ".env.workers").mkdir(parents=True)
+    messages = problems_with(tmp_path, {})
+    assert messages == [f"{os.path.relpath(tmp_path / 'infra' / 'aws' / '.env.workers')}: cannot be read "
+                        "(Is a directory)"]

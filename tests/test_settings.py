@@ -468,3 +468,24 @@ def test_environments_with_their_own_state_or_without_a_shared_one_pass(tmp_path
     env = make_monorepo(tmp_path, settings={**settings, "ENVIRONMENTS": "dev,qa"})
     stacks = load_all_settings(SettingsSource(env, is_example=False), environ={})
     assert [s.stack_name for s in stacks] == ["acme-dev", "acme-qa"]
+
+
+def test_every_bad_line_of_the_settings_file_is_reported_with_its_line(tmp_path):
+    env = make_monorepo(tmp_path, extra_lines=(
+        "BRANCH=main\nthis is not a setting\n1BAD=x\nNOVALUE\nBRANCH=dev\n" + "broken line " * 10 +
+        "\n'unterminated=\nC=3\n"))
+    where = _rel(env)
+    assert problems_of(env) == [
+        f"{where}: line 8: cannot be parsed as KEY=value: 'this is not a setting'",
+        f"{where}: 1BAD (line 9): is not a valid variable name (letters, digits and _, not starting with a digit)",
+        f"{where}: NOVALUE (line 10): has no value; write KEY=value",
+        f"{where}: BRANCH (line 11): is set twice (first on line 7); keep one",
+        f"{where}: line 12: cannot be parsed as KEY=value: {('broken line ' * 5)!r}",  # the first 60 characters
+        f"{where}: line 13: cannot be parsed as KEY=value: \"'unterminated=\"",  # the first line only
+    ]
+
+
+def test_settings_file_that_is_not_utf8_names_the_byte(tmp_path):
+    latin = tmp_path / "latin.env"
+    latin.write_bytes("PROJECT_NAME=caf\xe9\n".encode("latin-1"))
+    assert problems_of(latin) == [f"{_rel(latin)}: is not UTF-8 text (byte 16); save it as UTF-8"]
