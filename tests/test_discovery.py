@@ -150,3 +150,47 @@ def test_result_is_sorted_whatever_the_creation_order(tmp_path):
     first = [w.name for w in workers_of(make_monorepo(tmp_path / "a", names))]
     second = [w.name for w in workers_of(make_monorepo(tmp_path / "b", shuffled))]
     assert first == second == sorted(first)
+
+
+def test_every_problem_of_the_workers_folder_is_reported_with_its_whole_message(tmp_path):
+    root = tmp_path / "repo"
+    long_name = "a" * 65
+    env = make_monorepo(root, ["orders.ts", "bad name.ts", "Email_sender.ts", "email-sender.ts", "-.ts",
+                               f"{long_name}.ts", "billing/", "empty/"])
+    folder = root / WORKERS
+    (folder / "empty" / "main.ts").unlink()  # a folder without the entry file is no worker, and no problem
+    os.symlink(folder / "nowhere.ts", folder / "broken.ts")
+    os.symlink(folder / "loop-b.ts", folder / "loop-a.ts")
+    os.symlink(folder / "loop-a.ts", folder / "loop-b.ts")
+    (tmp_path / "outside.ts").write_text("")
+    os.symlink(tmp_path / "outside.ts", folder / "stray.ts")
+    open(os.fsencode(folder) + b"/caf\xe9.ts", "w").close()
+    rel = lambda name: os.path.relpath(folder / name)  # noqa: E731
+    bad_name = ("worker file or folder name may hold only letters, digits, '.', '_' and '-' (it becomes part of a "
+                "URL path and a shell argument); rename it")
+    symlink = "remove it or point it at a file inside the monorepo"
+    assert problems_of(env) == [
+        f"{rel('-.ts')}: {bad_name}",
+        f"{rel(long_name + '.ts')}: derives the route {long_name!r}, which is not a valid path part (1-64 of a-z, "
+        "0-9, '-', not starting or ending with '-'); rename it",
+        f"{rel('bad name.ts')}: {bad_name}",
+        f"{rel('broken.ts')}: is a broken symlink; {symlink}",
+        f"{os.path.relpath(folder)}: 'caf\\xe9.ts': file name is not valid UTF-8; rename it",
+        f"{rel('loop-a.ts')}: is a symlink loop; {symlink}",
+        f"{rel('loop-b.ts')}: is a symlink loop; {symlink}",
+        f"{rel('stray.ts')}: is a symlink to {tmp_path.resolve() / 'outside.ts'}, outside the monorepo "
+        f"{root.resolve()}; App Runner builds from the repository only, so the target would be missing",
+        f"{rel('email-sender.ts')}: and Email_sender.ts both map to the worker name and route 'email-sender'; "
+        "rename one of them",
+    ]
+
+
+def test_missing_or_empty_workers_folder_says_what_would_be_found(tmp_path):
+    env = make_monorepo(tmp_path / "a", settings={"WORKERS_DIR": "apps/jobs"})
+    assert problems_of(env) == [
+        f"{os.path.relpath(tmp_path / 'a' / 'apps' / 'jobs')}: WORKERS_DIR: workers folder not found; set "
+        "MONOREPO_ROOT (relative to the settings file) and WORKERS_DIR so that MONOREPO_ROOT/WORKERS_DIR is the folder"]
+    env = make_monorepo(tmp_path / "b", ["index.ts"])
+    assert problems_of(env) == [
+        f"{os.path.relpath(tmp_path / 'b' / WORKERS)}: WORKERS_DIR: no worker found: expected files matching *.ts "
+        "(not *.spec.ts, *.test.ts, *.d.ts, index.ts, _*, .*) or folders holding main.ts"]
