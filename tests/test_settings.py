@@ -489,3 +489,38 @@ def test_settings_file_that_is_not_utf8_names_the_byte(tmp_path):
     latin = tmp_path / "latin.env"
     latin.write_bytes("PROJECT_NAME=caf\xe9\n".encode("latin-1"))
     assert problems_of(latin) == [f"{_rel(latin)}: is not UTF-8 text (byte 16); save it as UTF-8"]
+
+
+def test_retired_keys_say_why_and_what_to_do_in_the_file_and_in_the_environment(tmp_path):
+    env = make_monorepo(tmp_path, settings={"AURORA_DELETION_PROTECTION": "false"})
+    reason = "Aurora is protected in every environment now; ALLOW_DESTROY_DATA=true lifts it"
+    assert problems_of(env, {"AURORA_PREVENT_DESTROY": "false", "AURORA_DELETION_PROTECTION": "false"}) == [
+        f"{_rel(env)}: AURORA_DELETION_PROTECTION: is no longer read: {reason}; remove the line",
+        f"environment variable: AURORA_DELETION_PROTECTION: is no longer read: {reason}; unset it",
+        f"environment variable: AURORA_PREVENT_DESTROY: is no longer read: {reason}; unset it",
+    ]
+
+
+def test_missing_settings_file_says_where_it_was_looked_for_and_what_to_copy(tmp_path):
+    source = locate_settings(tmp_path / "nope.env", environ={})
+    with pytest.raises(InputError) as caught:
+        load_settings(source, environ={})
+    assert [str(p) for p in caught.value.problems] == [
+        f"{_rel(tmp_path / 'nope.env')}: settings file not found (given by --env-file or $INFRA_ENV_FILE); copy "
+        "examples/monorepo/infra/aws/.env.example and edit it"]
+
+
+def test_only_known_keys_of_the_process_environment_are_read(tmp_path):
+    env = make_monorepo(tmp_path)
+    settings = settings_from(env, {"PORT": "8080", "HOME": "/root", "PROJECT_NAME_X": "y"})
+    assert settings.port == 8080 and settings.sources["PORT"] == "environment variable"
+    assert settings.sources["PROJECT_NAME"] == _rel(env)
+
+
+def test_an_overlay_file_overrides_the_settings_file_for_its_environment_only(tmp_path):
+    env = make_monorepo(tmp_path, settings={"ENVIRONMENTS": "dev,prod", "WAF_RATE_LIMIT": "500"})
+    (env.parent / ".env.prod").write_text("WAF_RATE_LIMIT=900\n")
+    dev, prod = load_all_settings(SettingsSource(env, is_example=False), environ={})
+    assert (dev.environment, dev.waf_rate_limit, prod.environment, prod.waf_rate_limit) == ("dev", 500, "prod", 900)
+    assert prod.sources["WAF_RATE_LIMIT"] == _rel(env.parent / ".env.prod")
+    assert prod.sources["ENVIRONMENT"] == _rel(env)  # ENVIRONMENT comes from where ENVIRONMENTS is set
