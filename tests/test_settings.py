@@ -524,3 +524,39 @@ def test_an_overlay_file_overrides_the_settings_file_for_its_environment_only(tm
     assert (dev.environment, dev.waf_rate_limit, prod.environment, prod.waf_rate_limit) == ("dev", 500, "prod", 900)
     assert prod.sources["WAF_RATE_LIMIT"] == _rel(env.parent / ".env.prod")
     assert prod.sources["ENVIRONMENT"] == _rel(env)  # ENVIRONMENT comes from where ENVIRONMENTS is set
+
+
+@pytest.mark.parametrize("environ, expected", [
+    ({"STATE_BACKEND": "s3", "STATE_BUCKET": "", "STATE_LOCK_TABLE": ""}, [
+        "STATE_BUCKET: is required with STATE_BACKEND=s3",
+        "STATE_LOCK_TABLE: is required with STATE_BACKEND=s3 unless STATE_USE_LOCKFILE=true (state needs a lock)"]),
+    ({"STATE_BACKEND": "cloud", "TFC_ORGANIZATION": "", "TFC_WORKSPACE": ""}, [
+        "TFC_ORGANIZATION: is required with STATE_BACKEND=cloud",
+        "TFC_WORKSPACE: give exactly one of TFC_WORKSPACE and TFC_WORKSPACE_TAGS with STATE_BACKEND=cloud"]),
+    ({"PROJECT_NAME": "acme--shop"}, [
+        "PROJECT_NAME: 'acme--shop' may not contain two consecutive hyphens (RDS and ElastiCache identifiers refuse it)"]),
+    ({**S3_STATE, "STATE_BUCKET": "acme..state"}, ["STATE_BUCKET: 'acme..state' may not contain two adjacent periods"]),
+    ({"APP_RUNNER_CONNECTION_ARN": VALID_ARN.replace("eu-west-1", "us-east-1")}, [
+        "APP_RUNNER_CONNECTION_ARN: is in region us-east-1 but AWS_REGION is eu-west-1; App Runner connections are "
+        "regional, create one in eu-west-1 or change AWS_REGION"]),
+    ({"WORKER_CPU": "256", "WORKER_MEMORY": "4096"}, [
+        "WORKER_MEMORY: 4096 MB is not allowed with 256 CPU units; use 512 MB or 1024 MB"]),
+    ({"WORKER_MIN_INSTANCES": "5", "WORKER_MAX_INSTANCES": "2"}, [
+        "WORKER_MIN_INSTANCES: 5 is more than WORKER_MAX_INSTANCES (2)"]),
+    ({"AVAILABILITY_ZONES": "us-east-1a,us-east-1b"}, [
+        "AVAILABILITY_ZONES: every zone must be in AWS_REGION eu-west-1"]),
+    ({"AZ_COUNT": "3", "AVAILABILITY_ZONES": "eu-west-1a,eu-west-1b"}, [
+        "AVAILABILITY_ZONES: lists 2 zone(s) but AZ_COUNT is 3"]),
+    ({"VPC_ID": "vpc-0123456789abcdef0", "PRIVATE_SUBNET_IDS": ""}, [
+        "PRIVATE_SUBNET_IDS: is required with VPC_ID (2 or 3 private subnet ids)"]),
+    ({"VPC_ID": "", "PRIVATE_SUBNET_IDS": ",".join(SUBNETS[:2])}, ["VPC_ID: is required with PRIVATE_SUBNET_IDS"]),
+    ({"VPC_ID": "vpc-0123456789abcdef0", "PRIVATE_SUBNET_IDS": ",".join(SUBNETS)}, [
+        "PRIVATE_SUBNET_IDS: lists 4 subnet(s); give 2 or 3, in distinct availability zones"]),
+    ({"AURORA_MAX_ACU": "0.5"}, ["AURORA_MAX_ACU: 0.5 must be at least 1 and at least AURORA_MIN_ACU (0.5)"]),
+    ({"WORKER_VPC_EGRESS": "false"}, [
+        f"WORKER_VPC_EGRESS: is false, but {key} is true: workers reach the data stores only through the VPC "
+        f"connector; set {key}=false or WORKER_VPC_EGRESS=true" for key in ("AURORA_ENABLED", "REDIS_ENABLED")]),
+])
+def test_rules_across_keys_name_where_the_key_is_set(tmp_path, environ, expected):
+    env = make_monorepo(tmp_path)
+    assert problems_of(env, environ) == [f"environment variable: {message}" for message in expected]
