@@ -561,3 +561,15 @@ def test_an_overlay_file_overrides_the_settings_file_for_its_environment_only(tm
 def test_rules_across_keys_name_where_the_key_is_set(tmp_path, environ, expected):
     env = make_monorepo(tmp_path)
     assert problems_of(env, environ) == [f"environment variable: {message}" for message in expected]
+
+
+def test_an_empty_environments_list_means_one_environment(tmp_path):
+    env = make_monorepo(tmp_path, settings={"ENVIRONMENTS": ""})
+    assert [s.stack_name for s in load_all_settings(SettingsSource(env, is_example=False), environ={})] == ["acme-dev"]
+
+
+def test_a_typo_in_an_overlay_names_the_overlay_file(tmp_path):
+    env = make_monorepo(tmp_path, settings={"ENVIRONMENTS": "dev,prod"})
+    (env.parent / ".env.prod").write_text("WAF_RATE_LIMT=500\n")
+    assert problems_of(env) == [f"{_rel(env.parent / '.env.prod')}: WAF_RATE_LIMT: unknown key; did you mean "
+                                "WAF_RATE_LIMIT?"]
