@@ -1,11 +1,14 @@
+import errno
+import inspect
 import os
+import pathlib
 import random
 
 import pytest
 
 from workers_scan import InputError, load_workers
-from workers_scan.discovery import MAX_WORKERS, kebab_case, service_name, short_hash
-from workers_scan.settings import EXAMPLE_SETTINGS, SettingsSource, load_settings
+from workers_scan.discovery import MAX_WORKERS, discover_workers, kebab_case, service_name, short_hash, shorten
+from workers_scan.settings import EXAMPLE_SETTINGS, KEYS, SettingsSource, load_settings
 
 from .helpers import WORKERS, make_monorepo, settings_from
 
@@ -39,6 +42,8 @@ def test_example_monorepo_has_three_workers_and_ignores_spec_and_index():
     ("pdf_export_worker", "pdf-export"),
     ("sync2Crm", "sync2-crm"),
     ("billing", "billing"),
+    ("_orders_", "orders"),
+    ("exportX", "export-x"),
 ])
 def test_worker_routes_are_kebab_case_of_file_names(stem, route):
     assert kebab_case(stem) == route
@@ -194,3 +199,50 @@ def test_missing_or_empty_workers_folder_says_what_would_be_found(tmp_path):
     assert problems_of(env) == [
         f"{os.path.relpath(tmp_path / 'b' / WORKERS)}: WORKERS_DIR: no worker found: expected files matching *.ts "
         "(not *.spec.ts, *.test.ts, *.d.ts, index.ts, _*, .*) or folders holding main.ts"]
+
+
+def test_shorten_keeps_names_that_fit_and_the_suffix_whole():
+    assert shorten("x" * 40, 40) == "x" * 40
+    assert shorten("abcdefghij", 12, "-sfx") == f"a-{short_hash('abcdefghij')}-sfx"
+    # only '-' and '_' are trimmed before the hash
+    assert shorten("A" * 20 + "X" * 30, 40) == f"{'A' * 20}{'X' * 13}-{short_hash('A' * 20 + 'X' * 30)}"
+
+
+def test_discovery_defaults_are_the_settings_defaults():
+    defaults = {key.name: key.default for key in KEYS}
+    parameters = inspect.signature(discover_workers).parameters
+    assert ",".join(parameters["include"].default) == defaults["WORKER_INCLUDE"]
+    assert ",".join(parameters["exclude"].default) == defaults["WORKER_EXCLUDE"]
+    assert parameters["folder_entry"].default == defaults["WORKER_FOLDER_ENTRY"]
+
+
+def test_only_bad_workers_are_not_also_reported_as_no_worker_found(tmp_path):
+    env = make_monorepo(tmp_path, ["bad name.ts"])
+    [message] = problems_of(env)
+    assert "may hold only letters" in message
+
+
+def test_workers_folder_that_cannot_be_listed_is_reported(tmp_path, monkeypatch):
+    env = make_monorepo(tmp_path, ["orders.ts"])
+
+    def refuse(path):
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr("workers_scan.discovery.os.scandir", refuse)
+    assert problems_of(env) == [f"{os.path.relpath(tmp_path / WORKERS)}: WORKERS_DIR: cannot be listed "
+                                "(Permission denied)"]
+
+
+def test_symlink_loop_reported_as_eloop_is_a_loop_too(tmp_path, monkeypatch):
+    # Python 3.13 raises OSError(ELOOP) where 3.11 raises RuntimeError.
+    env = make_monorepo(tmp_path, ["orders.ts", "loop.ts"])
+    resolve = pathlib.Path.resolve
+
+    def eloop(self, strict=False):
+        if self.name == "loop.ts" and strict:
+            raise OSError(errno.ELOOP, "Too many levels of symbolic links", str(self))
+        return resolve(self, strict=strict)
+
+    monkeypatch.setattr(pathlib.Path, "resolve", eloop)
+    assert problems_of(env) == [f"{os.path.relpath(tmp_path / WORKERS / 'loop.ts')}: is a symlink loop; remove it "
+                                "or point it at a file inside the monorepo"]
