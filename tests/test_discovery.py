@@ -8,6 +8,7 @@ import pytest
 
 from workers_scan import InputError, load_workers
 from workers_scan.discovery import MAX_WORKERS, discover_workers, kebab_case, service_name, short_hash, shorten
+from workers_scan.errors import Problems
 from workers_scan.settings import EXAMPLE_SETTINGS, KEYS, SettingsSource, load_settings
 
 from .helpers import WORKERS, make_monorepo, settings_from
@@ -61,6 +62,7 @@ def test_folder_with_main_ts_is_a_worker_named_after_the_folder(tmp_path):
     [worker] = workers_of(env)
     assert (worker.name, worker.route, worker.worker_file) == ("report-generator", "report-generator",
                                                                 "reportGenerator/main.js")
+    assert worker.source == tmp_path / WORKERS / "reportGenerator"  # the folder, not its entry file
 
 
 def test_include_exclude_and_folder_entry_are_configurable(tmp_path):
@@ -168,7 +170,7 @@ def test_every_problem_of_the_workers_folder_is_reported_with_its_whole_message(
     os.symlink(folder / "loop-b.ts", folder / "loop-a.ts")
     os.symlink(folder / "loop-a.ts", folder / "loop-b.ts")
     (tmp_path / "outside.ts").write_text("")
-    os.symlink(tmp_path / "outside.ts", folder / "stray.ts")
+    os.symlink(tmp_path / "outside.ts", folder / "astray.ts")  # early in the order: later entries are still read
     open(os.fsencode(folder) + b"/caf\xe9.ts", "w").close()
     rel = lambda name: os.path.relpath(folder / name)  # noqa: E731
     bad_name = ("worker file or folder name may hold only letters, digits, '.', '_' and '-' (it becomes part of a "
@@ -178,13 +180,13 @@ def test_every_problem_of_the_workers_folder_is_reported_with_its_whole_message(
         f"{rel('-.ts')}: {bad_name}",
         f"{rel(long_name + '.ts')}: derives the route {long_name!r}, which is not a valid path part (1-64 of a-z, "
         "0-9, '-', not starting or ending with '-'); rename it",
+        f"{rel('astray.ts')}: is a symlink to {tmp_path.resolve() / 'outside.ts'}, outside the monorepo "
+        f"{root.resolve()}; App Runner builds from the repository only, so the target would be missing",
         f"{rel('bad name.ts')}: {bad_name}",
         f"{rel('broken.ts')}: is a broken symlink; {symlink}",
         f"{os.path.relpath(folder)}: 'caf\\xe9.ts': file name is not valid UTF-8; rename it",
         f"{rel('loop-a.ts')}: is a symlink loop; {symlink}",
         f"{rel('loop-b.ts')}: is a symlink loop; {symlink}",
-        f"{rel('stray.ts')}: is a symlink to {tmp_path.resolve() / 'outside.ts'}, outside the monorepo "
-        f"{root.resolve()}; App Runner builds from the repository only, so the target would be missing",
         f"{rel('email-sender.ts')}: and Email_sender.ts both map to the worker name and route 'email-sender'; "
         "rename one of them",
     ]
@@ -246,3 +248,21 @@ def test_symlink_loop_reported_as_eloop_is_a_loop_too(tmp_path, monkeypatch):
     monkeypatch.setattr(pathlib.Path, "resolve", eloop)
     assert problems_of(env) == [f"{os.path.relpath(tmp_path / WORKERS / 'loop.ts')}: is a symlink loop; remove it "
                                 "or point it at a file inside the monorepo"]
+
+
+def test_discovery_with_its_own_defaults_finds_folder_workers(tmp_path):
+    make_monorepo(tmp_path, ["billing/", "orders.ts", "index.ts"])
+    problems = Problems()
+    found = discover_workers(tmp_path / WORKERS, tmp_path, problems=problems)
+    assert [w.worker_file for w in found] == ["billing/main.js", "orders.js"] and not problems
+
+
+def test_no_worker_found_lists_every_include_pattern(tmp_path):
+    env = make_monorepo(tmp_path, ["index.ts"], settings={"WORKER_INCLUDE": "*.ts,*.mts"})
+    [message] = problems_of(env)
+    assert "expected files matching *.ts, *.mts (not " in message
+
+
+def test_as_many_workers_as_one_rest_api_routes_are_accepted(tmp_path):
+    env = make_monorepo(tmp_path, [f"w{i:03d}.ts" for i in range(MAX_WORKERS)])
+    assert len(workers_of(env)) == MAX_WORKERS

@@ -573,3 +573,11 @@ def test_a_typo_in_an_overlay_names_the_overlay_file(tmp_path):
     (env.parent / ".env.prod").write_text("WAF_RATE_LIMT=500\n")
     assert problems_of(env) == [f"{_rel(env.parent / '.env.prod')}: WAF_RATE_LIMT: unknown key; did you mean "
                                 "WAF_RATE_LIMIT?"]
+
+
+def test_an_environment_on_local_state_does_not_hide_two_that_share_one(tmp_path):
+    env = make_monorepo(tmp_path, settings={**S3_STATE, "ENVIRONMENTS": "dev,qa,prod"})
+    (env.parent / ".env.dev").write_text("STATE_BACKEND=local\n")
+    assert problems_of(env, {"STATE_KEY": "acme/terraform.tfstate"}) == [
+        "environment variable: STATE_KEY: environments qa and prod would share one state; use the {environment} "
+        "placeholder"]
