@@ -1,6 +1,6 @@
 """Mutation testing of the pure core (workers_scan/): run mutmut, print the score, fail below the bar.
 
-    python tests/mutation/run_mutmut.py                 # reuses mutants/ results of unchanged functions
+    python tests/mutation/run_mutmut.py                 # reuses results of unchanged functions, retests survivors
     python tests/mutation/run_mutmut.py --fresh         # deletes mutants/ first: a full run
     python tests/mutation/run_mutmut.py --report-only   # score of the last run, runs nothing
 
@@ -103,7 +103,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.fresh:
             shutil.rmtree(ROOT / "mutants", ignore_errors=True)
         start = time.monotonic()
-        run = mutmut("run", "--max-children", str(args.max_children))
+        children = ("--max-children", str(args.max_children))
+        run = mutmut("run", *children)
+        # mutmut keeps a verdict until the function changes: retest the survivors against the tests as they are now.
+        survivors = [name for name, status in results().items() if status not in KILLED]
+        if run.returncode == 0 and survivors:
+            run = mutmut("run", *children, *survivors)
         print(f"\nmutmut run took {time.monotonic() - start:.0f} s (--max-children {args.max_children})")
         if run.returncode != 0:
             print(f"mutmut run failed with exit status {run.returncode}")
