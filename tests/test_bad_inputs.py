@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 import main
-
 from workers_scan.environment import LAYERS
+from workers_scan.errors import display_path
 
 from .helpers import WORKERS, make_monorepo
 
@@ -173,3 +173,18 @@ def test_bad_input_is_reported_clearly_and_writes_nothing(tmp_path, capsys, name
     assert "Traceback" not in captured.err and PLAINTEXT not in captured.err
     assert sorted((p.relative_to(out), p.stat().st_mtime_ns) for p in out.rglob("*")) == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".cdktf")] == []
+
+
+def test_error_counts_the_problems_and_lists_each_on_its_own_line(tmp_path, capsys):
+    env = make_monorepo(tmp_path, ["orders.ts"], settings={"WAF_RATE_LIMIT": "5"})
+    assert main.main(["workers", "--env-file", str(env)]) == main.EXIT_BAD_INPUT
+    where = display_path(env)
+    assert capsys.readouterr().err == (
+        "1 problem in the inputs (nothing was synthesized):\n"
+        f"  - {where}: WAF_RATE_LIMIT: 5 is out of range; use 10 to 2,000,000,000\n")
+    env = make_monorepo(tmp_path, ["orders.ts"], settings={"WAF_RATE_LIMIT": "5", "PORT": "0"})
+    assert main.main(["workers", "--env-file", str(env)]) == main.EXIT_BAD_INPUT
+    assert capsys.readouterr().err == (
+        "2 problems in the inputs (nothing was synthesized):\n"
+        f"  - {where}: PORT: 0 is out of range; use 1 to 65,535\n"
+        f"  - {where}: WAF_RATE_LIMIT: 5 is out of range; use 10 to 2,000,000,000\n")

@@ -1,14 +1,17 @@
 """The command line: subcommands, their output, exit codes, and no jsii where none is needed."""
 
 import json
+import re
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 import main
-from command_line.report import mermaid, worker_node
+from command_line.report import mermaid, resources_table, table, worker_node
+from workers_scan.errors import display_path
 
 from .helpers import WORKERS, make_monorepo
 
@@ -41,6 +44,36 @@ def test_workers_json_is_machine_readable_and_loads_no_jsii(tmp_path):
     assert (orders["environment_variables"], orders["secrets"]) == (1 + 11, 1 + 1)
 
 
+def test_workers_json_in_process_has_every_field_and_counts_infrastructure_variables(tmp_path, capsys):
+    env = make_monorepo(tmp_path, ["orders.ts", "emailSender.worker.ts"],
+                        toml="[orders]\nhealth_check_path = '/health'\nmin_instances = 2\n")
+    (env.parent / ".env.workers").write_text(
+        "LOG_LEVEL=info\nAPI_KEY=arn:aws:ssm:eu-west-1:123456789012:parameter/acme/key\n")
+    assert main.main(["routes", "--json", "--env-file", str(env)]) == main.EXIT_OK
+    [stack] = json.loads(capsys.readouterr().out)
+    email, orders = stack.pop("workers")
+    assert stack == {"stack": "acme-dev", "region": "eu-west-1", "environment": "dev", "skipped": []}
+    assert orders == {
+        "name": "orders", "route": "/orders", "service_name": "acme-dev-orders",
+        "source": display_path(tmp_path / WORKERS / "orders.ts"), "worker_file": "orders.js",
+        "start_command": "bash apps/api/scripts/start-worker.sh orders.js", "cpu": 1024, "memory": 2048,
+        "min_instances": 2, "max_instances": 3, "max_concurrency": 100, "health_check_path": "/health",
+        "url_pattern": "https://<api-id>.execute-api.eu-west-1.amazonaws.com/dev/orders",
+        # LOG_LEVEL + 11 from the infrastructure (DB_SECRET_ARN included); API_KEY + DB_SECRET
+        "environment_variables": 12, "secrets": 2,
+    }
+    assert (email["name"], email["worker_file"], email["health_check_path"]) == \
+        ("email-sender", "emailSender.worker.js", None)
+
+
+def test_counts_leave_out_the_data_stores_that_are_off(tmp_path, capsys):
+    env = make_monorepo(tmp_path, ["orders.ts"], settings={"AURORA_ENABLED": "false"})
+    assert main.main(["routes", "--json", "--env-file", str(env)]) == main.EXIT_OK
+    [orders] = json.loads(capsys.readouterr().out)[0]["workers"]
+    # NODE_ENV, PORT, WORKER_NAME and REDIS_HOST/PORT/TLS; no DB_SECRET
+    assert (orders["environment_variables"], orders["secrets"]) == (6, 0)
+
+
 def test_workers_table_has_routes_urls_and_start_commands(tmp_path, capsys):
     env = make_monorepo(tmp_path, ["orders.ts"])
     assert main.main(["workers", "--env-file", str(env)]) == main.EXIT_OK
@@ -49,6 +82,28 @@ def test_workers_table_has_routes_urls_and_start_commands(tmp_path, capsys):
                  "https://<api-id>.execute-api.eu-west-1.amazonaws.com/dev/orders",
                  "bash apps/api/scripts/start-worker.sh orders.js"):
         assert text in out, text
+    headers = [re.split(r" {2,}", line) for line in out.splitlines() if line.startswith("worker ")]
+    assert headers == [["worker", "route", "service name", "cpu/memory", "instances", "env vars", "secrets"],
+                       ["worker", "public URL", "start command"]]
+    assert "orders  /orders  acme-dev-orders  1 vCPU / 2 GB  1-3        11        1" in out
+
+
+def test_tables_pad_columns_to_the_widest_cell_and_trim_line_ends():
+    assert table(("a", "header"), [("wide cell", 1), ("x", "")]) == (
+        "a          header\n"
+        "---------  ------\n"
+        "wide cell  1\n"
+        "x")
+    assert table(("name", "n"), [("x", "wide")]) == "name  n\n----  ----\nx     wide"
+    assert table(("a", "b"), []) == "a  b\n-  -"
+
+
+def test_resources_table_sorts_types_and_counts_them():
+    assert resources_table(Counter({"aws_vpc": 1, "aws_apprunner_service": 12})) == (
+        "resource type          count\n"
+        "---------------------  -----\n"
+        "aws_apprunner_service  12\n"
+        "aws_vpc                1")
 
 
 def test_diagram_has_every_hop_and_one_node_per_worker(tmp_path, capsys):
@@ -76,6 +131,8 @@ def test_diagram_without_data_stores_or_egress(tmp_path, capsys):
         "AURORA_ENABLED": "false", "REDIS_ENABLED": "false", "WORKER_VPC_EGRESS": "false"})
     assert main.main(["diagram", "--env-file", str(env), "--output", str(tmp_path / "d.mmd")]) == 0
     printed = capsys.readouterr().out
+    assert printed.splitlines()[1:3] == ["flowchart LR", '  client([Client]) --> waf["WAFv2 web ACL<br/>2000 '
+                                         'requests / 5 min per IP<br/>Common + KnownBadInputs rules"]']
     assert "aurora" not in printed and "connector" not in printed
     assert "w_orders --> internet((Internet))" in printed
 

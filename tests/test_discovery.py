@@ -1,12 +1,17 @@
+import errno
+import inspect
 import json
 import os
+import pathlib
 import random
 
 import pytest
 
 from workers_scan import InputError, load_workers
-from workers_scan.discovery import MAX_WORKERS, kebab_case, service_name
-from workers_scan.settings import EXAMPLE_SETTINGS, SettingsSource, load_settings
+from workers_scan.discovery import (ALWAYS_EXCLUDED, MAX_WORKERS, discover_workers, kebab_case, service_name,
+                                    short_hash, shorten)
+from workers_scan.errors import Problems, display_path
+from workers_scan.settings import EXAMPLE_SETTINGS, KEYS, SettingsSource, load_settings
 
 from .helpers import WORKERS, make_monorepo, settings_from
 
@@ -40,6 +45,8 @@ def test_example_monorepo_has_three_workers_and_ignores_spec_and_index():
     ("pdf_export_worker", "pdf-export"),
     ("sync2Crm", "sync2-crm"),
     ("billing", "billing"),
+    ("_orders_", "orders"),
+    ("exportX", "export-x"),
 ])
 def test_worker_routes_are_kebab_case_of_file_names(stem, route):
     assert kebab_case(stem) == route
@@ -57,11 +64,12 @@ def test_folder_with_main_ts_is_a_worker_named_after_the_folder(tmp_path):
     [worker] = workers_of(env)
     assert (worker.name, worker.route, worker.worker_file) == ("report-generator", "report-generator",
                                                                 "reportGenerator/main.js")
+    assert worker.source == tmp_path / WORKERS / "reportGenerator"  # the folder, not its entry file
 
 
 def test_include_exclude_and_folder_entry_are_configurable(tmp_path):
-    env = make_monorepo(tmp_path, ["a.worker.ts", "b.ts", "c/"], settings={
-        "WORKER_INCLUDE": "*.worker.ts", "WORKER_FOLDER_ENTRY": "index.ts", "WORKER_EXCLUDE": "*.spec.ts"})
+    env = make_monorepo(tmp_path, ["a.worker.ts", "b.ts", "bb.worker.ts", "c/"], settings={
+        "WORKER_INCLUDE": "*.worker.ts", "WORKER_FOLDER_ENTRY": "index.ts", "WORKER_EXCLUDE": "*.spec.ts,bb*"})
     (tmp_path / WORKERS / "c" / "index.ts").write_text("")
     assert [(w.name, w.worker_file) for w in workers_of(env)] == [("a", "a.worker.js"), ("c", "c/index.js")]
 
@@ -75,6 +83,12 @@ def test_nestjs_files_are_never_workers_and_worker_exclude_adds_to_the_exclusion
 
 def test_service_names_are_project_env_route():
     assert service_name("acme", "dev", "orders") == "acme-dev-orders"
+
+
+def test_short_hash_of_several_values_is_stable_between_releases():
+    # Names in Terraform state carry it (the VPC connector's placement): another value would replace resources.
+    assert short_hash("vpc-0123456789abcdef0", "subnet-a", "subnet-b") == "32e48c"
+    assert short_hash("ab", "c") != short_hash("a", "bc")
 
 
 def test_long_service_names_are_shortened_deterministically_and_uniquely():
@@ -180,3 +194,112 @@ def test_the_built_in_exclusions_can_be_replaced_explicitly(tmp_path):
     env = make_monorepo(tmp_path, ["orders.ts", "index.ts", "legacy.ts"],
                         settings={"WORKER_DEFAULT_EXCLUSIONS": "false", "WORKER_EXCLUDE": "legacy.ts"})
     assert [w.name for w in workers_of(env)] == ["index", "orders"]
+
+
+def test_every_problem_of_the_workers_folder_is_reported_with_its_whole_message(tmp_path):
+    root = tmp_path / "repo"
+    long_name = "a" * 65
+    env = make_monorepo(root, ["orders.ts", "bad name.ts", "Email_sender.ts", "email-sender.ts", "-.ts",
+                               f"{long_name}.ts", "billing/", "empty/"])
+    folder = root / WORKERS
+    (folder / "empty" / "main.ts").unlink()  # a folder without the entry file is no worker, and no problem
+    os.symlink(folder / "nowhere.ts", folder / "broken.ts")
+    os.symlink(folder / "loop-b.ts", folder / "loop-a.ts")
+    os.symlink(folder / "loop-a.ts", folder / "loop-b.ts")
+    (tmp_path / "outside.ts").write_text("")
+    os.symlink(tmp_path / "outside.ts", folder / "astray.ts")  # early in the order: later entries are still read
+    open(os.fsencode(folder) + b"/caf\xe9.ts", "w").close()
+    rel = lambda name: display_path(folder / name)  # noqa: E731
+    bad_name = ("worker file or folder name may hold only letters, digits, '.', '_' and '-' (it becomes part of a "
+                "URL path and a shell argument); rename it")
+    symlink = "remove it or point it at a file inside the monorepo"
+    assert problems_of(env) == [
+        f"{rel('-.ts')}: {bad_name}",
+        f"{rel(long_name + '.ts')}: derives the route {long_name!r}, which is not a valid path part (1-64 of a-z, "
+        "0-9, '-', not starting or ending with '-'); rename it",
+        f"{rel('astray.ts')}: is a symlink to {tmp_path.resolve() / 'outside.ts'}, outside the monorepo "
+        f"{root.resolve()}; App Runner builds from the repository only, so the target would be missing",
+        f"{rel('bad name.ts')}: {bad_name}",
+        f"{rel('broken.ts')}: is a broken symlink; {symlink}",
+        f"{display_path(folder)}: 'caf\\xe9.ts': file name is not valid UTF-8; rename it",
+        f"{rel('loop-a.ts')}: is a symlink loop; {symlink}",
+        f"{rel('loop-b.ts')}: is a symlink loop; {symlink}",
+        f"{rel('email-sender.ts')}: maps to the worker name and route 'email-sender', like Email_sender.ts; "
+        "rename one of them",
+    ]
+
+
+def test_missing_or_empty_workers_folder_says_what_would_be_found(tmp_path):
+    env = make_monorepo(tmp_path / "a", settings={"WORKERS_DIR": "apps/jobs"})
+    assert problems_of(env) == [
+        f"{display_path(tmp_path / 'a' / 'apps' / 'jobs')}: WORKERS_DIR: workers folder not found; set "
+        "MONOREPO_ROOT (relative to the settings file) and WORKERS_DIR so that MONOREPO_ROOT/WORKERS_DIR is the folder"]
+    env = make_monorepo(tmp_path / "b", ["index.ts"])
+    assert problems_of(env) == [
+        f"{display_path(tmp_path / 'b' / WORKERS)}: WORKERS_DIR: no worker found: expected files matching *.ts "
+        f"(not {', '.join(ALWAYS_EXCLUDED)}) or folders holding main.ts"]
+
+
+def test_shorten_keeps_names_that_fit_and_the_suffix_whole():
+    assert shorten("x" * 40, 40) == "x" * 40
+    assert shorten("abcdefghij", 12, "-sfx") == f"a-{short_hash('abcdefghij')}-sfx"
+    # only '-' and '_' are trimmed before the hash
+    assert shorten("A" * 20 + "X" * 30, 40) == f"{'A' * 20}{'X' * 13}-{short_hash('A' * 20 + 'X' * 30)}"
+
+
+def test_discovery_defaults_are_the_settings_defaults():
+    defaults = {key.name: key.default for key in KEYS}
+    parameters = inspect.signature(discover_workers).parameters
+    assert ",".join(parameters["include"].default) == defaults["WORKER_INCLUDE"]
+    assert ",".join(parameters["exclude"].default) == defaults["WORKER_EXCLUDE"]
+    assert parameters["folder_entry"].default == defaults["WORKER_FOLDER_ENTRY"]
+
+
+def test_only_bad_workers_are_not_also_reported_as_no_worker_found(tmp_path):
+    env = make_monorepo(tmp_path, ["bad name.ts"])
+    [message] = problems_of(env)
+    assert "may hold only letters" in message
+
+
+def test_workers_folder_that_cannot_be_listed_is_reported(tmp_path, monkeypatch):
+    env = make_monorepo(tmp_path, ["orders.ts"])
+
+    def refuse(path):
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr("workers_scan.discovery.os.scandir", refuse)
+    assert problems_of(env) == [f"{display_path(tmp_path / WORKERS)}: WORKERS_DIR: cannot be listed "
+                                "(Permission denied)"]
+
+
+def test_symlink_loop_reported_as_eloop_is_a_loop_too(tmp_path, monkeypatch):
+    # Python 3.13 raises OSError(ELOOP) where 3.11 raises RuntimeError.
+    env = make_monorepo(tmp_path, ["orders.ts", "loop.ts"])
+    resolve = pathlib.Path.resolve
+
+    def eloop(self, strict=False):
+        if self.name == "loop.ts" and strict:
+            raise OSError(errno.ELOOP, "Too many levels of symbolic links", str(self))
+        return resolve(self, strict=strict)
+
+    monkeypatch.setattr(pathlib.Path, "resolve", eloop)
+    assert problems_of(env) == [f"{display_path(tmp_path / WORKERS / 'loop.ts')}: is a symlink loop; remove it "
+                                "or point it at a file inside the monorepo"]
+
+
+def test_discovery_with_its_own_defaults_finds_folder_workers(tmp_path):
+    make_monorepo(tmp_path, ["billing/", "orders.ts", "index.ts"])
+    problems = Problems()
+    found = discover_workers(tmp_path / WORKERS, tmp_path, problems=problems)
+    assert [w.worker_file for w in found] == ["billing/main.js", "orders.js"] and not problems
+
+
+def test_no_worker_found_lists_every_include_pattern(tmp_path):
+    env = make_monorepo(tmp_path, ["index.ts"], settings={"WORKER_INCLUDE": "*.ts,*.mts"})
+    [message] = problems_of(env)
+    assert "expected files matching *.ts, *.mts (not " in message
+
+
+def test_as_many_workers_as_one_rest_api_routes_are_accepted(tmp_path):
+    env = make_monorepo(tmp_path, [f"w{i:03d}.ts" for i in range(MAX_WORKERS)])
+    assert len(workers_of(env)) == MAX_WORKERS

@@ -6,6 +6,7 @@ import pytest
 
 from workers_scan import InputError, load_workers
 from workers_scan.environment import LAYERS, infrastructure_keys
+from workers_scan.errors import display_path
 from workers_scan.injected import AURORA_IAM, INJECTED, check_supplied, readme_list
 
 from .helpers import make_monorepo, settings_from
@@ -100,6 +101,12 @@ def test_infrastructure_keys_follow_the_data_stores(tmp_path):
     assert infrastructure_keys(neither) == ("NODE_ENV", "PORT", "WORKER_NAME")
 
 
+def test_infrastructure_keys_without_aurora_are_the_redis_ones(tmp_path):
+    settings = settings_from(make_monorepo(tmp_path, settings={"AURORA_ENABLED": "false"}))
+    assert infrastructure_keys(settings) == ("NODE_ENV", "PORT", "WORKER_NAME", "REDIS_HOST", "REDIS_PORT",
+                                             "REDIS_TLS")
+
+
 @pytest.mark.parametrize("entry", INJECTED, ids=[entry.key for entry in INJECTED])
 def test_no_layer_may_set_any_declared_injected_key(tmp_path, entry):
     key = entry.key
@@ -149,9 +156,68 @@ def test_file_for_unknown_worker_is_a_typo_error(tmp_path):
     assert ".env.workers.order: names no discovered worker 'order'" in message
 
 
+def test_example_sample_and_template_files_are_left_alone_and_every_typo_is_reported(tmp_path):
+    messages = problems_with(tmp_path, {".env.workers.example": "X=1\n", ".env.workers.sample": "X=1\n",
+                                        ".env.workers.template": "X=1\n", ".env.workers.order": "X=1\n",
+                                        ".env.workers.zilling": "X=1\n"})
+    folder = tmp_path / "infra" / "aws"
+    assert messages == [
+        f"{display_path(folder / f'.env.workers.{typo}')}: names no discovered worker {typo!r}; per-worker files "
+        f"are .env.workers.<worker> with a worker of: billing, orders" for typo in ("order", "zilling")]
+
+
+def test_worker_files_are_not_read_when_no_worker_is_found(tmp_path):
+    env = make_monorepo(tmp_path, [])
+    env_files(tmp_path, {".env.workers.orders": "X=1\n"})
+    with pytest.raises(InputError) as caught:
+        load_workers(settings_from(env))
+    [problem] = caught.value.problems
+    assert problem.message.startswith("no worker found")
+
+
 def test_non_utf8_env_file_is_reported(tmp_path):
     env = make_monorepo(tmp_path, ["orders.ts"])
     (tmp_path / "infra" / "aws" / ".env.workers").write_bytes(b"NAME=caf\xe9\n")
     with pytest.raises(InputError) as caught:
         load_workers(settings_from(env))
     assert ".env.workers: is not UTF-8 text" in str(caught.value)
+
+
+def test_every_bad_line_of_a_file_is_reported_not_only_the_first(tmp_path):
+    messages = problems_with(tmp_path, {".env.workers": (
+        "AWSAPPRUNNER_X=1\n"
+        "DB_HOST=x\n"
+        f"BLOB={'x' * 51_201}\n"
+        "A_SECRET=arn:aws:secretsmanager:eu-west-1:123:secret:x\n"
+        "B_TOKEN=arn:aws:ssm:us-east-1:123456789012:parameter/x\n"
+        "C_PASSWORD=hunter2\n"
+        "D_PASSWORD=hunter3\n")})
+    where = display_path(tmp_path / "infra" / "aws" / ".env.workers")
+    plain_secret = ("looks like a secret but holds a plain value, which would be stored in the Terraform JSON and "
+                    "state: put it in Secrets Manager or SSM Parameter Store and write its ARN here instead (or list "
+                    "the key in SECRET_KEY_ALLOWLIST if it is not secret)")
+    assert messages == [
+        f"{where}: AWSAPPRUNNER_X (line 1): names starting with AWSAPPRUNNER are reserved by App Runner; rename it",
+        f"{where}: DB_HOST (line 2): is set by the infrastructure (see README 'Worker environment'); remove it "
+        "from the file or turn off what provides it",
+        f"{where}: BLOB (line 3): value is longer than App Runner's 51200 characters",
+        f"{where}: A_SECRET (line 4): looks like a secret reference but is not a Secrets Manager secret ARN "
+        "(arn:aws:secretsmanager:<region>:<account>:secret:<name>) or an SSM parameter ARN "
+        "(arn:aws:ssm:<region>:<account>:parameter/<name>)",
+        f"{where}: B_TOKEN (line 5): refers to region us-east-1; App Runner reads secrets from its own region "
+        "eu-west-1",
+        f"{where}: C_PASSWORD (line 6): {plain_secret}",
+        f"{where}: D_PASSWORD (line 7): {plain_secret}",
+    ]
+
+
+def test_value_of_exactly_the_app_runner_limit_is_accepted(tmp_path):
+    workers = workers_with(tmp_path, {".env.workers": f"BLOB={'x' * 51_200}\n"})
+    assert len(workers["orders"].environment.variables["BLOB"]) == 51_200
+
+
+def test_unreadable_shared_file_is_reported(tmp_path):
+    (tmp_path / "infra" / "aws" / ".env.workers").mkdir(parents=True)
+    messages = problems_with(tmp_path, {})
+    assert messages == [f"{display_path(tmp_path / 'infra' / 'aws' / '.env.workers')}: cannot be read "
+                        "(Is a directory)"]

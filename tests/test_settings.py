@@ -3,8 +3,9 @@ from pathlib import Path
 import pytest
 
 from workers_scan import InputError
-from workers_scan.settings import (DEFAULT_BUILD_COMMAND, DEFAULT_START_COMMAND, EXAMPLE_SETTINGS, KEYS, load_settings,
-                                   locate_settings)
+from workers_scan.settings import (DEFAULT_BUILD_COMMAND, DEFAULT_START_COMMAND, EXAMPLE_SETTINGS, KEYS, Invalid,
+                                   SettingsSource, _csv_matching, _int_between, _matching, _one_of, load_all_settings,
+                                   load_settings, locate_settings)
 
 from .helpers import VALID_ARN, make_monorepo, settings_from, write_settings
 
@@ -75,6 +76,13 @@ def test_an_unknown_key_is_never_ignored(tmp_path):
     with pytest.raises(InputError) as caught:
         settings_from(env)
     assert "infra/aws/.env: LOG_LEVEL: unknown key: not a setting" in str(caught.value)
+
+
+def test_a_key_less_alike_than_a_typo_is_unknown_without_a_guess(tmp_path):
+    # WAF_LIMIT is like WAF_RATE_LIMIT (difflib ratio 0.78), but less than a typo (0.85): no "did you mean"
+    env = make_monorepo(tmp_path, extra_lines="WAF_LIMIT=1\n")
+    [problem] = problems_of(env)
+    assert problem.startswith(f"{_rel(env)}: WAF_LIMIT: unknown key: not a setting") and "did you mean" not in problem
 
 
 @pytest.mark.parametrize("value, expected", [
@@ -178,7 +186,7 @@ def test_binary_and_non_utf8_settings_files_are_rejected(tmp_path):
 
 def test_missing_explicit_settings_file_is_an_error_not_the_example(tmp_path):
     source = locate_settings(tmp_path / "nope.env", environ={})
-    assert not source.is_example
+    assert source == SettingsSource(tmp_path / "nope.env", is_example=False)
     with pytest.raises(InputError) as caught:
         load_settings(source, environ={})
     assert "settings file not found" in str(caught.value)
@@ -187,7 +195,12 @@ def test_missing_explicit_settings_file_is_an_error_not_the_example(tmp_path):
 def test_settings_file_from_environment_variable(tmp_path):
     env = make_monorepo(tmp_path)
     source = locate_settings(None, environ={"INFRA_ENV_FILE": str(env)}, default=tmp_path / "absent")
-    assert source.path == env and not source.is_example
+    assert source == SettingsSource(env, is_example=False)
+
+
+def test_settings_file_in_the_default_place_is_used_when_nothing_names_one(tmp_path):
+    default = make_monorepo(tmp_path)
+    assert locate_settings(None, environ={}, default=default) == SettingsSource(default, is_example=False)
 
 
 @pytest.mark.parametrize("where", [".", "infra/aws"])
@@ -231,20 +244,19 @@ def test_retired_keys_are_errors_not_silently_ignored(tmp_path, key):
 
 
 @pytest.mark.parametrize("key, value, expected", [
-    ("PROJECT_NAME", "acme--shop", "two consecutive hyphens (RDS and ElastiCache identifiers refuse it)"),
-    ("PROJECT_NAME", "internal-tools", "may not start with 'internal-'"),
-    ("PROJECT_NAME", "internal", "may not start with 'internal-' or be 'internal'"),
-    ("PROJECT_NAME", "sg-platform", "may not start with 'sg-'"),
-    ("STATE_BUCKET", "acme..state", "two adjacent periods"),
-    ("STATE_BUCKET", "192.168.10.12", "formatted as an IP address"),
-    ("STATE_BUCKET", "xn--acme-state", "may not start with 'xn--'"),
-    ("STATE_BUCKET", "acme-state-s3alias", "may not end with '-s3alias'"),
+    ("PROJECT_NAME", "acme--shop", "may not contain two consecutive hyphens (RDS and ElastiCache identifiers refuse it)"),
+    ("PROJECT_NAME", "internal-tools", "may not start with 'internal-' or be 'internal' (load balancer names refuse it)"),
+    ("PROJECT_NAME", "internal", "may not start with 'internal-' or be 'internal' (load balancer names refuse it)"),
+    ("PROJECT_NAME", "sg-platform", "may not start with 'sg-' or be 'sg' (security group names refuse it)"),
+    ("STATE_BUCKET", "acme..state", "may not contain two adjacent periods"),
+    ("STATE_BUCKET", "192.168.10.12", "may not be formatted as an IP address"),
+    ("STATE_BUCKET", "xn--acme-state", "may not start with 'xn--' (reserved by S3)"),
+    ("STATE_BUCKET", "acme-state-s3alias", "may not end with '-s3alias' (reserved by S3)"),
 ])
 def test_names_aws_refuses_are_refused_when_settings_load_naming_the_key(tmp_path, key, value, expected):
     extra = {"STATE_BACKEND": "s3", "STATE_LOCK_TABLE": "locks"} if key == "STATE_BUCKET" else {}
     env = make_monorepo(tmp_path, settings={key: value, **extra})
-    [problem] = problems_of(env)
-    assert f"{key}: {value!r} " in problem and expected in problem
+    assert problems_of(env) == [f"{_rel(env)}: {key}: {value!r} {expected}"]
 
 
 @pytest.mark.parametrize("name", ["acme-shop", "internals", "sgx", "a-b-c"])
@@ -328,3 +340,341 @@ def test_paths_are_shown_relative_inside_the_working_directory_and_absolute_outs
     assert display_path(tmp_path / "elsewhere.env") == str(tmp_path / "elsewhere.env")   # not ../elsewhere.env
     monkeypatch.chdir("/")
     assert display_path(inside) == str(inside)                                            # not tmp/.../.env
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("dev,workers", "workers cannot be an environment name (file names .env.<environment> would clash with "
+                    ".env.workers, .env.example, .env.sample, .env.template)"),
+    ("example,sample", "example, sample cannot be an environment name (file names .env.<environment> would clash "
+                       "with .env.workers, .env.example, .env.sample, .env.template)"),
+    ("dev,Qa", "'Qa' is not an environment name (2-10 lowercase letters/digits)"),
+    ("Dev,Qa", "'Dev', 'Qa' are not an environment name (2-10 lowercase letters/digits)"),
+    ("dev,dev", "lists a value twice"),
+    (",", "lists no environment"),
+])
+def test_environments_list_errors_say_what_is_accepted(tmp_path, value, expected):
+    env = make_monorepo(tmp_path, settings={"ENVIRONMENTS": value})
+    assert problems_of(env) == [f"{_rel(env)}: ENVIRONMENTS: {expected}"]
+
+
+def test_terraform_cloud_workspace_names_take_letters_digits_dash_underscore_and_placeholders(tmp_path):
+    settings = settings_from(make_monorepo(tmp_path, settings={"TFC_WORKSPACE": "Acme_{environment}-1"}))
+    assert settings.tfc_workspace_name == "Acme_dev-1"
+    env = make_monorepo(tmp_path, settings={"TFC_WORKSPACE": "platform/{environment}"})
+    assert problems_of(env) == [f"{_rel(env)}: TFC_WORKSPACE: 'platform/{{environment}}': workspace names hold "
+                                "letters, digits, - and _ (plus {project}/{environment})"]
+
+
+def test_value_parsers_return_the_parsed_value_or_say_what_they_accept():
+    # The parser factories build KEYS when settings.py is imported: only a direct call tests their own code.
+    assert _matching(r"^a+$", "a run of a")("aa") == "aa"
+    assert _one_of(512, "x")("512") == 512 and _one_of(512, "x")("x") == "x"
+    assert [_int_between(2, 3000)(v) for v in ("2", "3000", "1_000", "1__000")] == [2, 3000, 1000, 1000]
+    assert _csv_matching(r"^[a-z]+$", "a word")(" b , a ,") == ("b", "a")
+    for parse, value, message in (
+        (_matching(r"^a+$", "a run of a"), "ab", "'ab' is not a run of a"),
+        (_one_of(512, "x"), "5120", "'5120' is not one of 512, x"),
+        (_int_between(2, 3000), "1", "1 is out of range; use 2 to 3,000"),
+        (_int_between(2, 3000), "3001", "3,001 is out of range; use 2 to 3,000"),
+        (_int_between(2, 3000), "two", "'two' is not a whole number; use 2 to 3,000"),
+        (_csv_matching(r"^[a-z]+$", "a word"), "a,B", "'B' is not a word"),
+        (_csv_matching(r"^[a-z]+$", "a word"), "A,a,B", "'A', 'B' are not a word"),
+        (_csv_matching(r"^[a-z]+$", "a word"), "a,a", "lists a value twice"),
+    ):
+        with pytest.raises(Invalid) as caught:
+            parse(value)
+        assert str(caught.value) == message, (value, message)
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("443,70000", "70,000 is out of range; use 1 to 65,535"),
+    ("443,https", "'https' is not a whole number; use 1 to 65,535"),
+    (",", "lists no port; give at least 443"),
+])
+def test_egress_ports_name_the_bad_port_and_the_range(tmp_path, value, expected):
+    env = make_monorepo(tmp_path, settings={"WORKER_EGRESS_PORTS": value})
+    assert problems_of(env) == [f"{_rel(env)}: WORKER_EGRESS_PORTS: {expected}"]
+
+
+def test_egress_ports_are_sorted_without_repeats_and_take_the_extremes(tmp_path):
+    env = make_monorepo(tmp_path, settings={"WORKER_EGRESS_PORTS": "65535, 443,1,443"})
+    assert settings_from(env).worker_egress_ports == (1, 443, 65535)
+
+
+@pytest.mark.parametrize("settings, expected", [
+    ({}, "8.0"), ({"REDIS_ENGINE": "redis"}, "7.1"), ({"REDIS_ENGINE_VERSION": "7.2"}, "7.2"),
+])
+def test_redis_engine_version_defaults_by_engine_unless_set(tmp_path, settings, expected):
+    assert settings_from(make_monorepo(tmp_path, settings=settings)).redis_engine_version == expected
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("true", True), ("1", True), ("Yes", True), ("ON", True), ("false", False), ("0", False), ("NO", False),
+    ("Off", False),
+])
+def test_booleans_take_the_usual_spellings_in_any_case(tmp_path, value, expected):
+    env = make_monorepo(tmp_path, settings={"AUTO_DEPLOYMENTS": value})
+    assert settings_from(env).auto_deployments is expected
+
+
+def test_empty_value_of_a_key_with_a_default_is_refused_not_defaulted(tmp_path):
+    env = make_monorepo(tmp_path, settings={"BUILD_COMMAND": ""})
+    assert problems_of(env) == [f"{_rel(env)}: BUILD_COMMAND: is empty"]
+
+
+@pytest.mark.parametrize("key, value, expected", [
+    ("AURORA_MIN_ACU", "half", "'half' is not a number of ACUs like 0.5 or 4"),
+    ("AURORA_MIN_ACU", "0.3", "'0.3' must be 0 to 256 in steps of 0.5"),
+    ("AURORA_MAX_ACU", "256.5", "'256.5' must be 0 to 256 in steps of 0.5"),
+    ("VPC_CIDR", "10.0.0.1/16", "'10.0.0.1/16' is not an IPv4 CIDR block like 10.0.0.0/16 (10.0.0.1/16 has host bits set)"),
+    ("VPC_CIDR", "10.0.0.0/23", "'10.0.0.0/23': the prefix must be /16 to /22 (AWS allows /16 at most, and we need "
+                                "room for 6 subnets)"),
+    ("SOURCE_DIRECTORY", "/backend/../secrets", "'/backend/../secrets' must be an absolute path inside the repository, "
+                                                "e.g. / or /backend"),
+    ("START_COMMAND", "node main.js", "must contain the placeholder {worker_file}, e.g. 'bash apps/api/scripts/"
+                                      "start-worker.sh {worker_file}'"),
+    ("START_COMMAND", "run {worker_file} {other}", "may contain no placeholder but {worker_file} (write {{ and }} for "
+                                                   "literal braces)"),
+    ("STATE_KEY", "{team}/x.tfstate", "may use only the placeholders {project} and {environment}"),
+    ("STATE_KEY", "/acme/x.tfstate", "'/acme/x.tfstate' must be a relative object key like acme/dev/terraform.tfstate"),
+    ("STATE_KEY", "acme/../x.tfstate", "'acme/../x.tfstate' must be a relative object key like "
+                                       "acme/dev/terraform.tfstate"),
+])
+def test_invalid_values_are_refused_with_the_whole_message(tmp_path, key, value, expected):
+    env = make_monorepo(tmp_path, settings={key: value})
+    assert problems_of(env) == [f"{_rel(env)}: {key}: {expected}"]
+
+
+def test_values_at_the_edges_of_their_ranges_are_accepted(tmp_path):
+    settings = settings_from(make_monorepo(tmp_path, settings={
+        "AURORA_MIN_ACU": "0", "AURORA_MAX_ACU": "256", "VPC_CIDR": "10.0.0.0/22", "WORKERS_DIR": "/apps/jobs/X/"}))
+    assert (settings.aurora_min_acu, settings.aurora_max_acu, str(settings.vpc_cidr)) == (0, 256, "10.0.0.0/22")
+    assert settings.workers_dir == "apps/jobs/X"  # slashes around it are dropped, nothing else
+
+
+SUBNETS = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1", "subnet-0123456789abcdef2",
+           "subnet-0123456789abcdef3"]
+
+
+@pytest.mark.parametrize("settings, expected", [
+    ({"STATE_BACKEND": "s3"}, [
+        "STATE_BUCKET: is required with STATE_BACKEND=s3",
+        "STATE_LOCK_TABLE: is required with STATE_BACKEND=s3 unless STATE_USE_LOCKFILE=true (state needs a lock)"]),
+    ({"STATE_BACKEND": "cloud"}, [
+        "TFC_ORGANIZATION: is required with STATE_BACKEND=cloud",
+        "TFC_WORKSPACE: give exactly one of TFC_WORKSPACE and TFC_WORKSPACE_TAGS with STATE_BACKEND=cloud"]),
+    ({"AWS_REGION": "us-east-1"}, [
+        "APP_RUNNER_CONNECTION_ARN: is in region eu-west-1 but AWS_REGION is us-east-1 (from {file}); App Runner "
+        "connections are regional, create one in us-east-1 or change AWS_REGION"]),
+    ({"VPC_ID": "vpc-0123456789abcdef0"}, ["PRIVATE_SUBNET_IDS: is required with VPC_ID (2 or 3 private subnet ids)"]),
+    ({"PRIVATE_SUBNET_IDS": ",".join(SUBNETS[:2])}, ["VPC_ID: is required with PRIVATE_SUBNET_IDS"]),
+    ({"VPC_ID": "vpc-0123456789abcdef0", "PRIVATE_SUBNET_IDS": ",".join(SUBNETS)}, [
+        "PRIVATE_SUBNET_IDS: lists 4 subnet(s); give 2 or 3, in distinct availability zones"]),
+    ({"AURORA_MIN_ACU": "0.5", "AURORA_MAX_ACU": "0.5"}, [
+        "AURORA_MAX_ACU: 0.5 must be at least 1 and at least AURORA_MIN_ACU (0.5)"]),
+    ({"AURORA_MIN_ACU": "4", "AURORA_MAX_ACU": "2"}, ["AURORA_MAX_ACU: 2 must be at least 1 and at least "
+                                                      "AURORA_MIN_ACU (4)"]),
+    ({"WORKER_VPC_EGRESS": "false"}, [
+        f"WORKER_VPC_EGRESS: is false, but {key} is true: workers reach the data stores only through the VPC "
+        f"connector; set {key}=false or WORKER_VPC_EGRESS=true" for key in ("AURORA_ENABLED", "REDIS_ENABLED")]),
+    ({"AZ_COUNT": "3", "AVAILABILITY_ZONES": "eu-west-1a,eu-west-1b"}, [
+        "AVAILABILITY_ZONES: lists 2 zone(s) but AZ_COUNT is 3"]),
+])
+def test_rules_across_keys_give_whole_messages_naming_the_key(tmp_path, settings, expected):
+    env = make_monorepo(tmp_path, settings=settings)
+    assert problems_of(env) == [f"{_rel(env)}: {message}".replace("{file}", _rel(env)) for message in expected]
+
+
+@pytest.mark.parametrize("settings", [
+    {"WORKER_MIN_INSTANCES": "3", "WORKER_MAX_INSTANCES": "3"},
+    {"AURORA_MIN_ACU": "1", "AURORA_MAX_ACU": "1"},
+    {"AZ_COUNT": "3", "AVAILABILITY_ZONES": "eu-west-1a,eu-west-1b,eu-west-1c"},
+    {"VPC_ID": "vpc-0123456789abcdef0", "PRIVATE_SUBNET_IDS": ",".join(SUBNETS[:2])},
+    {"VPC_ID": "vpc-0123456789abcdef0", "PRIVATE_SUBNET_IDS": ",".join(SUBNETS[:3])},
+    {"STATE_BACKEND": "s3", "STATE_BUCKET": "acme-state", "STATE_USE_LOCKFILE": "true"},
+    {"STATE_BACKEND": "cloud", "TFC_ORGANIZATION": "acme", "TFC_WORKSPACE_TAGS": "platform"},
+    {"WORKER_VPC_EGRESS": "false", "AURORA_ENABLED": "false", "REDIS_ENABLED": "false"},
+])
+def test_rules_across_keys_accept_their_edge_cases(tmp_path, settings):
+    assert settings_from(make_monorepo(tmp_path, settings=settings)).stack_name == "acme-dev"
+
+
+def test_a_required_key_with_an_empty_value_is_reported_as_required(tmp_path):
+    env = make_monorepo(tmp_path, settings={"REPOSITORY_URL": ""})
+    assert problems_of(env) == [f"{_rel(env)}: REPOSITORY_URL: is required (GitHub repository App Runner builds from.)"]
+
+
+def test_optional_keys_left_out_are_empty_not_none(tmp_path):
+    settings = settings_from(make_monorepo(tmp_path))
+    assert (settings.vpc_id, settings.aurora_kms_key_arn, settings.logs_kms_key_arn, settings.state_bucket,
+            settings.state_lock_table, settings.state_kms_key_arn, settings.tfc_organization,
+            settings.tfc_workspace) == ("",) * 8
+    assert (settings.availability_zones, settings.private_subnet_ids, settings.secret_key_allowlist,
+            settings.secrets_kms_key_arns, settings.environments, settings.tfc_workspace_tags) == ((),) * 6
+
+
+OTHER_ACCOUNT_ARN = VALID_ARN.replace("123456789012", "210987654321")
+
+
+@pytest.mark.parametrize("environments, overlays, managers", [
+    ("dev,prod", {}, {"acme-prod"}),                                        # production first
+    ("dev,qa", {}, {"acme-dev"}),                                           # else the first environment
+    ("dev,qa", {"qa": "MANAGE_API_GATEWAY_ACCOUNT=true\n"}, {"acme-qa"}),     # an explicit true wins
+    ("dev,qa", {"dev": "MANAGE_API_GATEWAY_ACCOUNT=false\n"}, {"acme-qa"}),  # an explicit false stands aside
+    ("dev,prod", {"prod": f"APP_RUNNER_CONNECTION_ARN={OTHER_ACCOUNT_ARN}\n"}, {"acme-dev", "acme-prod"}),
+])
+def test_one_stack_per_account_and_region_manages_the_api_gateway_role(tmp_path, environments, overlays, managers):
+    env = make_monorepo(tmp_path, settings={"ENVIRONMENTS": environments})
+    for environment, text in overlays.items():
+        (env.parent / f".env.{environment}").write_text(text)
+    stacks = load_all_settings(SettingsSource(env, is_example=False), environ={})
+    assert {s.stack_name for s in stacks if s.manage_api_gateway_account} == managers
+
+
+def test_two_stacks_claiming_the_api_gateway_role_name_the_second_claim(tmp_path):
+    env = make_monorepo(tmp_path, settings={"ENVIRONMENTS": "dev,qa,prod"})
+    for environment in ("dev", "qa"):
+        (env.parent / f".env.{environment}").write_text("MANAGE_API_GATEWAY_ACCOUNT=true\n")
+    assert problems_of(env) == [
+        f"{_rel(env.parent / '.env.qa')}: MANAGE_API_GATEWAY_ACCOUNT: is true for acme-dev, acme-qa in account "
+        "123456789012, eu-west-1; the role is one setting per account and region, so set it true for one "
+        "environment only (in its .env.<environment>)"]
+
+
+S3_STATE = {"STATE_BACKEND": "s3", "STATE_BUCKET": "acme-state", "STATE_USE_LOCKFILE": "true"}
+CLOUD_STATE = {"STATE_BACKEND": "cloud", "TFC_ORGANIZATION": "acme"}
+
+
+@pytest.mark.parametrize("settings, key", [
+    ({**S3_STATE, "STATE_KEY": "acme/terraform.tfstate"}, "STATE_KEY"),
+    ({**CLOUD_STATE, "TFC_WORKSPACE": "platform"}, "TFC_WORKSPACE"),
+])
+def test_environments_sharing_one_state_are_each_named_against_the_first(tmp_path, settings, key):
+    env = make_monorepo(tmp_path, settings={**settings, "ENVIRONMENTS": "dev,qa,prod"})
+    assert problems_of(env) == [f"{_rel(env)}: {key}: environments dev and {other} would share one state; use the "
+                                "{environment} placeholder" for other in ("qa", "prod")]
+
+
+@pytest.mark.parametrize("settings", [
+    S3_STATE, {**CLOUD_STATE, "TFC_WORKSPACE": "platform-{environment}"}, {"TFC_WORKSPACE": "platform"},
+    {**CLOUD_STATE, "TFC_WORKSPACE_TAGS": "platform"},
+])
+def test_environments_with_their_own_state_or_without_a_shared_one_pass(tmp_path, settings):
+    env = make_monorepo(tmp_path, settings={**settings, "ENVIRONMENTS": "dev,qa"})
+    stacks = load_all_settings(SettingsSource(env, is_example=False), environ={})
+    assert [s.stack_name for s in stacks] == ["acme-dev", "acme-qa"]
+
+
+def test_every_bad_line_of_the_settings_file_is_reported_with_its_line(tmp_path):
+    env = make_monorepo(tmp_path, extra_lines=(
+        "BRANCH=main\nthis is not a setting\n1BAD=x\nNOVALUE\nBRANCH=dev\n" + "broken line " * 10 +
+        "\n'unterminated=\nBRANCH_NAME=3\n"))
+    where = _rel(env)
+    assert problems_of(env) == [
+        f"{where}: line 8: cannot be parsed as KEY=value: 'this is not a setting'",
+        f"{where}: 1BAD (line 9): is not a valid variable name (letters, digits and _, not starting with a digit)",
+        f"{where}: NOVALUE (line 10): has no value; write KEY=value",
+        f"{where}: BRANCH (line 11): is set twice (first on line 7); keep one",
+        f"{where}: line 12: cannot be parsed as KEY=value: {('broken line ' * 5)!r}",  # the first 60 characters
+        f"{where}: line 13: cannot be parsed as KEY=value: \"'unterminated=\"",  # the first line only
+        f"{where}: BRANCH_NAME: unknown key: not a setting (README 'Settings'); a worker's variable belongs in "
+        ".env.workers (every worker) or .env.workers.<worker>",   # the lines after a bad one are still read
+    ]
+
+
+def test_settings_file_that_is_not_utf8_names_the_byte(tmp_path):
+    latin = tmp_path / "latin.env"
+    latin.write_bytes("PROJECT_NAME=caf\xe9\n".encode("latin-1"))
+    assert problems_of(latin) == [f"{_rel(latin)}: is not UTF-8 text (byte 16); save it as UTF-8"]
+
+
+def test_retired_keys_say_why_and_what_to_do_in_the_file_and_in_the_environment(tmp_path):
+    env = make_monorepo(tmp_path, settings={"AURORA_DELETION_PROTECTION": "false"})
+    reason = "Aurora is protected in every environment now; ALLOW_DESTROY_DATA=true lifts it"
+    assert problems_of(env, {"AURORA_PREVENT_DESTROY": "false", "AURORA_DELETION_PROTECTION": "false"}) == [
+        f"{_rel(env)}: AURORA_DELETION_PROTECTION: is no longer read: {reason}; remove the line",
+        f"environment variable: AURORA_DELETION_PROTECTION: is no longer read: {reason}; unset it",
+        f"environment variable: AURORA_PREVENT_DESTROY: is no longer read: {reason}; unset it",
+    ]
+
+
+def test_missing_settings_file_says_where_it_was_looked_for_and_what_to_copy(tmp_path):
+    source = locate_settings(tmp_path / "nope.env", environ={})
+    with pytest.raises(InputError) as caught:
+        load_settings(source, environ={})
+    assert [str(p) for p in caught.value.problems] == [
+        f"{_rel(tmp_path / 'nope.env')}: settings file not found (given by --env-file or $INFRA_ENV_FILE); copy "
+        "examples/monorepo/infra/aws/.env.example and edit it"]
+
+
+def test_only_known_keys_of_the_process_environment_are_read(tmp_path):
+    env = make_monorepo(tmp_path)
+    settings = settings_from(env, {"PORT": "8080", "HOME": "/root", "PROJECT_NAME_X": "y"})
+    assert settings.port == 8080 and settings.sources["PORT"] == "environment variable"
+    assert settings.sources["PROJECT_NAME"] == _rel(env)
+
+
+def test_an_overlay_file_overrides_the_settings_file_for_its_environment_only(tmp_path):
+    env = make_monorepo(tmp_path, settings={"ENVIRONMENTS": "dev,prod", "WAF_RATE_LIMIT": "500"})
+    (env.parent / ".env.prod").write_text("WAF_RATE_LIMIT=900\n")
+    dev, prod = load_all_settings(SettingsSource(env, is_example=False), environ={})
+    assert (dev.environment, dev.waf_rate_limit, prod.environment, prod.waf_rate_limit) == ("dev", 500, "prod", 900)
+    assert prod.sources["WAF_RATE_LIMIT"] == _rel(env.parent / ".env.prod")
+    assert prod.sources["ENVIRONMENT"] == _rel(env)  # ENVIRONMENT comes from where ENVIRONMENTS is set
+
+
+@pytest.mark.parametrize("environ, expected", [
+    ({"STATE_BACKEND": "s3", "STATE_BUCKET": "", "STATE_LOCK_TABLE": ""}, [
+        "STATE_BUCKET: is required with STATE_BACKEND=s3",
+        "STATE_LOCK_TABLE: is required with STATE_BACKEND=s3 unless STATE_USE_LOCKFILE=true (state needs a lock)"]),
+    ({"STATE_BACKEND": "cloud", "TFC_ORGANIZATION": "", "TFC_WORKSPACE": ""}, [
+        "TFC_ORGANIZATION: is required with STATE_BACKEND=cloud",
+        "TFC_WORKSPACE: give exactly one of TFC_WORKSPACE and TFC_WORKSPACE_TAGS with STATE_BACKEND=cloud"]),
+    ({"PROJECT_NAME": "acme--shop"}, [
+        "PROJECT_NAME: 'acme--shop' may not contain two consecutive hyphens (RDS and ElastiCache identifiers refuse it)"]),
+    ({**S3_STATE, "STATE_BUCKET": "acme..state"}, ["STATE_BUCKET: 'acme..state' may not contain two adjacent periods"]),
+    ({"APP_RUNNER_CONNECTION_ARN": VALID_ARN.replace("eu-west-1", "us-east-1")}, [
+        "APP_RUNNER_CONNECTION_ARN: is in region us-east-1 but AWS_REGION is eu-west-1 (from {file}); App Runner "
+        "connections are regional, create one in eu-west-1 or change AWS_REGION"]),
+    ({"WORKER_CPU": "256", "WORKER_MEMORY": "4096"}, [
+        "WORKER_MEMORY: 4096 MB is not allowed with 256 CPU units; use 512 MB or 1024 MB"]),
+    ({"WORKER_MIN_INSTANCES": "5", "WORKER_MAX_INSTANCES": "2"}, [
+        "WORKER_MIN_INSTANCES: 5 is more than WORKER_MAX_INSTANCES (2)"]),
+    ({"AVAILABILITY_ZONES": "us-east-1a,us-east-1b"}, [
+        "AVAILABILITY_ZONES: every zone must be in AWS_REGION eu-west-1"]),
+    ({"AZ_COUNT": "3", "AVAILABILITY_ZONES": "eu-west-1a,eu-west-1b"}, [
+        "AVAILABILITY_ZONES: lists 2 zone(s) but AZ_COUNT is 3"]),
+    ({"VPC_ID": "vpc-0123456789abcdef0", "PRIVATE_SUBNET_IDS": ""}, [
+        "PRIVATE_SUBNET_IDS: is required with VPC_ID (2 or 3 private subnet ids)"]),
+    ({"VPC_ID": "", "PRIVATE_SUBNET_IDS": ",".join(SUBNETS[:2])}, ["VPC_ID: is required with PRIVATE_SUBNET_IDS"]),
+    ({"VPC_ID": "vpc-0123456789abcdef0", "PRIVATE_SUBNET_IDS": ",".join(SUBNETS)}, [
+        "PRIVATE_SUBNET_IDS: lists 4 subnet(s); give 2 or 3, in distinct availability zones"]),
+    ({"AURORA_MAX_ACU": "0.5"}, ["AURORA_MAX_ACU: 0.5 must be at least 1 and at least AURORA_MIN_ACU (0.5)"]),
+    ({"WORKER_VPC_EGRESS": "false"}, [
+        f"WORKER_VPC_EGRESS: is false, but {key} is true: workers reach the data stores only through the VPC "
+        f"connector; set {key}=false or WORKER_VPC_EGRESS=true" for key in ("AURORA_ENABLED", "REDIS_ENABLED")]),
+])
+def test_rules_across_keys_name_where_the_key_is_set(tmp_path, environ, expected):
+    env = make_monorepo(tmp_path)
+    assert problems_of(env, environ) == [f"environment variable: {message}".replace("{file}", _rel(env))
+                                         for message in expected]
+
+
+def test_an_empty_environments_list_means_one_environment(tmp_path):
+    env = make_monorepo(tmp_path, settings={"ENVIRONMENTS": ""})
+    assert [s.stack_name for s in load_all_settings(SettingsSource(env, is_example=False), environ={})] == ["acme-dev"]
+
+
+def test_a_typo_in_an_overlay_names_the_overlay_file(tmp_path):
+    env = make_monorepo(tmp_path, settings={"ENVIRONMENTS": "dev,prod"})
+    (env.parent / ".env.prod").write_text("WAF_RATE_LIMT=500\n")
+    assert problems_of(env) == [f"{_rel(env.parent / '.env.prod')}: WAF_RATE_LIMT: unknown key; did you mean "
+                                "WAF_RATE_LIMIT?"]
+
+
+def test_an_environment_on_local_state_does_not_hide_two_that_share_one(tmp_path):
+    env = make_monorepo(tmp_path, settings={**S3_STATE, "ENVIRONMENTS": "dev,qa,prod"})
+    (env.parent / ".env.dev").write_text("STATE_BACKEND=local\n")
+    assert problems_of(env, {"STATE_KEY": "acme/terraform.tfstate"}) == [
+        "environment variable: STATE_KEY: environments qa and prod would share one state; use the {environment} "
+        "placeholder"]

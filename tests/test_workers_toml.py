@@ -1,8 +1,10 @@
 import pytest
 
 from workers_scan import InputError, load_workers
+from workers_scan.errors import Problems, display_path
+from workers_scan.workers import check_scaling_configuration_quota
 
-from .helpers import make_monorepo, settings_from
+from .helpers import WORKERS, make_monorepo, settings_from
 
 
 def problems_of(env) -> list[str]:
@@ -44,19 +46,52 @@ def test_table_for_unknown_worker_is_a_typo_error(tmp_path):
 
 @pytest.mark.parametrize("body, key, expected", [
     ("cpu = 512\nmemory = 2048", "[orders].memory", "2048 MB is not allowed with 512 CPU units; use 1024 MB"),
-    ("cpu = 3000", "[orders].cpu", "not a CPU size"),
+    ("cpu = 3000", "[orders].cpu", "3000 is not a CPU size; use one of 256, 512, 1024, 2048, 4096"),
+    ("cpu = true", "[orders].cpu", "True is not a CPU size; use one of 256, 512, 1024, 2048, 4096"),
     ("min_instances = 4\nmax_instances = 2", "[orders].min_instances", "4 is more than max_instances (2)"),
-    ("max_instances = 0", "[orders].max_instances", "from 1 to 25"),
-    ("max_concurrency = 500", "[orders].max_concurrency", "from 1 to 200"),
-    ("health_check_path = 'health'", "[orders].health_check_path", "not an HTTP path"),
-    ("route = 'Orders_API'", "[orders].route", "not a valid route"),
-    ("route = 'proxy'", "[orders].route", "is reserved"),
-    ("cpus = 1024", "[orders].cpus", "unknown key"),
+    ("max_instances = 0", "[orders].max_instances", "0 is not a whole number from 1 to 25"),
+    ("min_instances = true", "[orders].min_instances", "True is not a whole number from 1 to 25"),
+    ("min_instances = '2'", "[orders].min_instances", "'2' is not a whole number from 1 to 25"),
+    ("max_concurrency = 500", "[orders].max_concurrency", "500 is not a whole number from 1 to 200"),
+    ("health_check_path = 'health'", "[orders].health_check_path", "'health' is not an HTTP path like /health"),
+    ("route = 'Orders_API'", "[orders].route",
+     "'Orders_API' is not a valid route (1-64 of a-z, 0-9 and '-', not starting or ending with '-')"),
+    ("route = 'proxy'", "[orders].route", "'proxy' is reserved; choose another route"),
+    ("route = ['orders']", "[orders].route",
+     "['orders'] is not a valid route (1-64 of a-z, 0-9 and '-', not starting or ending with '-')"),
+    ("cpus = 1024", "[orders].cpus",
+     "unknown key; use one of cpu, memory, min_instances, max_instances, max_concurrency, health_check_path, route"),
 ])
 def test_bad_worker_settings_name_file_and_key(tmp_path, body, key, expected):
     env = make_monorepo(tmp_path, ["orders.ts"], toml=f"[orders]\n{body}\n")
-    messages = problems_of(env)
-    assert any(f"workers.toml: {key}: " in m and expected in m for m in messages), messages
+    [message] = problems_of(env)
+    assert message == f"{display_path(env.parent / 'workers.toml')}: {key}: {expected}"
+
+
+def test_out_of_range_min_instances_is_reported_once_not_also_against_max_instances(tmp_path):
+    env = make_monorepo(tmp_path, ["orders.ts"], toml="[orders]\nmin_instances = 26\nmax_instances = 25\n")
+    assert problems_of(env) == [f"{display_path(env.parent / 'workers.toml')}: [orders].min_instances: "
+                                "26 is not a whole number from 1 to 25"]
+
+
+def test_worker_settings_accept_their_upper_bounds_and_equal_min_and_max(tmp_path):
+    env = make_monorepo(tmp_path, ["orders.ts", "billing.ts"], toml=(
+        "[orders]\nmin_instances = 25\nmax_instances = 25\nmax_concurrency = 200\n"
+        "[billing]\nmin_instances = 1\nmax_instances = 1\nmax_concurrency = 1\n"))
+    billing, orders = load_workers(settings_from(env))
+    assert orders.scaling == (25, 25, 200) and billing.scaling == (1, 1, 1)
+
+
+def test_workers_without_a_table_take_cpu_and_memory_from_the_settings(tmp_path):
+    env = make_monorepo(tmp_path, ["orders.ts"], settings={"WORKER_CPU": "1024", "WORKER_MEMORY": "4096"})
+    [orders] = load_workers(settings_from(env))
+    assert (orders.cpu, orders.memory) == (1024, 4096)
+
+
+def test_reserved_route_from_a_file_name_names_the_file(tmp_path):
+    env = make_monorepo(tmp_path, ["proxy.ts"])
+    assert problems_of(env) == [f"{display_path(tmp_path / WORKERS / 'proxy.ts')}: route: "
+                                "'proxy' is reserved; choose another route"]
 
 
 def test_route_override_colliding_with_another_worker_names_both(tmp_path):
@@ -94,6 +129,7 @@ def test_more_scaling_configurations_than_the_app_runner_quota_are_refused_namin
     check_scaling_configuration_quota(stacks, problems)
     [problem] = list(problems)
     assert problem.key == "APPRUNNER_SCALING_CONFIGURATION_QUOTA"
+    assert problem.where == display_path(stacks[0][0].settings_file)  # not set: the file it would go in
     assert "need 12 App Runner auto scaling configurations in account 123456789012, eu-west-1" in problem.message
     assert "plus one free for a resize, but the quota is 10" in problem.message
     assert "'Auto scaling configurations'" in problem.message
@@ -107,3 +143,57 @@ def test_workers_with_the_same_scaling_values_count_once(tmp_path):
 
     settings = settings_from(make_monorepo(tmp_path, [f"w{i:02d}.ts" for i in range(15)]))
     assert scaling_configuration_count([(settings, load_workers(settings))]) == {("123456789012", "eu-west-1"): 1}
+
+
+def test_scaling_quota_keeps_exactly_one_name_free_and_names_where_the_quota_is_set(tmp_path):
+    names = [f"w{i:02d}.ts" for i in range(4)]
+    toml = "".join(f"[w{i:02d}]\nmax_instances = {i + 2}\n" for i in range(4))  # 4 distinct profiles
+    env = make_monorepo(tmp_path, names, toml=toml)
+    for quota, refused in (("5", False), ("4", True)):
+        settings = settings_from(env, {"APPRUNNER_SCALING_CONFIGURATION_QUOTA": quota})
+        problems = Problems()
+        check_scaling_configuration_quota([(settings, load_workers(settings))], problems)
+        assert [str(p) for p in problems] == ([
+            "environment variable: APPRUNNER_SCALING_CONFIGURATION_QUOTA: the stacks of this synth need 4 App Runner "
+            "auto scaling configurations in account 123456789012, eu-west-1 (one per environment and distinct "
+            "min_instances/max_instances/max_concurrency), plus one free for a resize, but the quota is 4; give "
+            "workers the same scaling values in workers.toml, or have AWS raise the quota 'Auto scaling "
+            "configurations' (Service Quotas > AWS App Runner) and set this key to the new value"] if refused else [])
+
+
+def test_every_collision_is_reported_route_then_service_name(tmp_path):
+    # The last two routes differ, but their shortened service names share prefix and 6-hex hash.
+    long_routes = ["notification-dispatcher-worker-1913", "notification-dispatcher-worker-2610"]
+    env = make_monorepo(tmp_path, ["audit.ts", "billing.ts", *(f"{r}.ts" for r in long_routes)],
+                        toml="[billing]\nroute = 'audit'\n")
+    rel = {name: display_path(tmp_path / WORKERS / f"{name}.ts") for name in ["audit", "billing", *long_routes]}
+    assert problems_of(env) == [
+        f"{rel['billing']}: route: 'audit' is also the route of {rel['audit']}; set a distinct route in workers.toml",
+        f"{rel[long_routes[1]]}: service name: 'acme-dev-notification-dispatcher-0431ff' is also the service name "
+        f"of {rel[long_routes[0]]}",
+    ]
+
+
+def test_unknown_table_lists_every_worker(tmp_path):
+    env = make_monorepo(tmp_path, ["orders.ts", "billing.ts"], toml="[order]\n")
+    assert problems_of(env) == [f"{display_path(env.parent / 'workers.toml')}: [order]: names no discovered "
+                                "worker; workers are: billing, orders"]
+
+
+def test_workers_toml_that_is_not_utf8_is_reported(tmp_path):
+    env = make_monorepo(tmp_path, ["orders.ts"])
+    (env.parent / "workers.toml").write_bytes("[orders]\nroute = 'caf\xe9'\n".encode("latin-1"))
+    assert problems_of(env) == [f"{display_path(env.parent / 'workers.toml')}: is not UTF-8 text"]
+
+
+def test_top_level_keys_of_workers_toml_must_be_tables_each_reported(tmp_path):
+    env = make_monorepo(tmp_path, ["orders.ts"], toml="cpu = 512\nmemory = 1024\n")
+    toml = display_path(env.parent / "workers.toml")
+    assert problems_of(env) == [f"{toml}: {key}: must be a table: [worker-name] followed by key = value lines"
+                                for key in ("cpu", "memory")]
+
+
+def test_unreadable_workers_toml_is_reported(tmp_path):
+    env = make_monorepo(tmp_path, ["orders.ts"])
+    (env.parent / "workers.toml").mkdir()
+    assert problems_of(env) == [f"{display_path(env.parent / 'workers.toml')}: cannot be read (Is a directory)"]

@@ -57,9 +57,6 @@ class Problems:
         where_text = display_path(where) if isinstance(where, Path) else where
         self._items.append(Problem(where_text, key, message))
 
-    def extend(self, problems: list[Problem]) -> None:
-        self._items.extend(problems)
-
     def __bool__(self) -> bool:
         return bool(self._items)
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .build_check import check_commands
-from .discovery import ROUTE_RE, SERVICE_NAME_RE, discover_workers, service_name
+from .discovery import ROUTE_RE, discover_workers, service_name
 from .environment import SHARED_FILE, WorkerEnvironment, load_environments
 from .errors import Problems, display_path
 from .settings import CPU_MEMORY, Settings, cpu_memory_hint
@@ -211,8 +211,6 @@ def _configure(found, table: dict, settings: Settings, toml_path: Path, problems
         problems.add(where, where_key, f"{route!r} is reserved; choose another route")
 
     name = service_name(settings.project_name, settings.environment, route)
-    if not SERVICE_NAME_RE.match(name):
-        problems.add(found.source, "service name", f"{name!r} is not a valid App Runner service name")
     if len(problems) > count_before:
         return None
     return Worker(
