@@ -303,3 +303,108 @@ def test_no_worker_found_lists_every_include_pattern(tmp_path):
 def test_as_many_workers_as_one_rest_api_routes_are_accepted(tmp_path):
     env = make_monorepo(tmp_path, [f"w{i:03d}.ts" for i in range(MAX_WORKERS)])
     assert len(workers_of(env)) == MAX_WORKERS
+
+
+# --- the build check and misplaced files (workers_scan/build_check.py, workers.py), whole messages ----------------
+
+def test_each_build_check_problem_has_its_whole_message(tmp_path):
+    root = tmp_path / "repo"
+    env = make_monorepo(root, ["orders.ts"], settings={
+        "BUILD_COMMAND": "pnpm i --frozen-lockfile && pnpm run build -F '@acme/api'",
+        "START_COMMAND": "sh scripts/go.sh {worker_file}"})
+    for name in ("pnpm-lock.yaml", "pnpm-workspace.yaml"):
+        (root / name).unlink()
+    where = display_path(env)
+    assert problems_of(env) == [
+        f"{where}: BUILD_COMMAND: runs `pnpm install --frozen-lockfile`, which fails without "
+        f"{display_path(root / 'pnpm-lock.yaml')}; run `pnpm install` and commit the lockfile",
+        f"{where}: BUILD_COMMAND: filters on the package '@acme/api', which is not in the monorepo; its packages "
+        "are: @monorepo/api",
+        f"{where}: START_COMMAND: runs scripts/go.sh, which is not in the monorepo "
+        f"({display_path(root / 'scripts' / 'go.sh')}); add it or change START_COMMAND"]
+
+
+def test_a_known_package_without_a_workspace_file_and_commands_that_need_nothing(tmp_path):
+    root = tmp_path / "repo"
+    env = make_monorepo(root, ["orders.ts"], settings={"BUILD_COMMAND": "pnpm run build --filter=@monorepo/api"})
+    (root / "pnpm-workspace.yaml").unlink()
+    (root / "pnpm-lock.yaml").unlink()   # no --frozen-lockfile: no lockfile needed
+    assert problems_of(env) == [
+        f"{display_path(env)}: BUILD_COMMAND: filters on a workspace package, but "
+        f"{display_path(root / 'pnpm-workspace.yaml')} is missing, so pnpm sees no workspace"]
+    plain = make_monorepo(tmp_path / "plain", ["orders.ts"], settings={
+        "BUILD_COMMAND": "npm ci && npm run build", "START_COMMAND": "node dist/{worker_file}"})
+    for name in ("pnpm-lock.yaml", "pnpm-workspace.yaml"):
+        (tmp_path / "plain" / name).unlink()
+    assert [w.name for w in workers_of(plain)] == ["orders"]
+
+
+def test_no_package_json_anywhere_is_said_plainly(tmp_path):
+    root = tmp_path / "repo"
+    env = make_monorepo(root, ["orders.ts"])
+    (root / "apps" / "api" / "package.json").unlink()
+    [problem] = problems_of(env)
+    assert problem.endswith("filters on the package @monorepo/api, which is not in the monorepo; its packages are: "
+                            "none (no package.json with a name below the monorepo root)")
+
+
+def test_workspace_packages_stop_at_their_depth_and_skip_build_output_and_bad_manifests(tmp_path):
+    from workers_scan.build_check import workspace_packages
+
+    for folder, text in (("a/b/c", '{"name": "deep3"}'), ("a/b/c/d", '{"name": "deep4"}'), ("dist/x", '{"name": "d"}'),
+                         ("bad", "{not json"), ("list", '["name"]'), ("num", '{"name": 7}')):
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / "package.json").write_text(text)
+    (tmp_path / "package.json").write_text('{"name": "root"}')
+    assert workspace_packages(tmp_path) == {"root", "deep3"}
+    assert workspace_packages(tmp_path, depth=4) == {"root", "deep3", "deep4"}
+
+
+@pytest.mark.parametrize("layout, message", [
+    ({".env.worker": "X=1\n"}, "{aws}/.env.worker: is not read: worker environments are .env.workers and "
+                               ".env.workers.<worker> (plural); rename it"),
+    ({".env.worker.orders": "X=1\n"}, "{aws}/.env.worker.orders: is not read: worker environments are .env.workers "
+                                      "and .env.workers.<worker> (plural); rename it"),
+    ({"worker.toml": ""}, "{aws}/worker.toml: is not read: per-worker settings are workers.toml next to the settings "
+                          "file; rename it"),
+    ({"workers.yaml": ""}, "{aws}/workers.yaml: is not read: per-worker settings are workers.toml next to the "
+                           "settings file; rename it"),
+    ({"workers.json": ""}, "{aws}/workers.json: is not read: per-worker settings are workers.toml next to the "
+                           "settings file; rename it"),
+    ({"../../.env.workers.orders": "X=1\n"}, "{root}/.env.workers.orders: is not read: .env.workers.orders belongs "
+                                             "next to the settings file, in {aws}; move it there"),
+    ({"../../workers.toml": ""}, "{root}/workers.toml: is not read: workers.toml belongs next to the settings "
+                                 "file, in {aws}; move it there"),
+])
+def test_each_misplaced_file_gets_its_whole_message(tmp_path, layout, message):
+    root = tmp_path / "repo"
+    env = make_monorepo(root, ["orders.ts"])
+    for name, text in layout.items():
+        (env.parent / name).write_text(text)
+    assert problems_of(env) == [message.format(aws=display_path(env.parent), root=display_path(root))]
+
+
+def test_examples_at_the_root_and_a_settings_file_at_the_root_are_not_misplaced(tmp_path):
+    root = tmp_path / "repo"
+    env = make_monorepo(root, ["orders.ts"])
+    (root / ".env.workers.example").write_text("X=1\n")
+    (root / "workers.toml.sample").write_text("")
+    assert [w.name for w in workers_of(env)] == ["orders"]
+    # Settings next to the monorepo root: the root is where the files belong, nothing is misplaced.
+    flat = make_monorepo(tmp_path / "flat", ["orders.ts"], settings={"MONOREPO_ROOT": "../.."})
+    (flat.parent / ".env.workers").write_text("LOG_LEVEL=info\n")
+    assert workers_of(flat)[0].environment.variables == {"LOG_LEVEL": "info"}
+
+
+@pytest.mark.parametrize("text, found", [
+    ("APP_RUNNER_CONNECTION_ARN=x\n", True), ("  export APP_RUNNER_CONNECTION_ARN = x\n", True),
+    ("# APP_RUNNER_CONNECTION_ARN=x\n", False), ("MY_APP_RUNNER_CONNECTION_ARN=x\n", False),
+    ("DATABASE_URL=x\n", False),
+])
+def test_a_settings_file_where_the_command_runs_is_one_that_sets_the_connection(tmp_path, text, found):
+    from workers_scan.settings import _is_settings_file
+
+    (tmp_path / ".env").write_bytes(text.encode() + b"\xff")
+    assert _is_settings_file(tmp_path / ".env") is found
+    assert _is_settings_file(tmp_path / "absent.env") is False
+    assert _is_settings_file(tmp_path) is False   # a folder
