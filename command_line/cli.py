@@ -125,9 +125,10 @@ def list_workers(args, inputs) -> int:
         print(workers_table(settings, workers))
         print()
         print(routes_table(settings, workers))
-        if skipped(settings):
+        entries = skipped(settings)   # one scan of the workers folder
+        if entries:
             print()
-            print(skipped_table(settings))
+            print(skipped_table(entries))
     return EXIT_OK
 
 

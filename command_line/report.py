@@ -53,8 +53,8 @@ def skipped(settings: Settings) -> list[tuple[str, str]]:
                            folder_entry=settings.worker_folder_entry)
 
 
-def skipped_table(settings: Settings) -> str:
-    return table(("not a worker", "why"), skipped(settings))
+def skipped_table(entries: list[tuple[str, str]]) -> str:
+    return table(("not a worker", "why"), entries)
 
 
 def routes_table(settings: Settings, workers: Sequence[Worker]) -> str:

@@ -31,8 +31,9 @@ def check_commands(settings: Settings, problems: Problems) -> None:
             lockfile = display_path(root / "pnpm-lock.yaml")
             problems.add(where, "BUILD_COMMAND", f"runs `pnpm install --frozen-lockfile`, which fails without "
                                                  f"{lockfile}; run `pnpm install` and commit the lockfile")
-    for wanted in FILTER_RE.findall(build):
-        names = workspace_packages(root)
+    filters = FILTER_RE.findall(build)
+    names = workspace_packages(root) if filters else set()   # one walk of the monorepo, however many filters
+    for wanted in filters:
         if wanted.strip("'\"") not in names:
             known = ", ".join(sorted(names)) or "none (no package.json with a name below the monorepo root)"
             problems.add(where, "BUILD_COMMAND", f"filters on the package {wanted}, which is not in the monorepo; its "

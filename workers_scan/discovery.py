@@ -51,8 +51,12 @@ def service_name(project: str, environment: str, route: str) -> str:
     return shorten(f"{project}-{environment}-{route}", SERVICE_NAME_MAX)
 
 
+def _first_match(name: str, patterns: tuple[str, ...]) -> str | None:
+    return next((pattern for pattern in patterns if fnmatch.fnmatchcase(name, pattern)), None)
+
+
 def _matches(name: str, patterns: tuple[str, ...]) -> bool:
-    return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
+    return _first_match(name, patterns) is not None
 
 
 def discover_workers(
@@ -146,8 +150,8 @@ def skipped_entries(workers_path: Path, *, include: tuple[str, ...] = ("*.ts",),
     skipped = []
     for entry in sorted(os.scandir(workers_path), key=lambda e: e.name):
         name = entry.name
-        always = next((p for p in ALWAYS_EXCLUDED if default_exclusions and fnmatch.fnmatchcase(name, p)), None)
-        added = next((p for p in exclude if fnmatch.fnmatchcase(name, p)), None)
+        always = _first_match(name, ALWAYS_EXCLUDED if default_exclusions else ())
+        added = _first_match(name, exclude)
         if always:
             skipped.append((name, f"always excluded ({always})"))
         elif added:
