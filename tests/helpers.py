@@ -19,6 +19,9 @@ BASE_SETTINGS = {
     "MONOREPO_ROOT": "../..",
 }
 WORKERS = "apps/api/src/workers"
+CODECONNECTIONS_ARN = "arn:aws:codeconnections:eu-west-1:123456789012:connection/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
+# The same monorepo on ECS: the App Runner connection is not needed there.
+ECS_SETTINGS = {"COMPUTE": "ecs", "APP_RUNNER_CONNECTION_ARN": None, "CODECONNECTIONS_ARN": CODECONNECTIONS_ARN}
 
 
 def write_settings(path: Path, values: dict[str, str | None], extra_lines: str = "") -> Path:

@@ -7,7 +7,7 @@ from workers_scan.settings import (DEFAULT_BUILD_COMMAND, DEFAULT_START_COMMAND,
                                    SettingsSource, _csv_matching, _int_between, _matching, _one_of, load_all_settings,
                                    load_settings, locate_settings)
 
-from .helpers import VALID_ARN, make_monorepo, settings_from, write_settings
+from .helpers import CODECONNECTIONS_ARN, ECS_SETTINGS, VALID_ARN, make_monorepo, settings_from, write_settings
 
 
 def problems_of(path: Path, environ=None) -> list[str]:
@@ -62,6 +62,39 @@ def test_connection_region_must_equal_aws_region(tmp_path):
     env = make_monorepo(tmp_path, settings={"AWS_REGION": "us-east-1"})
     [message] = problems_of(env)
     assert "APP_RUNNER_CONNECTION_ARN" in message and "eu-west-1" in message and "us-east-1" in message
+
+
+def test_ecs_needs_the_codeconnections_arn_not_the_app_runner_one(tmp_path):
+    settings = settings_from(make_monorepo(tmp_path, settings=ECS_SETTINGS))
+    assert settings.uses_ecs and settings.compute == "ecs"
+    assert settings.connection_arn == "" and settings.codeconnections_arn == CODECONNECTIONS_ARN
+    assert settings.account_region == ("123456789012", "eu-west-1")
+    [message] = problems_of(make_monorepo(tmp_path / "b", settings={**ECS_SETTINGS, "CODECONNECTIONS_ARN": None}))
+    assert "infra/aws/.env: CODECONNECTIONS_ARN: is required with COMPUTE=ecs" in message
+
+
+def test_app_runner_still_requires_its_connection_and_ignores_no_codeconnections_arn(tmp_path):
+    [message] = problems_of(make_monorepo(tmp_path, settings={"APP_RUNNER_CONNECTION_ARN": None}))
+    assert "infra/aws/.env: APP_RUNNER_CONNECTION_ARN: is required with COMPUTE=apprunner" in message
+    settings = settings_from(make_monorepo(tmp_path / "b", settings={"CODECONNECTIONS_ARN": CODECONNECTIONS_ARN}))
+    assert settings.compute == "apprunner" and not settings.uses_ecs
+
+
+@pytest.mark.parametrize("key, value, expected", [
+    ("CODECONNECTIONS_ARN", "arn:aws:codeconnections:eu-west-1:123456789012:connection/not-a-uuid",
+     "connection/<uuid>"),
+    ("CODECONNECTIONS_ARN", "arn:aws:codeconnections:us-east-1:123456789012:connection/"
+                            "0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b", "CodeBuild uses a connection of its own region"),
+    ("ECS_CERTIFICATE_ARN", "arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b",
+     "a load balancer takes certificates of its own region"),
+    ("ECS_CERTIFICATE_ARN", "arn:aws:iam::123456789012:server-certificate/x", "an ACM certificate ARN"),
+    ("COMPUTE", "fargate", "'fargate' is not one of apprunner, ecs"),
+])
+def test_ecs_keys_are_checked_with_file_and_key(tmp_path, key, value, expected):
+    messages = problems_of(make_monorepo(tmp_path, settings={**ECS_SETTINGS, key: value}))
+    assert any(f"infra/aws/.env: {key}:" in m for m in messages), messages
+    assert any(expected in m for m in messages), messages
+    assert len(messages) == 1, messages
 
 
 def test_key_that_looks_like_a_typo_is_reported_with_suggestion(tmp_path):

@@ -50,6 +50,15 @@ ARN_RE = re.compile(
     r"^arn:aws:apprunner:(?P<region>[a-z]{2}(-[a-z]+)+-\d):(?P<account>\d{12}):connection/"
     r"(?P<name>[A-Za-z0-9][A-Za-z0-9_-]{3,31})/(?P<id>[0-9a-f]{32})$"
 )
+CODECONNECTIONS_ARN_RE = re.compile(
+    r"^arn:aws:(codeconnections|codestar-connections):(?P<region>[a-z]{2}(-[a-z]+)+-\d):(?P<account>\d{12}):"
+    r"connection/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+)
+CERTIFICATE_ARN_RE = re.compile(
+    r"^arn:aws:acm:(?P<region>[a-z]{2}(-[a-z]+)+-\d):\d{12}:certificate/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-"
+    r"[0-9a-f]{4}-[0-9a-f]{12}$"
+)
+COMPUTE_BACKENDS = ("apprunner", "ecs")
 REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 REPO_RE = re.compile(r"^https://github\.com/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+?(\.git)?$")
 
@@ -227,9 +236,21 @@ class Key:
 
 
 KEYS: tuple[Key, ...] = (
-    Key("APP_RUNNER_CONNECTION_ARN", "connection_arn", None,
+    Key("COMPUTE", "compute", "apprunner", _one_of(*COMPUTE_BACKENDS),
+        "What runs the workers: apprunner (private App Runner services) or ecs (ECS on Fargate, one image per push)."),
+    Key("APP_RUNNER_CONNECTION_ARN", "connection_arn", "",
         _matching(ARN_RE.pattern, "an App Runner connection ARN like arn:aws:apprunner:<region>:<12-digit account>:connection/<name>/<32-hex id>"),
-        "ARN of the App Runner connection to GitHub (App Runner console > Connections)."),
+        "ARN of the App Runner connection to GitHub (App Runner console > Connections); required with COMPUTE=apprunner."),
+    Key("CODECONNECTIONS_ARN", "codeconnections_arn", "",
+        _matching(CODECONNECTIONS_ARN_RE.pattern, "a CodeConnections connection ARN like arn:aws:codeconnections:<region>:<12-digit account>:connection/<uuid>"),
+        "ARN of the CodeConnections (CodeStar Connections) connection to GitHub the ECS image build clones through "
+        "(Developer Tools console > Connections); required with COMPUTE=ecs."),
+    Key("ECS_CERTIFICATE_ARN", "ecs_certificate_arn", "",
+        _matching(CERTIFICATE_ARN_RE.pattern, "an ACM certificate ARN like arn:aws:acm:<region>:<12-digit account>:certificate/<uuid>"),
+        "COMPUTE=ecs: ACM certificate for *.workers.internal on the workers' internal ALB (TLS from API Gateway to the "
+        "ALB); empty: HTTP inside the VPC."),
+    Key("ECS_REQUESTS_PER_TARGET", "ecs_requests_per_target", "1000", _int_between(1, 1_000_000),
+        "COMPUTE=ecs: requests per minute per task before a worker scales out (ALBRequestCountPerTarget)."),
     Key("AWS_REGION", "aws_region", None,
         _matching(REGION_RE.pattern, "an AWS region like eu-west-1"), "Region of every resource; must be the connection's region."),
     Key("PROJECT_NAME", "project_name", None,
@@ -392,7 +413,11 @@ KEYS_BY_NAME = {key.name: key for key in KEYS}
 class Settings:
     settings_file: Path
     is_example: bool
+    compute: str
     connection_arn: str
+    codeconnections_arn: str
+    ecs_certificate_arn: str
+    ecs_requests_per_target: int
     aws_region: str
     project_name: str
     environment: str
@@ -491,9 +516,15 @@ class Settings:
 
     @property
     def account_region(self) -> tuple[str, str]:
-        """(account, region) of the stack: the App Runner connection's account; account-wide settings and quotas
+        """(account, region) of the stack: its backend's connection's account; account-wide settings and quotas
         are per account and region."""
+        if self.uses_ecs:
+            return CODECONNECTIONS_ARN_RE.match(self.codeconnections_arn).group("account"), self.aws_region
         return ARN_RE.match(self.connection_arn).group("account"), self.aws_region
+
+    @property
+    def uses_ecs(self) -> bool:
+        return self.compute == "ecs"
 
     @property
     def name_prefix(self) -> str:
@@ -550,9 +581,9 @@ def locate_settings(env_file: str | os.PathLike | None = None, environ: Mapping[
 
 
 def _is_settings_file(path: Path) -> bool:
-    """A .env of this tool (not an application's): it sets the one key every settings file must."""
+    """A .env of this tool (not an application's): it sets the connection key one of the backends requires."""
     try:
-        return path.is_file() and re.search(r"^\s*(export\s+)?APP_RUNNER_CONNECTION_ARN\s*=", path.read_text(
+        return path.is_file() and re.search(r"^\s*(export\s+)?(APP_RUNNER_CONNECTION_ARN|CODECONNECTIONS_ARN)\s*=", path.read_text(
             encoding="utf-8", errors="replace"), re.MULTILINE) is not None
     except OSError:
         return False
@@ -761,6 +792,20 @@ def _cross_checks(values: dict[str, Any], origin: dict[str, str], path: Path, pr
     for message in bucket_name_problems(values.get("state_bucket") or ""):
         problems.add(where("STATE_BUCKET"), "STATE_BUCKET", f"{values['state_bucket']!r} {message}")
 
+    compute = values.get("compute")
+    for key, field_name, backend in (("APP_RUNNER_CONNECTION_ARN", "connection_arn", "apprunner"),
+                                     ("CODECONNECTIONS_ARN", "codeconnections_arn", "ecs")):
+        if compute == backend and values.get(field_name) == "":  # absent when it did not parse: said already
+            problems.add(where(key), key, f"is required with COMPUTE={backend} ({KEYS_BY_NAME[key].help})")
+    for key, field_name, pattern, why in (
+            ("CODECONNECTIONS_ARN", "codeconnections_arn", CODECONNECTIONS_ARN_RE,
+             "CodeBuild uses a connection of its own region"),
+            ("ECS_CERTIFICATE_ARN", "ecs_certificate_arn", CERTIFICATE_ARN_RE,
+             "a load balancer takes certificates of its own region")):
+        value, region = values.get(field_name), values.get("aws_region")
+        if value and region and pattern.match(value).group("region") != region:
+            problems.add(where(key), key, f"is in region {pattern.match(value).group('region')} but AWS_REGION is "
+                         f"{region} (from {where('AWS_REGION')}); {why}")
     arn, region = values.get("connection_arn"), values.get("aws_region")
     if arn and region:
         arn_region = ARN_RE.match(arn).group("region")
