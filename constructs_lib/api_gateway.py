@@ -41,7 +41,9 @@ PUSH_TO_CLOUDWATCH = "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushT
 @dataclass(frozen=True)
 class Route:
     worker: Worker
-    ingress_domain: str  # the VPC ingress connection's domain: becomes Host and TLS SNI
+    ingress_domain: str  # App Runner: the VPC ingress connection's domain; ECS: the worker's host on the ALB.
+                         # API Gateway sends it as Host (and TLS SNI); the VPC link never resolves it.
+    scheme: str = "https"  # ECS without a certificate: http
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,8 @@ class RestApi(Construct):
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
         )
         link = ApiGatewayVpcLink(
-            self, "vpc-link", name=prefix, description="To the internal NLB in front of App Runner",
+            self, "vpc-link", name=prefix,
+            description=f"To the internal NLB in front of {'the workers ALB' if settings.uses_ecs else 'App Runner'}",
             target_arns=[props.nlb_arn],
             # AWS refuses to delete a link in use: a new one first (the deployment trigger moves the stage).
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
@@ -132,7 +135,7 @@ class RestApi(Construct):
             integration_args = dict(
                 type="HTTP_PROXY", integration_http_method="ANY", connection_type="VPC_LINK",
                 request_parameters={"integration.request.path.proxy": "method.request.path.proxy"} if params else None)
-            uri = f"https://{route.ingress_domain}{path}"  # known at apply time, like the ids below
+            uri = f"{route.scheme}://{route.ingress_domain}{path}"  # known at apply time, like the ids below
             method = ApiGatewayMethod(self, f"{worker.name}{suffix}-method", rest_api_id=api.id,
                                               resource_id=resource.id, **method_args)
             integration = ApiGatewayIntegration(
@@ -140,8 +143,11 @@ class RestApi(Construct):
                 http_method=method.http_method, uri=uri, connection_id=link.id, **integration_args)
             # Synth-time values as one digest, apply-time values as references. (Not whole objects: the provider
             # stores null at create and "" or {} after a refresh, which would redeploy once for nothing.)
-            known = json.dumps({"path_part": worker.route if resource is base else "{proxy+}", "uri_path": path,
-                                "method": method_args, "integration": integration_args}, sort_keys=True)
+            known = {"path_part": worker.route if resource is base else "{proxy+}", "uri_path": path,
+                     "method": method_args, "integration": integration_args}
+            if route.scheme != "https":  # https (App Runner's only one) stays out: its stacks' triggers are as before
+                known["scheme"] = route.scheme
+            known = json.dumps(known, sort_keys=True)
             redeploy_on.extend([hashlib.sha256(known.encode()).hexdigest(), resource.id, method.id, integration.id,
                                 route.ingress_domain, link.id])
         return redeploy_on

@@ -42,7 +42,8 @@ REDIS_ADDRESS = "redis"
 class DataStoresProps:
     settings: Settings
     network: Network
-    connector_security_group_id: str | None   # None without a VPC connector (then no store either)
+    client_security_group_id: str | None   # the workers' group (App Runner's connector, ECS's tasks); None: no store
+    clients: str = "the App Runner VPC connector"  # who that group is, for the stores' group descriptions
 
 
 class DataStores(Construct):
@@ -65,16 +66,16 @@ class DataStores(Construct):
     def _security_group(self, props: DataStoresProps, id_: str, name: str, port: int, what: str):
         prefix = props.settings.name_prefix
         group = SecurityGroup(self, f"{id_}-security-group", name=f"{prefix}-{name}", vpc_id=props.network.vpc_id,
-                                  description=f"{what}: port {port} from the App Runner VPC connector only",
+                                  description=f"{what}: port {port} from {props.clients} only",
                                   tags={"Name": f"{prefix}-{name}"},
                                   # A description change replaces a group, which AWS refuses while the store
                                   # uses it (e.g. REDIS_ENGINE redis -> valkey): keep the one it was created with.
                                   lifecycle=TerraformResourceLifecycle(ignore_changes=["description"]))
         VpcSecurityGroupIngressRule(
             self, f"{id_}-from-workers", security_group_id=group.id, ip_protocol="tcp", from_port=port, to_port=port,
-            referenced_security_group_id=props.connector_security_group_id, description=f"{what} from workers")
+            referenced_security_group_id=props.client_security_group_id, description=f"{what} from workers")
         VpcSecurityGroupEgressRule(
-            self, f"workers-to-{id_}", security_group_id=props.connector_security_group_id, ip_protocol="tcp",
+            self, f"workers-to-{id_}", security_group_id=props.client_security_group_id, ip_protocol="tcp",
             from_port=port, to_port=port, referenced_security_group_id=group.id, description=f"Workers to {what}")
         return group
 

@@ -43,7 +43,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from cdktf import TerraformResourceLifecycle
+from cdktf import TerraformIterator, TerraformResourceLifecycle, Token
 from cdktf_cdktf_provider_aws.appautoscaling_policy import (
     AppautoscalingPolicy, AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration,
     AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification)
@@ -94,11 +94,17 @@ class FargateClusterProps:
     listener_port: int = 80
     certificate_arn: str | None = None  # HTTPS on the listener (TLS from the NLB, which passes TCP through)
     deletion_protection: bool = False   # like the NLB's: on for prod, so a replacement stops instead of deleting
+    # A Terraform list of more CIDRs the NLB may sit in (an existing VPC's secondary blocks), or None.
+    extra_ingress_cidrs: list | None = None
+    # The tasks' shared security group (the data stores admit it, like App Runner's connector group) and the
+    # ports it may reach on the internet through NAT (ECR, logs, APIs). None: no shared group.
+    worker_egress_ports: tuple[int, ...] | None = None
 
 
 class FargateCluster(Construct):
     """Exposes `cluster_arn`, `cluster_name`, `load_balancer_arn`, `load_balancer_arn_suffix`, `listener_arn`,
-    `listener_port` and `security_group_id` (the ALB's)."""
+    `listener` (the resource), `listener_port`, `listener_protocol`, `security_group_id` (the ALB's) and
+    `tasks_security_group_id` (shared by every worker's tasks; None without worker_egress_ports)."""
 
     def __init__(self, scope: Construct, id_: str, *, props: FargateClusterProps):
         super().__init__(scope, id_)
@@ -116,6 +122,12 @@ class FargateCluster(Construct):
                 self, f"ingress-{n}", security_group_id=group.id, ip_protocol="tcp", cidr_ipv4=cidr,
                 from_port=props.listener_port, to_port=props.listener_port,
                 description=f"NLB to the workers' ALB on TCP {props.listener_port}")
+        if props.extra_ingress_cidrs is not None:
+            extra = TerraformIterator.from_list(props.extra_ingress_cidrs)
+            VpcSecurityGroupIngressRule(
+                self, "ingress-secondary-cidrs", for_each=extra, security_group_id=group.id, ip_protocol="tcp",
+                cidr_ipv4=Token.as_string(extra.value), from_port=props.listener_port, to_port=props.listener_port,
+                description=f"NLB to the workers' ALB on TCP {props.listener_port} (secondary VPC CIDR block)")
         # Day 2: name, internal and load_balancer_type are ForceNew (a new prefix replaces the ALB, and its
         # listener and rules with it); subnets and security groups update in place.
         alb = Lb(self, "load-balancer", name=shorten(f"{prefix}-workers", ELB_NAME_MAX), internal=True,
@@ -130,11 +142,25 @@ class FargateCluster(Construct):
             default_action=[LbListenerDefaultAction(type="fixed-response", fixed_response=(
                 LbListenerDefaultActionFixedResponse(content_type="text/plain", status_code="404",
                                                      message_body="No worker serves this host")))])
+        self.tasks_security_group_id: str | None = None
+        if props.worker_egress_ports is not None:
+            # Day 2: the name is ForceNew; not App Runner's connector group name, so both backends can coexist.
+            tasks = SecurityGroup(self, "tasks-security-group", name=f"{prefix}-ecs-workers", vpc_id=props.vpc_id,
+                                  description="Every worker's tasks: to the data stores and through NAT only",
+                                  tags={"Name": f"{prefix}-ecs-workers"})
+            # The data stores add their own port to this group; DNS to the VPC resolver is not filtered.
+            for port in props.worker_egress_ports:
+                VpcSecurityGroupEgressRule(
+                    self, f"tasks-egress-{port}", security_group_id=tasks.id, ip_protocol="tcp", from_port=port,
+                    to_port=port, cidr_ipv4="0.0.0.0/0", description=f"Workers to the internet on TCP {port} through NAT")
+            self.tasks_security_group_id = tasks.id
         self.cluster_arn: str = cluster.arn
         self.cluster_name: str = cluster.name
         self.load_balancer_arn: str = alb.arn
         self.load_balancer_arn_suffix: str = alb.arn_suffix
+        self.listener = listener
         self.listener_arn: str = listener.arn
+        self.listener_protocol = "HTTPS" if props.certificate_arn else "HTTP"
         self.listener_port = props.listener_port
         self.security_group_id: str = group.id
 
@@ -170,6 +196,7 @@ class FargateWorkerServiceProps:
     kms_key_arns: tuple[str, ...] = ()    # keys of those secrets (kms:Decrypt)
     statements: tuple[dict, ...] = ()     # more IAM statements for the task role (data access)
     egress_ports: tuple[int, ...] = (443,)  # to the internet through NAT (ECR, logs, APIs)
+    shared_security_group_ids: tuple[str, ...] = ()  # more groups of the tasks (FargateCluster's tasks group)
     # Plain (synth-time) values that say where the VPC is (settings' VPC id, CIDR, subnets): vpc_id may be a token,
     # and a new VPC replaces the target group, whose new name must differ from the old one's.
     network_key: str = ""
@@ -256,7 +283,8 @@ class FargateWorkerService(Construct):
             deployment_circuit_breaker=EcsServiceDeploymentCircuitBreaker(enable=True, rollback=True),
             health_check_grace_period_seconds=60,
             network_configuration=EcsServiceNetworkConfiguration(
-                subnets=list(props.private_subnet_ids), security_groups=[group.id], assign_public_ip=False),
+                subnets=list(props.private_subnet_ids), security_groups=[group.id, *props.shared_security_group_ids],
+                assign_public_ip=False),
             load_balancer=[EcsServiceLoadBalancer(target_group_arn=target_group.arn, container_name=CONTAINER_NAME,
                                                   container_port=port)],
             propagate_tags="SERVICE", enable_ecs_managed_tags=True,

@@ -39,6 +39,9 @@ VPC_ADDRESS = "vpc"
 class NetworkProps:
     settings: Settings
     logs_kms_key_arn: str
+    # Zones looked up must offer the apprunner.requests endpoint (App Runner's private ingress); ECS needs none,
+    # and its regions need not have App Runner at all.
+    zones_offer_apprunner_requests: bool = True
 
 
 class Network(Construct):
@@ -67,6 +70,7 @@ class Network(Construct):
             return
         self.subnet_count = settings.az_count
         self.vpc_secondary_cidrs = None
+        self._zones_offer_apprunner_requests = props.zones_offer_apprunner_requests
         self._build_vpc(settings)
         if settings.vpc_flow_logs:
             self._build_flow_logs(settings, props.logs_kms_key_arn)
@@ -87,21 +91,26 @@ class Network(Construct):
                 self, "zones", state="available",
                 filter=[DataAwsAvailabilityZonesFilter(name="opt-in-status", values=["opt-in-not-required"])],
             )
-            # Only zones where the apprunner.requests endpoint service is offered: the endpoint gets a network
-            # interface in every private subnet, and AWS refuses a subnet in a zone the service lacks.
-            service = f"com.amazonaws.{settings.aws_region}.apprunner.requests"
-            offered = DataAwsVpcEndpointService(self, "requests-endpoint-service", service_name=service)
-            self._zones = TerraformLocal(
-                self, "zones-offering-requests-endpoint",
-                f"${{[for zone in {zones.fqn}.names : zone if contains({offered.fqn}.availability_zones, zone)]}}")
-            offered.lifecycle = TerraformResourceLifecycle(postcondition=[Postcondition(
-                condition=f"${{length([for zone in {zones.fqn}.names : zone if contains(self.availability_zones, "
-                          f"zone)]) >= {settings.az_count}}}",
-                error_message=f"{service} is offered in fewer than AZ_COUNT={settings.az_count} available zones "
-                              f"of {settings.aws_region}; lower AZ_COUNT, or set AVAILABILITY_ZONES to zones "
-                              "that offer it (aws ec2 describe-vpc-endpoint-services --service-names "
-                              f"{service})")])
-        return Fn.element(self._zones.as_list, index)
+            self._zones = (self._offering_requests_endpoint(settings, zones)
+                           if self._zones_offer_apprunner_requests else zones.names)
+        return Fn.element(self._zones, index)
+
+    def _offering_requests_endpoint(self, settings: Settings, zones: DataAwsAvailabilityZones) -> list[str]:
+        """Only zones where the apprunner.requests endpoint service is offered: the endpoint gets a network
+        interface in every private subnet, and AWS refuses a subnet in a zone the service lacks."""
+        service = f"com.amazonaws.{settings.aws_region}.apprunner.requests"
+        offered = DataAwsVpcEndpointService(self, "requests-endpoint-service", service_name=service)
+        local = TerraformLocal(
+            self, "zones-offering-requests-endpoint",
+            f"${{[for zone in {zones.fqn}.names : zone if contains({offered.fqn}.availability_zones, zone)]}}")
+        offered.lifecycle = TerraformResourceLifecycle(postcondition=[Postcondition(
+            condition=f"${{length([for zone in {zones.fqn}.names : zone if contains(self.availability_zones, "
+                      f"zone)]) >= {settings.az_count}}}",
+            error_message=f"{service} is offered in fewer than AZ_COUNT={settings.az_count} available zones "
+                          f"of {settings.aws_region}; lower AZ_COUNT, or set AVAILABILITY_ZONES to zones "
+                          "that offer it (aws ec2 describe-vpc-endpoint-services --service-names "
+                          f"{service})")])
+        return local.as_list
 
     def _build_vpc(self, settings: Settings) -> None:
         prefix = settings.name_prefix

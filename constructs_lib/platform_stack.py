@@ -7,19 +7,19 @@ from constructs import Construct
 
 from workers_scan import Settings, Worker
 
-from .api_gateway import RestApi, RestApiProps, Route
+from .api_gateway import RestApi, RestApiProps
+from .compute import build_compute
 from .data_stores import DataStores, DataStoresProps
 from .log_encryption import LogEncryption, LogEncryptionProps
 from .network import Network, NetworkProps
-from .private_ingress import PrivateIngress, PrivateIngressProps
 from .provider import add_aws_provider
 from .state_backend import configure_backend
 from .waf import Waf, WafProps
-from .worker_service import (InfrastructureEnvironment, WorkerPlatform, WorkerPlatformProps, WorkerService,
-                             WorkerServiceProps)
+from .worker_service import InfrastructureEnvironment
 
 class PlatformStack(TerraformStack):
-    """Exposes `network`, `ingress`, `platform`, `services` (worker name -> WorkerService), `api`, `waf`."""
+    """Exposes `network`, `compute` (the backend COMPUTE picks), `ingress`, `services` (worker name -> the
+    backend's service), `data_stores`, `api`, `waf`."""
 
     def __init__(self, scope: Construct, id_: str, *, settings: Settings, workers: list[Worker]):
         super().__init__(scope, id_)
@@ -31,32 +31,22 @@ class PlatformStack(TerraformStack):
         self.log_encryption = LogEncryption(self, "log-encryption", props=LogEncryptionProps(
             name_prefix=settings.name_prefix, region=settings.aws_region, existing_key_arn=settings.logs_kms_key_arn))
         logs_key = self.log_encryption.key_arn
-        self.network = Network(self, "network", props=NetworkProps(settings=settings, logs_kms_key_arn=logs_key))
-        self.ingress = PrivateIngress(self, "private-ingress", props=PrivateIngressProps(
-            name_prefix=settings.name_prefix, region=settings.aws_region,
-            deletion_protection=settings.is_production, network=self.network))
-        self.platform = WorkerPlatform(self, "worker-platform",
-                                       props=WorkerPlatformProps(settings=settings, network=self.network,
-                                                                  scaling_profiles=tuple(w.scaling for w in workers)))
+        self.network = Network(self, "network", props=NetworkProps(
+            settings=settings, logs_kms_key_arn=logs_key, zones_offer_apprunner_requests=not settings.uses_ecs))
+        self.compute = build_compute(self, settings=settings, workers=workers, network=self.network,
+                                     logs_kms_key_arn=logs_key)
+        self.ingress = self.compute.ingress
         self.data_stores = DataStores(self, "data-stores", props=DataStoresProps(
             settings=settings, network=self.network,
-            connector_security_group_id=self.platform.connector_security_group_id))
+            client_security_group_id=self.compute.client_security_group_id,
+            clients="the ECS tasks" if settings.uses_ecs else "the App Runner VPC connector"))
         infrastructure = InfrastructureEnvironment(
             variables=self.data_stores.environment, secrets=self.data_stores.secrets,
             kms_key_arns=tuple(self.data_stores.kms_key_arns), statements=tuple(self.data_stores.worker_statements))
-        self.services: dict[str, WorkerService] = {}
-        for worker in sorted(workers, key=lambda w: w.name):
-            # Construct ids carry the worker name, never a position: adding a worker moves nothing else.
-            self.services[worker.name] = WorkerService(
-                self, f"worker-{worker.name}",
-                props=WorkerServiceProps(settings=settings, worker=worker, platform=self.platform, ingress=self.ingress,
-                                         infrastructure=infrastructure),
-            )
+        routes = self.compute.build_workers(infrastructure)
+        self.services = self.compute.services
         self.api = RestApi(self, "api", props=RestApiProps(
-            settings=settings, nlb_arn=self.ingress.nlb_arn, logs_kms_key_arn=logs_key,
-            routes=tuple(Route(worker=w, ingress_domain=self.services[w.name].ingress_domain)
-                         for w in sorted(workers, key=lambda w: w.name)),
-        ))
+            settings=settings, nlb_arn=self.ingress.nlb_arn, logs_kms_key_arn=logs_key, routes=routes))
         self.waf = Waf(self, "waf", props=WafProps(
             name_prefix=settings.name_prefix, rate_limit=settings.waf_rate_limit,
             count_rules=settings.waf_count_rules, log_all_requests=settings.waf_log_all_requests,
@@ -66,13 +56,7 @@ class PlatformStack(TerraformStack):
     def _outputs(self) -> None:
         TerraformOutput(self, "invoke_url", value=self.api.invoke_url, description="Base URL of the API stage")
         TerraformOutput(self, "worker_urls", value=self.api.worker_urls, description="Public URL of each worker")
-        TerraformOutput(self, "service_arns", description="App Runner service ARN of each worker",
-                        value={name: service.service_arn for name, service in self.services.items()})
-        TerraformOutput(self, "ingress_domains", description="Private ingress domain of each worker",
-                        value={name: service.ingress_domain for name, service in self.services.items()})
-        TerraformOutput(self, "nlb_arn", value=self.ingress.nlb_arn, description="Internal NLB behind the VPC link")
-        TerraformOutput(self, "vpc_endpoint_id", value=self.ingress.endpoint_id,
-                        description="apprunner.requests interface endpoint")
+        self.compute.outputs()
         TerraformOutput(self, "waf_web_acl_arn", value=self.waf.web_acl_arn, description="WAF web ACL of the stage")
         if self.settings.aurora_enabled:
             TerraformOutput(self, "database_endpoint", value=self.data_stores.aurora_endpoint,

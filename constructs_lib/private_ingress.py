@@ -1,10 +1,14 @@
-"""The private way in: the apprunner.requests interface endpoint, fronted by an internal NLB."""
+"""The private way in: an internal NLB (the REST API's VPC link reaches only an NLB) in front of either the
+apprunner.requests interface endpoint (COMPUTE=apprunner) or the workers' internal ALB (COMPUTE=ecs).
+
+The NLB keeps its address whatever the backend, so switching COMPUTE never replaces the VPC link: only its
+listener's target group changes (and the listener's port, 443 -> 80 for an ALB without a certificate)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf import Fn, TerraformIterator, Token
+from cdktf import Fn, TerraformIterator, TerraformResource, TerraformResourceLifecycle, Token
 from cdktf_cdktf_provider_aws.data_aws_network_interface import DataAwsNetworkInterface
 from cdktf_cdktf_provider_aws.data_aws_vpc_endpoint import DataAwsVpcEndpoint
 from cdktf_cdktf_provider_aws.lb import Lb
@@ -16,10 +20,19 @@ from cdktf_cdktf_provider_aws.vpc_endpoint import VpcEndpoint
 from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
 from constructs import Construct
 
-from workers_scan.aws_names import ELB_NAME_MAX, shorten
+from workers_scan.aws_names import ELB_NAME_MAX, short_hash, shorten
 from workers_scan.ports import HTTPS_PORT as HTTPS
 
 from .network import Network
+
+
+@dataclass(frozen=True)
+class AlbTarget:
+    """The workers' internal ALB (COMPUTE=ecs) as the NLB's one target."""
+    arn: str
+    listener: tuple[TerraformResource, ...]  # the ALB's listener on `port`: AWS attaches the ALB only after it
+    port: int
+    protocol: str       # of the ALB's listener: HTTP or HTTPS (the health check speaks it)
 
 
 @dataclass(frozen=True)
@@ -28,15 +41,23 @@ class PrivateIngressProps:
     region: str                 # of the com.amazonaws.<region>.apprunner.requests endpoint service
     deletion_protection: bool   # the NLB's (production)
     network: Network
+    alb: AlbTarget | None = None  # None: the apprunner.requests endpoint
 
 
 class PrivateIngress(Construct):
-    """Exposes `endpoint_id`, `vpc_id`, `nlb_arn` and `nlb_dns_name`."""
+    """Exposes `endpoint_id` (None with an ALB), `vpc_id`, `nlb_arn`, `nlb_dns_name` and `port` (the NLB's
+    listener, which API Gateway's integration URIs reach)."""
 
     def __init__(self, scope: Construct, id_: str, *, props: PrivateIngressProps):
         super().__init__(scope, id_)
         network = props.network
         prefix = props.name_prefix
+        self.vpc_id: str = network.vpc_id
+        if props.alb is not None:
+            nlb = self._build_nlb(props)
+            self._build_alb_target(props, nlb, props.alb)
+            self.endpoint_id: str | None = None
+            return
 
         group = SecurityGroup(
             self, "endpoint-security-group", name=f"{prefix}-apprunner-endpoint", vpc_id=network.vpc_id,
@@ -65,11 +86,7 @@ class PrivateIngress(Construct):
             tags={"Name": f"{prefix}-apprunner-requests"},
         )
 
-        nlb = Lb(
-            self, "nlb", name=shorten(f"{prefix}-ingress", ELB_NAME_MAX), internal=True, load_balancer_type="network",
-            subnets=network.private_subnet_ids, enable_cross_zone_load_balancing=True,
-            enable_deletion_protection=props.deletion_protection,
-        )
+        nlb = self._build_nlb(props)
         targets = LbTargetGroup(
             self, "endpoint-targets", name=shorten(f"{prefix}-endpoint", ELB_NAME_MAX), port=HTTPS, protocol="TCP",
             target_type="ip", vpc_id=network.vpc_id,
@@ -95,7 +112,41 @@ class PrivateIngress(Construct):
                 self, f"endpoint-target-{index}", target_group_arn=targets.arn, target_id=eni.private_ip, port=HTTPS,
             )
 
-        self.endpoint_id: str = endpoint.id
-        self.vpc_id: str = network.vpc_id
+        self.endpoint_id = endpoint.id
+        self.port = HTTPS
+
+    def _build_nlb(self, props: PrivateIngressProps) -> Lb:
+        nlb = Lb(
+            self, "nlb", name=shorten(f"{props.name_prefix}-ingress", ELB_NAME_MAX), internal=True,
+            load_balancer_type="network", subnets=props.network.private_subnet_ids,
+            enable_cross_zone_load_balancing=True, enable_deletion_protection=props.deletion_protection,
+        )
         self.nlb_arn: str = nlb.arn
         self.nlb_dns_name: str = nlb.dns_name
+        return nlb
+
+    def _build_alb_target(self, props: PrivateIngressProps, nlb: Lb, alb: AlbTarget) -> None:
+        # Day 2: port, protocol, target_type and vpc_id are ForceNew, the name is unique per region, and a target
+        # group a listener forwards to cannot be deleted: the new one is created first under a name hashed from
+        # what it is, the listener moves, then the old one goes.
+        targets = LbTargetGroup(
+            self, "alb-targets", port=alb.port, protocol="TCP", target_type="alb", vpc_id=props.network.vpc_id,
+            name=shorten(f"{props.name_prefix}-alb", ELB_NAME_MAX, suffix=f"-{short_hash(alb.port, alb.protocol)}"),
+            # The ALB answers a Host no worker claims with its 404: that proves it listens, which is all this
+            # group needs to know (each worker's own health is its target group's, on the ALB).
+            health_check=LbTargetGroupHealthCheck(enabled=True, protocol=alb.protocol, path="/", matcher="200-499",
+                                                  port="traffic-port", healthy_threshold=3, unhealthy_threshold=3,
+                                                  interval=30),
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
+        )
+        # AWS refuses an ALB target before the ALB has a listener on the target group's port.
+        LbTargetGroupAttachment(self, "alb-target", target_group_arn=targets.arn, target_id=alb.arn, port=alb.port,
+                                depends_on=list(alb.listener))
+        # The listener on 443 keeps App Runner's construct id, so switching COMPUTE updates it in place instead of
+        # creating a second listener on a port the first still holds.
+        LbListener(
+            self, "https-passthrough" if alb.port == HTTPS else f"tcp-{alb.port}-passthrough",
+            load_balancer_arn=nlb.arn, port=alb.port, protocol="TCP",
+            default_action=[LbListenerDefaultAction(type="forward", target_group_arn=targets.arn)],
+        )
+        self.port = alb.port

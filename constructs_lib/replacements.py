@@ -54,12 +54,21 @@ AUDIT: dict[str, Replacement] = {
     "aws_wafv2_web_acl_logging_configuration": Replacement(PREFIX, REPLACED, "Follows the web ACL."),
     "aws_lb": Replacement(f"{PREFIX}; removing or changing a subnet ({PLACEMENT})", MANUAL,
                           "Adding a zone is in place. AWS refuses to delete an NLB a VPC link uses, and its name is "
-                          "unique: fewer or other zones need a new environment."),
-    "aws_lb_listener": Replacement("a replaced NLB", REPLACED, "Follows the NLB."),
-    "aws_lb_target_group": Replacement(f"{PREFIX}, VPC_CIDR, VPC_ID", MANUAL,
-                                       "AWS refuses to delete a group a listener uses and its name is unique: "
-                                       "only with a new VPC, i.e. a new environment."),
-    "aws_lb_target_group_attachment": Replacement(PLACEMENT, REPLACED, "One per endpoint address."),
+                          "unique: fewer or other zones need a new environment. COMPUTE keeps the NLB. The workers' "
+                          "ALB (ecs) follows the prefix, with deletion protection in production."),
+    "aws_lb_listener": Replacement("a replaced load balancer; COMPUTE, ECS_CERTIFICATE_ARN", REPLACED,
+                                   "Follows its load balancer. The NLB's listener on 443 keeps its address across "
+                                   "COMPUTE and only changes target group; on 80 (ecs without a certificate) it is "
+                                   "another listener."),
+    "aws_lb_target_group": Replacement(f"{PREFIX}, VPC_CIDR, VPC_ID; ecs: PORT, ECS_CERTIFICATE_ARN", MANUAL,
+                                       "The endpoint's group (apprunner): AWS refuses to delete a group a listener "
+                                       "uses and its name is unique, so only with a new VPC, i.e. a new environment. "
+                                       "The ALB's and each worker's group (ecs) are named after a hash of what "
+                                       "replaces them and created before the old one goes."),
+    "aws_lb_target_group_attachment": Replacement(PLACEMENT, REPLACED, "One per endpoint address (apprunner), or "
+                                                                      "the ALB (ecs)."),
+    "aws_lb_listener_rule": Replacement("", IN_PLACE, "ecs: one Host rule per worker; host and target group update "
+                                                      "in place, a priority is kept once given."),
     "aws_vpc_endpoint": Replacement("AWS_REGION, VPC_CIDR, VPC_ID", MANUAL,
                                     "Subnets update in place; a new endpoint would need the ingress connections "
                                     "(unique names) replaced too."),
@@ -79,6 +88,30 @@ AUDIT: dict[str, Replacement] = {
                                                        NEW_BEFORE_OLD,
                                                        "Follows its service's name; a replaced endpoint is manual "
                                                        "(see aws_vpc_endpoint)."),
+    # Workers (ECS on Fargate)
+    "aws_ecs_cluster": Replacement(PREFIX, REPLACED, "A new prefix is a new cluster; its services are replaced "
+                                                     "with it (minutes without workers)."),
+    "aws_ecs_service": Replacement(f"{PREFIX}, a worker's route", REPLACED,
+                                   "A new name is a new service (a new route is a new path anyway); size, image, "
+                                   "variables and scaling roll in place through a new task definition revision, "
+                                   "rolled back if it never gets healthy."),
+    "aws_ecs_task_definition": Replacement("a worker's size, variables, secrets, PORT, START_COMMAND", REPLACED,
+                                           "Revisions are immutable: a change registers a new revision, the "
+                                           "service rolls to it; the build's own revisions are tracked "
+                                           "(track_latest), not reverted."),
+    "aws_appautoscaling_target": Replacement(f"{PREFIX}, a worker's route", REPLACED,
+                                             "Follows its service; min and max tasks update in place."),
+    "aws_appautoscaling_policy": Replacement(f"{PREFIX}, a worker's route", REPLACED,
+                                             "Follows its scaling target; ECS_REQUESTS_PER_TARGET updates in place."),
+    "aws_ecr_repository": Replacement(PREFIX, MANUAL, "AWS refuses to delete a repository holding images "
+                                                      "(force_delete is off): a new prefix needs them moved first."),
+    "aws_ecr_lifecycle_policy": Replacement(PREFIX, REPLACED, "Follows the repository; any change re-puts it."),
+    "aws_ssm_parameter": Replacement(PREFIX, REPLACED, "The current image; Terraform ignores its value, the next "
+                                                       "build writes it."),
+    "aws_codebuild_project": Replacement(PREFIX, REPLACED, "BRANCH, BUILD_COMMAND, the connection and the services "
+                                                           "it rolls update in place."),
+    "aws_codebuild_webhook": Replacement(PREFIX, REPLACED, "Follows the project; AUTO_DEPLOYMENTS=false removes it "
+                                                           "(builds are then started by hand)."),
     # Data stores
     "aws_rds_cluster": Replacement(f"{PREFIX}, AURORA_DATABASE_NAME, AURORA_MASTER_USERNAME, AURORA_KMS_KEY_ARN",
                                    REFUSED, "Deletion protection, prevent_destroy and a final snapshot named after "

@@ -16,7 +16,7 @@ import constructs_lib  # noqa: E402,F401 - first, so the jsii kernel starts with
 from workers_scan import load_workers  # noqa: E402
 from workers_scan.settings import EXAMPLE_SETTINGS, SettingsSource, load_settings  # noqa: E402
 
-from .helpers import make_monorepo, settings_from  # noqa: E402
+from .helpers import ECS_SETTINGS, make_monorepo, settings_from  # noqa: E402
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -51,6 +51,24 @@ def example_workers(example_settings):
 @pytest.fixture(scope="session")
 def example_stack(example_settings, example_workers) -> dict:
     return synth_stack(example_settings, example_workers)
+
+
+@pytest.fixture(scope="session")
+def ecs_example_settings():
+    """The example with COMPUTE=ecs (set as the shell would, over the example's settings file, which is then read
+    as a user's: the embedded example itself ignores the shell)."""
+    environ = {key: value for key, value in ECS_SETTINGS.items() if value is not None}
+    return load_settings(SettingsSource(EXAMPLE_SETTINGS, is_example=False), environ=environ)
+
+
+@pytest.fixture(scope="session")
+def ecs_example_workers(ecs_example_settings):
+    return load_workers(ecs_example_settings)
+
+
+@pytest.fixture(scope="session")
+def ecs_example_stack(ecs_example_settings, ecs_example_workers) -> dict:
+    return synth_stack(ecs_example_settings, ecs_example_workers)
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,8 @@ from workers_scan import InputError
 
 from .helpers import make_monorepo, render_for_review
 
-GOLDEN = Path(__file__).parent / "golden" / "acme-dev.stack.review.json"
+GOLDENS = Path(__file__).parent / "golden"
+GOLDEN = GOLDENS / "acme-dev.stack.review.json"
 
 
 def test_synth_of_the_example_warns_and_prints_stacks_resources_and_workers(tmp_path, capsys, monkeypatch):
@@ -151,20 +152,25 @@ def test_settings_file_from_environment_variable_is_used(tmp_path, capsys, monke
     assert "globex-dev-orders" in capsys.readouterr().out
 
 
-def test_example_matches_the_reviewed_golden_json(example_stack):
-    """The example's JSON, rendered for review (tests/helpers.py reviewable), equals the reviewed golden file.
+@pytest.mark.parametrize("stack_fixture, golden", [
+    ("example_stack", GOLDEN),
+    ("ecs_example_stack", GOLDENS / "acme-dev-ecs.stack.review.json"),
+])
+def test_example_matches_the_reviewed_golden_json(request, stack_fixture, golden):
+    """The example's JSON (on each backend), rendered for review (tests/helpers.py reviewable), equals the reviewed
+    golden file.
 
     UPDATE_GOLDEN=1 rewrites the file and fails, so the diff is looked at before the next run passes; CI refuses it.
     """
-    rendered = render_for_review(example_stack)
+    rendered = render_for_review(request.getfixturevalue(stack_fixture))
     if os.environ.get("UPDATE_GOLDEN") == "1":
         assert os.environ.get("CI") != "true", "UPDATE_GOLDEN=1 is refused under CI: regenerate and review locally"
-        changed = not GOLDEN.exists() or GOLDEN.read_text() != rendered
-        GOLDEN.write_text(rendered)
-        pytest.fail(f"golden rewritten: review the diff (git diff -- {GOLDEN}) and run again"
+        changed = not golden.exists() or golden.read_text() != rendered
+        golden.write_text(rendered)
+        pytest.fail(f"golden rewritten: review the diff (git diff -- {golden}) and run again"
                     if changed else "golden unchanged: run again without UPDATE_GOLDEN")
-    assert GOLDEN.exists(), "golden file missing: run UPDATE_GOLDEN=1 pytest tests/test_app.py"
-    assert rendered == GOLDEN.read_text(), "synthesized JSON changed: review, then UPDATE_GOLDEN=1"
+    assert golden.exists(), "golden file missing: run UPDATE_GOLDEN=1 pytest tests/test_app.py"
+    assert rendered == golden.read_text(), "synthesized JSON changed: review, then UPDATE_GOLDEN=1"
 
 
 def test_review_rendering_splits_long_expressions_and_loses_nothing():

@@ -17,7 +17,8 @@ import cdktf
 import pytest
 import yaml
 
-from constructs_lib.image_pipeline import BASE_IMAGE, ImagePipeline, ImagePipelineProps, dockerfile
+from constructs_lib.image_pipeline import (BASE_IMAGE, ImagePipeline, ImagePipelineProps, ImageRepository,
+                                          ImageRepositoryProps, dockerfile)
 
 from .helpers import one, plaintext_secrets
 from .terraform import assert_alone_stack_validates, unavailable
@@ -36,13 +37,17 @@ BUILD_COMMAND = """corepack enable && pnpm install --frozen-lockfile && pnpm --f
 PROPS = dict(name_prefix="globex-qa", region="eu-west-1", account_id=ACCOUNT,
              repository_url="https://github.com/globex/platform", branch="release/1.x",
              codeconnections_connection_arn=CONNECTION, build_command=BUILD_COMMAND, start_script=START_SCRIPT,
-             logs_kms_key_arn=KEY, log_retention_days=30, keep_images=25, cluster_arn=CLUSTER,
+             logs_kms_key_arn=KEY, log_retention_days=30, cluster_arn=CLUSTER,
              service_arns=SERVICES, task_role_arns=ROLES)
+REPOSITORY_PROPS = dict(name_prefix="globex-qa", keep_images=25)
 
 
 def pipeline_stack(**overrides) -> cdktf.TerraformStack:
     stack = cdktf.TerraformStack(cdktf.Testing.app(), "image-pipeline-alone")
-    ImagePipeline(stack, "images", props=ImagePipelineProps(**{**PROPS, **overrides}))
+    repository = {k: overrides.pop(k) for k in list(overrides) if k in ImageRepositoryProps.__dataclass_fields__
+                  and k != "name_prefix"}
+    images = ImageRepository(stack, "repository", props=ImageRepositoryProps(**{**REPOSITORY_PROPS, **repository}))
+    ImagePipeline(stack, "images", props=ImagePipelineProps(**{**PROPS, **overrides, "images": images}))
     return stack
 
 
@@ -156,9 +161,9 @@ def test_the_role_may_touch_only_its_repository_connection_log_group_parameter_a
     assert resources == {
         "WriteItsLogGroup": "${aws_cloudwatch_log_group.images_logs_198E2C0E.arn}:*",
         "LogInToEcr": "*",            # ecr:GetAuthorizationToken has no resource-level permissions
-        "PushToItsRepository": "${aws_ecr_repository.images_repository_F169625C.arn}",
+        "PushToItsRepository": "${aws_ecr_repository.repository_5D02F86B.arn}",
         "UseItsConnection": CONNECTION,
-        "PublishTheImage": "${aws_ssm_parameter.images_image_6E2E9411.arn}",
+        "PublishTheImage": "${aws_ssm_parameter.repository_image_A434759F.arn}",
         "RollItsServices": list(SERVICES),
         "CopyTaskDefinitions": "*",   # ecs:DescribeTaskDefinition / RegisterTaskDefinition: no resource level
         "PassTheirRolesToEcs": list(ROLES),
@@ -225,9 +230,9 @@ TASK_DEFINITION = {
 SHA = "0123456789abcdef0123456789abcdef01234567"
 REPOSITORY = f"{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/globex-qa-workers"
 RESOLVED = {  # what Terraform puts where the JSON holds references
-    "${aws_ecr_repository.images_repository_F169625C.repository_url}": REPOSITORY,
-    "${aws_ecr_repository.images_repository_F169625C.name}": "globex-qa-workers",
-    "${aws_ssm_parameter.images_image_6E2E9411.name}": "/globex-qa/workers/image",
+    "${aws_ecr_repository.repository_5D02F86B.repository_url}": REPOSITORY,
+    "${aws_ecr_repository.repository_5D02F86B.name}": "globex-qa-workers",
+    "${aws_ssm_parameter.repository_image_A434759F.name}": "/globex-qa/workers/image",
 }
 
 

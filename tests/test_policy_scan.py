@@ -10,12 +10,12 @@ from workers_scan import load_workers
 
 from . import checkov_scan
 from .checkov_scan import find_checkov, load_skips, scan, unreviewed
-from .helpers import make_monorepo, settings_from
+from .helpers import ECS_SETTINGS, make_monorepo, settings_from
 
 
 @pytest.fixture(scope="module")
 def scanned(tmp_path_factory, example_settings, example_workers):
-    """Example (dev), production with S3 state (hence the bootstrap stack), and an existing VPC."""
+    """Example (dev), production with S3 state (hence the bootstrap stack), an existing VPC, and ECS."""
     root = tmp_path_factory.mktemp("scan")
     prod = settings_from(make_monorepo(root / "prod", ["orders.ts", "billing/"], settings={
         "ENVIRONMENT": "prod", "STATE_BACKEND": "s3", "STATE_BUCKET": "acme-terraform-state",
@@ -23,8 +23,10 @@ def scanned(tmp_path_factory, example_settings, example_workers):
     existing = settings_from(make_monorepo(root / "existing", ["orders.ts"], settings={
         "ENVIRONMENT": "qa", "VPC_ID": "vpc-0123456789abcdef0",
         "PRIVATE_SUBNET_IDS": "subnet-0123456789abcdef0,subnet-0123456789abcdef1"}))
+    ecs = settings_from(make_monorepo(root / "ecs", ["orders.ts", "billing/"], settings={
+        **ECS_SETTINGS, "ENVIRONMENT": "ecs"}))
     inputs = [StackInput(example_settings, tuple(example_workers)),
-              StackInput(prod, tuple(load_workers(prod))), StackInput(existing, tuple(load_workers(existing)))]
+              *(StackInput(s, tuple(load_workers(s))) for s in (prod, existing, ecs))]
     result = synthesize(inputs, root / "cdktf.out")
     return {name: (json.loads(path.read_text()), scan(path.parent)) for name, path in result.stacks.items()}
 

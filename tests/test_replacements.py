@@ -15,8 +15,9 @@ DATA_STORES = {"aws_rds_cluster", "aws_elasticache_replication_group"}
 
 
 @pytest.fixture(scope="module")
-def variants(example_stack, stack_for, tmp_path_factory):
-    """Every kind of stack: the example, production, an existing VPC with explicit zones, and the state bootstrap."""
+def variants(example_stack, ecs_example_stack, stack_for, tmp_path_factory):
+    """Every kind of stack: the example on each backend, production, an existing VPC with explicit zones, and the
+    state bootstrap."""
     root = tmp_path_factory.mktemp("bootstrap")
     settings = settings_from(make_monorepo(root, ["orders.ts"], settings={
         "STATE_BACKEND": "s3", "STATE_BUCKET": "acme-state", "STATE_LOCK_TABLE": "acme-locks"}))
@@ -27,6 +28,7 @@ def variants(example_stack, stack_for, tmp_path_factory):
         "existing-vpc": stack_for(("orders.ts",), VPC_ID="vpc-0123456789abcdef0",
                                   PRIVATE_SUBNET_IDS="subnet-0123456789abcdef0,subnet-0123456789abcdef1"),
         "zones": stack_for(("orders.ts",), AVAILABILITY_ZONES="eu-west-1a,eu-west-1b"),
+        "ecs": ecs_example_stack,
         "bootstrap": json.loads(result.stacks["acme-state"].read_text()),
     }
 

@@ -7,7 +7,7 @@ import pytest
 from constructs_lib.app import StackInput, synthesize
 from workers_scan import load_workers
 
-from .helpers import make_monorepo, settings_from
+from .helpers import ECS_SETTINGS, make_monorepo, settings_from
 from .terraform import assert_valid_without_warnings
 
 
@@ -34,12 +34,20 @@ def synthesized(tmp_path_factory, example_settings, example_workers):
         "BUILD_COMMAND": "'export PATH=${HOME}/.local/bin:$PATH && pnpm install --frozen-lockfile && echo %{done}'"})
     (bare_env.parent / ".env.workers").write_text("GREETING='Hello ${name}, %{if x}'\n")
     bare = settings_from(bare_env)
-    inputs = [StackInput(s, tuple(load_workers(s))) for s in (prod, existing, bare)]
+    # ECS in an existing VPC, over TLS inside it, built by hand from a subfolder of the repository, with workers
+    # sized as only Fargate allows.
+    ecs = settings_from(make_monorepo(root / "ecs", ["orders.ts", "reportGenerator/"], settings={
+        **ECS_SETTINGS, "ENVIRONMENT": "qa", "VPC_ID": "vpc-0123456789abcdef0",
+        "PRIVATE_SUBNET_IDS": "subnet-0123456789abcdef0,subnet-0123456789abcdef1",
+        "ECS_CERTIFICATE_ARN": "arn:aws:acm:eu-west-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b",
+        "AUTO_DEPLOYMENTS": "false", "SOURCE_DIRECTORY": "/backend", "AURORA_IAM_USER": "app_worker",
+        "MANAGE_API_GATEWAY_ACCOUNT": "false"}))
+    inputs = [StackInput(s, tuple(load_workers(s))) for s in (prod, existing, bare, ecs)]
     inputs.insert(0, StackInput(example_settings, tuple(example_workers)))
     return synthesize(inputs, root / "cdktf.out")
 
 
-@pytest.mark.parametrize("stack", ["acme-dev", "acme-prod", "acme-staging", "acme-sandbox", "acme-state"])
+@pytest.mark.parametrize("stack", ["acme-dev", "acme-prod", "acme-staging", "acme-sandbox", "acme-qa", "acme-state"])
 def test_terraform_validate_passes_without_warnings(synthesized, tmp_path, stack):
     stack_dir = tmp_path / stack
     shutil.copytree(synthesized.stacks[stack].parent, stack_dir)

@@ -842,7 +842,11 @@ def _cross_checks(values: dict[str, Any], origin: dict[str, str], path: Path, pr
     if low_acu is not None and high_acu is not None and (high_acu < 1 or low_acu > high_acu):
         problems.add(where("AURORA_MAX_ACU"), "AURORA_MAX_ACU",
                      f"{high_acu:g} must be at least 1 and at least AURORA_MIN_ACU ({low_acu:g})")
-    if values.get("worker_vpc_egress") is False:
+    if values.get("worker_vpc_egress") is False and compute == "ecs":
+        problems.add(where("WORKER_VPC_EGRESS"), "WORKER_VPC_EGRESS",
+                     "is false, but COMPUTE=ecs: ECS tasks always run in the private subnets and reach the internet "
+                     "through NAT; remove WORKER_VPC_EGRESS (it is App Runner's)")
+    elif values.get("worker_vpc_egress") is False:
         for key, field_name in (("AURORA_ENABLED", "aurora_enabled"), ("REDIS_ENABLED", "redis_enabled")):
             if values.get(field_name):
                 problems.add(where("WORKER_VPC_EGRESS"), "WORKER_VPC_EGRESS",

@@ -68,7 +68,7 @@ MUTATIONS = (
              "transit_encryption_enabled=True,", "transit_encryption_enabled=False,",
              ("tests/test_data_plane.py::test_redis_is_encrypted_at_rest_and_in_transit",)),
     Mutation("data stores admit any address", "constructs_lib/data_stores.py",
-             'referenced_security_group_id=props.connector_security_group_id, description=f"{what} from workers")',
+             'referenced_security_group_id=props.client_security_group_id, description=f"{what} from workers")',
              'cidr_ipv4="0.0.0.0/0", description=f"{what} from workers")',
              ("tests/test_data_plane.py::test_data_stores_admit_only_the_connector_on_their_port",)),
     Mutation("endpoint SG admits 0.0.0.0/0", "constructs_lib/private_ingress.py",

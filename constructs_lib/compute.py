@@ -1,0 +1,174 @@
+"""The compute seam: what runs the workers behind the shared network, API, WAF, data stores and state.
+
+Two backends, picked by COMPUTE. Each builds, into the stack itself, (1) its way in behind the internal NLB and the
+security group the data stores admit, then (2) once the stores exist, one service per worker, and says how the API
+reaches each worker (`Route`). The stack composes the rest and never looks inside either.
+
+Neither backend is a construct of its own: App Runner's parts keep the stack-level ids (and so the Terraform
+addresses) they always had, and ECS's ids differ from them, so both can sit side by side in one state.
+"""
+
+from __future__ import annotations
+
+import shlex
+from typing import Protocol
+
+from cdktf import TerraformOutput, TerraformStack
+
+from workers_scan import Settings, Worker
+from workers_scan.build_check import start_script
+from workers_scan.ports import HTTPS_PORT
+
+from .api_gateway import Route
+from .fargate_service import (CONTAINER_NAME, FargateCluster, FargateClusterProps, FargateWorkerService,
+                              FargateWorkerServiceProps, worker_host)
+from .image_pipeline import ImagePipeline, ImagePipelineProps, ImageRepository, ImageRepositoryProps
+from .network import Network
+from .private_ingress import AlbTarget, PrivateIngress, PrivateIngressProps
+from .worker_service import (InfrastructureEnvironment, WorkerPlatform, WorkerPlatformProps, WorkerService,
+                             WorkerServiceProps)
+
+HTTP_PORT = 80
+# Characters that make a start command shell syntax rather than plain words.
+SHELL_SYNTAX = set("$`|;&<>(){}*?~!\\\n")
+
+
+class Compute(Protocol):
+    ingress: PrivateIngress
+    client_security_group_id: str | None  # what the data stores admit (None: no VPC egress, no stores)
+
+    def build_workers(self, infrastructure: InfrastructureEnvironment) -> tuple[Route, ...]: ...
+
+    def outputs(self) -> None: ...
+
+
+def build_compute(stack: TerraformStack, *, settings: Settings, workers: list[Worker], network: Network,
+                  logs_kms_key_arn: str) -> Compute:
+    backend = EcsCompute if settings.uses_ecs else AppRunnerCompute
+    return backend(stack, settings=settings, workers=sorted(workers, key=lambda w: w.name), network=network,
+                   logs_kms_key_arn=logs_kms_key_arn)
+
+
+class AppRunnerCompute:
+    """Private App Runner services, reached through the apprunner.requests endpoint and ingress connections."""
+
+    def __init__(self, stack: TerraformStack, *, settings: Settings, workers: list[Worker], network: Network,
+                 logs_kms_key_arn: str):
+        self._stack, self._settings, self._workers = stack, settings, workers
+        self.ingress = PrivateIngress(stack, "private-ingress", props=PrivateIngressProps(
+            name_prefix=settings.name_prefix, region=settings.aws_region,
+            deletion_protection=settings.is_production, network=network))
+        self.platform = WorkerPlatform(stack, "worker-platform", props=WorkerPlatformProps(
+            settings=settings, network=network, scaling_profiles=tuple(w.scaling for w in workers)))
+        self.client_security_group_id = self.platform.connector_security_group_id
+        self.services: dict[str, WorkerService] = {}
+
+    def build_workers(self, infrastructure: InfrastructureEnvironment) -> tuple[Route, ...]:
+        for worker in self._workers:
+            # Construct ids carry the worker name, never a position: adding a worker moves nothing else.
+            self.services[worker.name] = WorkerService(
+                self._stack, f"worker-{worker.name}",
+                props=WorkerServiceProps(settings=self._settings, worker=worker, platform=self.platform,
+                                         ingress=self.ingress, infrastructure=infrastructure),
+            )
+        return tuple(Route(worker=w, ingress_domain=self.services[w.name].ingress_domain) for w in self._workers)
+
+    def outputs(self) -> None:
+        TerraformOutput(self._stack, "service_arns", description="App Runner service ARN of each worker",
+                        value={name: service.service_arn for name, service in self.services.items()})
+        TerraformOutput(self._stack, "ingress_domains", description="Private ingress domain of each worker",
+                        value={name: service.ingress_domain for name, service in self.services.items()})
+        TerraformOutput(self._stack, "nlb_arn", value=self.ingress.nlb_arn,
+                        description="Internal NLB behind the VPC link")
+        TerraformOutput(self._stack, "vpc_endpoint_id", value=self.ingress.endpoint_id,
+                        description="apprunner.requests interface endpoint")
+
+
+def container_command(start_command: str) -> tuple[str, ...]:
+    """The task's command: the start command's words (exec form, so the worker gets ECS's SIGTERM), or the whole
+    command through bash when it is shell syntax (`&&`, variables, redirections), as App Runner would run it."""
+    if SHELL_SYNTAX & set(start_command):
+        return ("bash", "-c", start_command)
+    return tuple(shlex.split(start_command))
+
+
+class EcsCompute:
+    """ECS on Fargate: one image per push for every worker, one service per worker behind an internal ALB that
+    routes by Host (constructs_lib/fargate_service.py says why), the ALB being the NLB's one target."""
+
+    def __init__(self, stack: TerraformStack, *, settings: Settings, workers: list[Worker], network: Network,
+                 logs_kms_key_arn: str):
+        self._stack, self._settings, self._workers = stack, settings, workers
+        self._network, self._logs_kms_key_arn = network, logs_kms_key_arn
+        certificate = settings.ecs_certificate_arn or None
+        self.cluster = FargateCluster(stack, "ecs-cluster", props=FargateClusterProps(
+            name_prefix=settings.name_prefix, vpc_id=network.vpc_id,
+            private_subnet_ids=tuple(network.private_subnet_ids),
+            ingress_cidrs=(network.vpc_cidr,), extra_ingress_cidrs=network.vpc_secondary_cidrs,
+            listener_port=HTTPS_PORT if certificate else HTTP_PORT, certificate_arn=certificate,
+            deletion_protection=settings.is_production,
+            # Tasks pull their image from ECR and ship logs over HTTPS, through NAT, whatever else they reach.
+            worker_egress_ports=tuple(sorted({HTTPS_PORT, *settings.worker_egress_ports}))))
+        self.ingress = PrivateIngress(stack, "private-ingress", props=PrivateIngressProps(
+            name_prefix=settings.name_prefix, region=settings.aws_region,
+            deletion_protection=settings.is_production, network=network,
+            alb=AlbTarget(arn=self.cluster.load_balancer_arn, listener=(self.cluster.listener,),
+                          port=self.cluster.listener_port, protocol=self.cluster.listener_protocol)))
+        self.client_security_group_id = self.cluster.tasks_security_group_id
+        self.services: dict[str, FargateWorkerService] = {}
+
+    def build_workers(self, infrastructure: InfrastructureEnvironment) -> tuple[Route, ...]:
+        settings, network, cluster = self._settings, self._network, self.cluster
+        account, region = settings.account_region
+        # Before the services: their task definitions read the image parameter.
+        self.images = ImageRepository(self._stack, "image-repository",
+                                      props=ImageRepositoryProps(name_prefix=settings.name_prefix))
+        for worker in self._workers:
+            self.services[worker.name] = FargateWorkerService(self._stack, f"ecs-worker-{worker.name}", props=(
+                FargateWorkerServiceProps(
+                    name=worker.service_name, route=worker.route, region=region, account_id=account,
+                    cluster_arn=cluster.cluster_arn, cluster_name=cluster.cluster_name, vpc_id=network.vpc_id,
+                    private_subnet_ids=tuple(network.private_subnet_ids), listener_arn=cluster.listener_arn,
+                    load_balancer_arn_suffix=cluster.load_balancer_arn_suffix,
+                    alb_security_group_id=cluster.security_group_id, port=settings.port, cpu=worker.cpu,
+                    memory=worker.memory, command=container_command(worker.start_command),
+                    logs_kms_key_arn=self._logs_kms_key_arn, log_retention_days=settings.log_retention_days,
+                    min_tasks=worker.min_instances, max_tasks=worker.max_instances,
+                    requests_per_target=settings.ecs_requests_per_target,
+                    image_parameter_name=self.images.image_parameter_name,
+                    repository_arn=self.images.repository_arn, health_check_path=worker.health_check_path,
+                    environment=WorkerService.variables(settings, worker, infrastructure),
+                    secrets=WorkerService.secrets(worker, infrastructure),
+                    kms_key_arns=tuple(dict.fromkeys((*settings.secrets_kms_key_arns, *infrastructure.kms_key_arns))),
+                    statements=infrastructure.statements,
+                    egress_ports=(),  # the shared tasks group holds the internet egress
+                    shared_security_group_ids=(cluster.tasks_security_group_id,),
+                    network_key=":".join((settings.vpc_id, *settings.private_subnet_ids, str(settings.vpc_cidr))),
+                )))
+        services = list(self.services.values())
+        # After the services: the build rolls them.
+        self.pipeline = ImagePipeline(self._stack, "image-pipeline", props=ImagePipelineProps(
+            name_prefix=settings.name_prefix, region=region, account_id=account,
+            repository_url=settings.repository_url, branch=settings.branch,
+            codeconnections_connection_arn=settings.codeconnections_arn, build_command=settings.build_command,
+            start_script=start_script(settings.start_command), source_directory=settings.source_directory,
+            node_major=int(settings.runtime.removeprefix("NODEJS_")), build_on_push=settings.auto_deployments,
+            logs_kms_key_arn=self._logs_kms_key_arn, log_retention_days=settings.log_retention_days,
+            images=self.images, cluster_arn=cluster.cluster_arn,
+            service_arns=tuple(s.service_arn for s in services), container_name=CONTAINER_NAME,
+            task_role_arns=tuple(arn for s in services for arn in (s.task_role_arn, s.execution_role_arn))))
+        scheme = "https" if settings.ecs_certificate_arn else "http"
+        return tuple(Route(worker=w, ingress_domain=worker_host(w.route), scheme=scheme) for w in self._workers)
+
+    def outputs(self) -> None:
+        stack = self._stack
+        TerraformOutput(stack, "service_arns", description="ECS service ARN of each worker",
+                        value={name: service.service_arn for name, service in self.services.items()})
+        TerraformOutput(stack, "worker_hosts", description="Host each worker's rule matches on the internal ALB",
+                        value={name: service.host for name, service in self.services.items()})
+        TerraformOutput(stack, "nlb_arn", value=self.ingress.nlb_arn, description="Internal NLB behind the VPC link")
+        TerraformOutput(stack, "ecs_cluster_arn", value=self.cluster.cluster_arn, description="The workers' cluster")
+        TerraformOutput(stack, "image_repository_url", value=self.images.repository_url,
+                        description="ECR repository of the worker image (one tag per commit)")
+        TerraformOutput(stack, "image_build_project", value=self.pipeline.project_name,
+                        description="CodeBuild project that builds the image and rolls the services")
