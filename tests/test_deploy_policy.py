@@ -4,6 +4,8 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 from workers_scan.settings import EXAMPLE_SETTINGS, SettingsSource, load_settings
 
 POLICY = Path(__file__).parent.parent / "examples" / "deploy-policy.json"
@@ -12,7 +14,8 @@ SERVICE_OF = (
     (r"^aws_apprunner_", "apprunner"), (r"^aws_api_gateway_", "apigateway"), (r"^aws_wafv2_", "wafv2"),
     (r"^aws_lb", "elasticloadbalancing"), (r"^aws_rds_|^aws_db_", "rds"), (r"^aws_elasticache_", "elasticache"),
     (r"^aws_cloudwatch_log_", "logs"), (r"^aws_kms_", "kms"), (r"^aws_iam_", "iam"), (r"^aws_s3_", "s3"),
-    (r"^aws_dynamodb_", "dynamodb"), (r"^aws_caller_identity$", "sts"),
+    (r"^aws_dynamodb_", "dynamodb"), (r"^aws_caller_identity$", "sts"), (r"^aws_ecs_", "ecs"), (r"^aws_ecr_", "ecr"),
+    (r"^aws_codebuild_", "codebuild"), (r"^aws_appautoscaling_", "application-autoscaling"), (r"^aws_ssm_", "ssm"),
     (r"^aws_(vpc|subnet|route|eip|nat_gateway|internet_gateway|security_group|default_security_group|flow_log|"
      r"network_interface|availability_zones|vpc_endpoint)", "ec2"),
 )
@@ -37,9 +40,11 @@ def test_the_policy_is_valid_json_and_names_each_statement_once():
     assert len(sids) == len(set(sids))
 
 
-def test_every_service_of_the_example_stacks_is_in_the_policy(example_stack):
+@pytest.mark.parametrize("stack_fixture", ["example_stack", "ecs_example_stack"])
+def test_every_service_of_the_example_stacks_is_in_the_policy(request, stack_fixture):
+    stack = request.getfixturevalue(stack_fixture)
     granted = set().union(*(services(s) for s in statements()))
-    types = set(example_stack["resource"]) | set(example_stack.get("data", {}))
+    types = set(stack["resource"]) | set(stack.get("data", {}))
     needed = set()
     for rtype in types - {"terraform_data"}:
         [service] = [service for pattern, service in SERVICE_OF if re.match(pattern, rtype)] or [None]
