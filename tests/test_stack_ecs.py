@@ -197,3 +197,16 @@ def test_terraform_validates_the_ecs_example_without_warnings(ecs_example_stack,
     stack_dir.mkdir()
     (stack_dir / "cdk.tf.json").write_text(json.dumps(ecs_example_stack))
     assert_valid_without_warnings(stack_dir, tmp_path)
+
+
+def test_a_push_builds_once_per_worker_on_app_runner_and_once_on_ecs(example_stack, ecs_example_stack):
+    """The README's "builds per push", counted from the example's two stacks."""
+    from pathlib import Path
+
+    apprunner = [s for s in resources(example_stack, "aws_apprunner_service").values()
+                 if s["source_configuration"]["auto_deployments_enabled"]]
+    webhooks = resources(ecs_example_stack, "aws_codebuild_webhook")
+    [project] = resources(ecs_example_stack, "aws_codebuild_project").values()
+    assert len(apprunner) == 3 and len(webhooks) == 1 and project["concurrent_build_limit"] == 1
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    assert f"**{len(apprunner)} builds** per push for the example's {len(apprunner)} workers" in readme
