@@ -22,6 +22,8 @@ from .waf_rules import MANAGED_RULES, group_of
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_SETTINGS = PROJECT_ROOT / "examples" / "monorepo" / "infra" / "aws" / ".env.example"
+# The same example on COMPUTE=ecs. Not `.env.ecs`: that is the layer of an environment named ecs (ENVIRONMENTS).
+EXAMPLE_ECS_SETTINGS = EXAMPLE_SETTINGS.with_name(".env.ecs.example")
 DEFAULT_SETTINGS = PROJECT_ROOT / ".env"
 SETTINGS_FILE_VARIABLE = "INFRA_ENV_FILE"
 FROM_ENVIRONMENT = "environment variable"   # the source of a key taken from the process environment
