@@ -24,8 +24,8 @@ DEFAULT_DIAGRAM = "topology.mmd"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python main.py", description="Private App Runner or ECS Fargate platform for a "
-                                     "NestJS monorepo: synthesize Terraform JSON (default), list workers, draw "
+    parser = argparse.ArgumentParser(prog="python main.py", description="Private App Runner or ECS Fargate platform "
+                                     "for a NestJS monorepo: synthesize Terraform JSON (default), list workers, draw "
                                      "the topology, check the machine.")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--env-file", help="settings file (default: $INFRA_ENV_FILE, else ./.env, else the example)")

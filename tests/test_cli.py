@@ -380,7 +380,8 @@ def test_on_ecs_workers_json_has_the_backend_host_and_requests_per_target_not_co
 def edges_of(diagram: str) -> list[tuple[str, str]]:
     """(source node, line) of each edge of a Mermaid diagram."""
     lines = [line.strip() for line in diagram.splitlines()]
-    return [(line.split(" -")[0].split("[")[0].split("(")[0], line) for line in lines if "-->" in line or "-.->" in line]
+    return [(line.split(" -")[0].split("[")[0].split("(")[0], line) for line in lines
+            if "-->" in line or "-.->" in line]
 
 
 def test_on_ecs_the_diagram_routes_through_nlb_and_alb_by_host_to_fargate_services(tmp_path, capsys):
@@ -476,3 +477,12 @@ def test_the_synth_summary_names_the_backend_above_each_workers_table(tmp_path, 
     lines = capsys.readouterr().out.splitlines()
     index = lines.index("Workers of acme-dev on App Runner (COMPUTE=apprunner):")
     assert re.split(r" {2,}", lines[index + 1])[:5] == ["worker", "route", "service name", "cpu/memory", "instances"]
+
+
+def test_readme_embeds_the_ecs_examples_diagram(capsys, tmp_path):
+    from workers_scan.settings import EXAMPLE_ECS_SETTINGS
+
+    assert main.main(["diagram", "--env-file", str(EXAMPLE_ECS_SETTINGS), "--output", str(tmp_path / "d.mmd")]) == 0
+    diagram = capsys.readouterr().out.split("\n", 1)[1]  # without the %% stack comment
+    assert f"```mermaid\n{diagram}```" in (ROOT / "README.md").read_text(), \
+        "README ecs diagram is stale: paste the output of `python main.py diagram --env-file <.env.ecs.example>`"
