@@ -1,4 +1,4 @@
-"""Fargate's task sizes and the load balancer quotas that bound one ECS environment, declared once.
+"""Fargate's task sizes, the workers' routing host and listener, and the load balancer quotas of one ECS environment.
 
 Source: Amazon ECS Developer Guide, "Amazon ECS task definition parameters for Fargate" > "Task size" (the CPU
 and memory table for Linux tasks; 8 and 16 vCPU need platform version 1.4.0, the default LATEST). App Runner's
