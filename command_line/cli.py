@@ -13,7 +13,7 @@ from workers_scan.errors import Problems, display_path
 from workers_scan.settings import load_all_settings
 from workers_scan.workers import check_scaling_configuration_quota, scan_workers
 
-from .report import mermaid, resources_table, routes_table, skipped, skipped_table, workers_json, workers_table
+from .report import backend, mermaid, resources_table, routes_table, skipped, skipped_table, workers_json, workers_table
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 # Top-level modules of pyproject.toml's dependencies: missing means the app was not installed (a setup step,
@@ -24,8 +24,8 @@ DEFAULT_DIAGRAM = "topology.mmd"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python main.py", description="Private App Runner platform for a "
-                                     "NestJS monorepo: synthesize Terraform JSON (default), list workers, draw "
+    parser = argparse.ArgumentParser(prog="python main.py", description="Private App Runner or ECS Fargate platform "
+                                     "for a NestJS monorepo: synthesize Terraform JSON (default), list workers, draw "
                                      "the topology, check the machine.")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--env-file", help="settings file (default: $INFRA_ENV_FILE, else ./.env, else the example)")
@@ -111,7 +111,7 @@ def synth(args, inputs, say, notice) -> int:
             say(f"\n{settings.stack_name}: WAF rules that only count (WAF_COUNT_RULES): "
                 + ", ".join(settings.waf_count_rules))
     for settings, workers in inputs:
-        say(f"\nWorkers of {settings.stack_name}:")
+        say(f"\nWorkers of {settings.stack_name} on {backend(settings)}:")
         say(workers_table(settings, workers))
     return EXIT_OK
 
@@ -121,7 +121,7 @@ def list_workers(args, inputs) -> int:
         print(json.dumps([workers_json(s, w) for s, w in inputs], indent=2))
         return EXIT_OK
     for settings, workers in inputs:
-        print(f"{settings.stack_name} ({settings.aws_region}):")
+        print(f"{settings.stack_name} ({settings.aws_region}) on {backend(settings)}:")
         print(workers_table(settings, workers))
         print()
         print(routes_table(settings, workers))
@@ -143,11 +143,7 @@ def diagram(args, inputs, notice) -> int:
 def doctor(args) -> int:
     from .doctor import FAIL, check_inputs, environment_checks, render
 
-    def load():
-        inputs = read_inputs(args, lambda *_: None)
-        return display_path(inputs[0][0].settings_file), sum(len(w) for _, w in inputs), inputs[0][0].is_example
-
-    environment, inputs = environment_checks(), check_inputs(load)
+    environment, inputs = environment_checks(), check_inputs(lambda: read_inputs(args, lambda *_: None))
     print(render(environment + inputs))
     if any(c.status == FAIL for c in inputs):
         return EXIT_BAD_INPUT

@@ -131,20 +131,42 @@ def check_provider() -> Check:
                  f"{PROVIDER_VERSION} not in a local mirror: `terraform init` downloads it from the registry")
 
 
-def check_inputs(load: Callable[[], tuple[str, int]]) -> list[Check]:
-    """`load` returns (settings file, number of workers, is the embedded example) or raises InputError."""
-    from workers_scan.errors import InputError
+def check_inputs(load: Callable[[], list]) -> list[Check]:
+    """`load` returns the (settings, workers) of every stack or raises InputError."""
+    from workers_scan.errors import InputError, display_path
 
     try:
-        settings_file, count, is_example = load()
+        inputs = load()
     except InputError as error:
         return [Check("settings and workers", FAIL, f"{len(error.problems)} problem(s)",
                       "\n".join(f"    {p}" for p in error.problems))]
-    if is_example:
-        return [Check("settings file", WARN, f"{settings_file} (the EMBEDDED EXAMPLE, not your monorepo)",
-                      "give --env-file <your monorepo>/infra/aws/.env, or run from the folder holding it"),
-                Check("workers", WARN, f"{count} found in the example")]
-    return [Check("settings file", OK, settings_file), Check("workers", OK, f"{count} found")]
+    settings_file, count = display_path(inputs[0][0].settings_file), sum(len(w) for _, w in inputs)
+    if inputs[0][0].is_example:
+        checks = [Check("settings file", WARN, f"{settings_file} (the EMBEDDED EXAMPLE, not your monorepo)",
+                        "give --env-file <your monorepo>/infra/aws/.env, or run from the folder holding it"),
+                  Check("workers", WARN, f"{count} found in the example")]
+    else:
+        checks = [Check("settings file", OK, settings_file), Check("workers", OK, f"{count} found")]
+    return checks + [check_compute(settings) for settings, _ in inputs]
+
+
+def check_compute(settings) -> Check:
+    """What the stack's backend needs from the account (its connection is required by the settings already)."""
+    from workers_scan.errors import display_path
+    from workers_scan.settings import EXAMPLE_ECS_SETTINGS
+
+    from .report import backend
+
+    name = f"compute of {settings.stack_name}"
+    account, region = settings.account_region
+    if settings.uses_ecs:
+        listener = "HTTPS" if settings.ecs_certificate_arn else "HTTP (no ECS_CERTIFICATE_ARN)"
+        return Check(name, OK, f"{backend(settings)}: image build through CodeConnections connection in account "
+                               f"{account}, {region}; workers' ALB on {listener}")
+    return Check(name, WARN, f"{backend(settings)}: App Runner connection in account {account}, {region}",
+                 "App Runner accepts no new customers since 2026-04-30: only an account that already uses it can "
+                 f"create services; a new account needs COMPUTE=ecs with CODECONNECTIONS_ARN (like "
+                 f"{display_path(EXAMPLE_ECS_SETTINGS)})")
 
 
 def check_node_loader() -> Check:

@@ -6,6 +6,7 @@ from collections import Counter
 from typing import Iterable, Sequence
 
 from workers_scan.discovery import skipped_entries
+from workers_scan.fargate import alb_listener, fargate_size_label, worker_host
 from workers_scan.injected import injected
 from workers_scan.ports import HTTPS_PORT, POSTGRES_PORT, REDIS_PORT
 from workers_scan.settings import Settings
@@ -22,8 +23,22 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     return "\n".join(lines)
 
 
+# What each COMPUTE value is called in headings, and what its copies of a worker are.
+BACKEND_NAMES = {"apprunner": "App Runner", "ecs": "ECS Fargate"}
+REPLICAS = {"apprunner": "instances", "ecs": "tasks"}
+
+
+def backend(settings: Settings) -> str:
+    return f"{BACKEND_NAMES[settings.compute]} (COMPUTE={settings.compute})"
+
+
 def size(worker: Worker) -> str:
-    return f"{worker.cpu / 1024:g} vCPU / {worker.memory / 1024:g} GB"
+    """Both backends' sizes read in vCPU and GB, e.g. "0.5 vCPU / 1 GB"."""
+    return fargate_size_label(worker.cpu, worker.memory)
+
+
+def replicas(settings: Settings, worker: Worker) -> str:
+    return f"{worker.min_instances}-{worker.max_instances} {REPLICAS[settings.compute]}"
 
 
 def counts(settings: Settings, worker: Worker) -> tuple[int, int]:
@@ -40,7 +55,7 @@ def url_pattern(settings: Settings, worker: Worker) -> str:
 
 def workers_table(settings: Settings, workers: Sequence[Worker]) -> str:
     return table(
-        ("worker", "route", "service name", "cpu/memory", "instances", "env vars", "secrets"),
+        ("worker", "route", "service name", "cpu/memory", REPLICAS[settings.compute], "env vars", "secrets"),
         ((w.name, f"/{w.route}", w.service_name, size(w), f"{w.min_instances}-{w.max_instances}",
           *counts(settings, w)) for w in workers),
     )
@@ -58,6 +73,9 @@ def skipped_table(entries: list[tuple[str, str]]) -> str:
 
 
 def routes_table(settings: Settings, workers: Sequence[Worker]) -> str:
+    if settings.uses_ecs:
+        return table(("worker", "public URL", "ALB host", "start command"),
+                     ((w.name, url_pattern(settings, w), worker_host(w.route), w.start_command) for w in workers))
     return table(
         ("worker", "public URL", "start command"),
         ((w.name, url_pattern(settings, w), w.start_command) for w in workers),
@@ -67,16 +85,19 @@ def routes_table(settings: Settings, workers: Sequence[Worker]) -> str:
 def workers_json(settings: Settings, workers: Sequence[Worker]) -> dict:
     def entry(w: Worker) -> dict:
         plain, secrets = counts(settings, w)
+        # ECS scales on requests per task (ECS_REQUESTS_PER_TARGET), not on App Runner's concurrency.
+        scaling = ({"requests_per_target": settings.ecs_requests_per_target, "host": worker_host(w.route)}
+                   if settings.uses_ecs else {"max_concurrency": w.max_concurrency})
         return {
             "name": w.name, "route": f"/{w.route}", "service_name": w.service_name, "source": w.source_display,
             "worker_file": w.worker_file, "start_command": w.start_command, "cpu": w.cpu, "memory": w.memory,
             "min_instances": w.min_instances, "max_instances": w.max_instances,
-            "max_concurrency": w.max_concurrency, "health_check_path": w.health_check_path,
+            **scaling, "health_check_path": w.health_check_path,
             "url_pattern": url_pattern(settings, w), "environment_variables": plain, "secrets": secrets,
         }
 
     return {"stack": settings.stack_name, "region": settings.aws_region, "environment": settings.environment,
-            "workers": [entry(w) for w in workers],
+            "compute": settings.compute, "workers": [entry(w) for w in workers],
             "skipped": [{"entry": name, "why": why} for name, why in skipped(settings)]}
 
 
@@ -94,24 +115,37 @@ def mermaid(settings: Settings, workers: Sequence[Worker]) -> str:
         f"{settings.waf_rate_limit} requests / 5 min per IP<br/>{rule_groups} rules\"]",
         f"  waf --> api[\"REST API {settings.name_prefix}<br/>stage {settings.environment}\"]",
         "  api --> link[VPC Link]",
-        f"  link --> nlb[\"Internal NLB<br/>TCP {HTTPS_PORT} pass-through\"]",
-        "  nlb --> vpce[\"VPC endpoint<br/>apprunner.requests\"]",
     ]
-    for worker in workers:
-        node = worker_node(worker)
-        lines.append(f"  vpce -->|/{worker.route}| {node}[\"{worker.name}<br/>{worker.service_name}<br/>"
-                     f"{size(worker)}, {worker.min_instances}-{worker.max_instances} instances\"]")
-    if settings.worker_vpc_egress:
-        lines += [f"  {worker_node(w)} --> connector" for w in workers]
-        lines.append("  connector[VPC connector]")
+    if settings.uses_ecs:
+        protocol, port = alb_listener(tls=bool(settings.ecs_certificate_arn))
+        lines += [f"  link --> nlb[\"Internal NLB<br/>TCP {port} pass-through\"]",
+                  f"  nlb --> alb[\"Internal ALB<br/>{protocol} {port}, one host rule per worker\"]"]
+        lines += [f"  alb -->|{worker_host(w.route)}| {worker_node(w)}[\"{w.name}<br/>{w.service_name}<br/>"
+                  f"{size(w)}, {replicas(settings, w)}\"]" for w in workers]
+        # Tasks run in the VPC whatever WORKER_VPC_EGRESS says: they reach the stores and NAT from their groups.
+        egress_node, egress_label = "tasks", "tasks[\"Tasks' security groups\"]"
+    else:
+        lines += [f"  link --> nlb[\"Internal NLB<br/>TCP {HTTPS_PORT} pass-through\"]",
+                  "  nlb --> vpce[\"VPC endpoint<br/>apprunner.requests\"]"]
+        lines += [f"  vpce -->|/{w.route}| {worker_node(w)}[\"{w.name}<br/>{w.service_name}<br/>"
+                  f"{size(w)}, {replicas(settings, w)}\"]" for w in workers]
+        egress_node, egress_label = ("connector", "connector[VPC connector]") if settings.worker_vpc_egress \
+            else (None, None)
+    if egress_node:
+        lines += [f"  {worker_node(w)} --> {egress_node}" for w in workers]
+        lines.append(f"  {egress_label}")
         if settings.aurora_enabled:
-            lines.append(f"  connector -->|{POSTGRES_PORT}| aurora[(\"Aurora PostgreSQL<br/>Serverless v2\")]")
+            lines.append(f"  {egress_node} -->|{POSTGRES_PORT}| aurora[(\"Aurora PostgreSQL<br/>Serverless v2\")]")
         if settings.redis_enabled:
-            lines.append(f"  connector -->|{REDIS_PORT} TLS| redis[(\"ElastiCache {settings.redis_engine}\")]")
+            lines.append(f"  {egress_node} -->|{REDIS_PORT} TLS| redis[(\"ElastiCache {settings.redis_engine}\")]")
         egress = ", ".join(map(str, settings.worker_egress_ports))
-        lines.append(f"  connector -->|{egress}| nat[NAT gateway] --> internet((Internet))")
+        lines.append(f"  {egress_node} -->|{egress}| nat[NAT gateway] --> internet((Internet))")
     else:
         lines += [f"  {worker_node(w)} --> internet((Internet))" for w in workers]
+    if settings.uses_ecs:
+        lines.append(f"  build[\"Image build<br/>CodeBuild, one image per push to {settings.branch}\"] --> "
+                     "ecr[(\"ECR repository\")]")
+        lines += [f"  ecr -.->|image| {worker_node(w)}" for w in workers]
     return "\n".join(lines) + "\n"
 
 

@@ -13,7 +13,7 @@ import main
 from command_line.report import mermaid, resources_table, table, worker_node
 from workers_scan.errors import display_path
 
-from .helpers import WORKERS, make_monorepo
+from .helpers import ECS_SETTINGS, WORKERS, make_monorepo
 
 ROOT = Path(__file__).parent.parent
 
@@ -52,7 +52,8 @@ def test_workers_json_in_process_has_every_field_and_counts_infrastructure_varia
     assert main.main(["routes", "--json", "--env-file", str(env)]) == main.EXIT_OK
     [stack] = json.loads(capsys.readouterr().out)
     email, orders = stack.pop("workers")
-    assert stack == {"stack": "acme-dev", "region": "eu-west-1", "environment": "dev", "skipped": []}
+    assert stack == {"stack": "acme-dev", "region": "eu-west-1", "environment": "dev", "compute": "apprunner",
+                     "skipped": []}
     assert orders == {
         "name": "orders", "route": "/orders", "service_name": "acme-dev-orders",
         "source": display_path(tmp_path / WORKERS / "orders.ts"), "worker_file": "orders.js",
@@ -345,3 +346,143 @@ def test_the_readme_quick_start_shows_the_examples_workers_table(tmp_path, capsy
     assert main.main(["workers"]) == main.EXIT_OK
     table = capsys.readouterr().out.split("\n\n")[0].split("\n", 1)[1]   # without the "acme-dev (...)" line
     assert f"```\n{table}\n```" in (ROOT / "README.md").read_text(), "README quick start table is stale"
+
+
+def test_on_ecs_the_workers_table_shows_the_backend_fargate_sizes_tasks_and_alb_hosts(tmp_path, capsys):
+    env = make_monorepo(tmp_path, ["orders.ts"], settings=ECS_SETTINGS, toml="[orders]\ncpu = 256\nmemory = 2048\n")
+    assert main.main(["workers", "--env-file", str(env)]) == main.EXIT_OK
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "acme-dev (eu-west-1) on ECS Fargate (COMPUTE=ecs):"
+    headers = [re.split(r" {2,}", line) for line in out.splitlines() if line.startswith("worker ")]
+    assert headers == [["worker", "route", "service name", "cpu/memory", "tasks", "env vars", "secrets"],
+                       ["worker", "public URL", "ALB host", "start command"]]
+    assert "orders  /orders  acme-dev-orders  0.25 vCPU / 2 GB  1-3" in out
+    assert "/dev/orders  orders.workers.internal  bash apps/api/scripts/start-worker.sh orders.js" in out
+
+
+def test_on_app_runner_the_workers_heading_names_the_backend(tmp_path, capsys):
+    env = make_monorepo(tmp_path, ["orders.ts"])
+    assert main.main(["workers", "--env-file", str(env)]) == main.EXIT_OK
+    assert capsys.readouterr().out.splitlines()[0] == "acme-dev (eu-west-1) on App Runner (COMPUTE=apprunner):"
+
+
+def test_on_ecs_workers_json_has_the_backend_host_and_requests_per_target_not_concurrency(tmp_path, capsys):
+    env = make_monorepo(tmp_path, ["orders.ts"], settings={**ECS_SETTINGS, "ECS_REQUESTS_PER_TARGET": "250"})
+    assert main.main(["routes", "--json", "--env-file", str(env)]) == main.EXIT_OK
+    [stack] = json.loads(capsys.readouterr().out)
+    assert stack["compute"] == "ecs"
+    [orders] = stack["workers"]
+    assert (orders["host"], orders["requests_per_target"]) == ("orders.workers.internal", 250)
+    assert "max_concurrency" not in orders  # App Runner's scaling knob does nothing on ECS
+    assert (orders["cpu"], orders["memory"], orders["min_instances"], orders["max_instances"]) == (1024, 2048, 1, 3)
+
+
+def edges_of(diagram: str) -> list[tuple[str, str]]:
+    """(source node, line) of each edge of a Mermaid diagram."""
+    lines = [line.strip() for line in diagram.splitlines()]
+    return [(line.split(" -")[0].split("[")[0].split("(")[0], line) for line in lines
+            if "-->" in line or "-.->" in line]
+
+
+def test_on_ecs_the_diagram_routes_through_nlb_and_alb_by_host_to_fargate_services(tmp_path, capsys):
+    env = make_monorepo(tmp_path, ["orders.ts", "emailSender.worker.ts"], settings=ECS_SETTINGS)
+    assert main.main(["diagram", "--env-file", str(env), "--output", str(tmp_path / "d.mmd")]) == main.EXIT_OK
+    printed = capsys.readouterr().out
+    edges = edges_of(printed)
+    path = ["client", "waf", "api", "link", "nlb", "alb"]
+    for source, target in zip(path, path[1:]):
+        assert any(s == source and f"--> {target}" in line for s, line in edges), (source, target)
+    assert 'nlb["Internal NLB<br/>TCP 80 pass-through"]' in printed
+    assert 'alb["Internal ALB<br/>HTTP 80, one host rule per worker"]' in printed
+    for name, route in (("orders", "orders"), ("email-sender", "email-sender")):
+        node = worker_node(type("W", (), {"name": name})())
+        [line] = [line for s, line in edges if s == "alb" and f"| {node}[" in line]
+        assert f"-->|{route}.workers.internal| {node}[" in line and line.endswith("1 vCPU / 2 GB, 1-3 tasks\"]")
+        assert any(s == node and line == f"{node} --> tasks" for s, line in edges), name
+        assert f"ecr -.->|image| {node}" in printed
+    assert "tasks -->|5432| aurora" in printed and "tasks -->|6379 TLS| redis" in printed
+    assert "tasks -->|443| nat[NAT gateway] --> internet((Internet))" in printed
+    assert 'build["Image build<br/>CodeBuild, one image per push to main"] --> ecr' in printed
+    for app_runner_only in ("vpce", "apprunner.requests", "connector", "instances"):
+        assert app_runner_only not in printed
+
+
+def test_on_ecs_with_a_certificate_the_diagram_shows_tls_to_the_alb(tmp_path, capsys):
+    certificate = "arn:aws:acm:eu-west-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
+    env = make_monorepo(tmp_path, ["orders.ts"], settings={**ECS_SETTINGS, "ECS_CERTIFICATE_ARN": certificate,
+                                                           "BRANCH": "release", "AURORA_ENABLED": "false"})
+    assert main.main(["diagram", "--env-file", str(env), "--output", str(tmp_path / "d.mmd")]) == main.EXIT_OK
+    printed = capsys.readouterr().out
+    assert 'nlb["Internal NLB<br/>TCP 443 pass-through"]' in printed
+    assert 'alb["Internal ALB<br/>HTTPS 443, one host rule per worker"]' in printed
+    assert "one image per push to release" in printed and "aurora" not in printed
+
+
+def test_doctor_warns_on_app_runner_that_new_accounts_need_ecs(tmp_path, capsys):
+    env = make_monorepo(tmp_path, ["orders.ts"])
+    main.main(["doctor", "--env-file", str(env)])
+    lines = capsys.readouterr().out.splitlines()
+    [index] = [i for i, line in enumerate(lines) if line.startswith("[warn] compute of acme-dev")]
+    assert "App Runner (COMPUTE=apprunner): App Runner connection in account 123456789012, eu-west-1" in lines[index]
+    assert "no new customers since 2026-04-30" in lines[index + 1] and "COMPUTE=ecs" in lines[index + 1]
+    assert "infra/aws/.env.ecs.example" in lines[index + 1]
+
+
+def test_doctor_checks_the_codeconnections_connection_on_ecs(tmp_path, capsys):
+    env = make_monorepo(tmp_path / "ok", ["orders.ts"], settings=ECS_SETTINGS)
+    main.main(["doctor", "--env-file", str(env)])
+    out = capsys.readouterr().out
+    assert ("[  ok] compute of acme-dev     ECS Fargate (COMPUTE=ecs): image build through CodeConnections "
+            "connection in account 123456789012, eu-west-1; workers' ALB on HTTP (no ECS_CERTIFICATE_ARN)") in out
+    missing = make_monorepo(tmp_path / "missing", ["orders.ts"], settings={**ECS_SETTINGS, "CODECONNECTIONS_ARN": None})
+    assert main.main(["doctor", "--env-file", str(missing)]) == main.EXIT_BAD_INPUT
+    out = capsys.readouterr().out
+    assert "[FAIL] settings and workers" in out and "CODECONNECTIONS_ARN: is required with COMPUTE=ecs" in out
+
+
+def test_the_ecs_example_runs_clean_on_the_example_monorepo_in_a_fresh_process():
+    from workers_scan.settings import EXAMPLE_ECS_SETTINGS
+
+    result = run_cli("workers", env_file=EXAMPLE_ECS_SETTINGS)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout.startswith("acme-dev (eu-west-1) on ECS Fargate (COMPUTE=ecs):\n")
+    assert "email-sender  /email-sender  acme-dev-email-sender  0.5 vCPU / 1 GB  1-2" in result.stdout
+
+
+def test_the_ecs_example_differs_from_the_app_runner_one_only_in_the_backend(tmp_path):
+    """Beside it, not a layer of it: each loads alone, with the same workers, and only the backend keys differ."""
+    from workers_scan import load_workers
+    from workers_scan.envfile import read_env_file
+    from workers_scan.errors import Problems
+    from workers_scan.settings import EXAMPLE_ECS_SETTINGS, EXAMPLE_SETTINGS, SettingsSource, load_all_settings
+
+    problems = Problems()
+    app_runner, ecs = (
+        {key: entry.value for key, entry in read_env_file(path, problems).items()}
+        for path in (EXAMPLE_SETTINGS, EXAMPLE_ECS_SETTINGS))
+    assert not problems
+    backend_keys = {"COMPUTE", "APP_RUNNER_CONNECTION_ARN", "CODECONNECTIONS_ARN"}
+    assert {k: v for k, v in app_runner.items() if k not in backend_keys} == \
+        {k: v for k, v in ecs.items() if k not in backend_keys}
+    [ecs_settings] = load_all_settings(SettingsSource(EXAMPLE_ECS_SETTINGS, is_example=False), environ={})
+    [app_runner_settings] = load_all_settings(SettingsSource(EXAMPLE_SETTINGS, is_example=False), environ={})
+    assert (ecs_settings.compute, app_runner_settings.compute) == ("ecs", "apprunner")
+    assert [(w.name, w.route, w.cpu, w.memory) for w in load_workers(ecs_settings)] == \
+        [(w.name, w.route, w.cpu, w.memory) for w in load_workers(app_runner_settings)]
+
+
+def test_the_synth_summary_names_the_backend_above_each_workers_table(tmp_path, capsys):
+    env = make_monorepo(tmp_path, ["orders.ts"])
+    assert main.main(["--env-file", str(env), "--out", str(tmp_path / "out")]) == main.EXIT_OK
+    lines = capsys.readouterr().out.splitlines()
+    index = lines.index("Workers of acme-dev on App Runner (COMPUTE=apprunner):")
+    assert re.split(r" {2,}", lines[index + 1])[:5] == ["worker", "route", "service name", "cpu/memory", "instances"]
+
+
+def test_readme_embeds_the_ecs_examples_diagram(capsys, tmp_path):
+    from workers_scan.settings import EXAMPLE_ECS_SETTINGS
+
+    assert main.main(["diagram", "--env-file", str(EXAMPLE_ECS_SETTINGS), "--output", str(tmp_path / "d.mmd")]) == 0
+    diagram = capsys.readouterr().out.split("\n", 1)[1]  # without the %% stack comment
+    assert f"```mermaid\n{diagram}```" in (ROOT / "README.md").read_text(), \
+        "README ecs diagram is stale: paste the output of `python main.py diagram --env-file <.env.ecs.example>`"

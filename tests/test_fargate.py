@@ -1,10 +1,10 @@
-"""Fargate's size table and the routing quotas (workers_scan/fargate.py): pure Python, no cdktf."""
+"""Fargate's size table, the routing host and the routing quotas (workers_scan/fargate.py): pure Python, no cdktf."""
 
 import pytest
 
-from workers_scan.fargate import (fargate_memory_for, fargate_size_label, fargate_size_problem,
+from workers_scan.fargate import (ROUTING_DOMAIN, alb_listener, fargate_memory_for, fargate_size_label, worker_host,
                                   workers_per_load_balancer_problem)
-from workers_scan.settings import CPU_MEMORY
+from workers_scan.settings import CPU_MEMORY, size_problem
 
 
 @pytest.mark.parametrize("cpu, low, high, count", [
@@ -13,23 +13,30 @@ from workers_scan.settings import CPU_MEMORY
 def test_each_fargate_cpu_allows_the_documented_memory_range(cpu, low, high, count):
     allowed = fargate_memory_for(cpu)
     assert (allowed[0], allowed[-1], len(allowed)) == (low, high, count)
-    assert fargate_size_problem(cpu, low) is None and fargate_size_problem(cpu, high) is None
+    assert size_problem("ecs", cpu, low) is None and size_problem("ecs", cpu, high) is None
 
 
 def test_every_app_runner_size_runs_on_fargate_but_not_the_reverse():
-    assert all(fargate_size_problem(cpu, memory) is None for cpu, pairs in CPU_MEMORY.items() for memory in pairs)
-    assert fargate_size_problem(256, 2048) is None and 2048 not in CPU_MEMORY[256]
+    assert all(size_problem("ecs", cpu, memory) is None for cpu, pairs in CPU_MEMORY.items() for memory in pairs)
+    assert size_problem("ecs", 256, 2048) is None and size_problem("apprunner", 256, 2048) is not None
+    assert size_problem("ecs", 8192, 16384) is None and size_problem("apprunner", 8192, 16384)[0] == "cpu"
     assert fargate_memory_for(300) == ()
 
 
-def test_a_refused_pair_names_what_fargate_accepts_instead():
-    assert fargate_size_problem(256, 4096) == ("4096 MB is not allowed with 256 CPU units on Fargate; use 512 MB or "
-                                               "1024 MB or 2048 MB")
-    assert fargate_size_problem(512, 5120) == ("5120 MB is not allowed with 512 CPU units on Fargate; use 1024 to "
-                                               "4096 MB in steps of 1024")
-    assert fargate_size_problem(8192, 20000).endswith("use 16384 to 61440 MB in steps of 4096")
-    assert fargate_size_problem(300, 1024).startswith("300 is not a Fargate CPU size; use one of 256, 512, 1024")
-    assert fargate_size_problem(True, 1024) is not None  # toml's true is no CPU size
+def test_a_refused_pair_names_the_key_and_what_the_backend_accepts_instead():
+    assert size_problem("ecs", 256, 4096) == (
+        "memory", "4096 MB is not allowed with 256 CPU units for COMPUTE=ecs; use 512 MB or 1024 MB or 2048 MB")
+    assert size_problem("ecs", 512, 5120) == (
+        "memory", "5120 MB is not allowed with 512 CPU units for COMPUTE=ecs; use 1024 to 4096 MB in steps of 1024")
+    assert size_problem("ecs", 8192, 20000)[1].endswith("use 16384 to 61440 MB in steps of 4096")
+    assert size_problem("ecs", 300, 1024) == (
+        "cpu", "300 is not a CPU size for COMPUTE=ecs; use one of 256, 512, 1024, 2048, 4096, 8192, 16384")
+    assert size_problem("ecs", True, 1024)[0] == "cpu"  # toml's true is no CPU size
+    # App Runner's messages are the ones it had before a second backend (no "for COMPUTE=...").
+    assert size_problem("apprunner", 1024, 8192) == (
+        "memory", "8192 MB is not allowed with 1024 CPU units; use 2048 MB or 3072 MB or 4096 MB")
+    assert size_problem("apprunner", 8192, 16384) == (
+        "cpu", "8192 is not a CPU size; use one of 256, 512, 1024, 2048, 4096")
 
 
 def test_the_label_reads_in_vcpu_and_gb():
@@ -38,10 +45,20 @@ def test_the_label_reads_in_vcpu_and_gb():
     assert fargate_size_label(4096, 30720) == "4 vCPU / 30 GB"
 
 
-def test_one_alb_routes_up_to_the_smaller_quota_and_names_both_past_it():
+def test_one_alb_routes_up_to_its_fixed_target_group_quota_and_says_what_to_do_past_it():
     assert workers_per_load_balancer_problem(100) is None
-    problem = workers_per_load_balancer_problem(149)
-    assert problem and "149 workers" in problem and "allows 100" in problem
-    assert "Rules per Application Load Balancer" in problem and "Target groups per Application Load Balancer" in problem
-    assert workers_per_load_balancer_problem(149, rules_quota=200, target_groups_quota=150) is None
-    assert "allows 120" in workers_per_load_balancer_problem(149, rules_quota=200, target_groups_quota=120)
+    assert workers_per_load_balancer_problem(101) == (
+        "101 workers need 101 listener rules and 101 target groups on the workers' one Application Load Balancer, "
+        "which holds 100 ('Rules per Application Load Balancer' and 'Target groups per Application Load Balancer', "
+        "the latter a quota AWS does not raise); run at most 100 workers per environment with COMPUTE=ecs "
+        "(WORKER_EXCLUDE), or use COMPUTE=apprunner")
+
+
+def test_a_workers_host_is_its_route_under_the_internal_routing_domain():
+    assert worker_host("email-sender") == "email-sender.workers.internal"
+    assert ROUTING_DOMAIN.endswith(".internal")  # reserved for private use: never resolves outside the VPC
+
+
+def test_the_alb_listens_https_only_with_a_certificate():
+    assert alb_listener(tls=True) == ("HTTPS", 443)
+    assert alb_listener(tls=False) == ("HTTP", 80)

@@ -150,7 +150,9 @@ def test_waf_rate_limit_accepts_aws_extremes(tmp_path):
     ("VPC_CIDR", "10.0.0.0/8", "/16 to /22"),
     ("VPC_CIDR", "8.8.0.0/16", "private"),
     ("AZ_COUNT", "1", "use 2 to 3"),
-    ("WORKER_CPU", "300", "not one of 256"),
+    ("WORKER_CPU", "300", "300 is not a CPU size; use one of 256, 512, 1024, 2048, 4096"),
+    ("WORKER_CPU", "one", "'one' is not a whole number"),
+    ("WORKER_MEMORY", "0", "0 is not a size; give a positive whole number"),
     ("LOG_RETENTION_DAYS", "10", "not one of 1, 3"),
 ])
 def test_invalid_values_name_key_and_what_is_accepted(tmp_path, key, value, expected):
@@ -354,14 +356,27 @@ def test_an_optional_key_without_an_empty_value_is_refused_when_the_module_loads
         module._empty_values()
 
 
-def test_worker_memory_accepts_exactly_app_runners_memory_sizes(tmp_path):
-    from workers_scan.settings import CPU_MEMORY, KEYS_BY_NAME
+@pytest.mark.parametrize("compute, cpu, memory, expected", [
+    ("apprunner", "256", "2048", "WORKER_MEMORY: 2048 MB is not allowed with 256 CPU units; use 512 MB or 1024 MB"),
+    ("apprunner", "8192", "16384", "WORKER_CPU: 8192 is not a CPU size; use one of 256, 512, 1024, 2048, 4096"),
+    ("ecs", "256", "4096",
+     "WORKER_MEMORY: 4096 MB is not allowed with 256 CPU units for COMPUTE=ecs; use 512 MB or 1024 MB or 2048 MB"),
+    ("ecs", "1024", "1024",
+     "WORKER_MEMORY: 1024 MB is not allowed with 1024 CPU units for COMPUTE=ecs; use 2048 to 8192 MB in steps of 1024"),
+    ("ecs", "3000", "2048",
+     "WORKER_CPU: 3000 is not a CPU size for COMPUTE=ecs; use one of 256, 512, 1024, 2048, 4096, 8192, 16384"),
+])
+def test_worker_sizes_are_checked_against_the_table_of_the_backend(tmp_path, compute, cpu, memory, expected):
+    backend = ECS_SETTINGS if compute == "ecs" else {}
+    [message] = problems_of(make_monorepo(tmp_path, settings={**backend, "WORKER_CPU": cpu, "WORKER_MEMORY": memory}))
+    assert message.endswith(f"infra/aws/.env: {expected}")
 
-    sizes = sorted({m for pairs in CPU_MEMORY.values() for m in pairs})
-    parse = KEYS_BY_NAME["WORKER_MEMORY"].parse
-    assert [parse(str(m)) for m in sizes] == sizes
-    with pytest.raises(Exception, match="is not one of"):
-        parse("2000")
+
+@pytest.mark.parametrize("cpu, memory", [(256, 2048), (8192, 16384), (16384, 122880), (4096, 30720)])
+def test_fargate_sizes_app_runner_lacks_are_accepted_on_ecs(tmp_path, cpu, memory):
+    settings = settings_from(make_monorepo(tmp_path, settings={
+        **ECS_SETTINGS, "WORKER_CPU": str(cpu), "WORKER_MEMORY": str(memory)}))
+    assert (settings.worker_cpu, settings.worker_memory) == (cpu, memory)
 
 
 def test_paths_are_shown_relative_inside_the_working_directory_and_absolute_outside(tmp_path, monkeypatch):

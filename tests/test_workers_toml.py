@@ -4,7 +4,7 @@ from workers_scan import InputError, load_workers
 from workers_scan.errors import Problems, display_path
 from workers_scan.workers import check_scaling_configuration_quota
 
-from .helpers import WORKERS, make_monorepo, settings_from
+from .helpers import ECS_SETTINGS, WORKERS, make_monorepo, settings_from
 
 
 def problems_of(env) -> list[str]:
@@ -197,3 +197,63 @@ def test_unreadable_workers_toml_is_reported(tmp_path):
     env = make_monorepo(tmp_path, ["orders.ts"])
     (env.parent / "workers.toml").mkdir()
     assert problems_of(env) == [f"{display_path(env.parent / 'workers.toml')}: cannot be read (Is a directory)"]
+
+
+@pytest.mark.parametrize("body, key, expected", [
+    ("cpu = 256\nmemory = 4096", "[orders].memory",
+     "4096 MB is not allowed with 256 CPU units for COMPUTE=ecs; use 512 MB or 1024 MB or 2048 MB"),
+    ("cpu = 2048\nmemory = 2048", "[orders].memory",
+     "2048 MB is not allowed with 2048 CPU units for COMPUTE=ecs; use 4096 to 16384 MB in steps of 1024"),
+    ("cpu = 3000", "[orders].cpu",
+     "3000 is not a CPU size for COMPUTE=ecs; use one of 256, 512, 1024, 2048, 4096, 8192, 16384"),
+    ("cpu = true", "[orders].cpu",
+     "True is not a CPU size for COMPUTE=ecs; use one of 256, 512, 1024, 2048, 4096, 8192, 16384"),
+])
+def test_on_ecs_worker_sizes_are_checked_against_fargates_table_naming_file_and_key(tmp_path, body, key, expected):
+    env = make_monorepo(tmp_path, ["orders.ts"], settings=ECS_SETTINGS, toml=f"[orders]\n{body}\n")
+    assert problems_of(env) == [f"{display_path(env.parent / 'workers.toml')}: {key}: {expected}"]
+
+
+def test_fargate_only_sizes_run_on_ecs_and_are_refused_on_app_runner(tmp_path):
+    toml = "[orders]\ncpu = 256\nmemory = 2048\n[billing]\ncpu = 8192\n"
+    ecs = make_monorepo(tmp_path / "ecs", ["orders.ts", "billing.ts"], settings=ECS_SETTINGS, toml=toml)
+    billing, orders = load_workers(settings_from(ecs))
+    assert (orders.cpu, orders.memory) == (256, 2048)
+    assert (billing.cpu, billing.memory) == (8192, 16384)  # cpu alone: its smallest memory on Fargate
+    apprunner = make_monorepo(tmp_path / "apprunner", ["orders.ts", "billing.ts"], toml=toml)
+    toml_file = display_path(apprunner.parent / "workers.toml")
+    assert problems_of(apprunner) == [
+        f"{toml_file}: [billing].cpu: 8192 is not a CPU size; use one of 256, 512, 1024, 2048, 4096",
+        f"{toml_file}: [orders].memory: 2048 MB is not allowed with 256 CPU units; use 512 MB or 1024 MB"]
+
+
+def test_on_ecs_more_workers_than_one_alb_routes_are_refused_naming_the_quota(tmp_path):
+    names = [f"w{i:03d}.ts" for i in range(101)]
+    env = make_monorepo(tmp_path / "ecs", names, settings=ECS_SETTINGS)
+    [message] = problems_of(env)
+    assert message.startswith(f"{display_path(tmp_path / 'ecs' / WORKERS)}: WORKERS_DIR: 101 workers need 101 "
+                              "listener rules and 101 target groups")
+    assert "'Target groups per Application Load Balancer'" in message
+    assert len(load_workers(settings_from(make_monorepo(tmp_path / "ecs100", names[:100], settings=ECS_SETTINGS)))) \
+        == 100
+    # App Runner has no ALB: the same monorepo is fine there.
+    assert len(load_workers(settings_from(make_monorepo(tmp_path / "apprunner", names)))) == 101
+
+
+def test_ecs_stacks_need_no_app_runner_scaling_configuration(tmp_path):
+    from workers_scan.workers import scaling_configuration_count
+
+    names = [f"w{i:02d}.ts" for i in range(4)]
+    toml = "".join(f"[w{i:02d}]\nmax_instances = {i + 2}\n" for i in range(4))  # 4 distinct profiles
+    stacks = []
+    for environment in ("dev", "qa", "prod"):
+        backend = ECS_SETTINGS if environment == "prod" else {}
+        settings = settings_from(make_monorepo(tmp_path / environment, names, toml=toml,
+                                               settings={**backend, "ENVIRONMENT": environment}))
+        stacks.append((settings, load_workers(settings)))
+    # 12 with three App Runner stacks (test above); the ECS one counts none, and 8 and one free fit in 10.
+    assert scaling_configuration_count(stacks) == {("123456789012", "eu-west-1"): 8}
+    problems = Problems()
+    check_scaling_configuration_quota(stacks, problems)
+    assert not problems
+    assert scaling_configuration_count(stacks[2:]) == {}

@@ -1,4 +1,4 @@
-"""Fargate's task sizes and the load balancer quotas that bound one ECS environment, declared once.
+"""Fargate's task sizes, the workers' routing host and listener, and the load balancer quotas of one ECS environment.
 
 Source: Amazon ECS Developer Guide, "Amazon ECS task definition parameters for Fargate" > "Task size" (the CPU
 and memory table for Linux tasks; 8 and 16 vCPU need platform version 1.4.0, the default LATEST). App Runner's
@@ -6,6 +6,8 @@ table is another one (workers_scan/settings.py CPU_MEMORY): every App Runner pai
 """
 
 from __future__ import annotations
+
+from .ports import HTTP_PORT, HTTPS_PORT
 
 
 def _steps(low: int, high: int, step: int) -> tuple[int, ...]:
@@ -23,9 +25,9 @@ FARGATE_CPU_MEMORY: dict[int, tuple[int, ...]] = {
     16384: _steps(32768, 122880, 8192),
 }
 
-# Elastic Load Balancing quotas for Application Load Balancers (adjustable in Service Quotas, these are the
-# defaults): "Rules per Application Load Balancer (not counting default rules)" and "Target groups per Application
-# Load Balancer". One worker takes one rule and one target group on the workers' ALB.
+# Elastic Load Balancing quotas of an Application Load Balancer ("Quotas for your Application Load Balancers"):
+# "Rules per Application Load Balancer (not counting default rules)" and "Target groups per Application Load
+# Balancer", the latter not adjustable. One worker takes one rule and one target group on the workers' ALB.
 ALB_RULES_PER_LOAD_BALANCER = 100
 ALB_TARGET_GROUPS_PER_LOAD_BALANCER = 100
 # Elastic Load Balancing: "Listeners per Network Load Balancer" (why a listener per worker on the NLB cannot
@@ -33,22 +35,26 @@ ALB_TARGET_GROUPS_PER_LOAD_BALANCER = 100
 NLB_LISTENERS_PER_LOAD_BALANCER = 50
 
 
+# API Gateway sends each worker's request with Host <route>.workers.internal (the host of its integration URI), and
+# the ALB rule of that worker matches it. `.internal` is reserved for private use (ICANN, 2024): it never leaves
+# the VPC.
+ROUTING_DOMAIN = "workers.internal"
+
+
+def worker_host(route: str) -> str:
+    """The Host header API Gateway sends for this worker (the host of its integration URI), and its rule matches."""
+    return f"{route}.{ROUTING_DOMAIN}"
+
+
+def alb_listener(tls: bool) -> tuple[str, int]:
+    """(protocol, port) of the workers' ALB listener, which the NLB passes TCP through to: HTTPS with a
+    certificate (ECS_CERTIFICATE_ARN), else plain HTTP inside the VPC."""
+    return ("HTTPS", HTTPS_PORT) if tls else ("HTTP", HTTP_PORT)
+
+
 def fargate_memory_for(cpu: int) -> tuple[int, ...]:
     """The memory sizes (MiB) Fargate allows with `cpu` units; () when `cpu` is not a Fargate size."""
     return FARGATE_CPU_MEMORY.get(cpu, ())
-
-
-def fargate_size_problem(cpu: int, memory: int) -> str | None:
-    """Why Fargate refuses this pair, naming what it accepts instead; None when it runs."""
-    if isinstance(cpu, bool) or cpu not in FARGATE_CPU_MEMORY:
-        return f"{cpu!r} is not a Fargate CPU size; use one of {', '.join(map(str, FARGATE_CPU_MEMORY))}"
-    allowed = fargate_memory_for(cpu)
-    if memory not in allowed:
-        return (f"{memory!r} MB is not allowed with {cpu} CPU units on Fargate; use {allowed[0]} to {allowed[-1]} MB"
-                f" in steps of {allowed[1] - allowed[0]}" if len(allowed) > 3 else
-                f"{memory!r} MB is not allowed with {cpu} CPU units on Fargate; use "
-                + " or ".join(f"{m} MB" for m in allowed))
-    return None
 
 
 def fargate_size_label(cpu: int, memory: int) -> str:
@@ -56,12 +62,12 @@ def fargate_size_label(cpu: int, memory: int) -> str:
     return f"{cpu / 1024:g} vCPU / {memory / 1024:g} GB"
 
 
-def workers_per_load_balancer_problem(workers: int, rules_quota: int = ALB_RULES_PER_LOAD_BALANCER,
-                                      target_groups_quota: int = ALB_TARGET_GROUPS_PER_LOAD_BALANCER) -> str | None:
-    """Why one ALB cannot route `workers` workers under these quotas; None when it can."""
-    limit = min(rules_quota, target_groups_quota)
+def workers_per_load_balancer_problem(workers: int) -> str | None:
+    """Why the one ALB of an ECS environment cannot route `workers` workers; None when it can."""
+    limit = min(ALB_RULES_PER_LOAD_BALANCER, ALB_TARGET_GROUPS_PER_LOAD_BALANCER)
     if workers <= limit:
         return None
-    return (f"{workers} workers need {workers} listener rules and target groups on one Application Load Balancer; "
-            f"the account allows {limit} (raise 'Rules per Application Load Balancer' and 'Target groups per "
-            f"Application Load Balancer' in Service Quotas, then give the raised quotas)")
+    return (f"{workers} workers need {workers} listener rules and {workers} target groups on the workers' one "
+            f"Application Load Balancer, which holds {limit} ('Rules per Application Load Balancer' and 'Target "
+            "groups per Application Load Balancer', the latter a quota AWS does not raise); run at most "
+            f"{limit} workers per environment with COMPUTE=ecs (WORKER_EXCLUDE), or use COMPUTE=apprunner")

@@ -17,10 +17,13 @@ from typing import Any, Callable, Mapping, get_args, get_origin, get_type_hints
 from .aws_names import bucket_name_problems, project_name_problems
 from .envfile import read_env_file
 from .errors import Problems, display_path
+from .fargate import FARGATE_CPU_MEMORY
 from .waf_rules import MANAGED_RULES, group_of
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_SETTINGS = PROJECT_ROOT / "examples" / "monorepo" / "infra" / "aws" / ".env.example"
+# The same example on COMPUTE=ecs. Not `.env.ecs`: that is the layer of an environment named ecs (ENVIRONMENTS).
+EXAMPLE_ECS_SETTINGS = EXAMPLE_SETTINGS.with_name(".env.ecs.example")
 DEFAULT_SETTINGS = PROJECT_ROOT / ".env"
 SETTINGS_FILE_VARIABLE = "INFRA_ENV_FILE"
 FROM_ENVIRONMENT = "environment variable"   # the source of a key taken from the process environment
@@ -40,6 +43,9 @@ CPU_MEMORY = {
     2048: (4096, 6144),
     4096: (8192, 10240, 12288),
 }
+# Each backend's table of CPU units -> memory (MB): WORKER_CPU/WORKER_MEMORY and workers.toml sizes are checked
+# against the one of COMPUTE.
+SIZE_TABLES: dict[str, dict[int, tuple[int, ...]]] = {"apprunner": CPU_MEMORY, "ecs": FARGATE_CPU_MEMORY}
 # Runtimes of hashicorp/aws 5.100.0's code_configuration_values.runtime that we support.
 RUNTIMES = ("NODEJS_22", "NODEJS_18")
 PRODUCTION_ENVIRONMENTS = ("prod", "production")
@@ -58,7 +64,7 @@ CERTIFICATE_ARN_RE = re.compile(
     r"^arn:aws:acm:(?P<region>[a-z]{2}(-[a-z]+)+-\d):\d{12}:certificate/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-"
     r"[0-9a-f]{4}-[0-9a-f]{12}$"
 )
-COMPUTE_BACKENDS = ("apprunner", "ecs")
+COMPUTE_BACKENDS = tuple(SIZE_TABLES)
 REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 REPO_RE = re.compile(r"^https://github\.com/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+?(\.git)?$")
 
@@ -107,6 +113,17 @@ def _one_of(*choices: Any) -> Callable[[str], Any]:
         raise Invalid(f"{value!r} is not one of {', '.join(str(c) for c in choices)}")
 
     return parse
+
+
+def _size(value: str) -> int:
+    """CPU units or MB: which ones the backend runs is checked with COMPUTE (_cross_checks)."""
+    try:
+        number = int(value.replace("_", ""))
+    except ValueError:
+        raise Invalid(f"{value!r} is not a whole number") from None
+    if number < 1:
+        raise Invalid(f"{number} is not a size; give a positive whole number")
+    return number
 
 
 def _waf_rules(value: str) -> tuple[str, ...]:
@@ -280,9 +297,10 @@ KEYS: tuple[Key, ...] = (
         "Start command template; {worker_file} is the compiled worker path, e.g. email-sender.worker.js."),
     Key("RUNTIME", "runtime", "NODEJS_22", _one_of(*RUNTIMES), "App Runner managed runtime."),
     Key("PORT", "port", "3000", _int_between(1, 65535), "Port the workers listen on."),
-    Key("WORKER_CPU", "worker_cpu", "1024", _one_of(*CPU_MEMORY), "Default CPU units per instance (workers.toml overrides)."),
-    Key("WORKER_MEMORY", "worker_memory", "2048", _one_of(*sorted({m for pairs in CPU_MEMORY.values() for m in pairs})),
-        "Default memory (MB) per instance."),
+    Key("WORKER_CPU", "worker_cpu", "1024", _size,
+        "Default CPU units per instance or task, a size of COMPUTE's table (workers.toml overrides)."),
+    Key("WORKER_MEMORY", "worker_memory", "2048", _size,
+        "Default memory (MB) per instance or task; it must fit WORKER_CPU in COMPUTE's table."),
     Key("WORKER_MIN_INSTANCES", "worker_min_instances", "1", _int_between(1, 25), "Default minimum instances."),
     Key("WORKER_MAX_INSTANCES", "worker_max_instances", "3", _int_between(1, 25), "Default maximum instances."),
     Key("WORKER_MAX_CONCURRENCY", "worker_max_concurrency", "100", _int_between(1, 200),
@@ -820,9 +838,9 @@ def _cross_checks(values: dict[str, Any], origin: dict[str, str], path: Path, pr
                      f"{iam_user!r} is the master user; name a separate user for the workers (the master keeps its "
                      "password for migrations)")
     cpu, memory = values.get("worker_cpu"), values.get("worker_memory")
-    if cpu and memory and memory not in CPU_MEMORY[cpu]:
-        problems.add(where("WORKER_MEMORY"), "WORKER_MEMORY",
-                     f"{memory} MB is not allowed with {cpu} CPU units; use {cpu_memory_hint(cpu)}")
+    if compute and cpu and memory and (problem := size_problem(compute, cpu, memory)):
+        key = {"cpu": "WORKER_CPU", "memory": "WORKER_MEMORY"}[problem[0]]
+        problems.add(where(key), key, problem[1])
     low, high = values.get("worker_min_instances"), values.get("worker_max_instances")
     if low and high and low > high:
         problems.add(where("WORKER_MIN_INSTANCES"), "WORKER_MIN_INSTANCES",
@@ -857,8 +875,24 @@ def _cross_checks(values: dict[str, Any], origin: dict[str, str], path: Path, pr
                      f"lists {len(subnets)} subnet(s); give 2 or 3, in distinct availability zones")
 
 
-def cpu_memory_hint(cpu: int) -> str:
-    return " or ".join(f"{m} MB" for m in CPU_MEMORY[cpu])
+def size_problem(compute: str, cpu: Any, memory: Any) -> tuple[str, str] | None:
+    """("cpu" or "memory", why and what COMPUTE's table accepts) for a size that backend does not run; None when
+    it does. App Runner's messages name no backend (they did not need to before there were two)."""
+    table = SIZE_TABLES[compute]
+    backend = "" if compute == "apprunner" else f" for COMPUTE={compute}"
+    if isinstance(cpu, bool) or cpu not in table:
+        return "cpu", f"{cpu!r} is not a CPU size{backend}; use one of {', '.join(map(str, table))}"
+    if isinstance(memory, bool) or memory not in table[cpu]:
+        return "memory", f"{memory!r} MB is not allowed with {cpu} CPU units{backend}; use {memory_hint(table[cpu])}"
+    return None
+
+
+def memory_hint(allowed: tuple[int, ...]) -> str:
+    """The memory sizes a CPU size takes: each one, or a range when they are many and evenly spaced."""
+    steps = {b - a for a, b in zip(allowed, allowed[1:])}
+    if len(allowed) > 3 and len(steps) == 1:
+        return f"{allowed[0]} to {allowed[-1]} MB in steps of {steps.pop()}"
+    return " or ".join(f"{m} MB" for m in allowed)
 
 
 def _empty_values() -> dict[str, Any]:

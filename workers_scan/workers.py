@@ -11,7 +11,8 @@ from .build_check import check_commands
 from .discovery import ROUTE_RE, discover_workers, service_name
 from .environment import SHARED_FILE, WorkerEnvironment, load_environments
 from .errors import Problems, display_path
-from .settings import CPU_MEMORY, Settings, cpu_memory_hint
+from .fargate import workers_per_load_balancer_problem
+from .settings import SIZE_TABLES, Settings, size_problem
 
 WORKERS_TOML = "workers.toml"
 HEALTH_PATH_RE = re.compile(r"^/[A-Za-z0-9._~/-]{0,50}$")
@@ -47,10 +48,12 @@ class Worker:
 
 
 def scaling_configuration_count(stacks: list[tuple[Settings, list[Worker]]]) -> dict[tuple[str, str], int]:
-    """(account, region) -> App Runner auto scaling configuration names these stacks need (one per stack and
-    profile)."""
+    """(account, region) -> App Runner auto scaling configuration names these stacks need (one per App Runner stack
+    and profile; an ECS stack needs none)."""
     needed: dict[tuple[str, str], set] = {}
     for settings, workers in stacks:
+        if settings.uses_ecs:
+            continue
         needed.setdefault(settings.account_region, set()).update((settings.stack_name, w.scaling) for w in workers)
     return {key: len(names) for key, names in sorted(needed.items())}
 
@@ -108,6 +111,8 @@ def scan_workers(settings: Settings, problems: Problems) -> list[Worker]:
         folder_entry=settings.worker_folder_entry, problems=problems,
     )
     _misplaced_files(settings, problems)
+    if settings.uses_ecs and (problem := workers_per_load_balancer_problem(len(found))):
+        problems.add(settings.workers_path, "WORKERS_DIR", problem)
     if settings.monorepo_root.is_dir():
         check_commands(settings, problems)
     toml_path = settings.settings_dir / WORKERS_TOML
@@ -182,16 +187,13 @@ def _configure(found, table: dict, settings: Settings, toml_path: Path, problems
             return default
         return value
 
+    sizes = SIZE_TABLES[settings.compute]
     cpu = table.get("cpu", settings.worker_cpu)
-    if cpu not in CPU_MEMORY or isinstance(cpu, bool):
-        problems.add(toml_path, key("cpu"), f"{cpu!r} is not a CPU size; use one of {', '.join(map(str, CPU_MEMORY))}")
-        cpu = None
     memory = table.get("memory", settings.worker_memory if "cpu" not in table else None)
-    if memory is None and cpu is not None:
-        memory = CPU_MEMORY[cpu][0]
-    if cpu is not None and memory not in CPU_MEMORY[cpu]:
-        problems.add(toml_path, key("memory"), f"{memory!r} MB is not allowed with {cpu} CPU units; "
-                                               f"use {cpu_memory_hint(cpu)}")
+    if memory is None and not isinstance(cpu, bool) and cpu in sizes:
+        memory = sizes[cpu][0]
+    if problem := size_problem(settings.compute, cpu, memory):
+        problems.add(toml_path, key(problem[0]), problem[1])
     low = integer("min_instances", settings.worker_min_instances, 1, 25)
     high = integer("max_instances", settings.worker_max_instances, 1, 25)
     if low > high:
