@@ -17,18 +17,18 @@ from cdktf import TerraformOutput, TerraformStack
 
 from workers_scan import Settings, Worker
 from workers_scan.build_check import start_script
+from workers_scan.fargate import alb_listener, worker_host
 from workers_scan.ports import HTTPS_PORT
 
 from .api_gateway import Route
 from .fargate_service import (CONTAINER_NAME, FargateCluster, FargateClusterProps, FargateWorkerService,
-                              FargateWorkerServiceProps, worker_host)
+                              FargateWorkerServiceProps)
 from .image_pipeline import ImagePipeline, ImagePipelineProps, ImageRepository, ImageRepositoryProps
 from .network import Network
 from .private_ingress import AlbTarget, PrivateIngress, PrivateIngressProps
 from .worker_service import (InfrastructureEnvironment, WorkerPlatform, WorkerPlatformProps, WorkerService,
                              WorkerServiceProps)
 
-HTTP_PORT = 80
 # Characters that make a start command shell syntax rather than plain words.
 SHELL_SYNTAX = set("$`|;&<>(){}*?~!\\\n")
 
@@ -101,11 +101,12 @@ class EcsCompute:
         self._stack, self._settings, self._workers = stack, settings, workers
         self._network, self._logs_kms_key_arn = network, logs_kms_key_arn
         certificate = settings.ecs_certificate_arn or None
+        protocol, port = alb_listener(tls=certificate is not None)
         self.cluster = FargateCluster(stack, "ecs-cluster", props=FargateClusterProps(
             name_prefix=settings.name_prefix, vpc_id=network.vpc_id,
             private_subnet_ids=tuple(network.private_subnet_ids),
             ingress_cidrs=(network.vpc_cidr,), extra_ingress_cidrs=network.vpc_secondary_cidrs,
-            listener_port=HTTPS_PORT if certificate else HTTP_PORT, certificate_arn=certificate,
+            listener_port=port, certificate_arn=certificate,
             deletion_protection=settings.is_production,
             # Tasks pull their image from ECR and ship logs over HTTPS, through NAT, whatever else they reach.
             worker_egress_ports=tuple(sorted({HTTPS_PORT, *settings.worker_egress_ports}))))
@@ -157,7 +158,7 @@ class EcsCompute:
             images=self.images, cluster_arn=cluster.cluster_arn,
             service_arns=tuple(s.service_arn for s in services), container_name=CONTAINER_NAME,
             task_role_arns=tuple(arn for s in services for arn in (s.task_role_arn, s.execution_role_arn))))
-        scheme = "https" if settings.ecs_certificate_arn else "http"
+        scheme = self.cluster.listener_protocol.lower()
         return tuple(Route(worker=w, ingress_domain=worker_host(w.route), scheme=scheme) for w in self._workers)
 
     def outputs(self) -> None:

@@ -4,11 +4,10 @@ Routing (why an ALB behind the NLB). API Gateway's REST VPC link reaches only a 
 routes by port alone, so a listener per worker would stop at 50 workers ("Listeners per Network Load Balancer",
 workers_scan/fargate.py), far below the 149 worker routes a REST API holds. Instead the existing NLB gets one
 more target group, of type `alb`, whose one target is this internal ALB (NLBs accept an ALB as a target on TCP);
-the ALB routes by rule, one rule and one target group per worker. An ALB takes 100 rules and 100 target groups by
-default (both adjustable quotas): past 100 workers the settings check is to refuse at synth, naming both quotas,
-unless the settings give the account's raised quotas (`workers_per_load_balancer_problem`, not wired yet). Sharding
-(a second ALB behind a second NLB listener, 100 workers each) is the other way, and is not built: one quota
-request is simpler than a second routing layer.
+the ALB routes by rule, one rule and one target group per worker. An ALB takes 100 rules and 100 target groups (the
+latter not adjustable): past 100 workers, settings refuse the synth, naming both quotas
+(`workers_per_load_balancer_problem`). Sharding (a second ALB behind a second NLB listener, 100 workers each)
+would lift that, and is not built.
 
 How a worker sees its path without the route prefix. On App Runner, API Gateway's integration URI is
 `https://<ingress domain>/{proxy}`: API Gateway forwards only `{proxy}` and sets Host (and SNI) from the URI. The
@@ -68,21 +67,16 @@ from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurity
 from constructs import Construct
 
 from workers_scan.aws_names import ELB_NAME_MAX, IAM_ROLE_NAME_MAX, short_hash, shorten
+from workers_scan.fargate import worker_host
 
 from .iam import policy_json, service_trust_policy
 from .worker_service import secret_read_statements
 
 ECS_TASKS = "ecs-tasks.amazonaws.com"
 CONTAINER_NAME = "worker"          # the container the ImagePipeline's build re-points at each new image
-ROUTING_DOMAIN = "workers.internal"
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 XRAY_ACTIONS = ["xray:GetSamplingRules", "xray:GetSamplingStatisticSummaries", "xray:GetSamplingTargets",
                 "xray:PutTelemetryRecords", "xray:PutTraceSegments"]
-
-
-def worker_host(route: str) -> str:
-    """The Host header API Gateway sends for this worker (the host of its integration URI), and its rule matches."""
-    return f"{route}.{ROUTING_DOMAIN}"
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 import constructs_lib  # noqa: E402,F401 - first, so the jsii kernel starts with the Node loader (constructs_lib/aws.py)
 
 from workers_scan import load_workers  # noqa: E402
-from workers_scan.settings import EXAMPLE_SETTINGS, SettingsSource, load_settings  # noqa: E402
+from workers_scan.settings import EXAMPLE_ECS_SETTINGS, EXAMPLE_SETTINGS, SettingsSource, load_settings  # noqa: E402
 
-from .helpers import ECS_SETTINGS, make_monorepo, settings_from  # noqa: E402
+from .helpers import make_monorepo, settings_from  # noqa: E402
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -55,10 +55,8 @@ def example_stack(example_settings, example_workers) -> dict:
 
 @pytest.fixture(scope="session")
 def ecs_example_settings():
-    """The example with COMPUTE=ecs (set as the shell would, over the example's settings file, which is then read
-    as a user's: the embedded example itself ignores the shell)."""
-    environ = {key: value for key, value in ECS_SETTINGS.items() if value is not None}
-    return load_settings(SettingsSource(EXAMPLE_SETTINGS, is_example=False), environ=environ)
+    """The example on COMPUTE=ecs: its own settings file beside the App Runner one, same monorepo and workers."""
+    return load_settings(SettingsSource(EXAMPLE_ECS_SETTINGS, is_example=False), environ={})
 
 
 @pytest.fixture(scope="session")

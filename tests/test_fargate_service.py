@@ -9,7 +9,8 @@ import cdktf
 import pytest
 
 from constructs_lib.fargate_service import (CONTAINER_NAME, FargateCluster, FargateClusterProps, FargateWorkerService,
-                                            FargateWorkerServiceProps, worker_host)
+                                            FargateWorkerServiceProps)
+from workers_scan.fargate import worker_host
 
 from .helpers import one, plaintext_secrets, resources
 from .terraform import assert_alone_stack_validates

@@ -13,7 +13,8 @@ import pytest
 from constructs_lib.compute import container_command
 from constructs_lib.data_stores import (AURORA_CLUSTER_ADDRESS, AURORA_READER_ADDRESS, AURORA_WRITER_ADDRESS,
                                         REDIS_ADDRESS)
-from constructs_lib.fargate_service import CONTAINER_NAME, worker_host
+from constructs_lib.fargate_service import CONTAINER_NAME
+from workers_scan.fargate import worker_host
 
 from .helpers import plaintext_secrets, resources
 from .terraform import assert_valid_without_warnings
