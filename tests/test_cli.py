@@ -486,3 +486,29 @@ def test_readme_embeds_the_ecs_examples_diagram(capsys, tmp_path):
     diagram = capsys.readouterr().out.split("\n", 1)[1]  # without the %% stack comment
     assert f"```mermaid\n{diagram}```" in (ROOT / "README.md").read_text(), \
         "README ecs diagram is stale: paste the output of `python main.py diagram --env-file <.env.ecs.example>`"
+
+
+def test_the_ecs_diagram_shows_the_ports_and_hosts_the_ecs_example_stack_opens(ecs_example_stack, ecs_example_settings,
+                                                                            ecs_example_workers):
+    """As for App Runner: the ECS picture's edges equal the synthesized rules, listeners and hosts."""
+    import re
+
+    from .helpers import resources
+
+    diagram = mermaid(ecs_example_settings, ecs_example_workers)
+    [tasks] = [f"${{aws_security_group.{name}.id}}" for name, g in resources(ecs_example_stack, "aws_security_group").items()
+               if g["name"].endswith("-ecs-workers")]
+    egress = resources(ecs_example_stack, "aws_vpc_security_group_egress_rule").values()
+    internet = sorted(r["from_port"] for r in egress if r["security_group_id"] == tasks and r.get("cidr_ipv4"))
+    stores = sorted(r["from_port"] for r in egress
+                    if r["security_group_id"] == tasks and r.get("referenced_security_group_id"))
+    [shown] = re.findall(r"tasks -->\|([0-9, ]+)\| nat", diagram)
+    assert [int(port) for port in shown.split(", ")] == internet == [443, 587]
+    assert sorted(int(p) for p in re.findall(r"tasks -->\|(\d+)(?: TLS)?\| (?:aurora|redis)", diagram)) == stores
+    listeners = {(l["protocol"], l["port"]) for l in resources(ecs_example_stack, "aws_lb_listener").values()}
+    [nlb_port] = re.findall(r"Internal NLB<br/>TCP (\d+) pass-through", diagram)
+    [(alb_protocol, alb_port)] = re.findall(r"Internal ALB<br/>(HTTPS?) (\d+), one host rule", diagram)
+    assert listeners == {("TCP", int(nlb_port)), (alb_protocol, int(alb_port))}
+    hosts = sorted(r["condition"][0]["host_header"]["values"][0]
+                   for r in resources(ecs_example_stack, "aws_lb_listener_rule").values())
+    assert sorted(re.findall(r"alb -->\|([a-z0-9.-]+)\|", diagram)) == hosts
