@@ -726,3 +726,24 @@ def test_an_environment_on_local_state_does_not_hide_two_that_share_one(tmp_path
     assert problems_of(env, {"STATE_KEY": "acme/terraform.tfstate"}) == [
         "environment variable: STATE_KEY: environments qa and prod would share one state; use the {environment} "
         "placeholder"]
+
+
+def test_ecs_refuses_worker_vpc_egress_off_naming_the_key(tmp_path):
+    [message] = problems_of(make_monorepo(tmp_path, settings={**ECS_SETTINGS, "WORKER_VPC_EGRESS": "false",
+                                                              "AURORA_ENABLED": "false", "REDIS_ENABLED": "false"}))
+    assert "infra/aws/.env: WORKER_VPC_EGRESS: is false, but COMPUTE=ecs" in message
+
+
+def test_the_readme_lists_fargates_sizes_as_declared():
+    from workers_scan.fargate import FARGATE_CPU_MEMORY
+
+    def pair(cpu, memory):
+        if len(memory) <= 3:
+            return f"{cpu}: " + ", ".join(map(str, memory[:-1])) + f" or {memory[-1]}"
+        return f"{cpu}: {memory[0]} to {memory[-1]}"
+    readme = " ".join((Path(__file__).parent.parent / "README.md").read_text().split())
+    for cpu, memory in FARGATE_CPU_MEMORY.items():
+        assert pair(cpu, memory) in readme, pair(cpu, memory)
+    for cpu, memory in FARGATE_CPU_MEMORY.items():
+        if len(memory) > 3 and memory[1] - memory[0] != 1024:
+            assert f"{pair(cpu, memory)} (steps of {memory[1] - memory[0]})" in readme
