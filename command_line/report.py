@@ -75,7 +75,7 @@ def skipped_table(entries: list[tuple[str, str]]) -> str:
 def routes_table(settings: Settings, workers: Sequence[Worker]) -> str:
     if settings.uses_ecs:
         return table(("worker", "public URL", "ALB host", "start command"),
-                     ((w.name, url_pattern(settings, w), worker_host(w.route), w.start_command) for w in workers))
+                     ((w.name, url_pattern(settings, w), worker_host(w.route, settings.ecs_routing_domain), w.start_command) for w in workers))
     return table(
         ("worker", "public URL", "start command"),
         ((w.name, url_pattern(settings, w), w.start_command) for w in workers),
@@ -86,7 +86,7 @@ def workers_json(settings: Settings, workers: Sequence[Worker]) -> dict:
     def entry(w: Worker) -> dict:
         plain, secrets = counts(settings, w)
         # ECS scales on requests per task (ECS_REQUESTS_PER_TARGET), not on App Runner's concurrency.
-        scaling = ({"requests_per_target": settings.ecs_requests_per_target, "host": worker_host(w.route)}
+        scaling = ({"requests_per_target": settings.ecs_requests_per_target, "host": worker_host(w.route, settings.ecs_routing_domain)}
                    if settings.uses_ecs else {"max_concurrency": w.max_concurrency})
         return {
             "name": w.name, "route": f"/{w.route}", "service_name": w.service_name, "source": w.source_display,
@@ -120,7 +120,7 @@ def mermaid(settings: Settings, workers: Sequence[Worker]) -> str:
         protocol, port = alb_listener(tls=bool(settings.ecs_certificate_arn))
         lines += [f"  link --> nlb[\"Internal NLB<br/>TCP {port} pass-through\"]",
                   f"  nlb --> alb[\"Internal ALB<br/>{protocol} {port}, one host rule per worker\"]"]
-        lines += [f"  alb -->|{worker_host(w.route)}| {worker_node(w)}[\"{w.name}<br/>{w.service_name}<br/>"
+        lines += [f"  alb -->|{worker_host(w.route, settings.ecs_routing_domain)}| {worker_node(w)}[\"{w.name}<br/>{w.service_name}<br/>"
                   f"{size(w)}, {replicas(settings, w)}\"]" for w in workers]
         # Tasks run in the VPC whatever WORKER_VPC_EGRESS says: they reach the stores and NAT from their groups.
         egress_node, egress_label = "tasks", "tasks[\"Tasks' security groups\"]"

@@ -17,7 +17,7 @@ from cdktf import TerraformOutput, TerraformStack
 
 from workers_scan import Settings, Worker
 from workers_scan.build_check import start_script
-from workers_scan.fargate import alb_listener, worker_host
+from workers_scan.fargate import alb_listener
 from workers_scan.ports import HTTPS_PORT
 
 from .api_gateway import Route
@@ -127,7 +127,8 @@ class EcsCompute:
         for worker in self._workers:
             self.services[worker.name] = FargateWorkerService(self._stack, f"ecs-worker-{worker.name}", props=(
                 FargateWorkerServiceProps(
-                    name=worker.service_name, route=worker.route, region=region, account_id=account,
+                    name=worker.service_name, route=worker.route, routing_domain=settings.ecs_routing_domain,
+                    region=region, account_id=account,
                     cluster_arn=cluster.cluster_arn, cluster_name=cluster.cluster_name, vpc_id=network.vpc_id,
                     private_subnet_ids=tuple(network.private_subnet_ids), listener_arn=cluster.listener_arn,
                     load_balancer_arn_suffix=cluster.load_balancer_arn_suffix,
@@ -159,7 +160,7 @@ class EcsCompute:
             service_arns=tuple(s.service_arn for s in services), container_name=CONTAINER_NAME,
             task_role_arns=tuple(arn for s in services for arn in (s.task_role_arn, s.execution_role_arn))))
         scheme = self.cluster.listener_protocol.lower()
-        return tuple(Route(worker=w, ingress_domain=worker_host(w.route), scheme=scheme) for w in self._workers)
+        return tuple(Route(worker=w, ingress_domain=self.services[w.name].host, scheme=scheme) for w in self._workers)
 
     def outputs(self) -> None:
         stack = self._stack

@@ -67,7 +67,7 @@ from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurity
 from constructs import Construct
 
 from workers_scan.aws_names import ELB_NAME_MAX, IAM_ROLE_NAME_MAX, short_hash, shorten
-from workers_scan.fargate import worker_host
+from workers_scan.fargate import ROUTING_DOMAIN, worker_host
 
 from .iam import policy_json, service_trust_policy
 from .worker_service import secret_read_statements
@@ -162,7 +162,7 @@ class FargateCluster(Construct):
 @dataclass(frozen=True)
 class FargateWorkerServiceProps:
     name: str                             # the worker's service name (unique, <= 40): service, family, roles, logs
-    route: str                            # its listener rule matches worker_host(route)
+    route: str                            # its listener rule matches worker_host(route, routing_domain)
     region: str
     account_id: str                       # may be a token: the task role's confused-deputy guard
     cluster_arn: str
@@ -195,6 +195,7 @@ class FargateWorkerServiceProps:
     # and a new VPC replaces the target group, whose new name must differ from the old one's.
     network_key: str = ""
     cpu_target_percent: int = 70
+    routing_domain: str = ROUTING_DOMAIN  # ECS_ROUTING_DOMAIN
 
 
 class FargateWorkerService(Construct):
@@ -206,7 +207,7 @@ class FargateWorkerService(Construct):
         if (props.image is None) == (props.image_parameter_name is None):
             raise ValueError("FargateWorkerServiceProps takes exactly one of image and image_parameter_name")
         name, port = props.name, props.port
-        self.host = worker_host(props.route)
+        self.host = worker_host(props.route, props.routing_domain)
 
         # Day 2: the name is ForceNew (a new name starts an empty group); key and retention update in place.
         logs = CloudwatchLogGroup(self, "logs", name=f"/ecs/{name}", retention_in_days=props.log_retention_days,

@@ -410,12 +410,14 @@ def test_on_ecs_the_diagram_routes_through_nlb_and_alb_by_host_to_fargate_servic
 def test_on_ecs_with_a_certificate_the_diagram_shows_tls_to_the_alb(tmp_path, capsys):
     certificate = "arn:aws:acm:eu-west-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
     env = make_monorepo(tmp_path, ["orders.ts"], settings={**ECS_SETTINGS, "ECS_CERTIFICATE_ARN": certificate,
+                                                           "ECS_ROUTING_DOMAIN": "workers.acme.dev",
                                                            "BRANCH": "release", "AURORA_ENABLED": "false"})
     assert main.main(["diagram", "--env-file", str(env), "--output", str(tmp_path / "d.mmd")]) == main.EXIT_OK
     printed = capsys.readouterr().out
     assert 'nlb["Internal NLB<br/>TCP 443 pass-through"]' in printed
     assert 'alb["Internal ALB<br/>HTTPS 443, one host rule per worker"]' in printed
     assert "one image per push to release" in printed and "aurora" not in printed
+    assert "alb -->|orders.workers.acme.dev|" in printed  # ECS_ROUTING_DOMAIN
 
 
 def test_doctor_warns_on_app_runner_that_new_accounts_need_ecs(tmp_path, capsys):

@@ -91,7 +91,8 @@ def test_app_runner_still_requires_its_connection_and_ignores_no_codeconnections
     ("COMPUTE", "fargate", "'fargate' is not one of apprunner, ecs"),
 ])
 def test_ecs_keys_are_checked_with_file_and_key(tmp_path, key, value, expected):
-    messages = problems_of(make_monorepo(tmp_path, settings={**ECS_SETTINGS, key: value}))
+    settings = {**ECS_SETTINGS, "ECS_ROUTING_DOMAIN": "workers.example.com", key: value}
+    messages = problems_of(make_monorepo(tmp_path, settings=settings))
     assert any(f"infra/aws/.env: {key}:" in m for m in messages), messages
     assert any(expected in m for m in messages), messages
     assert len(messages) == 1, messages
@@ -726,6 +727,20 @@ def test_an_environment_on_local_state_does_not_hide_two_that_share_one(tmp_path
     assert problems_of(env, {"STATE_KEY": "acme/terraform.tfstate"}) == [
         "environment variable: STATE_KEY: environments qa and prod would share one state; use the {environment} "
         "placeholder"]
+
+
+def test_a_certificate_needs_a_routing_domain_a_public_ca_can_name(tmp_path):
+    certificate = "arn:aws:acm:eu-west-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
+    [message] = problems_of(make_monorepo(tmp_path, settings={**ECS_SETTINGS, "ECS_CERTIFICATE_ARN": certificate}))
+    assert "infra/aws/.env: ECS_ROUTING_DOMAIN: is workers.internal, but ECS_CERTIFICATE_ARN is set" in message
+    assert "API Gateway trusts only certificates of public CAs" in message
+    settings = settings_from(make_monorepo(tmp_path / "b", settings={
+        **ECS_SETTINGS, "ECS_CERTIFICATE_ARN": certificate, "ECS_ROUTING_DOMAIN": "workers.acme.dev"}))
+    assert settings.ecs_routing_domain == "workers.acme.dev"
+    for bad in ("Workers.Acme.dev", "acme", "-x.acme.dev", "a..b.dev"):
+        [message] = problems_of(make_monorepo(tmp_path / bad.replace(".", "_"), settings={
+            **ECS_SETTINGS, "ECS_ROUTING_DOMAIN": bad}))
+        assert "ECS_ROUTING_DOMAIN:" in message and "a lowercase domain name" in message, bad
 
 
 def test_ecs_refuses_worker_vpc_egress_off_naming_the_key(tmp_path):

@@ -176,7 +176,8 @@ def test_the_nlb_and_the_vpc_link_keep_their_addresses_across_backends(example_s
                                                "0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"])
 def test_a_certificate_moves_the_path_to_https_and_redeploys_the_stage(stack_for, certificate):
     from .helpers import ECS_SETTINGS
-    settings = {**ECS_SETTINGS, **({"ECS_CERTIFICATE_ARN": certificate} if certificate else {})}
+    settings = {**ECS_SETTINGS, **({"ECS_CERTIFICATE_ARN": certificate, "ECS_ROUTING_DOMAIN": "workers.acme.dev"}
+                                   if certificate else {})}
     stack = stack_for(("orders.ts",), **settings)
     plain = stack_for(("orders.ts",), **ECS_SETTINGS)
     uris = {i["uri"] for i in resources(stack, "aws_api_gateway_integration").values()}
@@ -184,7 +185,9 @@ def test_a_certificate_moves_the_path_to_https_and_redeploys_the_stage(stack_for
     trigger = next(iter(resources(stack, "aws_api_gateway_deployment").values()))["triggers"]
     plain_trigger = next(iter(resources(plain, "aws_api_gateway_deployment").values()))["triggers"]
     if certificate:
-        assert uris == {"https://orders.workers.internal/", "https://orders.workers.internal/{proxy}"}
+        assert uris == {"https://orders.workers.acme.dev/", "https://orders.workers.acme.dev/{proxy}"}
+        [rule] = resources(stack, "aws_lb_listener_rule").values()
+        assert rule["condition"][0]["host_header"]["values"] == ["orders.workers.acme.dev"]
         assert listeners["HTTPS"]["port"] == listeners["TCP"]["port"] == 443
         assert listeners["HTTPS"]["certificate_arn"] == certificate
         assert trigger != plain_trigger

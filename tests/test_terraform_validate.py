@@ -40,6 +40,7 @@ def synthesized(tmp_path_factory, example_settings, example_workers):
         **ECS_SETTINGS, "ENVIRONMENT": "qa", "VPC_ID": "vpc-0123456789abcdef0",
         "PRIVATE_SUBNET_IDS": "subnet-0123456789abcdef0,subnet-0123456789abcdef1",
         "ECS_CERTIFICATE_ARN": "arn:aws:acm:eu-west-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b",
+        "ECS_ROUTING_DOMAIN": "workers.acme.dev",
         "AUTO_DEPLOYMENTS": "false", "SOURCE_DIRECTORY": "/backend", "AURORA_IAM_USER": "app_worker",
         "MANAGE_API_GATEWAY_ACCOUNT": "false"}))
     inputs = [StackInput(s, tuple(load_workers(s))) for s in (prod, existing, bare, ecs)]

@@ -41,9 +41,9 @@ NLB_LISTENERS_PER_LOAD_BALANCER = 50
 ROUTING_DOMAIN = "workers.internal"
 
 
-def worker_host(route: str) -> str:
+def worker_host(route: str, domain: str = ROUTING_DOMAIN) -> str:
     """The Host header API Gateway sends for this worker (the host of its integration URI), and its rule matches."""
-    return f"{route}.{ROUTING_DOMAIN}"
+    return f"{route}.{domain}"
 
 
 def alb_listener(tls: bool) -> tuple[str, int]:

@@ -17,7 +17,7 @@ from typing import Any, Callable, Mapping, get_args, get_origin, get_type_hints
 from .aws_names import bucket_name_problems, project_name_problems
 from .envfile import read_env_file
 from .errors import Problems, display_path
-from .fargate import FARGATE_CPU_MEMORY
+from .fargate import FARGATE_CPU_MEMORY, ROUTING_DOMAIN
 from .waf_rules import MANAGED_RULES, group_of
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -266,6 +266,10 @@ KEYS: tuple[Key, ...] = (
         _matching(CERTIFICATE_ARN_RE.pattern, "an ACM certificate ARN like arn:aws:acm:<region>:<12-digit account>:certificate/<uuid>"),
         "COMPUTE=ecs: ACM certificate for *.workers.internal on the workers' internal ALB (TLS from API Gateway to the "
         "ALB); empty: HTTP inside the VPC."),
+    Key("ECS_ROUTING_DOMAIN", "ecs_routing_domain", ROUTING_DOMAIN,
+        _matching(r"^(?=.{4,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", "a lowercase domain name like workers.example.com"),
+        "COMPUTE=ecs: each worker's host on the internal ALB is <route>.<this domain>; with ECS_CERTIFICATE_ARN, a "
+        "domain you own whose wildcard the certificate covers."),
     Key("ECS_REQUESTS_PER_TARGET", "ecs_requests_per_target", "1000", _int_between(1, 1_000_000),
         "COMPUTE=ecs: requests per minute per task before a worker scales out (ALBRequestCountPerTarget)."),
     Key("AWS_REGION", "aws_region", None,
@@ -435,6 +439,7 @@ class Settings:
     connection_arn: str
     codeconnections_arn: str
     ecs_certificate_arn: str
+    ecs_routing_domain: str
     ecs_requests_per_target: int
     aws_region: str
     project_name: str
@@ -824,6 +829,12 @@ def _cross_checks(values: dict[str, Any], origin: dict[str, str], path: Path, pr
         if value and region and pattern.match(value).group("region") != region:
             problems.add(where(key), key, f"is in region {pattern.match(value).group('region')} but AWS_REGION is "
                          f"{region} (from {where('AWS_REGION')}); {why}")
+    domain = values.get("ecs_routing_domain")
+    if values.get("ecs_certificate_arn") and domain and domain.endswith(".internal"):
+        problems.add(where("ECS_ROUTING_DOMAIN"), "ECS_ROUTING_DOMAIN",
+                     f"is {domain}, but ECS_CERTIFICATE_ARN is set: API Gateway trusts only certificates of public "
+                     "CAs for its integrations, and none can name a .internal host; set a domain you own whose "
+                     "wildcard (*.<domain>) the certificate covers, e.g. workers.example.com (it need not resolve)")
     arn, region = values.get("connection_arn"), values.get("aws_region")
     if arn and region:
         arn_region = ARN_RE.match(arn).group("region")
