@@ -212,8 +212,9 @@ def addresses(stack: dict) -> set[str]:
     return {f"{rtype}.{name}" for rtype, items in stack["resource"].items() for name in items}
 
 
-def test_stateful_resources_have_pinned_addresses(example_stack, two_environments):
+def test_stateful_resources_have_pinned_addresses(example_stack, ecs_example_stack, two_environments):
     assert STATEFUL_ADDRESSES <= addresses(example_stack)
+    assert STATEFUL_ADDRESSES <= addresses(ecs_example_stack)  # the same on either backend (COMPUTE)
     assert "aws_rds_cluster_instance.aurora_reader" in addresses(two_environments["acme-prod"])
     assert {"aws_s3_bucket.state_bucket", "aws_dynamodb_table.state_lock_table"} <= \
         addresses(two_environments["acme-state"])
@@ -233,3 +234,20 @@ def test_adding_removing_and_reordering_workers_moves_no_other_resource(stack_fo
         rtype, name = address.split(".")
         if "alpha" in name or "charlie" in name:
             assert before["resource"][rtype][name] == after["resource"][rtype][name], address
+
+
+def test_adding_a_worker_on_ecs_moves_no_other_resource(stack_for):
+    from .helpers import ECS_SETTINGS
+
+    before = stack_for(("alpha.ts", "charlie.ts"), **ECS_SETTINGS)
+    after = stack_for(("alpha.ts", "bravo.ts", "charlie.ts"), **ECS_SETTINGS)
+    added = addresses(after) - addresses(before)
+    assert not addresses(before) - addresses(after)
+    assert added and all("bravo" in a for a in added), added
+    changed = {f"{rtype}.{name}" for rtype, items in before["resource"].items() for name, body in items.items()
+               if after["resource"][rtype][name] != body}
+    # The API redeploys, and the image build now also rolls the new worker's service (and may pass its roles).
+    assert changed == {a for a in changed if a.split(".")[0] in (
+        "aws_api_gateway_deployment", "aws_codebuild_project", "aws_iam_role_policy")}, changed
+    assert any(a.startswith("aws_codebuild_project.") for a in changed)
+    assert all(a.startswith("aws_iam_role_policy.image-pipeline_") for a in changed if "iam_role_policy" in a)
