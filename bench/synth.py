@@ -66,6 +66,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_ENV = REPO / "examples" / "monorepo" / "infra" / "aws" / ".env.example"
 WORKERS_DIR = "apps/api/src/workers"
+BUILD_FILES = ("pnpm-lock.yaml", "pnpm-workspace.yaml", "apps/api/package.json", "apps/api/scripts/start-worker.sh")
 MODES = {"lazy": {}, "python-lazy": {"CDKTF_AWS_NODE_LAZY": "0"}, "eager": {"CDKTF_AWS_EAGER_IMPORT": "1"},
          # The same monorepo on the ECS backend (both lazy loaders), set as the shell would over the file.
          "ecs": {"COMPUTE": "ecs", "CODECONNECTIONS_ARN": "arn:aws:codeconnections:eu-west-1:123456789012:"
@@ -97,6 +98,10 @@ def make_monorepo(root: Path, workers: int) -> Path:
     for i in range(1, workers + 1):
         name = f"worker{i:03d}"
         (folder / f"{name}.ts").write_text(WORKER_SOURCE.format(name=name, cls=f"Worker{i:03d}Module"))
+    # What the default build and start commands need (the build check refuses a synth without them).
+    for needed in BUILD_FILES:
+        (root / needed).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(EXAMPLE_ENV.parents[2] / needed, root / needed)
     lines = [line for line in EXAMPLE_ENV.read_text().splitlines() if not line.startswith("MONOREPO_ROOT=")]
     env = root / "infra" / "aws" / ".env"
     env.parent.mkdir(parents=True)

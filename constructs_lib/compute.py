@@ -137,7 +137,7 @@ class EcsCompute:
                     logs_kms_key_arn=self._logs_kms_key_arn, log_retention_days=settings.log_retention_days,
                     min_tasks=worker.min_instances, max_tasks=worker.max_instances,
                     requests_per_target=settings.ecs_requests_per_target,
-                    image_parameter_name=self.images.image_parameter_name,
+                    image=self.images.current_image,
                     repository_arn=self.images.repository_arn, health_check_path=worker.health_check_path,
                     environment=WorkerService.variables(settings, worker, infrastructure),
                     secrets=WorkerService.secrets(worker, infrastructure),

@@ -182,7 +182,7 @@ class FargateWorkerServiceProps:
     max_tasks: int
     requests_per_target: int              # per minute per task before scaling out (ALBRequestCountPerTarget)
     image_parameter_name: str | None = None  # the ImagePipeline's parameter (the image it rolls)...
-    image: str | None = None              # ...or a fixed image (then no pipeline may roll this service)
+    image: str | None = None              # ...or the image itself (a fixed URI, or ImageRepository.current_image)
     repository_arn: str | None = None     # the ECR repository the execution role may pull from
     health_check_path: str | None = None  # None: any HTTP answer on / is healthy (App Runner's TCP check)
     environment: dict[str, str] = field(default_factory=dict)   # plain variables

@@ -38,6 +38,7 @@ from cdktf_cdktf_provider_aws.codebuild_project import (CodebuildProject, Codebu
                                                         CodebuildProjectSource, CodebuildProjectSourceAuth)
 from cdktf_cdktf_provider_aws.codebuild_webhook import (CodebuildWebhook, CodebuildWebhookFilterGroup,
                                                         CodebuildWebhookFilterGroupFilter)
+from cdktf_cdktf_provider_aws.data_aws_ssm_parameter import DataAwsSsmParameter
 from cdktf_cdktf_provider_aws.ecr_lifecycle_policy import EcrLifecyclePolicy
 from cdktf_cdktf_provider_aws.ecr_repository import (EcrRepository, EcrRepositoryEncryptionConfiguration,
                                                      EcrRepositoryImageScanningConfiguration)
@@ -152,8 +153,8 @@ class ImageRepository(Construct):
     """Where the images go and which one is current: built before the services (their task definitions read the
     parameter), while the ImagePipeline that fills both is built after them (it rolls them).
 
-    Exposes `repository_name`, `repository_url`, `repository_arn`, `image_parameter_name` and
-    `image_parameter_arn`."""
+    Exposes `repository_name`, `repository_url`, `repository_arn`, `image_parameter_name`, `image_parameter_arn`
+    and `current_image` (the parameter's value, read at plan time)."""
 
     def __init__(self, scope: Construct, id_: str, *, props: ImageRepositoryProps):
         super().__init__(scope, id_)
@@ -191,6 +192,9 @@ class ImageRepository(Construct):
         self.repository_arn: str = repository.arn
         self.image_parameter_name: str = parameter.name
         self.image_parameter_arn: str = parameter.arn
+        # One read for every service (not one per worker): insecure_value, since the parameter is a String (an
+        # image URI), and `value` would hide each whole container definition from every plan as sensitive.
+        self.current_image: str = DataAwsSsmParameter(self, "current-image", name=parameter.name).insecure_value
 
 
 @dataclass(frozen=True)

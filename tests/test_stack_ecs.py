@@ -64,6 +64,9 @@ def test_each_task_runs_the_start_command_of_its_worker_file_on_the_port_contrac
         secrets = {s["name"]: s["valueFrom"] for s in container["secrets"]}
         assert secrets.keys() == {*worker.environment.secrets, "DB_SECRET"}
         assert (task["cpu"], task["memory"]) == (str(worker.cpu), str(worker.memory))
+        # Every worker runs the one image the build last pushed, read once from its parameter.
+        [read] = ecs_example_stack["data"]["aws_ssm_parameter"]
+        assert container["image"] == f"${{data.aws_ssm_parameter.{read}.insecure_value}}"
 
 
 def test_no_secret_value_is_in_the_ecs_json(ecs_example_stack):
