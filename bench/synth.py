@@ -102,6 +102,7 @@ def make_monorepo(root: Path, workers: int) -> Path:
     for needed in BUILD_FILES:
         (root / needed).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(EXAMPLE_ENV.parents[2] / needed, root / needed)
+    (root / "apps" / "api" / "src" / "i18n").mkdir(parents=True)  # the build command copies it
     lines = [line for line in EXAMPLE_ENV.read_text().splitlines() if not line.startswith("MONOREPO_ROOT=")]
     env = root / "infra" / "aws" / ".env"
     env.parent.mkdir(parents=True)

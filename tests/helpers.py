@@ -35,6 +35,7 @@ def build_files(root: Path) -> None:
     """What the default build and start commands need in a monorepo (workers_scan/build_check.py)."""
     api = root / "apps" / "api"
     (api / "scripts").mkdir(parents=True, exist_ok=True)
+    (api / "src" / "i18n").mkdir(parents=True, exist_ok=True)   # the default build command copies it
     (api / "package.json").write_text('{"name": "@monorepo/api"}\n')
     (api / "scripts" / "start-worker.sh").write_text("#!/usr/bin/env bash\n")
     (root / "pnpm-lock.yaml").write_text("lockfileVersion: '9.0'\n")

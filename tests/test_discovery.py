@@ -339,6 +339,19 @@ def test_a_known_package_without_a_workspace_file_and_commands_that_need_nothing
     assert [w.name for w in workers_of(plain)] == ["orders"]
 
 
+def test_a_copied_source_folder_must_exist_but_build_outputs_and_variables_are_not_checked(tmp_path):
+    from workers_scan.build_check import copied_sources
+
+    root = tmp_path / "repo"
+    env = make_monorepo(root, ["orders.ts"])
+    (root / "apps" / "api" / "src" / "i18n").rmdir()
+    [problem] = problems_of(env)
+    assert problem == (f"{display_path(env)}: BUILD_COMMAND: copies apps/api/src/i18n, which is not in the monorepo "
+                       f"({display_path(root / 'apps/api/src/i18n')}); add it or change BUILD_COMMAND")
+    assert copied_sources("pnpm build && cp -R dist/assets out/ && cp $HOME/x y; cp -r a/*.json b/ "
+                          "&& cp -a static 'public files' target/ | tee log") == ["static", "public files"]
+
+
 def test_no_package_json_anywhere_is_said_plainly(tmp_path):
     root = tmp_path / "repo"
     env = make_monorepo(root, ["orders.ts"])

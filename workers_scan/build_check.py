@@ -2,8 +2,8 @@
 
 App Runner builds every worker's service from the repository, about ten minutes after an apply, once per
 worker; a build that cannot work should fail here instead. Only what a command certainly needs is checked:
-the lockfile of `pnpm install --frozen-lockfile`, the package of `--filter` and its workspace, and the script
-of a `bash <script>` start command.
+the lockfile of `pnpm install --frozen-lockfile`, the package of `--filter` and its workspace, what `cp` copies
+from the sources (not from a build output such as dist/), and the script of a `bash <script>` start command.
 """
 
 from __future__ import annotations
@@ -20,6 +20,9 @@ from .settings import Settings
 FILTER_RE = re.compile(r"(?:--filter|-F)[ =]+(\S+)")
 # Folders never searched for workspace packages.
 SKIPPED = {"node_modules", ".git", "dist", "build", "cdktf.out"}
+# Path segments of what a build makes: a `cp` from there cannot be checked before the build runs.
+BUILD_OUTPUTS = {"dist", "build", "out", ".next", "node_modules", "coverage", ".turbo", "lib"}
+SHELL_SEPARATORS = re.compile(r"&&|\|\||;|\|")
 
 
 def check_commands(settings: Settings, problems: Problems) -> None:
@@ -42,6 +45,10 @@ def check_commands(settings: Settings, problems: Problems) -> None:
             workspace = display_path(root / "pnpm-workspace.yaml")
             problems.add(where, "BUILD_COMMAND", f"filters on a workspace package, but {workspace} is missing, so "
                                                  "pnpm sees no workspace")
+    for source in copied_sources(build):
+        if not (root / source).exists():
+            problems.add(where, "BUILD_COMMAND", f"copies {source}, which is not in the monorepo "
+                                                 f"({display_path(root / source)}); add it or change BUILD_COMMAND")
     script = start_script(settings.start_command)
     if script and not (root / script).is_file():
         problems.add(settings.source_of("START_COMMAND"), "START_COMMAND",
@@ -58,6 +65,25 @@ def start_script(command: str) -> str | None:
     if len(words) >= 2 and words[0] in ("bash", "sh") and not words[1].startswith("-") and "{" not in words[1]:
         return words[1]
     return None
+
+
+def copied_sources(command: str) -> list[str]:
+    """What the `cp` commands of a build copy from the checked-out sources: relative, literal paths outside any
+    build output (a path with a variable, a glob or a dist/ segment is the build's own business)."""
+    sources: list[str] = []
+    for part in SHELL_SEPARATORS.split(command):
+        try:
+            words = shlex.split(part)
+        except ValueError:
+            continue
+        if not words or words[0] != "cp":
+            continue
+        operands = [w for w in words[1:] if not w.startswith("-")]
+        for source in operands[:-1]:
+            literal = not set(source) & set("$*?[{~`")
+            if literal and not source.startswith("/") and not set(Path(source).parts) & BUILD_OUTPUTS:
+                sources.append(source)
+    return sources
 
 
 def workspace_packages(root: Path, depth: int = 3) -> set[str]:
