@@ -10,7 +10,7 @@ from pathlib import Path
 
 from workers_scan import InputError, locate_settings
 from workers_scan.errors import Problems, display_path
-from workers_scan.settings import load_all_settings
+from workers_scan.settings import PROJECT_ROOT, load_all_settings
 from workers_scan.workers import check_scaling_configuration_quota, scan_workers
 
 from .report import backend, mermaid, resources_table, routes_table, skipped, skipped_table, workers_json, workers_table
@@ -19,8 +19,10 @@ EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 # Top-level modules of pyproject.toml's dependencies: missing means the app was not installed (a setup step,
 # not a bug to report).
 INSTALLED_WITH_THE_APP = {"cdktf", "constructs", "jsii", "cdktf_cdktf_provider_aws", "dotenv", "typeguard"}
-DEFAULT_OUTDIR = "cdktf.out"
-DEFAULT_DIAGRAM = "topology.mmd"
+# In this app's own folder, wherever the command runs: run from a team's monorepo, it writes nothing there
+# unless asked (--out, $CDKTF_OUTDIR, --output). Local state lives beside the output folder (state_backend.py).
+DEFAULT_OUTDIR = PROJECT_ROOT / "cdktf.out"
+DEFAULT_DIAGRAM = PROJECT_ROOT / "topology.mmd"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -32,13 +34,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     common.add_argument("--quiet", action="store_true", help="print errors only")
     commands = parser.add_subparsers(dest="command", metavar="command")
     synth = commands.add_parser("synth", parents=[common], help="write Terraform JSON (default)")
-    synth.add_argument("--out", default=os.environ.get("CDKTF_OUTDIR", DEFAULT_OUTDIR),
-                       help=f"output folder (default: $CDKTF_OUTDIR or {DEFAULT_OUTDIR})")
+    synth.add_argument("--out", default=os.environ.get("CDKTF_OUTDIR", str(DEFAULT_OUTDIR)),
+                       help=f"output folder (default: $CDKTF_OUTDIR, else {DEFAULT_OUTDIR}, wherever you run it)")
     workers = commands.add_parser("workers", aliases=["routes"], parents=[common],
                                   help="discovered workers, routes and start commands (no synthesis)")
     workers.add_argument("--json", action="store_true", help="machine-readable output")
     diagram = commands.add_parser("diagram", parents=[common], help="Mermaid diagram of the topology")
-    diagram.add_argument("--output", default=DEFAULT_DIAGRAM, help=f"file to write (default {DEFAULT_DIAGRAM})")
+    diagram.add_argument("--output", default=str(DEFAULT_DIAGRAM), help=f"file to write (default {DEFAULT_DIAGRAM})")
     commands.add_parser("doctor", parents=[common], help="check Python, Node.js, terraform, provider, inputs")
     # `python main.py` and `python main.py --env-file X` (what cdktf runs) mean `synth`.
     if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):

@@ -514,3 +514,16 @@ def test_the_ecs_diagram_shows_the_ports_and_hosts_the_ecs_example_stack_opens(e
     hosts = sorted(r["condition"][0]["host_header"]["values"][0]
                    for r in resources(ecs_example_stack, "aws_lb_listener_rule").values())
     assert sorted(re.findall(r"alb -->\|([a-z0-9.-]+)\|", diagram)) == hosts
+
+
+def test_output_lands_in_this_apps_folder_wherever_the_command_runs(tmp_path, monkeypatch):
+    """Run from a team's monorepo, nothing is written there unless asked (--out, $CDKTF_OUTDIR, --output)."""
+    from workers_scan.settings import PROJECT_ROOT
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CDKTF_OUTDIR", raising=False)
+    assert main.parse_args(["synth"]).out == str(PROJECT_ROOT / "cdktf.out")
+    assert main.parse_args(["diagram"]).output == str(PROJECT_ROOT / "topology.mmd")
+    assert main.parse_args(["synth", "--out", "here"]).out == "here"
+    monkeypatch.setenv("CDKTF_OUTDIR", "cdktf.out")  # what `cdktf synth` sets, in this app's folder
+    assert main.parse_args(["synth"]).out == "cdktf.out"
