@@ -152,10 +152,16 @@ def doctor(args) -> int:
     return EXIT_FAILURE if any(c.status == FAIL for c in environment) else EXIT_OK
 
 
+def notice_stream():
+    """stderr, so stdout stays parseable; but the cdktf CLI (which sets SYNTH_HCL_OUTPUT for the app it runs) logs
+    every line of an app's stderr as "[ERROR]", so under it a notice goes to stdout, with the summary."""
+    return sys.stdout if "SYNTH_HCL_OUTPUT" in os.environ else sys.stderr
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     say = (lambda *_: None) if args.quiet else print
-    notice = (lambda *_: None) if args.quiet else (lambda text: print(text, file=sys.stderr))
+    notice = (lambda *_: None) if args.quiet else (lambda text: print(text, file=notice_stream()))
     try:
         if args.command == "doctor":
             return doctor(args)

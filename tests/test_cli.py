@@ -527,3 +527,16 @@ def test_output_lands_in_this_apps_folder_wherever_the_command_runs(tmp_path, mo
     assert main.parse_args(["synth", "--out", "here"]).out == "here"
     monkeypatch.setenv("CDKTF_OUTDIR", "cdktf.out")  # what `cdktf synth` sets, in this app's folder
     assert main.parse_args(["synth"]).out == "cdktf.out"
+
+
+def test_under_the_cdktf_cli_notices_go_to_stdout_not_to_its_error_log(tmp_path, capsys, monkeypatch):
+    """`cdktf synth` logs each line of the app's stderr as [ERROR]: a notice is no error."""
+    monkeypatch.delenv("INFRA_ENV_FILE", raising=False)
+    monkeypatch.setattr("workers_scan.settings.DEFAULT_SETTINGS", tmp_path / "absent.env")
+    monkeypatch.setenv("SYNTH_HCL_OUTPUT", "false")  # set by the cdktf CLI for the app it runs
+    assert main.main(["workers"]) == main.EXIT_OK
+    captured = capsys.readouterr()
+    assert "EMBEDDED EXAMPLE" in captured.out and captured.err == ""
+    monkeypatch.delenv("SYNTH_HCL_OUTPUT")
+    assert main.main(["workers"]) == main.EXIT_OK
+    assert "EMBEDDED EXAMPLE" in capsys.readouterr().err
