@@ -762,3 +762,20 @@ def test_the_readme_lists_fargates_sizes_as_declared():
     for cpu, memory in FARGATE_CPU_MEMORY.items():
         if len(memory) > 3 and memory[1] - memory[0] != 1024:
             assert f"{pair(cpu, memory)} (steps of {memory[1] - memory[0]})" in readme
+
+
+def test_only_keys_the_shell_set_are_listed_as_from_the_environment(tmp_path):
+    env = make_monorepo(tmp_path, settings={"PORT": "3000"})
+    assert settings_from(env, environ={}).from_environment() == {}
+    assert settings_from(env, environ={"PORT": "8080", "HOME": "/root"}).from_environment() == {"PORT": 8080}
+
+
+def test_a_path_outside_the_working_directory_is_shown_absolute(tmp_path, monkeypatch):
+    from workers_scan.errors import display_path
+
+    inside = tmp_path / "here"
+    inside.mkdir()
+    monkeypatch.chdir(inside)
+    assert display_path(inside / "infra" / ".env") == str(Path("infra") / ".env")
+    assert display_path(tmp_path) == str(tmp_path)                  # the parent itself: not ".."
+    assert display_path(tmp_path / "there" / ".env") == str(tmp_path / "there" / ".env")
