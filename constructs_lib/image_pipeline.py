@@ -4,13 +4,15 @@ Why a CodeBuild webhook and not CodePipeline V2: what we need is one build per p
 services, and one CodeBuild project does exactly that. A pipeline would add an S3 artifact bucket (and its key and
 policy), a second role and a source stage that only hands CodeBuild the same commit CodeBuild can clone itself
 through the connection (source auth type CODECONNECTIONS). The build has no artifacts at all: its output is the
-image in ECR. What a pipeline does better is superseding an older execution by a newer one; here
-`concurrent_build_limit = 1` queues pushes one build at a time, in order, so an older commit never rolls after a
-newer one has.
+image in ECR. What a pipeline does better is superseding an older execution by a newer one; here pushes build
+concurrently (a concurrent build limit would reject a push that arrives during a build, not queue it), and the roll
+step of an older commit's build that finishes last sees the newer commit's image in the parameter and stops: the
+tags begin with the commit time. Two builds finishing within the same seconds can still race; the next push
+settles it.
 
 How the services roll: by registering a new task definition revision per service, not by
-`update-service --force-new-deployment`. Tags are immutable (the tag is the commit SHA, so an image can never change
-under a running task), and ECS resolves a tag to a digest when a deployment starts: forcing a new deployment of the
+`update-service --force-new-deployment`. Tags are immutable (the tag is `<commit time>-<commit SHA>`, so an image can
+never change under a running task), and ECS resolves a tag to a digest when a deployment starts: forcing a new deployment of the
 same task definition would start the same image again. So for each service the build copies its current task
 definition, replaces the image of the container `container_name`, registers it and points the service at it. Every
 other field stays what Terraform wrote. The build also writes the image to an SSM parameter
@@ -90,8 +92,9 @@ def dockerfile(start_script: str | None, node_major: int = 22) -> str:
     ))
 
 
-# The build context: the fresh clone, without its history and without any installed dependencies.
-DOCKERIGNORE = ".git\n**/node_modules\n"
+# The build context: the fresh clone, without its history, installed dependencies or dotenv files (nothing the
+# workers read comes from them: the task definition gives their variables; a settings .env stays out of images).
+DOCKERIGNORE = ".git\n**/node_modules\n**/.env\n**/.env.*\n"
 
 
 def branch_pattern(branch: str) -> str:
@@ -103,8 +106,16 @@ def branch_pattern(branch: str) -> str:
 # Each entry is one shell command of the build phase (CodeBuild stops at the first that fails).
 LOGIN = ('aws ecr get-login-password --region "$AWS_REGION" | docker login --username AWS --password-stdin'
          ' "$(echo "$IMAGE_REPOSITORY_URL" | cut -d/ -f1)"')
-BUILD_AND_PUSH = """set -euo pipefail
-TAG="$CODEBUILD_RESOLVED_SOURCE_VERSION"
+# Public ECR serves the base image; anonymous pulls are limited per source address, which CodeBuild's hosts share.
+# Its authorization token is issued in us-east-1 only (Amazon ECR Public guide, "Registry authentication").
+LOGIN_PUBLIC = ("aws ecr-public get-login-password --region us-east-1 | docker login --username AWS "
+                "--password-stdin public.ecr.aws")
+# Tags are <commit time>-<commit SHA>: immutable (an image never changes under a running task), and ordered, so a
+# build of an older commit that finishes last does not roll the services back to it (builds run concurrently:
+# a concurrent build limit would reject, not queue, a push that arrives during a build).
+TAG = 'TAG="$(git log -1 --format=%ct)-$CODEBUILD_RESOLVED_SOURCE_VERSION"'
+BUILD_AND_PUSH = f"""set -euo pipefail
+{TAG}
 IMAGE="$IMAGE_REPOSITORY_URL:$TAG"
 if aws ecr describe-images --repository-name "$IMAGE_REPOSITORY_NAME" --image-ids imageTag="$TAG" >/dev/null 2>&1; then
   echo "$IMAGE is already pushed (tags are immutable): a retry of this commit only rolls the services"
@@ -115,18 +126,30 @@ else
   DOCKER_BUILDKIT=1 docker build --file "$DOCKERFILE_NAME" --build-arg BUILD_COMMAND="$BUILD_COMMAND" --tag "$IMAGE" .
   docker push "$IMAGE"
 fi"""
-ROLL = """set -euo pipefail
-IMAGE="$IMAGE_REPOSITORY_URL:$CODEBUILD_RESOLVED_SOURCE_VERSION"
+# The copy keeps the revision's tags (--include TAGS): Terraform tracks the latest revision (track_latest) and
+# would otherwise plan to put the provider's default tags back on every revision the build registers.
+ROLL = f"""set -euo pipefail
+{TAG}
+IMAGE="$IMAGE_REPOSITORY_URL:$TAG"
+LIVE=$(aws ssm get-parameter --name "$IMAGE_PARAMETER" --query Parameter.Value --output text)
+LIVE_TIME="${{LIVE##*:}}"; LIVE_TIME="${{LIVE_TIME%%-*}}"
+if [[ "$LIVE_TIME" =~ ^[0-9]+$ ]] && (( LIVE_TIME > ${{TAG%%-*}} )); then
+  echo "$LIVE is from a newer commit: this build of an older one does not roll the services back"
+  exit 0
+fi
 aws ssm put-parameter --name "$IMAGE_PARAMETER" --value "$IMAGE" --overwrite >/dev/null
 for SERVICE in $ECS_SERVICES; do
   CURRENT=$(aws ecs describe-services --cluster "$ECS_CLUSTER" --services "$SERVICE" --query 'services[0].taskDefinition' --output text)
-  aws ecs describe-task-definition --task-definition "$CURRENT" --query taskDefinition > current.json
-  jq -e --arg name "$CONTAINER_NAME" 'any(.containerDefinitions[]; .name == $name)' current.json >/dev/null \\
-    || { echo "$CURRENT has no container named $CONTAINER_NAME" >&2; exit 1; }
+  aws ecs describe-task-definition --task-definition "$CURRENT" --include TAGS > current.json
+  jq -e --arg name "$CONTAINER_NAME" 'any(.taskDefinition.containerDefinitions[]; .name == $name)' current.json >/dev/null \\
+    || {{ echo "$CURRENT has no container named $CONTAINER_NAME" >&2; exit 1; }}
   jq --arg image "$IMAGE" --arg name "$CONTAINER_NAME" \\
-    '.containerDefinitions |= map(if .name == $name then .image = $image else . end)
+    '(.tags // []) as $tags
+     | .taskDefinition
+     | .containerDefinitions |= map(if .name == $name then .image = $image else . end)
      | del(.taskDefinitionArn, .revision, .status, .requiresAttributes, .compatibilities,
-           .registeredAt, .registeredBy, .deregisteredAt)' current.json > next.json
+           .registeredAt, .registeredBy, .deregisteredAt)
+     | if ($tags | length) > 0 then .tags = $tags else . end' current.json > next.json
   NEXT=$(aws ecs register-task-definition --cli-input-json file://next.json --query taskDefinition.taskDefinitionArn --output text)
   aws ecs update-service --cluster "$ECS_CLUSTER" --service "$SERVICE" --task-definition "$NEXT" >/dev/null
   echo "$SERVICE now runs $NEXT ($IMAGE)"
@@ -138,7 +161,7 @@ def buildspec() -> str:
     return terraform_literal(json.dumps({
         "version": "0.2",
         "env": {"shell": "bash"},
-        "phases": {"pre_build": {"commands": [LOGIN]}, "build": {"commands": [BUILD_AND_PUSH, ROLL]}},
+        "phases": {"pre_build": {"commands": [LOGIN, LOGIN_PUBLIC]}, "build": {"commands": [BUILD_AND_PUSH, ROLL]}},
     }, indent=2))
 
 
@@ -252,7 +275,6 @@ class ImagePipeline(Construct):
         project = CodebuildProject(
             self, "project", name=project_name, description=f"One image per push to {props.branch}",
             service_role=role.arn, build_timeout=60,
-            concurrent_build_limit=1,  # pushes build one at a time, in order: an older commit never rolls last
             source=CodebuildProjectSource(
                 type="GITHUB", location=props.repository_url, git_clone_depth=1, buildspec=buildspec(),
                 auth=CodebuildProjectSourceAuth(type="CODECONNECTIONS",
@@ -306,6 +328,9 @@ class ImagePipeline(Construct):
             # GetAuthorizationToken has no resource-level permissions: AWS requires "*" (it only returns a token;
             # what the token may push is what the statement below allows).
             {"Sid": "LogInToEcr", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+            # Pulls of the base image from public ECR, authenticated (no resource-level permissions either).
+            {"Sid": "LogInToPublicEcr", "Effect": "Allow", "Resource": "*",
+             "Action": ["ecr-public:GetAuthorizationToken", "sts:GetServiceBearerToken"]},
             {"Sid": "PushToItsRepository", "Effect": "Allow", "Resource": repository_arn, "Action": [
                 "ecr:BatchCheckLayerAvailability", "ecr:CompleteLayerUpload", "ecr:DescribeImages",
                 "ecr:InitiateLayerUpload", "ecr:PutImage", "ecr:UploadLayerPart"]},
@@ -326,6 +351,9 @@ class ImagePipeline(Construct):
                 # grants nothing by itself; only UpdateService above puts one to use.
                 {"Sid": "CopyTaskDefinitions", "Effect": "Allow", "Resource": "*",
                  "Action": ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"]},
+                # The copy keeps its revision's tags, which registering a tagged revision needs; only then.
+                {"Sid": "TagTheCopies", "Effect": "Allow", "Action": "ecs:TagResource", "Resource": "*",
+                 "Condition": {"StringEquals": {"ecs:CreateAction": "RegisterTaskDefinition"}}},
             ]
         if props.task_role_arns:
             statements.append(

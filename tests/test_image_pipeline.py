@@ -17,8 +17,8 @@ import cdktf
 import pytest
 import yaml
 
-from constructs_lib.image_pipeline import (BASE_IMAGE, ImagePipeline, ImagePipelineProps, ImageRepository,
-                                          ImageRepositoryProps, dockerfile)
+from constructs_lib.image_pipeline import (BASE_IMAGE, DOCKERIGNORE, ImagePipeline, ImagePipelineProps, ImageRepository,
+                                           ImageRepositoryProps, dockerfile)
 
 from .helpers import one, plaintext_secrets
 from .terraform import assert_alone_stack_validates, unavailable
@@ -105,7 +105,8 @@ def test_the_webhook_builds_pushes_to_exactly_the_branch(pipeline):
     project = one(pipeline, "aws_codebuild_project")
     assert webhook["project_name"] == "${aws_codebuild_project.images_project_CC737C70.name}"
     assert project["source_version"] == "refs/heads/release/1.x"
-    assert project["concurrent_build_limit"] == 1
+    # No concurrent build limit: CodeBuild would reject (not queue) a push arriving during a build.
+    assert "concurrent_build_limit" not in project
 
 
 def test_the_project_clones_through_the_connection_and_has_no_artifacts(pipeline):
@@ -161,17 +162,20 @@ def test_the_role_may_touch_only_its_repository_connection_log_group_parameter_a
     assert resources == {
         "WriteItsLogGroup": "${aws_cloudwatch_log_group.images_logs_198E2C0E.arn}:*",
         "LogInToEcr": "*",            # ecr:GetAuthorizationToken has no resource-level permissions
+        "LogInToPublicEcr": "*",      # nor ecr-public:GetAuthorizationToken, sts:GetServiceBearerToken
         "PushToItsRepository": "${aws_ecr_repository.repository_5D02F86B.arn}",
         "UseItsConnection": CONNECTION,
         "PublishTheImage": "${aws_ssm_parameter.repository_image_A434759F.arn}",
         "RollItsServices": list(SERVICES),
         "CopyTaskDefinitions": "*",   # ecs:DescribeTaskDefinition / RegisterTaskDefinition: no resource level
+        "TagTheCopies": "*",          # ecs:TagResource, only as part of RegisterTaskDefinition (below)
         "PassTheirRolesToEcs": list(ROLES),
     }
     assert by_sid["LogInToEcr"]["Action"] == "ecr:GetAuthorizationToken"
     assert set(by_sid["CopyTaskDefinitions"]["Action"]) == {"ecs:DescribeTaskDefinition",
                                                             "ecs:RegisterTaskDefinition"}
     assert by_sid["RollItsServices"]["Condition"] == {"ArnEquals": {"ecs:cluster": CLUSTER}}
+    assert by_sid["TagTheCopies"]["Condition"] == {"StringEquals": {"ecs:CreateAction": "RegisterTaskDefinition"}}
     assert by_sid["PassTheirRolesToEcs"]["Condition"] == {
         "StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
     assert {a.split(":")[1] for a in by_sid["UseItsConnection"]["Action"]} == {"GetConnection",
@@ -201,10 +205,13 @@ def test_no_secret_value_is_in_the_json(pipeline):
 FAKE_AWS = r"""#!/usr/bin/env bash
 printf '%s\n' "aws $*" >> "$OUT/calls"
 case "$1 $2" in
-  "ecr get-login-password") echo not-a-real-token ;;
+  "ecr get-login-password"|"ecr-public get-login-password") echo not-a-real-token ;;
+  "ssm get-parameter") cat "$OUT/parameter" ;;
   "ecr describe-images") [ -n "$IMAGE_EXISTS" ] || exit 254 ;;
   "ecs describe-services") echo "arn:aws:ecs:eu-west-1:123456789012:task-definition/${6##*/}:7" ;;
-  "ecs describe-task-definition") cat "$OUT/task-definition.json" ;;
+  "ecs describe-task-definition")
+    case "$*" in *"--include TAGS"*) ;; *) echo "the copy must keep its tags" >&2; exit 9 ;; esac
+    cat "$OUT/task-definition.json" ;;
   "ecs register-task-definition")
     n=$(ls "$OUT" | grep -c '^registered' || true); cp "${4#file://}" "$OUT/registered-$n.json"
     echo "arn:aws:ecs:eu-west-1:123456789012:task-definition/new-$n:8" ;;
@@ -228,6 +235,7 @@ TASK_DEFINITION = {
     ],
 }
 SHA = "0123456789abcdef0123456789abcdef01234567"
+TAGS = [{"key": "Project", "value": "globex"}, {"key": "Environment", "value": "qa"}]
 REPOSITORY = f"{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/globex-qa-workers"
 RESOLVED = {  # what Terraform puts where the JSON holds references
     "${aws_ecr_repository.repository_5D02F86B.repository_url}": REPOSITORY,
@@ -236,7 +244,12 @@ RESOLVED = {  # what Terraform puts where the JSON holds references
 }
 
 
-def run_build(pipeline: dict, tmp_path, image_exists: bool) -> tuple[str, list[str]]:
+COMMIT_TIME = 1764230400  # 2025-11-27T08:00:00Z, the stand-in clone's one commit
+TAG = f"{COMMIT_TIME}-{SHA}"
+
+
+def run_build(pipeline: dict, tmp_path, image_exists: bool, live: str = f"{REPOSITORY}:unbuilt"
+              ) -> tuple[str, list[str]]:
     if not shutil.which("jq"):
         unavailable("jq is not on PATH (the CodeBuild image has it)")
     project = one(pipeline, "aws_codebuild_project")
@@ -249,7 +262,12 @@ def run_build(pipeline: dict, tmp_path, image_exists: bool) -> tuple[str, list[s
     for name, text in (("aws", FAKE_AWS), ("docker", FAKE_DOCKER)):
         (bin_dir / name).write_text(text)
         (bin_dir / name).chmod(stat.S_IRWXU)
-    (out / "task-definition.json").write_text(json.dumps(TASK_DEFINITION))
+    (out / "task-definition.json").write_text(json.dumps({"taskDefinition": TASK_DEFINITION, "tags": TAGS}))
+    (out / "parameter").write_text(live + "\n")
+    git = {"GIT_AUTHOR_DATE": f"@{COMMIT_TIME} +0000", "GIT_COMMITTER_DATE": f"@{COMMIT_TIME} +0000",
+           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@e"}
+    for args in (["init", "-q"], ["commit", "-q", "--allow-empty", "-m", "the pushed commit"]):
+        subprocess.run(["git", *args], cwd=clone, env={**os.environ, **git}, check=True)
     env.update(PATH=f"{bin_dir}:{os.environ['PATH']}", OUT=str(out), AWS_REGION="eu-west-1",
                CODEBUILD_RESOLVED_SOURCE_VERSION=SHA, IMAGE_EXISTS="1" if image_exists else "")
     phases = spec["phases"]
@@ -261,14 +279,14 @@ def run_build(pipeline: dict, tmp_path, image_exists: bool) -> tuple[str, list[s
 
 def test_the_build_pushes_the_commit_tag_then_registers_each_service_on_that_image(pipeline, tmp_path):
     out, calls = run_build(pipeline, tmp_path, image_exists=False)
-    image = f"{REPOSITORY}:{SHA}"
+    image = f"{REPOSITORY}:{TAG}"
     with open(f"{out}/pushed") as pushed:
         assert pushed.read().split() == [image]
     args = open(f"{out}/build-args").read().splitlines()
     assert args[args.index("--tag") + 1] == image
     assert f"BUILD_COMMAND={BUILD_COMMAND}" in args          # unchanged through Terraform, JSON and bash
     assert open(f"{out}/Dockerfile.workers").read() == dockerfile(START_SCRIPT) + "\n"
-    assert open(f"{out}/Dockerfile.workers.dockerignore").read().split() == [".git", "**/node_modules"]
+    assert open(f"{out}/Dockerfile.workers.dockerignore").read() == DOCKERIGNORE
     assert f"aws ssm put-parameter --name /globex-qa/workers/image --value {image} --overwrite" in calls
     for n, service in enumerate(SERVICES):
         registered = json.load(open(f"{out}/registered-{n}.json"))
@@ -277,6 +295,7 @@ def test_the_build_pushes_the_commit_tag_then_registers_each_service_on_that_ima
         assert worker["secrets"] == TASK_DEFINITION["containerDefinitions"][0]["secrets"]
         assert router == TASK_DEFINITION["containerDefinitions"][1]
         assert not {"taskDefinitionArn", "revision", "status", "registeredAt"} & registered.keys()
+        assert registered["tags"] == TAGS  # else the next plan would put the provider's default tags back
         new = f"arn:aws:ecs:eu-west-1:123456789012:task-definition/new-{n}:8"
         assert f"aws ecs update-service --cluster {CLUSTER} --service {service} --task-definition {new}" in calls
     assert calls.index("docker push") < min(i for i, c in enumerate(calls) if "update-service" in c)
@@ -286,6 +305,21 @@ def test_a_retried_commit_is_not_rebuilt_over_its_immutable_tag_but_still_rolls(
     out, calls = run_build(pipeline, tmp_path, image_exists=True)
     assert not [c for c in calls if c.startswith("docker build") or c.startswith("docker push")]
     assert len([c for c in calls if "update-service" in c]) == len(SERVICES)
+
+
+def test_a_build_of_an_older_commit_than_the_live_image_does_not_roll_back(pipeline, tmp_path):
+    newer = f"{REPOSITORY}:{COMMIT_TIME + 60}-fedcba9876543210fedcba9876543210fedcba98"
+    out, calls = run_build(pipeline, tmp_path, image_exists=False, live=newer)
+    assert "docker push" in calls   # its image is still pushed (a rollback can pick it)...
+    assert not [c for c in calls if "put-parameter" in c or "update-service" in c]   # ...but nothing rolls to it
+    older = f"{REPOSITORY}:{COMMIT_TIME - 60}-fedcba9876543210fedcba9876543210fedcba98"
+    (tmp_path / "again").mkdir()
+    _, calls = run_build(pipeline, tmp_path / "again", image_exists=True, live=older)
+    assert len([c for c in calls if "update-service" in c]) == len(SERVICES)
+
+
+def test_dotenv_files_stay_out_of_the_image():
+    assert {"**/.env", "**/.env.*", ".git", "**/node_modules"} == set(DOCKERIGNORE.split())
 
 
 def test_terraform_validates_the_pipeline_alone_without_warnings(tmp_path):
