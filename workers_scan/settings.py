@@ -1,24 +1,26 @@
-"""Infrastructure settings: one dotenv file (e.g. `infra/aws/.env`) plus the process environment.
+"""Infrastructure settings: the schema (one Key per setting: its field, default, parser and help) and the
+Settings it gives.
 
-Everything is parsed and validated here, before any construct is built, and every problem is
-reported at once with the file and key it comes from and what would be accepted.
+Read and checked once, before any construct is built, with every problem reported at once, by the modules
+beside this one: setting_parsers.py (each value), settings_files.py (where the values come from, in layers) and
+settings_checks.py (across keys and environments). Their entry points are re-exported here.
 """
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
-import os
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, get_args, get_origin, get_type_hints
 
-from .aws_names import bucket_name_problems, project_name_problems
-from .envfile import read_env_file
-from .errors import Problems, display_path
+from .errors import display_path
 from .fargate import FARGATE_CPU_MEMORY, ROUTING_DOMAIN
-from .waf_rules import MANAGED_RULES, group_of
+from .setting_parsers import Invalid as Invalid  # re-exported: the error every parser raises
+from .setting_parsers import (KMS_KEY_ARN_RE, _acu, _boolean, _cidr, _csv, _csv_matching, _environments,
+                              _int_between, _kms_key_arn, _matching, _one_of, _ports, _relative_dir, _size,
+                              _source_directory, _start_command, _state_key, _text, _waf_rules, _workspace)
+from .setting_parsers import ENVIRONMENT_RE as ENVIRONMENT_RE, RESERVED_ENVIRONMENTS as RESERVED_ENVIRONMENTS
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_SETTINGS = PROJECT_ROOT / "examples" / "monorepo" / "infra" / "aws" / ".env.example"
@@ -50,8 +52,6 @@ SIZE_TABLES: dict[str, dict[int, tuple[int, ...]]] = {"apprunner": CPU_MEMORY, "
 RUNTIMES = ("NODEJS_22", "NODEJS_18")
 PRODUCTION_ENVIRONMENTS = ("prod", "production")
 
-ENVIRONMENT_RE = re.compile(r"^[a-z][a-z0-9]{1,9}$")
-RESERVED_ENVIRONMENTS = ("workers", "example", "sample", "template")
 ARN_RE = re.compile(
     r"^arn:aws:apprunner:(?P<region>[a-z]{2}(-[a-z]+)+-\d):(?P<account>\d{12}):connection/"
     r"(?P<name>[A-Za-z0-9][A-Za-z0-9_-]{3,31})/(?P<id>[0-9a-f]{32})$"
@@ -67,180 +67,6 @@ CERTIFICATE_ARN_RE = re.compile(
 COMPUTE_BACKENDS = tuple(SIZE_TABLES)
 REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 REPO_RE = re.compile(r"^https://github\.com/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+?(\.git)?$")
-
-
-class Invalid(ValueError):
-    """A value that cannot be accepted; the message says what would be."""
-
-
-# ---------------------------------------------------------------- value parsers
-
-def _text(value: str) -> str:
-    if not value.strip():
-        raise Invalid("is empty")
-    return value.strip()
-
-
-def _matching(pattern: str, accepted: str) -> Callable[[str], str]:
-    regex = re.compile(pattern)
-
-    def parse(value: str) -> str:
-        if not regex.match(value):
-            raise Invalid(f"{value!r} is not {accepted}")
-        return value
-
-    return parse
-
-
-def _int_between(low: int, high: int) -> Callable[[str], int]:
-    def parse(value: str) -> int:
-        try:
-            number = int(value.replace("_", ""))
-        except ValueError:
-            raise Invalid(f"{value!r} is not a whole number; use {low} to {high:,}") from None
-        if not low <= number <= high:
-            raise Invalid(f"{number:,} is out of range; use {low} to {high:,}")
-        return number
-
-    return parse
-
-
-def _one_of(*choices: Any) -> Callable[[str], Any]:
-    def parse(value: str) -> Any:
-        for choice in choices:
-            if value == str(choice):
-                return choice
-        raise Invalid(f"{value!r} is not one of {', '.join(str(c) for c in choices)}")
-
-    return parse
-
-
-def _size(value: str) -> int:
-    """CPU units or MB: which ones the backend runs is checked with COMPUTE (_cross_checks)."""
-    try:
-        number = int(value.replace("_", ""))
-    except ValueError:
-        raise Invalid(f"{value!r} is not a whole number") from None
-    if number < 1:
-        raise Invalid(f"{number} is not a size; give a positive whole number")
-    return number
-
-
-def _waf_rules(value: str) -> tuple[str, ...]:
-    rules = _csv(value)
-    known = [rule for group in MANAGED_RULES.values() for rule in group]
-    unknown = [rule for rule in rules if group_of(rule) is None]
-    if unknown:
-        hints = [f"{rule!r} (did you mean {close[0]}?)" if (close := difflib.get_close_matches(rule, known, 1))
-                 else repr(rule) for rule in unknown]
-        raise Invalid(f"names no rule of {' or '.join(MANAGED_RULES)}: {', '.join(hints)}; rule names are "
-                      "case-sensitive, e.g. SizeRestrictions_BODY, NoUserAgent_HEADER")
-    return tuple(dict.fromkeys(rules))
-
-
-def _boolean(value: str) -> bool:
-    lowered = value.strip().lower()
-    if lowered in ("true", "1", "yes", "on"):
-        return True
-    if lowered in ("false", "0", "no", "off"):
-        return False
-    raise Invalid(f"{value!r} is not a boolean; use true or false")
-
-
-def _csv(value: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in value.split(",") if part.strip())
-
-
-def _csv_matching(pattern: str, accepted: str) -> Callable[[str], tuple[str, ...]]:
-    regex = re.compile(pattern)
-
-    def parse(value: str) -> tuple[str, ...]:
-        items = _csv(value)
-        bad = [item for item in items if not regex.match(item)]
-        if bad:
-            raise Invalid(f"{', '.join(repr(b) for b in bad)} {'is' if len(bad) == 1 else 'are'} not {accepted}")
-        if len(set(items)) != len(items):
-            raise Invalid("lists a value twice")
-        return items
-
-    return parse
-
-
-def _cidr(value: str) -> ipaddress.IPv4Network:
-    try:
-        network = ipaddress.IPv4Network(value, strict=True)
-    except ValueError as exc:
-        raise Invalid(f"{value!r} is not an IPv4 CIDR block like 10.0.0.0/16 ({exc})") from None
-    if not 16 <= network.prefixlen <= 22:
-        raise Invalid(f"{value!r}: the prefix must be /16 to /22 (AWS allows /16 at most, and we need room for 6 subnets)")
-    if not network.is_private:
-        raise Invalid(f"{value!r} is not a private (RFC 1918) range")
-    return network
-
-
-def _ports(value: str) -> tuple[int, ...]:
-    parse = _int_between(1, 65535)
-    ports = tuple(sorted({parse(part) for part in _csv(value)}))
-    if not ports:
-        raise Invalid("lists no port; give at least 443")
-    return ports
-
-
-def _acu(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise Invalid(f"{value!r} is not a number of ACUs like 0.5 or 4") from None
-    if not 0 <= number <= 256 or number * 2 != int(number * 2):
-        raise Invalid(f"{value!r} must be 0 to 256 in steps of 0.5")
-    return number
-
-
-def _state_key(value: str) -> str:
-    value = _text(value)
-    try:
-        value.format(project="p", environment="e")
-    except (KeyError, IndexError, ValueError):
-        raise Invalid("may use only the placeholders {project} and {environment}") from None
-    if value.startswith("/") or ".." in value.split("/"):
-        raise Invalid(f"{value!r} must be a relative object key like acme/dev/terraform.tfstate")
-    return value
-
-
-def _workspace(value: str) -> str:
-    value = _state_key(value)
-    if not re.match(r"^[A-Za-z0-9_{}-]+$", value):
-        raise Invalid(f"{value!r}: workspace names hold letters, digits, - and _ (plus {{project}}/{{environment}})")
-    return value
-
-
-def _start_command(value: str) -> str:
-    value = _text(value)
-    if "{worker_file}" not in value:
-        raise Invalid("must contain the placeholder {worker_file}, e.g. 'bash apps/api/scripts/start-worker.sh {worker_file}'")
-    try:
-        value.format(worker_file="x")
-    except (KeyError, IndexError, ValueError):
-        raise Invalid("may contain no placeholder but {worker_file} (write {{ and }} for literal braces)") from None
-    return value
-
-
-def _relative_dir(value: str) -> str:
-    value = _text(value).strip("/")
-    if not value or ".." in Path(value).parts or Path(value).is_absolute():
-        raise Invalid(f"{value!r} must be a relative folder inside the monorepo, e.g. apps/api/src/workers")
-    return value
-
-
-def _source_directory(value: str) -> str:
-    value = _text(value)
-    if not value.startswith("/") or ".." in value.split("/"):
-        raise Invalid(f"{value!r} must be an absolute path inside the repository, e.g. / or /backend")
-    return value
-
-
-KMS_KEY_ARN_RE = r"^arn:aws:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}$"
-_kms_key_arn = _matching(KMS_KEY_ARN_RE, "a KMS key ARN")
 
 
 @dataclass(frozen=True)
@@ -584,190 +410,6 @@ class SettingsSource:
     is_example: bool
 
 
-def locate_settings(env_file: str | os.PathLike | None = None, environ: Mapping[str, str] | None = None,
-                    default: Path | None = None, cwd: Path | None = None) -> SettingsSource:
-    """--env-file, else $INFRA_ENV_FILE, else a settings file where the command runs (`.env` or
-    `infra/aws/.env` holding APP_RUNNER_CONNECTION_ARN), else .env in the project root, else the embedded
-    example (flagged)."""
-    environ = os.environ if environ is None else environ
-    default = DEFAULT_SETTINGS if default is None else default
-    chosen = env_file or environ.get(SETTINGS_FILE_VARIABLE)
-    if chosen:
-        return SettingsSource(Path(chosen).absolute(), is_example=False)
-    here = Path.cwd() if cwd is None else cwd
-    for candidate in (here / ".env", here / "infra" / "aws" / ".env"):
-        if candidate.resolve() != default.resolve() and _is_settings_file(candidate):
-            return SettingsSource(candidate.absolute(), is_example=False)
-    if default.exists():
-        return SettingsSource(default.absolute(), is_example=False)
-    return SettingsSource(EXAMPLE_SETTINGS, is_example=True)
-
-
-def _is_settings_file(path: Path) -> bool:
-    """A .env of this tool (not an application's): it sets the connection key one of the backends requires."""
-    try:
-        return path.is_file() and re.search(r"^\s*(export\s+)?(APP_RUNNER_CONNECTION_ARN|CODECONNECTIONS_ARN)\s*=", path.read_text(
-            encoding="utf-8", errors="replace"), re.MULTILINE) is not None
-    except OSError:
-        return False
-
-
-def load_settings(source: SettingsSource, environ: Mapping[str, str] | None = None) -> Settings:
-    """The settings of a file that describes one environment (see `load_all_settings`)."""
-    return load_all_settings(source, environ)[0]
-
-
-def load_all_settings(source: SettingsSource, environ: Mapping[str, str] | None = None) -> list[Settings]:
-    """Read and validate every environment's settings; raise one InputError listing every problem.
-
-    Layers, lowest to highest: the settings file, `<settings file>.<environment>` when ENVIRONMENTS lists
-    several environments, then known keys of the process environment (not for the embedded example,
-    which is synthesized from its own file only so a developer's shell cannot break it).
-    """
-    environ = {} if source.is_example else (os.environ if environ is None else environ)
-    problems = Problems()
-    path = source.path
-    if not path.is_file():
-        problems.add(path, "", f"settings file not found (given by --env-file or ${SETTINGS_FILE_VARIABLE}); "
-                               "copy examples/monorepo/infra/aws/.env.example and edit it")
-        problems.raise_if_any()
-    base = _read_layer(path, problems)
-    if base is None:  # unreadable: reporting every required key as missing too would only be noise
-        problems.raise_if_any()
-    env_layer = {k: (v, FROM_ENVIRONMENT) for k, v in environ.items() if k in KEYS_BY_NAME}
-    for key in sorted(RETIRED_KEYS.keys() & environ.keys()):
-        problems.add(FROM_ENVIRONMENT, key, f"is no longer read: {RETIRED_KEYS[key]}; unset it")
-
-    listed = {**base, **env_layer}.get("ENVIRONMENTS")
-    environments: list[str | None] = [None]
-    if listed is not None and listed[0].strip():
-        try:
-            environments = list(_environments(listed[0]))
-        except Invalid as exc:
-            problems.add(listed[1], "ENVIRONMENTS", str(exc))
-            problems.raise_if_any()
-
-    results: list[Settings] = []
-    for environment in environments:
-        layers = dict(base)
-        if environment is not None:
-            overlay_path = path.with_name(f"{path.name}.{environment}")
-            if overlay_path.is_file():
-                layers.update(_read_layer(overlay_path, problems) or {})
-        layers.update(env_layer)
-        if environment is not None:
-            layers["ENVIRONMENT"] = (environment, layers["ENVIRONMENTS"][1])
-        settings = _resolve(layers, path, source.is_example, problems)
-        if settings:
-            results.append(settings)
-    _check_stacks_apart(results, problems)
-    results = _assign_api_gateway_account(results, problems)
-    problems.raise_if_any()
-    return results
-
-
-# Keys earlier versions read: setting one is an error, never silently ignored.
-RETIRED_KEYS = {
-    "AURORA_DELETION_PROTECTION": "Aurora is protected in every environment now; ALLOW_DESTROY_DATA=true lifts it",
-    "AURORA_PREVENT_DESTROY": "Aurora is protected in every environment now; ALLOW_DESTROY_DATA=true lifts it",
-}
-
-
-def _read_layer(path: Path, problems: Problems) -> dict[str, tuple[str, str]] | None:
-    entries = read_env_file(path, problems)
-    if entries is None:
-        return None
-    for key in entries:
-        if key in RETIRED_KEYS:
-            problems.add(path, key, f"is no longer read: {RETIRED_KEYS[key]}; remove the line")
-        elif key not in KEYS_BY_NAME:
-            close = difflib.get_close_matches(key, KEYS_BY_NAME, n=1, cutoff=0.85)
-            if close:
-                problems.add(path, key, f"unknown key; did you mean {close[0]}?")
-            else:
-                # Never ignored: it is most often a worker variable written in the wrong file.
-                problems.add(path, key, "unknown key: not a setting (README 'Settings'); a worker's variable "
-                                        "belongs in .env.workers (every worker) or .env.workers.<worker>")
-    return {key: (entry.value, display_path(path)) for key, entry in entries.items() if key in KEYS_BY_NAME}
-
-
-def _environments(value: str) -> tuple[str, ...]:
-    names = _csv_matching(ENVIRONMENT_RE.pattern, "an environment name (2-10 lowercase letters/digits)")(value)
-    reserved = [n for n in names if n in RESERVED_ENVIRONMENTS]
-    if reserved:
-        raise Invalid(f"{', '.join(reserved)} cannot be an environment name (file names .env.<environment> "
-                      f"would clash with {', '.join('.env.' + r for r in RESERVED_ENVIRONMENTS)})")
-    if not names:
-        raise Invalid("lists no environment")
-    return names
-
-
-def _resolve(layers: dict[str, tuple[str, str]], path: Path, is_example: bool,
-             problems: Problems) -> Settings | None:
-    before = len(problems)
-    origin = {key: where for key, (_, where) in layers.items()}
-    values: dict[str, Any] = {}
-    for key in KEYS:
-        text = layers[key.name][0] if key.name in layers else None
-        where = origin.get(key.name, display_path(path))
-        if text is None or (text.strip() == "" and key.default is None):
-            if key.default is None:
-                problems.add(where, key.name, f"is required ({key.help})")
-                continue
-            text = key.default
-        if text.strip() == "" and key.default == "":
-            values[key.field] = EMPTY[key.field]
-            continue
-        try:
-            values[key.field] = key.parse(text)
-        except Invalid as exc:
-            problems.add(where, key.name, str(exc))
-
-    _cross_checks(values, origin, path, problems)
-    if len(problems) > before:
-        return None
-    values["monorepo_root"] = (path.parent / values["monorepo_root"]).resolve()
-    _apply_environment_defaults(values)
-    return Settings(settings_file=path, is_example=is_example, sources=origin, **values)
-
-
-def _assign_api_gateway_account(results: list[Settings], problems: Problems) -> list[Settings]:
-    """API Gateway has one CloudWatch role setting per account and region: exactly one stack per account and
-    region of this synth manages it (an explicit true, else the production environment, else the first one)."""
-    chosen: dict[str, Settings] = {}
-    for account_region in dict.fromkeys(s.account_region for s in results):
-        stacks = [s for s in results if s.account_region == account_region]
-        claims = [s for s in stacks if s.manage_api_gateway_account is True]
-        if len(claims) > 1:
-            names = ", ".join(s.stack_name for s in claims)
-            problems.add(claims[1].source_of("MANAGE_API_GATEWAY_ACCOUNT"), "MANAGE_API_GATEWAY_ACCOUNT", f"is true for {names} in account {account_region[0]}, "
-                         f"{account_region[1]}; the role is one setting per account and region, so set it true for "
-                         "one environment only (in its .env.<environment>)")
-        candidates = [s for s in stacks if s.manage_api_gateway_account is None]
-        default = ([s for s in candidates if s.is_production] or candidates)[:1]
-        for settings in claims[:1] or default:
-            chosen[settings.stack_name] = settings
-    return [replace(s, manage_api_gateway_account=s.stack_name in chosen) for s in results]
-
-
-def _check_stacks_apart(results: list[Settings], problems: Problems) -> None:
-    """Two environments of one synth must not share a state."""
-    seen: dict[tuple, str] = {}
-    for settings in results:
-        if settings.state_backend == "s3":
-            key = ("s3", settings.state_bucket, settings.state_object_key)
-        elif settings.state_backend == "cloud" and settings.tfc_workspace:
-            key = ("cloud", settings.tfc_hostname, settings.tfc_organization, settings.tfc_workspace_name)
-        else:
-            continue
-        if key in seen:
-            name = "STATE_KEY" if settings.state_backend == "s3" else "TFC_WORKSPACE"
-            problems.add(settings.source_of(name), name,
-                         f"environments {seen[key]} and {settings.environment} would share one state; "
-                         "use the {environment} placeholder")
-        seen.setdefault(key, settings.environment)
-
-
 # Defaults that differ between production and the other environments, in one place.
 PRODUCTION_DEFAULTS: dict[str, tuple[Any, Any]] = {  # field: (production, other)
     "nat_per_az": (True, False),
@@ -781,129 +423,6 @@ ENGINE_DEFAULT_VERSIONS = {"valkey": "8.0", "redis": "7.1"}
 
 # Fields an empty key leaves to _apply_environment_defaults.
 DERIVED_DEFAULTS = frozenset(PRODUCTION_DEFAULTS) | {"redis_engine_version"}
-
-
-def _apply_environment_defaults(values: dict[str, Any]) -> None:
-    production = values["environment"] in PRODUCTION_ENVIRONMENTS
-    for name, (prod_value, other_value) in PRODUCTION_DEFAULTS.items():
-        if values[name] is None:
-            values[name] = prod_value if production else other_value
-    if values["redis_engine_version"] is None:
-        values["redis_engine_version"] = ENGINE_DEFAULT_VERSIONS[values["redis_engine"]]
-
-
-def _cross_checks(values: dict[str, Any], origin: dict[str, str], path: Path, problems: Problems) -> None:
-    def where(key: str) -> str:
-        return origin.get(key, display_path(path))
-
-    backend = values.get("state_backend")
-    if backend == "s3":
-        if not values.get("state_bucket"):
-            problems.add(where("STATE_BUCKET"), "STATE_BUCKET", "is required with STATE_BACKEND=s3")
-        if not values.get("state_lock_table") and not values.get("state_use_lockfile"):
-            problems.add(where("STATE_LOCK_TABLE"), "STATE_LOCK_TABLE",
-                         "is required with STATE_BACKEND=s3 unless STATE_USE_LOCKFILE=true (state needs a lock)")
-    if backend == "cloud":
-        if not values.get("tfc_organization"):
-            problems.add(where("TFC_ORGANIZATION"), "TFC_ORGANIZATION", "is required with STATE_BACKEND=cloud")
-        if bool(values.get("tfc_workspace")) == bool(values.get("tfc_workspace_tags")):
-            problems.add(where("TFC_WORKSPACE"), "TFC_WORKSPACE",
-                         "give exactly one of TFC_WORKSPACE and TFC_WORKSPACE_TAGS with STATE_BACKEND=cloud")
-
-    for message in project_name_problems(values.get("project_name") or ""):
-        problems.add(where("PROJECT_NAME"), "PROJECT_NAME", f"{values['project_name']!r} {message}")
-    for message in bucket_name_problems(values.get("state_bucket") or ""):
-        problems.add(where("STATE_BUCKET"), "STATE_BUCKET", f"{values['state_bucket']!r} {message}")
-
-    compute = values.get("compute")
-    for key, field_name, backend in (("APP_RUNNER_CONNECTION_ARN", "connection_arn", "apprunner"),
-                                     ("CODECONNECTIONS_ARN", "codeconnections_arn", "ecs")):
-        if compute == backend and values.get(field_name) == "":  # absent when it did not parse: said already
-            problems.add(where(key), key, f"is required with COMPUTE={backend} ({KEYS_BY_NAME[key].help})")
-    for key, field_name, pattern, why in (
-            ("CODECONNECTIONS_ARN", "codeconnections_arn", CODECONNECTIONS_ARN_RE,
-             "CodeBuild uses a connection of its own region"),
-            ("ECS_CERTIFICATE_ARN", "ecs_certificate_arn", CERTIFICATE_ARN_RE,
-             "a load balancer takes certificates of its own region")):
-        value, region = values.get(field_name), values.get("aws_region")
-        if value and region and pattern.match(value).group("region") != region:
-            problems.add(where(key), key, f"is in region {pattern.match(value).group('region')} but AWS_REGION is "
-                         f"{region} (from {where('AWS_REGION')}); {why}")
-    domain = values.get("ecs_routing_domain")
-    if values.get("ecs_certificate_arn") and domain and domain.endswith(".internal"):
-        problems.add(where("ECS_ROUTING_DOMAIN"), "ECS_ROUTING_DOMAIN",
-                     f"is {domain}, but ECS_CERTIFICATE_ARN is set: API Gateway trusts only certificates of public "
-                     "CAs for its integrations, and none can name a .internal host; set a domain you own whose "
-                     "wildcard (*.<domain>) the certificate covers, e.g. workers.example.com (it need not resolve)")
-    arn, region = values.get("connection_arn"), values.get("aws_region")
-    if arn and region:
-        arn_region = ARN_RE.match(arn).group("region")
-        if arn_region != region:
-            problems.add(where("APP_RUNNER_CONNECTION_ARN"), "APP_RUNNER_CONNECTION_ARN",
-                         f"is in region {arn_region} but AWS_REGION is {region} (from {where('AWS_REGION')}); "
-                         "App Runner connections are regional, "
-                         f"create one in {region} or change AWS_REGION")
-    iam_user = values.get("aurora_iam_user")
-    if iam_user and iam_user == values.get("aurora_master_username"):
-        problems.add(where("AURORA_IAM_USER"), "AURORA_IAM_USER",
-                     f"{iam_user!r} is the master user; name a separate user for the workers (the master keeps its "
-                     "password for migrations)")
-    cpu, memory = values.get("worker_cpu"), values.get("worker_memory")
-    if compute and cpu and memory and (problem := size_problem(compute, cpu, memory)):
-        key = {"cpu": "WORKER_CPU", "memory": "WORKER_MEMORY"}[problem[0]]
-        problems.add(where(key), key, problem[1])
-    low, high = values.get("worker_min_instances"), values.get("worker_max_instances")
-    if low and high and low > high:
-        problems.add(where("WORKER_MIN_INSTANCES"), "WORKER_MIN_INSTANCES",
-                     f"{low} is more than WORKER_MAX_INSTANCES ({high})")
-    zones, count = values.get("availability_zones"), values.get("az_count")
-    if zones and count and len(zones) != count:
-        problems.add(where("AVAILABILITY_ZONES"), "AVAILABILITY_ZONES",
-                     f"lists {len(zones)} zone(s) but AZ_COUNT is {count}")
-    if zones and region and any(not z.startswith(region) for z in zones):
-        problems.add(where("AVAILABILITY_ZONES"), "AVAILABILITY_ZONES", f"every zone must be in AWS_REGION {region}")
-    vpc_id, subnets = values.get("vpc_id"), values.get("private_subnet_ids")
-    if vpc_id and not subnets:
-        problems.add(where("PRIVATE_SUBNET_IDS"), "PRIVATE_SUBNET_IDS", "is required with VPC_ID (2 or 3 private subnet ids)")
-    if subnets and not vpc_id:
-        problems.add(where("VPC_ID"), "VPC_ID", "is required with PRIVATE_SUBNET_IDS")
-    low_acu, high_acu = values.get("aurora_min_acu"), values.get("aurora_max_acu")
-    if low_acu is not None and high_acu is not None and (high_acu < 1 or low_acu > high_acu):
-        problems.add(where("AURORA_MAX_ACU"), "AURORA_MAX_ACU",
-                     f"{high_acu:g} must be at least 1 and at least AURORA_MIN_ACU ({low_acu:g})")
-    if values.get("worker_vpc_egress") is False and compute == "ecs":
-        problems.add(where("WORKER_VPC_EGRESS"), "WORKER_VPC_EGRESS",
-                     "is false, but COMPUTE=ecs: ECS tasks always run in the private subnets and reach the internet "
-                     "through NAT; remove WORKER_VPC_EGRESS (it is App Runner's)")
-    elif values.get("worker_vpc_egress") is False:
-        for key, field_name in (("AURORA_ENABLED", "aurora_enabled"), ("REDIS_ENABLED", "redis_enabled")):
-            if values.get(field_name):
-                problems.add(where("WORKER_VPC_EGRESS"), "WORKER_VPC_EGRESS",
-                             f"is false, but {key} is true: workers reach the data stores only through the VPC "
-                             f"connector; set {key}=false or WORKER_VPC_EGRESS=true")
-    if subnets and not 2 <= len(subnets) <= 3:
-        problems.add(where("PRIVATE_SUBNET_IDS"), "PRIVATE_SUBNET_IDS",
-                     f"lists {len(subnets)} subnet(s); give 2 or 3, in distinct availability zones")
-
-
-def size_problem(compute: str, cpu: Any, memory: Any) -> tuple[str, str] | None:
-    """("cpu" or "memory", why and what COMPUTE's table accepts) for a size that backend does not run; None when
-    it does. App Runner's messages name no backend (they did not need to before there were two)."""
-    table = SIZE_TABLES[compute]
-    backend = "" if compute == "apprunner" else f" for COMPUTE={compute}"
-    if isinstance(cpu, bool) or cpu not in table:
-        return "cpu", f"{cpu!r} is not a CPU size{backend}; use one of {', '.join(map(str, table))}"
-    if isinstance(memory, bool) or memory not in table[cpu]:
-        return "memory", f"{memory!r} MB is not allowed with {cpu} CPU units{backend}; use {memory_hint(table[cpu])}"
-    return None
-
-
-def memory_hint(allowed: tuple[int, ...]) -> str:
-    """The memory sizes a CPU size takes: each one, or a range when they are many and evenly spaced."""
-    steps = {b - a for a, b in zip(allowed, allowed[1:])}
-    if len(allowed) > 3 and len(steps) == 1:
-        return f"{allowed[0]} to {allowed[-1]} MB in steps of {steps.pop()}"
-    return " or ".join(f"{m} MB" for m in allowed)
 
 
 def _empty_values() -> dict[str, Any]:
@@ -933,3 +452,10 @@ def _empty_values() -> dict[str, Any]:
 
 
 EMPTY = _empty_values()
+
+
+# The loading and the checks, re-exported: `from workers_scan.settings import load_all_settings` keeps working.
+from .settings_checks import memory_hint as memory_hint, size_problem as size_problem  # noqa: E402
+from .settings_files import RETIRED_KEYS as RETIRED_KEYS, _is_settings_file as _is_settings_file  # noqa: E402
+from .settings_files import load_all_settings as load_all_settings, load_settings as load_settings  # noqa: E402
+from .settings_files import locate_settings as locate_settings  # noqa: E402

@@ -1,0 +1,154 @@
+"""Where the settings come from: the file found or given, its per-environment overlays and the process
+environment, read in layers, each value parsed by its key (workers_scan/settings.py) and checked
+(workers_scan/settings_checks.py), every problem reported at once."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from pathlib import Path
+from typing import Any, Mapping
+
+from . import settings as schema
+from .envfile import read_env_file
+from .errors import Problems, display_path
+from .setting_parsers import Invalid, _environments
+from .settings import EMPTY, FROM_ENVIRONMENT, KEYS, KEYS_BY_NAME, SETTINGS_FILE_VARIABLE, Settings, SettingsSource
+from .settings_checks import _apply_environment_defaults, _assign_api_gateway_account, _check_stacks_apart, _cross_checks
+
+
+def locate_settings(env_file: str | os.PathLike | None = None, environ: Mapping[str, str] | None = None,
+                    default: Path | None = None, cwd: Path | None = None) -> SettingsSource:
+    """--env-file, else $INFRA_ENV_FILE, else a settings file where the command runs (`.env` or
+    `infra/aws/.env` holding APP_RUNNER_CONNECTION_ARN), else .env in the project root, else the embedded
+    example (flagged)."""
+    environ = os.environ if environ is None else environ
+    default = schema.DEFAULT_SETTINGS if default is None else default  # read now: tests patch it
+    chosen = env_file or environ.get(SETTINGS_FILE_VARIABLE)
+    if chosen:
+        return SettingsSource(Path(chosen).absolute(), is_example=False)
+    here = Path.cwd() if cwd is None else cwd
+    for candidate in (here / ".env", here / "infra" / "aws" / ".env"):
+        if candidate.resolve() != default.resolve() and _is_settings_file(candidate):
+            return SettingsSource(candidate.absolute(), is_example=False)
+    if default.exists():
+        return SettingsSource(default.absolute(), is_example=False)
+    return SettingsSource(schema.EXAMPLE_SETTINGS, is_example=True)
+
+
+def _is_settings_file(path: Path) -> bool:
+    """A .env of this tool (not an application's): it sets the connection key one of the backends requires."""
+    try:
+        return path.is_file() and re.search(r"^\s*(export\s+)?(APP_RUNNER_CONNECTION_ARN|CODECONNECTIONS_ARN)\s*=", path.read_text(
+            encoding="utf-8", errors="replace"), re.MULTILINE) is not None
+    except OSError:
+        return False
+
+
+def load_settings(source: SettingsSource, environ: Mapping[str, str] | None = None) -> Settings:
+    """The settings of a file that describes one environment (see `load_all_settings`)."""
+    return load_all_settings(source, environ)[0]
+
+
+def load_all_settings(source: SettingsSource, environ: Mapping[str, str] | None = None) -> list[Settings]:
+    """Read and validate every environment's settings; raise one InputError listing every problem.
+
+    Layers, lowest to highest: the settings file, `<settings file>.<environment>` when ENVIRONMENTS lists
+    several environments, then known keys of the process environment (not for the embedded example,
+    which is synthesized from its own file only so a developer's shell cannot break it).
+    """
+    environ = {} if source.is_example else (os.environ if environ is None else environ)
+    problems = Problems()
+    path = source.path
+    if not path.is_file():
+        problems.add(path, "", f"settings file not found (given by --env-file or ${SETTINGS_FILE_VARIABLE}); "
+                               "copy examples/monorepo/infra/aws/.env.example and edit it")
+        problems.raise_if_any()
+    base = _read_layer(path, problems)
+    if base is None:  # unreadable: reporting every required key as missing too would only be noise
+        problems.raise_if_any()
+    env_layer = {k: (v, FROM_ENVIRONMENT) for k, v in environ.items() if k in KEYS_BY_NAME}
+    for key in sorted(RETIRED_KEYS.keys() & environ.keys()):
+        problems.add(FROM_ENVIRONMENT, key, f"is no longer read: {RETIRED_KEYS[key]}; unset it")
+
+    listed = {**base, **env_layer}.get("ENVIRONMENTS")
+    environments: list[str | None] = [None]
+    if listed is not None and listed[0].strip():
+        try:
+            environments = list(_environments(listed[0]))
+        except Invalid as exc:
+            problems.add(listed[1], "ENVIRONMENTS", str(exc))
+            problems.raise_if_any()
+
+    results: list[Settings] = []
+    for environment in environments:
+        layers = dict(base)
+        if environment is not None:
+            overlay_path = path.with_name(f"{path.name}.{environment}")
+            if overlay_path.is_file():
+                layers.update(_read_layer(overlay_path, problems) or {})
+        layers.update(env_layer)
+        if environment is not None:
+            layers["ENVIRONMENT"] = (environment, layers["ENVIRONMENTS"][1])
+        settings = _resolve(layers, path, source.is_example, problems)
+        if settings:
+            results.append(settings)
+    _check_stacks_apart(results, problems)
+    results = _assign_api_gateway_account(results, problems)
+    problems.raise_if_any()
+    return results
+
+
+# Keys earlier versions read: setting one is an error, never silently ignored.
+RETIRED_KEYS = {
+    "AURORA_DELETION_PROTECTION": "Aurora is protected in every environment now; ALLOW_DESTROY_DATA=true lifts it",
+    "AURORA_PREVENT_DESTROY": "Aurora is protected in every environment now; ALLOW_DESTROY_DATA=true lifts it",
+}
+
+
+def _read_layer(path: Path, problems: Problems) -> dict[str, tuple[str, str]] | None:
+    entries = read_env_file(path, problems)
+    if entries is None:
+        return None
+    for key in entries:
+        if key in RETIRED_KEYS:
+            problems.add(path, key, f"is no longer read: {RETIRED_KEYS[key]}; remove the line")
+        elif key not in KEYS_BY_NAME:
+            close = difflib.get_close_matches(key, KEYS_BY_NAME, n=1, cutoff=0.85)
+            if close:
+                problems.add(path, key, f"unknown key; did you mean {close[0]}?")
+            else:
+                # Never ignored: it is most often a worker variable written in the wrong file.
+                problems.add(path, key, "unknown key: not a setting (README 'Settings'); a worker's variable "
+                                        "belongs in .env.workers (every worker) or .env.workers.<worker>")
+    return {key: (entry.value, display_path(path)) for key, entry in entries.items() if key in KEYS_BY_NAME}
+
+
+def _resolve(layers: dict[str, tuple[str, str]], path: Path, is_example: bool,
+             problems: Problems) -> Settings | None:
+    before = len(problems)
+    origin = {key: where for key, (_, where) in layers.items()}
+    values: dict[str, Any] = {}
+    for key in KEYS:
+        text = layers[key.name][0] if key.name in layers else None
+        where = origin.get(key.name, display_path(path))
+        if text is None or (text.strip() == "" and key.default is None):
+            if key.default is None:
+                problems.add(where, key.name, f"is required ({key.help})")
+                continue
+            text = key.default
+        if text.strip() == "" and key.default == "":
+            values[key.field] = EMPTY[key.field]
+            continue
+        try:
+            values[key.field] = key.parse(text)
+        except Invalid as exc:
+            problems.add(where, key.name, str(exc))
+
+    _cross_checks(values, origin, path, problems)
+    if len(problems) > before:
+        return None
+    values["monorepo_root"] = (path.parent / values["monorepo_root"]).resolve()
+    _apply_environment_defaults(values)
+    return Settings(settings_file=path, is_example=is_example, sources=origin, **values)
