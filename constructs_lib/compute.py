@@ -71,7 +71,8 @@ class AppRunnerCompute:
                 props=WorkerServiceProps(settings=self._settings, worker=worker, platform=self.platform,
                                          ingress=self.ingress, infrastructure=infrastructure),
             )
-        return tuple(Route(worker=w, ingress_domain=self.services[w.name].ingress_domain) for w in self._workers)
+        return tuple(Route(name=w.name, path=w.route, ingress_domain=self.services[w.name].ingress_domain)
+                     for w in self._workers)
 
     def outputs(self) -> None:
         TerraformOutput(self._stack, "service_arns", description="App Runner service ARN of each worker",
@@ -160,7 +161,8 @@ class EcsCompute:
             service_arns=tuple(s.service_arn for s in services), container_name=CONTAINER_NAME,
             task_role_arns=tuple(arn for s in services for arn in (s.task_role_arn, s.execution_role_arn))))
         scheme = self.cluster.listener_protocol.lower()
-        return tuple(Route(worker=w, ingress_domain=self.services[w.name].host, scheme=scheme) for w in self._workers)
+        return tuple(Route(name=w.name, path=w.route, ingress_domain=self.services[w.name].host, scheme=scheme)
+                     for w in self._workers)
 
     def outputs(self) -> None:
         stack = self._stack

@@ -7,7 +7,7 @@ from constructs import Construct
 
 from workers_scan import Settings, Worker
 
-from .api_gateway import RestApi, RestApiProps
+from .api_gateway import RestApi, RestApiProps, Route
 from .compute import build_compute
 from .data_stores import DataStores, DataStoresProps
 from .log_encryption import LogEncryption, LogEncryptionProps
@@ -16,6 +16,7 @@ from .provider import add_aws_provider
 from .state_backend import configure_backend
 from .waf import Waf, WafProps
 from .worker_service import InfrastructureEnvironment
+
 
 class PlatformStack(TerraformStack):
     """Exposes `network`, `compute` (the backend COMPUTE picks), `ingress`, `services` (worker name -> the
@@ -45,8 +46,8 @@ class PlatformStack(TerraformStack):
             kms_key_arns=tuple(self.data_stores.kms_key_arns), statements=tuple(self.data_stores.worker_statements))
         routes = self.compute.build_workers(infrastructure)
         self.services = self.compute.services
-        self.api = RestApi(self, "api", props=RestApiProps(
-            settings=settings, nlb_arn=self.ingress.nlb_arn, logs_kms_key_arn=logs_key, routes=routes))
+        self.api = RestApi(self, "api", props=rest_api_props(
+            settings, nlb_arn=self.ingress.nlb_arn, routes=routes, logs_kms_key_arn=logs_key))
         self.waf = Waf(self, "waf", props=WafProps(
             name_prefix=settings.name_prefix, rate_limit=settings.waf_rate_limit,
             count_rules=settings.waf_count_rules, log_all_requests=settings.waf_log_all_requests,
@@ -66,3 +67,14 @@ class PlatformStack(TerraformStack):
         if self.settings.redis_enabled:
             TerraformOutput(self, "redis_endpoint", value=self.data_stores.redis_endpoint,
                             description="Primary endpoint of the cache (TLS)")
+
+
+def rest_api_props(settings: Settings, *, nlb_arn: str, routes: tuple[Route, ...],
+                   logs_kms_key_arn: str) -> RestApiProps:
+    return RestApiProps(
+        name_prefix=settings.name_prefix, stage_name=settings.environment,
+        behind_nlb="the workers ALB" if settings.uses_ecs else "App Runner", authorization=settings.api_authorization,
+        throttle_rate_limit=settings.api_throttle_rate_limit, throttle_burst_limit=settings.api_throttle_burst_limit,
+        manage_account_logging=bool(settings.manage_api_gateway_account),
+        log_retention_days=settings.log_retention_days, nlb_arn=nlb_arn, routes=routes,
+        logs_kms_key_arn=logs_kms_key_arn)
