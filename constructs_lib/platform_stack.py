@@ -11,7 +11,7 @@ from .api_gateway import RestApi, RestApiProps, Route
 from .compute import build_compute
 from .data_stores import DataStores, DataStoresProps
 from .log_encryption import LogEncryption, LogEncryptionProps
-from .network import Network, NetworkProps
+from .network import ExistingVpcProps, FlowLogsProps, Network, NetworkProps, NewVpcProps
 from .provider import add_aws_provider
 from .state_backend import configure_backend
 from .waf import Waf, WafProps
@@ -32,8 +32,7 @@ class PlatformStack(TerraformStack):
         self.log_encryption = LogEncryption(self, "log-encryption", props=LogEncryptionProps(
             name_prefix=settings.name_prefix, region=settings.aws_region, existing_key_arn=settings.logs_kms_key_arn))
         logs_key = self.log_encryption.key_arn
-        self.network = Network(self, "network", props=NetworkProps(
-            settings=settings, logs_kms_key_arn=logs_key, zones_offer_apprunner_requests=not settings.uses_ecs))
+        self.network = Network(self, "network", props=network_props(settings, logs_kms_key_arn=logs_key))
         self.compute = build_compute(self, settings=settings, workers=workers, network=self.network,
                                      logs_kms_key_arn=logs_key)
         self.ingress = self.compute.ingress
@@ -78,3 +77,15 @@ def rest_api_props(settings: Settings, *, nlb_arn: str, routes: tuple[Route, ...
         manage_account_logging=bool(settings.manage_api_gateway_account),
         log_retention_days=settings.log_retention_days, nlb_arn=nlb_arn, routes=routes,
         logs_kms_key_arn=logs_kms_key_arn)
+
+
+def network_props(settings: Settings, *, logs_kms_key_arn: str) -> NetworkProps:
+    if settings.uses_existing_vpc:
+        vpc = ExistingVpcProps(vpc_id=settings.vpc_id, private_subnet_ids=settings.private_subnet_ids)
+    else:
+        flow_logs = FlowLogsProps(account_id=settings.account_region[0], retention_days=settings.log_retention_days,
+                                  kms_key_arn=logs_kms_key_arn) if settings.vpc_flow_logs else None
+        vpc = NewVpcProps(cidr=settings.vpc_cidr, az_count=settings.az_count,
+                          availability_zones=settings.availability_zones, nat_per_az=settings.nat_per_az,
+                          flow_logs=flow_logs, zones_offer_apprunner_requests=not settings.uses_ecs)
+    return NetworkProps(name_prefix=settings.name_prefix, region=settings.aws_region, vpc=vpc)
