@@ -9,7 +9,7 @@ from workers_scan import Settings, Worker
 
 from .api_gateway import RestApi, RestApiProps, Route
 from .compute import build_compute
-from .data_stores import DataStores, DataStoresProps
+from .data_stores import AuroraProps, DataStores, DataStoresProps, RedisProps
 from .log_encryption import LogEncryption, LogEncryptionProps
 from .network import ExistingVpcProps, FlowLogsProps, Network, NetworkProps, NewVpcProps
 from .provider import add_aws_provider
@@ -36,10 +36,8 @@ class PlatformStack(TerraformStack):
         self.compute = build_compute(self, settings=settings, workers=workers, network=self.network,
                                      logs_kms_key_arn=logs_key)
         self.ingress = self.compute.ingress
-        self.data_stores = DataStores(self, "data-stores", props=DataStoresProps(
-            settings=settings, network=self.network,
-            client_security_group_id=self.compute.client_security_group_id,
-            clients="the ECS tasks" if settings.uses_ecs else "the App Runner VPC connector"))
+        self.data_stores = DataStores(self, "data-stores", props=data_stores_props(
+            settings, network=self.network, client_security_group_id=self.compute.client_security_group_id))
         infrastructure = InfrastructureEnvironment(
             variables=self.data_stores.environment, secrets=self.data_stores.secrets,
             kms_key_arns=tuple(self.data_stores.kms_key_arns), statements=tuple(self.data_stores.worker_statements))
@@ -89,3 +87,26 @@ def network_props(settings: Settings, *, logs_kms_key_arn: str) -> NetworkProps:
                           availability_zones=settings.availability_zones, nat_per_az=settings.nat_per_az,
                           flow_logs=flow_logs, zones_offer_apprunner_requests=not settings.uses_ecs)
     return NetworkProps(name_prefix=settings.name_prefix, region=settings.aws_region, vpc=vpc)
+
+
+def data_stores_props(settings: Settings, *, network: Network, client_security_group_id: str | None) -> DataStoresProps:
+    aurora = AuroraProps(
+        engine_version=settings.aurora_engine_version, auto_minor_upgrade=settings.aurora_auto_minor_upgrade,
+        min_acu=settings.aurora_min_acu, max_acu=settings.aurora_max_acu,
+        database_name=settings.aurora_database_name, master_username=settings.aurora_master_username,
+        iam_user=settings.aurora_iam_user or None, reader=settings.aurora_reader,
+        backup_retention_days=settings.aurora_backup_retention_days,
+        performance_insights=settings.aurora_performance_insights,
+        monitoring_interval=settings.aurora_monitoring_interval, kms_key_arn=settings.aurora_kms_key_arn or None,
+    ) if settings.aurora_enabled else None
+    redis = RedisProps(
+        engine=settings.redis_engine, engine_version=settings.redis_engine_version,
+        node_type=settings.redis_node_type, nodes=settings.redis_nodes,
+        snapshot_retention_days=settings.redis_snapshot_retention_days, kms_key_arn=settings.redis_kms_key_arn or None,
+    ) if settings.redis_enabled else None
+    account, region = settings.account_region
+    return DataStoresProps(
+        name_prefix=settings.name_prefix, account_id=account, region=region, vpc_id=network.vpc_id,
+        private_subnet_ids=tuple(network.private_subnet_ids), client_security_group_id=client_security_group_id,
+        protected=not settings.allow_destroy_data, aurora=aurora, redis=redis,
+        clients="the ECS tasks" if settings.uses_ecs else "the App Runner VPC connector")
