@@ -8,14 +8,13 @@ from constructs import Construct
 from workers_scan import Settings, Worker
 
 from .api_gateway import RestApi, RestApiProps, Route
-from .compute import build_compute
+from .compute import InfrastructureEnvironment, build_compute
 from .data_stores import AuroraProps, DataStores, DataStoresProps, RedisProps
 from .log_encryption import LogEncryption, LogEncryptionProps
 from .network import ExistingVpcProps, FlowLogsProps, Network, NetworkProps, NewVpcProps
 from .provider import add_aws_provider
 from .state_backend import configure_backend
 from .waf import Waf, WafProps
-from .worker_service import InfrastructureEnvironment
 
 
 class PlatformStack(TerraformStack):
