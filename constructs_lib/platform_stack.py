@@ -13,7 +13,8 @@ from .data_stores import AuroraProps, DataStores, DataStoresProps, RedisProps
 from .log_encryption import LogEncryption, LogEncryptionProps
 from .network import ExistingVpcProps, FlowLogsProps, Network, NetworkProps, NewVpcProps
 from .provider import add_aws_provider
-from .state_backend import configure_backend
+from .state_backend import (CloudStateProps, LocalStateProps, S3StateProps, StateBackendProps,
+                            configure_backend)
 from .waf import Waf, WafProps
 
 
@@ -26,7 +27,7 @@ class PlatformStack(TerraformStack):
         self.settings = settings
         add_aws_provider(self, region=settings.aws_region,
                          tags={"Project": settings.project_name, "Environment": settings.environment})
-        configure_backend(self, settings)
+        configure_backend(self, state_backend_props(settings))
 
         self.log_encryption = LogEncryption(self, "log-encryption", props=LogEncryptionProps(
             name_prefix=settings.name_prefix, region=settings.aws_region, existing_key_arn=settings.logs_kms_key_arn))
@@ -109,3 +110,15 @@ def data_stores_props(settings: Settings, *, network: Network, client_security_g
         private_subnet_ids=tuple(network.private_subnet_ids), client_security_group_id=client_security_group_id,
         protected=not settings.allow_destroy_data, aurora=aurora, redis=redis,
         clients="the ECS tasks" if settings.uses_ecs else "the App Runner VPC connector")
+
+
+def state_backend_props(settings: Settings) -> StateBackendProps:
+    if settings.state_backend == "s3":
+        return S3StateProps(bucket=settings.state_bucket, key=settings.state_object_key,
+                            region=settings.state_bucket_region, kms_key_arn=settings.state_kms_key_arn or None,
+                            lock_table=settings.state_lock_table or None, use_lockfile=settings.state_use_lockfile)
+    if settings.state_backend == "cloud":
+        return CloudStateProps(organization=settings.tfc_organization, hostname=settings.tfc_hostname,
+                               workspace=settings.tfc_workspace_name if settings.tfc_workspace else None,
+                               workspace_tags=settings.tfc_workspace_tags)
+    return LocalStateProps(external=settings.state_backend == "external")
