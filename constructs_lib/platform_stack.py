@@ -1,4 +1,10 @@
-"""One environment's stack: composes the parts of the request path and wires them together."""
+"""One environment's stack: composes the parts of the request path and wires them together.
+
+Settings become props here, and otherwise only in compute.py (each backend's constructs) and app.py (the bootstrap
+stack): one function per props class, beside the code that builds the construct. Functions rather than
+`Props.from_settings` classmethods, so that no construct module imports Settings at all (tests/test_props.py) and
+each construct can be built alone from plain values.
+"""
 
 from __future__ import annotations
 
