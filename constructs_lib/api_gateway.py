@@ -22,8 +22,6 @@ from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from constructs import Construct
 
-from workers_scan import Settings, Worker
-
 from .iam import service_trust_policy
 
 ACCESS_LOG_FORMAT = json.dumps({
@@ -40,7 +38,8 @@ PUSH_TO_CLOUDWATCH = "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushT
 
 @dataclass(frozen=True)
 class Route:
-    worker: Worker
+    name: str            # the worker's name: its resources' construct ids and its key in `worker_urls`
+    path: str            # the worker's route, /<path> on the stage
     ingress_domain: str  # App Runner: the VPC ingress connection's domain; ECS: the worker's host on the ALB.
                          # API Gateway sends it as Host (and TLS SNI); the VPC link never resolves it.
     scheme: str = "https"  # ECS without a certificate: http
@@ -48,7 +47,14 @@ class Route:
 
 @dataclass(frozen=True)
 class RestApiProps:
-    settings: Settings
+    name_prefix: str                # <project>-<env>: the API's, VPC link's, log group's and role's names
+    stage_name: str                 # the environment
+    behind_nlb: str                 # what the NLB fronts, for the VPC link's description
+    authorization: str              # of every method: NONE or AWS_IAM
+    throttle_rate_limit: int        # requests per second, stage-wide
+    throttle_burst_limit: int
+    manage_account_logging: bool    # this stack sets the region's API Gateway CloudWatch role (one per region)
+    log_retention_days: int
     nlb_arn: str
     routes: tuple[Route, ...]
     logs_kms_key_arn: str
@@ -59,8 +65,7 @@ class RestApi(Construct):
 
     def __init__(self, scope: Construct, id_: str, *, props: RestApiProps):
         super().__init__(scope, id_)
-        settings = props.settings
-        prefix = settings.name_prefix
+        prefix = props.name_prefix
 
         api = ApiGatewayRestApi(
             self, "rest-api", name=prefix, description=f"Public entry of {prefix}: one path per worker",
@@ -69,14 +74,14 @@ class RestApi(Construct):
         )
         link = ApiGatewayVpcLink(
             self, "vpc-link", name=prefix,
-            description=f"To the internal NLB in front of {'the workers ALB' if settings.uses_ecs else 'App Runner'}",
+            description=f"To the internal NLB in front of {props.behind_nlb}",
             target_arns=[props.nlb_arn],
             # AWS refuses to delete a link in use: a new one first (the deployment trigger moves the stage).
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
         )
         redeploy_on: list[str] = []
         for route in props.routes:
-            redeploy_on.extend(self._build_route(api, link, route, settings.api_authorization))
+            redeploy_on.extend(self._build_route(api, link, route, props.authorization))
 
         deployment = ApiGatewayDeployment(
             self, "deployment", rest_api_id=api.id, description=f"{prefix} routes",
@@ -87,11 +92,11 @@ class RestApi(Construct):
         )
         access_logs = CloudwatchLogGroup(
             self, "access-logs", name=f"/aws/apigateway/{prefix}/access",
-            retention_in_days=settings.log_retention_days, kms_key_id=props.logs_kms_key_arn,
+            retention_in_days=props.log_retention_days, kms_key_id=props.logs_kms_key_arn,
         )
-        account = [self._build_account_logging(prefix)] if settings.manage_api_gateway_account else None
+        account = [self._build_account_logging(prefix)] if props.manage_account_logging else None
         stage = ApiGatewayStage(
-            self, "stage", rest_api_id=api.id, deployment_id=deployment.id, stage_name=settings.environment,
+            self, "stage", rest_api_id=api.id, deployment_id=deployment.id, stage_name=props.stage_name,
             xray_tracing_enabled=True,
             access_log_settings=ApiGatewayStageAccessLogSettings(
                 destination_arn=access_logs.arn, format=ACCESS_LOG_FORMAT),
@@ -102,27 +107,26 @@ class RestApi(Construct):
             settings=ApiGatewayMethodSettingsSettings(
                 metrics_enabled=True, data_trace_enabled=False,
                 # Execution logs need the account's CloudWatch role; access logs are written regardless.
-                logging_level="ERROR" if settings.manage_api_gateway_account else "OFF",
-                throttling_rate_limit=settings.api_throttle_rate_limit,
-                throttling_burst_limit=settings.api_throttle_burst_limit,
+                logging_level="ERROR" if props.manage_account_logging else "OFF",
+                throttling_rate_limit=props.throttle_rate_limit,
+                throttling_burst_limit=props.throttle_burst_limit,
             ),
         )
         self.rest_api_id: str = api.id
         self.stage_arn: str = stage.arn
-        self.stage_name: str = settings.environment
+        self.stage_name: str = props.stage_name
         self.invoke_url: str = stage.invoke_url
         self.worker_urls: dict[str, str] = {
-            route.worker.name: f"{stage.invoke_url}/{route.worker.route}" for route in props.routes
+            route.name: f"{stage.invoke_url}/{route.path}" for route in props.routes
         }
 
     def _build_route(self, api, link, route: Route, authorization: str) -> list[str]:
-        worker = route.worker
         base = ApiGatewayResource(
-            self, f"{worker.name}-resource", rest_api_id=api.id, parent_id=api.root_resource_id,
-            path_part=worker.route,
+            self, f"{route.name}-resource", rest_api_id=api.id, parent_id=api.root_resource_id,
+            path_part=route.path,
         )
         proxy = ApiGatewayResource(
-            self, f"{worker.name}-proxy-resource", rest_api_id=api.id, parent_id=base.id, path_part="{proxy+}",
+            self, f"{route.name}-proxy-resource", rest_api_id=api.id, parent_id=base.id, path_part="{proxy+}",
         )
         redeploy_on: list[str] = []
         for suffix, resource, path, params in (
@@ -136,14 +140,14 @@ class RestApi(Construct):
                 type="HTTP_PROXY", integration_http_method="ANY", connection_type="VPC_LINK",
                 request_parameters={"integration.request.path.proxy": "method.request.path.proxy"} if params else None)
             uri = f"{route.scheme}://{route.ingress_domain}{path}"  # known at apply time, like the ids below
-            method = ApiGatewayMethod(self, f"{worker.name}{suffix}-method", rest_api_id=api.id,
+            method = ApiGatewayMethod(self, f"{route.name}{suffix}-method", rest_api_id=api.id,
                                               resource_id=resource.id, **method_args)
             integration = ApiGatewayIntegration(
-                self, f"{worker.name}{suffix}-integration", rest_api_id=api.id, resource_id=resource.id,
+                self, f"{route.name}{suffix}-integration", rest_api_id=api.id, resource_id=resource.id,
                 http_method=method.http_method, uri=uri, connection_id=link.id, **integration_args)
             # Synth-time values as one digest, apply-time values as references. (Not whole objects: the provider
             # stores null at create and "" or {} after a refresh, which would redeploy once for nothing.)
-            known = {"path_part": worker.route if resource is base else "{proxy+}", "uri_path": path,
+            known = {"path_part": route.path if resource is base else "{proxy+}", "uri_path": path,
                      "method": method_args, "integration": integration_args}
             if route.scheme != "https":  # https (App Runner's only one) stays out: its stacks' triggers are as before
                 known["scheme"] = route.scheme

@@ -16,7 +16,8 @@ from workers_scan import InputError, Problem, Settings, Worker
 from workers_scan.errors import display_path
 
 from .platform_stack import PlatformStack
-from .state_backend import StateBootstrap, bootstrap_stack_name, local_state_file, local_state_path
+from .state_backend import (StateBootstrap, StateBootstrapProps, bootstrap_stack_name, local_state_file,
+                            local_state_path)
 
 MANIFEST = "manifest.json"  # cdktf writes it into every output folder
 
@@ -45,15 +46,21 @@ def _bootstraps(inputs: list[StackInput]) -> list[tuple[str, Settings]]:
     buckets = {(s.state_bucket, s.state_bucket_region) for s in wanted}
     found: dict[str, Settings] = {}
     for settings in wanted:
-        name = bootstrap_stack_name(settings) if len(buckets) == 1 else f"{settings.stack_name}-state"
+        name = bootstrap_stack_name(settings.project_name) if len(buckets) == 1 else f"{settings.stack_name}-state"
         found.setdefault(name, settings)
     return sorted(found.items())
+
+
+def state_bootstrap_props(settings: Settings) -> StateBootstrapProps:
+    return StateBootstrapProps(project_name=settings.project_name, bucket=settings.state_bucket,
+                               region=settings.state_bucket_region, kms_key_arn=settings.state_kms_key_arn or None,
+                               lock_table=settings.state_lock_table or None)
 
 
 def build_app(inputs: list[StackInput], outdir: str | os.PathLike) -> App:
     app = App(outdir=str(outdir))
     for name, settings in _bootstraps(inputs):
-        StateBootstrap(app, name, settings=settings)
+        StateBootstrap(app, name, props=state_bootstrap_props(settings))
     stacks = {item.settings.stack_name: PlatformStack(app, item.settings.stack_name, settings=item.settings,
                                                       workers=list(item.workers)) for item in inputs}
     for item in inputs:

@@ -11,6 +11,7 @@ addresses) they always had, and ECS's ids differ from them, so both can sit side
 from __future__ import annotations
 
 import shlex
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from cdktf import TerraformOutput, TerraformStack
@@ -18,6 +19,7 @@ from cdktf import TerraformOutput, TerraformStack
 from workers_scan import Settings, Worker
 from workers_scan.build_check import start_script
 from workers_scan.fargate import alb_listener
+from workers_scan.injected import check_supplied
 from workers_scan.ports import HTTPS_PORT
 
 from .api_gateway import Route
@@ -26,11 +28,41 @@ from .fargate_service import (CONTAINER_NAME, FargateCluster, FargateClusterProp
 from .image_pipeline import ImagePipeline, ImagePipelineProps, ImageRepository, ImageRepositoryProps
 from .network import Network
 from .private_ingress import AlbTarget, PrivateIngress, PrivateIngressProps
-from .worker_service import (InfrastructureEnvironment, WorkerPlatform, WorkerPlatformProps, WorkerService,
+from .terraform_text import terraform_literal
+from .worker_service import (SourceProps, VpcEgressProps, WorkerPlatform, WorkerPlatformProps, WorkerService,
                              WorkerServiceProps)
 
 # Characters that make a start command shell syntax rather than plain words.
 SHELL_SYNTAX = set("$`|;&<>(){}*?~!\\\n")
+
+
+@dataclass(frozen=True)
+class InfrastructureEnvironment:
+    """What the infrastructure injects into every worker (values may be Terraform tokens)."""
+
+    variables: dict[str, str] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict)       # key -> secret ARN (also what the role may read)
+    kms_key_arns: tuple[str, ...] = ()
+    statements: tuple[dict, ...] = ()                           # more IAM statements for the instance role
+
+
+def worker_variables(settings: Settings, worker: Worker, infrastructure: InfrastructureEnvironment) -> dict[str, str]:
+    """A worker's plain variables on either backend: files first, then the infrastructure's keys (a file setting
+    one of those is refused earlier)."""
+    injected = {**infrastructure.variables,
+                "NODE_ENV": "production", "PORT": str(settings.port), "WORKER_NAME": worker.name}
+    check_supplied(settings, injected, infrastructure.secrets)
+    # The files' values are text; the infrastructure's are Terraform references.
+    return {**{k: terraform_literal(v) for k, v in worker.environment.variables.items()}, **injected}
+
+
+def worker_secrets(worker: Worker, infrastructure: InfrastructureEnvironment) -> dict[str, str]:
+    return {**worker.environment.secrets, **infrastructure.secrets}
+
+
+def secret_keys(settings: Settings, infrastructure: InfrastructureEnvironment) -> tuple[str, ...]:
+    """The KMS keys workers' secrets are encrypted with: the settings' and the data stores'."""
+    return tuple(dict.fromkeys((*settings.secrets_kms_key_arns, *infrastructure.kms_key_arns)))
 
 
 class Compute(Protocol):
@@ -59,19 +91,35 @@ class AppRunnerCompute:
             name_prefix=settings.name_prefix, region=settings.aws_region,
             deletion_protection=settings.is_production, network=network))
         self.platform = WorkerPlatform(stack, "worker-platform", props=WorkerPlatformProps(
-            settings=settings, network=network, scaling_profiles=tuple(w.scaling for w in workers)))
+            name_prefix=settings.name_prefix, scaling_profiles=tuple(w.scaling for w in workers),
+            vpc_egress=VpcEgressProps(
+                vpc_id=network.vpc_id, private_subnet_ids=tuple(network.private_subnet_ids),
+                egress_ports=settings.worker_egress_ports,
+                placement=(settings.vpc_id, *settings.private_subnet_ids, str(settings.vpc_cidr), settings.az_count,
+                           *settings.availability_zones),
+            ) if settings.worker_vpc_egress else None))
         self.client_security_group_id = self.platform.connector_security_group_id
         self.services: dict[str, WorkerService] = {}
 
     def build_workers(self, infrastructure: InfrastructureEnvironment) -> tuple[Route, ...]:
+        settings, platform = self._settings, self.platform
+        source = SourceProps(
+            repository_url=settings.repository_url, branch=settings.branch, source_directory=settings.source_directory,
+            connection_arn=settings.connection_arn, auto_deployments=settings.auto_deployments,
+            runtime=settings.runtime, build_command=settings.build_command, port=settings.port)
         for worker in self._workers:
             # Construct ids carry the worker name, never a position: adding a worker moves nothing else.
-            self.services[worker.name] = WorkerService(
-                self._stack, f"worker-{worker.name}",
-                props=WorkerServiceProps(settings=self._settings, worker=worker, platform=self.platform,
-                                         ingress=self.ingress, infrastructure=infrastructure),
-            )
-        return tuple(Route(worker=w, ingress_domain=self.services[w.name].ingress_domain) for w in self._workers)
+            self.services[worker.name] = WorkerService(self._stack, f"worker-{worker.name}", props=WorkerServiceProps(
+                service_name=worker.service_name, worker_name=worker.name, cpu=worker.cpu, memory=worker.memory,
+                start_command=worker.start_command, health_check_path=worker.health_check_path, source=source,
+                auto_scaling_configuration_arn=platform.scaling_arns[worker.scaling],
+                observability_configuration_arn=platform.observability_arn, connector_arn=platform.connector_arn,
+                ingress_vpc_id=self.ingress.vpc_id, ingress_endpoint_id=self.ingress.endpoint_id,
+                environment=worker_variables(settings, worker, infrastructure),
+                secrets=worker_secrets(worker, infrastructure), kms_key_arns=secret_keys(settings, infrastructure),
+                statements=infrastructure.statements))
+        return tuple(Route(name=w.name, path=w.route, ingress_domain=self.services[w.name].ingress_domain)
+                     for w in self._workers)
 
     def outputs(self) -> None:
         TerraformOutput(self._stack, "service_arns", description="App Runner service ARN of each worker",
@@ -139,9 +187,8 @@ class EcsCompute:
                     requests_per_target=settings.ecs_requests_per_target,
                     image=self.images.current_image,
                     repository_arn=self.images.repository_arn, health_check_path=worker.health_check_path,
-                    environment=WorkerService.variables(settings, worker, infrastructure),
-                    secrets=WorkerService.secrets(worker, infrastructure),
-                    kms_key_arns=tuple(dict.fromkeys((*settings.secrets_kms_key_arns, *infrastructure.kms_key_arns))),
+                    environment=worker_variables(settings, worker, infrastructure),
+                    secrets=worker_secrets(worker, infrastructure), kms_key_arns=secret_keys(settings, infrastructure),
                     statements=infrastructure.statements,
                     egress_ports=(),  # the shared tasks group holds the internet egress
                     shared_security_group_ids=(cluster.tasks_security_group_id,),
@@ -160,7 +207,8 @@ class EcsCompute:
             service_arns=tuple(s.service_arn for s in services), container_name=CONTAINER_NAME,
             task_role_arns=tuple(arn for s in services for arn in (s.task_role_arn, s.execution_role_arn))))
         scheme = self.cluster.listener_protocol.lower()
-        return tuple(Route(worker=w, ingress_domain=self.services[w.name].host, scheme=scheme) for w in self._workers)
+        return tuple(Route(name=w.name, path=w.route, ingress_domain=self.services[w.name].host, scheme=scheme)
+                     for w in self._workers)
 
     def outputs(self) -> None:
         stack = self._stack

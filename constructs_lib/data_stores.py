@@ -21,12 +21,10 @@ from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityG
 from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
 from constructs import Construct
 
-from workers_scan import Settings
 from workers_scan.aws_names import ELASTICACHE_ID_MAX, RDS_IDENTIFIER_MAX, shorten
 from workers_scan.ports import POSTGRES_PORT, REDIS_PORT
 
 from .iam import policy_json, service_trust_policy
-from .network import Network
 
 # RDS writes Enhanced Monitoring metrics to this one log group of the account and region (RDS User Guide).
 ENHANCED_MONITORING_LOG_GROUP = "RDSOSMetrics"
@@ -39,10 +37,42 @@ REDIS_ADDRESS = "redis"
 
 
 @dataclass(frozen=True)
+class AuroraProps:
+    engine_version: str
+    auto_minor_upgrade: bool        # RDS then owns the minor version (engine_version is ignored after create)
+    min_acu: float
+    max_acu: float
+    database_name: str
+    master_username: str
+    iam_user: str | None            # the database user workers sign in as with IAM; None: the master user's secret
+    reader: bool                    # a second instance, in another zone, promoted on failure
+    backup_retention_days: int
+    performance_insights: bool
+    monitoring_interval: int        # Enhanced Monitoring, seconds; 0: off
+    kms_key_arn: str | None         # None: the AWS managed key
+
+
+@dataclass(frozen=True)
+class RedisProps:
+    engine: str                     # valkey or redis
+    engine_version: str
+    node_type: str
+    nodes: int                      # more than one: replicated across zones, with automatic failover
+    snapshot_retention_days: int
+    kms_key_arn: str | None         # None: the AWS managed key
+
+
+@dataclass(frozen=True)
 class DataStoresProps:
-    settings: Settings
-    network: Network
+    name_prefix: str                # <project>-<env>: the stores' identifiers, groups and roles
+    account_id: str                 # of rds-db:connect and the monitoring role's trust policy
+    region: str
+    vpc_id: str
+    private_subnet_ids: tuple[str, ...]
     client_security_group_id: str | None   # the workers' group (App Runner's connector, ECS's tasks); None: no store
+    protected: bool                 # deletion protection, prevent_destroy and a final snapshot (not ALLOW_DESTROY_DATA)
+    aurora: AuroraProps | None = None
+    redis: RedisProps | None = None
     clients: str = "the App Runner VPC connector"  # who that group is, for the stores' group descriptions
 
 
@@ -57,15 +87,17 @@ class DataStores(Construct):
         self.worker_statements: list[dict] = []   # IAM statements every worker's role needs
         self.secrets: dict[str, str] = {}
         self.kms_key_arns: list[str] = []
-        settings = props.settings
-        if settings.aurora_enabled:
-            self._build_aurora(props)
-        if settings.redis_enabled:
-            self._build_redis(props)
+        if (props.aurora or props.redis) and props.client_security_group_id is None:
+            raise ValueError("DataStoresProps: a data store needs client_security_group_id, the group of the workers "
+                             "it admits (App Runner's VPC connector or ECS's tasks)")
+        if props.aurora:
+            self._build_aurora(props, props.aurora)
+        if props.redis:
+            self._build_redis(props, props.redis)
 
     def _security_group(self, props: DataStoresProps, id_: str, name: str, port: int, what: str):
-        prefix = props.settings.name_prefix
-        group = SecurityGroup(self, f"{id_}-security-group", name=f"{prefix}-{name}", vpc_id=props.network.vpc_id,
+        prefix = props.name_prefix
+        group = SecurityGroup(self, f"{id_}-security-group", name=f"{prefix}-{name}", vpc_id=props.vpc_id,
                                   description=f"{what}: port {port} from {props.clients} only",
                                   tags={"Name": f"{prefix}-{name}"},
                                   # A description change replaces a group, which AWS refuses while the store
@@ -79,27 +111,26 @@ class DataStores(Construct):
             from_port=port, to_port=port, referenced_security_group_id=group.id, description=f"Workers to {what}")
         return group
 
-    def _build_aurora(self, props: DataStoresProps) -> None:
-        settings = props.settings
-        prefix = settings.name_prefix
+    def _build_aurora(self, props: DataStoresProps, aurora: AuroraProps) -> None:
+        prefix = props.name_prefix
         group = self._security_group(props, "aurora", "aurora", POSTGRES_PORT, "Aurora PostgreSQL")
         subnets = DbSubnetGroup(self, "aurora-subnets", name=f"{prefix}-aurora",
-                                            subnet_ids=props.network.private_subnet_ids,
+                                            subnet_ids=list(props.private_subnet_ids),
                                             description=f"Private subnets of {prefix} Aurora")
         identifier = shorten(f"{prefix}-aurora", RDS_IDENTIFIER_MAX)
-        protected = not settings.allow_destroy_data
-        kms = settings.aurora_kms_key_arn or None
+        protected = props.protected
+        kms = aurora.kms_key_arn
         cluster = RdsCluster(
             self, "aurora-cluster", cluster_identifier=identifier, engine="aurora-postgresql", engine_mode="provisioned",
-            engine_version=settings.aurora_engine_version, database_name=settings.aurora_database_name,
-            master_username=settings.aurora_master_username,
+            engine_version=aurora.engine_version, database_name=aurora.database_name,
+            master_username=aurora.master_username,
             # RDS generates the password and keeps it in Secrets Manager: it never enters the JSON or the state.
             manage_master_user_password=True, master_user_secret_kms_key_id=kms,
             storage_encrypted=True, kms_key_id=kms, iam_database_authentication_enabled=True,
             db_subnet_group_name=subnets.name, vpc_security_group_ids=[group.id], port=POSTGRES_PORT,
             serverlessv2_scaling_configuration=RdsClusterServerlessv2ScalingConfiguration(
-                min_capacity=settings.aurora_min_acu, max_capacity=settings.aurora_max_acu),
-            backup_retention_period=settings.aurora_backup_retention_days, preferred_backup_window="02:00-03:00",
+                min_capacity=aurora.min_acu, max_capacity=aurora.max_acu),
+            backup_retention_period=aurora.backup_retention_days, preferred_backup_window="02:00-03:00",
             preferred_maintenance_window="sun:04:00-sun:05:00", copy_tags_to_snapshot=True,
             deletion_protection=protected, skip_final_snapshot=not protected,
             final_snapshot_identifier=self._final_snapshot_name("aurora", identifier) if protected else None,
@@ -107,22 +138,22 @@ class DataStores(Construct):
             lifecycle=TerraformResourceLifecycle(
                 prevent_destroy=protected or None,
                 # With automatic minor upgrades RDS owns the minor version; pinning it would plan a downgrade.
-                ignore_changes=["engine_version"] if settings.aurora_auto_minor_upgrade else None,
-            ) if protected or settings.aurora_auto_minor_upgrade else None,
+                ignore_changes=["engine_version"] if aurora.auto_minor_upgrade else None,
+            ) if protected or aurora.auto_minor_upgrade else None,
         )
         cluster.override_logical_id(AURORA_CLUSTER_ADDRESS)
-        monitoring = settings.aurora_monitoring_interval
-        monitoring_role_arn = self._monitoring_role(settings, identifier) if monitoring else None
-        roles = [("writer", AURORA_WRITER_ADDRESS)] + ([("reader", AURORA_READER_ADDRESS)] if settings.aurora_reader else [])
+        monitoring = aurora.monitoring_interval
+        monitoring_role_arn = self._monitoring_role(props, identifier) if monitoring else None
+        roles = [("writer", AURORA_WRITER_ADDRESS)] + ([("reader", AURORA_READER_ADDRESS)] if aurora.reader else [])
         for role, address in roles:
             instance = RdsClusterInstance(
                 self, f"aurora-{role}", identifier=f"{identifier}-{role}"[:RDS_IDENTIFIER_MAX],
                 cluster_identifier=cluster.id,
                 instance_class="db.serverless", engine=cluster.engine,
                 db_subnet_group_name=subnets.name, publicly_accessible=False,
-                auto_minor_version_upgrade=settings.aurora_auto_minor_upgrade,
-                performance_insights_enabled=settings.aurora_performance_insights,
-                performance_insights_kms_key_id=kms if settings.aurora_performance_insights else None,
+                auto_minor_version_upgrade=aurora.auto_minor_upgrade,
+                performance_insights_enabled=aurora.performance_insights,
+                performance_insights_kms_key_id=kms if aurora.performance_insights else None,
                 promotion_tier=0 if role == "writer" else 1, copy_tags_to_snapshot=True,
                 monitoring_interval=monitoring, monitoring_role_arn=monitoring_role_arn,
             )
@@ -131,18 +162,18 @@ class DataStores(Construct):
         self.aurora_endpoint: str = cluster.endpoint
         self.aurora_secret_arn: str = secret_arn
         self.environment.update({
-            "DB_HOST": cluster.endpoint, "DB_PORT": str(POSTGRES_PORT), "DB_NAME": settings.aurora_database_name,
-            "DB_USER": settings.aurora_iam_user or settings.aurora_master_username,
+            "DB_HOST": cluster.endpoint, "DB_PORT": str(POSTGRES_PORT), "DB_NAME": aurora.database_name,
+            "DB_USER": aurora.iam_user or aurora.master_username,
         })
-        if settings.aurora_iam_user:
+        if aurora.iam_user:
             # Workers sign a 15-minute token per connection (nothing to rotate); the master secret stays out of
             # their reach, for migrations.
-            account, region = settings.account_region
+            account, region = props.account_id, props.region
             self.environment.update({"DB_IAM_AUTH": "true", "DB_REGION": region})
             self.worker_statements.append({
                 "Sid": "ConnectAsTheWorkersDatabaseUser", "Effect": "Allow", "Action": "rds-db:connect",
                 "Resource": f"arn:aws:rds-db:{region}:{account}:dbuser:{cluster.cluster_resource_id}/"
-                            f"{settings.aurora_iam_user}"})
+                            f"{aurora.iam_user}"})
             return
         # RDS rotates the password (every 7 days); App Runner reads DB_SECRET only when an instance starts.
         self.environment["DB_SECRET_ARN"] = secret_arn
@@ -151,12 +182,12 @@ class DataStores(Construct):
         if kms:
             self.kms_key_arns.append(kms)
 
-    def _monitoring_role(self, settings: Settings, identifier: str) -> str:
+    def _monitoring_role(self, props: DataStoresProps, identifier: str) -> str:
         """The role RDS assumes to write Enhanced Monitoring metrics: only RDS for these instances may assume it
         (RDS User Guide, "Protecting against the confused deputy problem"), and it may write only their group."""
-        account, region = settings.account_region
+        account, region = props.account_id, props.region
         role = IamRole(
-            self, "aurora-monitoring-role", name=f"{settings.name_prefix}-rds-monitoring",
+            self, "aurora-monitoring-role", name=f"{props.name_prefix}-rds-monitoring",
             description=f"Lets RDS write Enhanced Monitoring metrics of {identifier}",
             assume_role_policy=service_trust_policy(
                 "monitoring.rds.amazonaws.com", source_account=account,
@@ -181,25 +212,24 @@ class DataStores(Construct):
         created.override_logical_id(f"{id_}_created")  # pinned with its store
         return f"{identifier}-final-{Fn.formatdate('YYYYMMDDhhmmss', Fn.lookup(created.output, 'at'))}"
 
-    def _build_redis(self, props: DataStoresProps) -> None:
-        settings = props.settings
-        prefix = settings.name_prefix
-        group = self._security_group(props, "redis", "redis", REDIS_PORT, settings.redis_engine.capitalize())
+    def _build_redis(self, props: DataStoresProps, redis: RedisProps) -> None:
+        prefix = props.name_prefix
+        group = self._security_group(props, "redis", "redis", REDIS_PORT, redis.engine.capitalize())
         subnets = ElasticacheSubnetGroup(self, "redis-subnets", name=f"{prefix}-redis",
-                                                        subnet_ids=props.network.private_subnet_ids,
+                                                        subnet_ids=list(props.private_subnet_ids),
                                                         description=f"Private subnets of {prefix} cache")
-        replicated = settings.redis_nodes > 1
-        protected = not settings.allow_destroy_data
+        replicated = redis.nodes > 1
+        protected = props.protected
         group_id = shorten(f"{prefix}-cache", ELASTICACHE_ID_MAX)
         cache = ElasticacheReplicationGroup(
             self, "redis", replication_group_id=group_id,
-            description=f"{prefix} cache for workers", engine=settings.redis_engine,
-            engine_version=settings.redis_engine_version, node_type=settings.redis_node_type,
-            num_cache_clusters=settings.redis_nodes, port=REDIS_PORT, subnet_group_name=subnets.name,
+            description=f"{prefix} cache for workers", engine=redis.engine,
+            engine_version=redis.engine_version, node_type=redis.node_type,
+            num_cache_clusters=redis.nodes, port=REDIS_PORT, subnet_group_name=subnets.name,
             security_group_ids=[group.id], at_rest_encryption_enabled="true", transit_encryption_enabled=True,
-            kms_key_id=settings.redis_kms_key_arn or None,
+            kms_key_id=redis.kms_key_arn,
             automatic_failover_enabled=replicated, multi_az_enabled=replicated,
-            snapshot_retention_limit=settings.redis_snapshot_retention_days, snapshot_window="03:00-04:00",
+            snapshot_retention_limit=redis.snapshot_retention_days, snapshot_window="03:00-04:00",
             maintenance_window="sun:05:00-sun:06:00", auto_minor_version_upgrade="true", apply_immediately=False,
             final_snapshot_identifier=self._final_snapshot_name("redis", group_id) if protected else None,
             lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if protected else None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from ipaddress import IPv4Network
 
 from cdktf import Fn, Postcondition, TerraformLocal, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
@@ -24,8 +25,6 @@ from cdktf_cdktf_provider_aws.subnet import Subnet
 from cdktf_cdktf_provider_aws.vpc import Vpc
 from constructs import Construct
 
-from workers_scan import Settings
-
 from .iam import policy_json, service_trust_policy
 
 # Subnets are carved as 16 equal blocks of the VPC CIDR: private ones first, public ones from block 8.
@@ -36,16 +35,40 @@ VPC_ADDRESS = "vpc"
 
 
 @dataclass(frozen=True)
-class NetworkProps:
-    settings: Settings
-    logs_kms_key_arn: str
+class FlowLogsProps:
+    account_id: str         # of the role's trust policy (VPC Flow Logs' confused-deputy keys)
+    retention_days: int
+    kms_key_arn: str
+
+
+@dataclass(frozen=True)
+class NewVpcProps:
+    """A VPC this stack creates: private subnets from the CIDR's first blocks, public ones (for NAT) from block 8."""
+    cidr: IPv4Network
+    az_count: int
+    availability_zones: tuple[str, ...] = ()  # empty: looked up among the region's available zones
+    nat_per_az: bool = False                  # else one NAT gateway for every zone
+    flow_logs: FlowLogsProps | None = None
     # Zones looked up must offer the apprunner.requests endpoint (App Runner's private ingress); ECS needs none,
     # and its regions need not have App Runner at all.
     zones_offer_apprunner_requests: bool = True
 
 
+@dataclass(frozen=True)
+class ExistingVpcProps:
+    vpc_id: str
+    private_subnet_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class NetworkProps:
+    name_prefix: str    # <project>-<env>: Name tags, the flow logs' group and role
+    region: str         # of the apprunner.requests endpoint service and the flow logs' source ARN
+    vpc: NewVpcProps | ExistingVpcProps
+
+
 class Network(Construct):
-    """Creates a VPC over AZ_COUNT zones, or looks up an existing one (VPC_ID + PRIVATE_SUBNET_IDS).
+    """Creates a VPC (NewVpcProps), or looks up an existing one (ExistingVpcProps).
 
     Exposes `vpc_id`, `vpc_cidr`, `private_subnet_ids` and `subnet_count` (a Python int, known at synth), and
     `vpc_secondary_cidrs`: None for a VPC it creates (one block), else a Terraform list of the existing VPC's
@@ -54,9 +77,9 @@ class Network(Construct):
 
     def __init__(self, scope: Construct, id_: str, *, props: NetworkProps):
         super().__init__(scope, id_)
-        settings = props.settings
-        if settings.uses_existing_vpc:
-            existing = DataAwsVpc(self, "existing-vpc", id=settings.vpc_id)
+        vpc = props.vpc
+        if isinstance(vpc, ExistingVpcProps):
+            existing = DataAwsVpc(self, "existing-vpc", id=vpc.vpc_id)
             self.vpc_id: str = existing.id
             self.vpc_cidr: str = existing.cidr_block
             # A VPC may have secondary CIDR blocks: subnets, and the NLB in them, can sit in any of them.
@@ -64,58 +87,56 @@ class Network(Construct):
                 self, "existing-vpc-secondary-cidrs",
                 f"${{toset([for block in {existing.fqn}.cidr_block_associations : block.cidr_block "
                 f"if block.cidr_block != {existing.fqn}.cidr_block])}}").as_list
-            self.private_subnet_ids: list[str] = list(settings.private_subnet_ids)
-            self.subnet_count = len(settings.private_subnet_ids)
+            self.private_subnet_ids: list[str] = list(vpc.private_subnet_ids)
+            self.subnet_count = len(vpc.private_subnet_ids)
             self.nat_gateway_ids: list[str] = []
             return
-        self.subnet_count = settings.az_count
+        self.subnet_count = vpc.az_count
         self.vpc_secondary_cidrs = None
-        self._zones_offer_apprunner_requests = props.zones_offer_apprunner_requests
-        self._build_vpc(settings)
-        if settings.vpc_flow_logs:
-            self._build_flow_logs(settings, props.logs_kms_key_arn)
+        self._build_vpc(props.name_prefix, props.region, vpc)
+        if vpc.flow_logs:
+            self._build_flow_logs(props.name_prefix, props.region, vpc.flow_logs)
 
     @staticmethod
-    def _zone_kept(settings: Settings):
+    def _zone_kept(vpc: NewVpcProps):
         """Zones looked up keep the zone a subnet was created in: if the region's list of available zones
         changes, the lookup shifts, and AWS refuses to replace a subnet that holds network interfaces."""
-        if settings.availability_zones:
+        if vpc.availability_zones:
             return None
         return TerraformResourceLifecycle(ignore_changes=["availability_zone"])
 
-    def _zone(self, settings: Settings, index: int) -> str:
-        if settings.availability_zones:
-            return settings.availability_zones[index]
+    def _zone(self, region: str, vpc: NewVpcProps, index: int) -> str:
+        if vpc.availability_zones:
+            return vpc.availability_zones[index]
         if not hasattr(self, "_zones"):
             zones = DataAwsAvailabilityZones(
                 self, "zones", state="available",
                 filter=[DataAwsAvailabilityZonesFilter(name="opt-in-status", values=["opt-in-not-required"])],
             )
-            self._zones = (self._offering_requests_endpoint(settings, zones)
-                           if self._zones_offer_apprunner_requests else zones.names)
+            self._zones = (self._offering_requests_endpoint(region, vpc.az_count, zones)
+                           if vpc.zones_offer_apprunner_requests else zones.names)
         return Fn.element(self._zones, index)
 
-    def _offering_requests_endpoint(self, settings: Settings, zones: DataAwsAvailabilityZones) -> list[str]:
+    def _offering_requests_endpoint(self, region: str, az_count: int, zones: DataAwsAvailabilityZones) -> list[str]:
         """Only zones where the apprunner.requests endpoint service is offered: the endpoint gets a network
         interface in every private subnet, and AWS refuses a subnet in a zone the service lacks."""
-        service = f"com.amazonaws.{settings.aws_region}.apprunner.requests"
+        service = f"com.amazonaws.{region}.apprunner.requests"
         offered = DataAwsVpcEndpointService(self, "requests-endpoint-service", service_name=service)
         local = TerraformLocal(
             self, "zones-offering-requests-endpoint",
             f"${{[for zone in {zones.fqn}.names : zone if contains({offered.fqn}.availability_zones, zone)]}}")
         offered.lifecycle = TerraformResourceLifecycle(postcondition=[Postcondition(
             condition=f"${{length([for zone in {zones.fqn}.names : zone if contains(self.availability_zones, "
-                      f"zone)]) >= {settings.az_count}}}",
-            error_message=f"{service} is offered in fewer than AZ_COUNT={settings.az_count} available zones "
-                          f"of {settings.aws_region}; lower AZ_COUNT, or set AVAILABILITY_ZONES to zones "
+                      f"zone)]) >= {az_count}}}",
+            error_message=f"{service} is offered in fewer than AZ_COUNT={az_count} available zones "
+                          f"of {region}; lower AZ_COUNT, or set AVAILABILITY_ZONES to zones "
                           "that offer it (aws ec2 describe-vpc-endpoint-services --service-names "
                           f"{service})")])
         return local.as_list
 
-    def _build_vpc(self, settings: Settings) -> None:
-        prefix = settings.name_prefix
-        blocks = list(settings.vpc_cidr.subnets(prefixlen_diff=SUBNET_NEWBITS))
-        vpc = Vpc(self, "vpc", cidr_block=str(settings.vpc_cidr), enable_dns_support=True,
+    def _build_vpc(self, prefix: str, region: str, props: NewVpcProps) -> None:
+        blocks = list(props.cidr.subnets(prefixlen_diff=SUBNET_NEWBITS))
+        vpc = Vpc(self, "vpc", cidr_block=str(props.cidr), enable_dns_support=True,
                        enable_dns_hostnames=True, tags={"Name": prefix})
         vpc.override_logical_id(VPC_ADDRESS)
         # Takes every rule off the default group, so nothing can use it by accident.
@@ -125,14 +146,14 @@ class Network(Construct):
         Route(self, "public-default-route", route_table_id=public_routes.id,
                      destination_cidr_block="0.0.0.0/0", gateway_id=gateway.id)
 
-        nat_count = settings.az_count if settings.nat_per_az else 1
+        nat_count = props.az_count if props.nat_per_az else 1
         public_ids, private_ids, nat_ids = [], [], []
-        for index in range(settings.az_count):
-            zone = self._zone(settings, index)
+        for index in range(props.az_count):
+            zone = self._zone(region, props, index)
             public = Subnet(
                 self, f"public-subnet-{index}", vpc_id=vpc.id, availability_zone=zone,
                 cidr_block=str(blocks[PUBLIC_BLOCK_OFFSET + index]), map_public_ip_on_launch=False,
-                tags={"Name": f"{prefix}-public-{index}", "Tier": "public"}, lifecycle=self._zone_kept(settings),
+                tags={"Name": f"{prefix}-public-{index}", "Tier": "public"}, lifecycle=self._zone_kept(props),
             )
             public.override_logical_id(f"public_subnet_{index}")
             RouteTableAssociation(self, f"public-subnet-{index}-routes", subnet_id=public.id,
@@ -144,11 +165,11 @@ class Network(Construct):
                                       tags={"Name": f"{prefix}-{index}"}, depends_on=[gateway])
                 nat_ids.append(nat.id)
 
-        for index in range(settings.az_count):
+        for index in range(props.az_count):
             private = Subnet(
-                self, f"private-subnet-{index}", vpc_id=vpc.id, availability_zone=self._zone(settings, index),
+                self, f"private-subnet-{index}", vpc_id=vpc.id, availability_zone=self._zone(region, props, index),
                 cidr_block=str(blocks[index]), tags={"Name": f"{prefix}-private-{index}", "Tier": "private"},
-                lifecycle=self._zone_kept(settings),
+                lifecycle=self._zone_kept(props),
             )
             private.override_logical_id(f"private_subnet_{index}")
             routes = RouteTable(self, f"private-routes-{index}", vpc_id=vpc.id,
@@ -160,22 +181,21 @@ class Network(Construct):
             private_ids.append(private.id)
 
         self.vpc_id = vpc.id
-        self.vpc_cidr = str(settings.vpc_cidr)
+        self.vpc_cidr = str(props.cidr)
         self.private_subnet_ids = private_ids
         self.public_subnet_ids = public_ids
         self.nat_gateway_ids = nat_ids
 
-    def _build_flow_logs(self, settings: Settings, kms_key_arn: str) -> None:
-        prefix = settings.name_prefix
-        account = settings.account_region[0]
+    def _build_flow_logs(self, prefix: str, region: str, props: FlowLogsProps) -> None:
+        account = props.account_id
         group = CloudwatchLogGroup(self, "flow-logs", name=f"/aws/vpc/{prefix}/flow-logs",
-                                              retention_in_days=settings.log_retention_days, kms_key_id=kms_key_arn)
+                                   retention_in_days=props.retention_days, kms_key_id=props.kms_key_arn)
         role = IamRole(
             self, "flow-logs-role", name=f"{prefix}-vpc-flow-logs", description="Lets VPC Flow Logs write its group",
             # VPC Flow Logs documents both keys for its role (VPC User Guide, "IAM role for publishing flow logs").
             assume_role_policy=service_trust_policy(
                 "vpc-flow-logs.amazonaws.com", source_account=account,
-                source_arn=f"arn:aws:ec2:{settings.aws_region}:{account}:vpc-flow-log/*"))
+                source_arn=f"arn:aws:ec2:{region}:{account}:vpc-flow-log/*"))
         IamRolePolicy(self, "flow-logs-policy", name="write-flow-logs", role=role.id, policy=policy_json([{
             "Effect": "Allow", "Resource": [group.arn, f"{group.arn}:*"],
             "Action": ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from cdktf import (CloudBackend, LocalBackend, NamedCloudWorkspace, S3Backend, TaggedCloudWorkspaces, TerraformOutput,
                    TerraformResourceLifecycle, TerraformStack)
 from cdktf_cdktf_provider_aws.dynamodb_table import (DynamodbTable, DynamodbTableAttribute,
@@ -22,8 +24,6 @@ from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration imp
 from cdktf_cdktf_provider_aws.s3_bucket_versioning import S3BucketVersioningA, S3BucketVersioningVersioningConfiguration
 from constructs import Construct
 
-from workers_scan import Settings
-
 from .iam import policy_json
 from .provider import add_aws_provider
 
@@ -34,27 +34,49 @@ STATE_BUCKET_ADDRESS = "state_bucket"
 LOCK_TABLE_ADDRESS = "state_lock_table"
 
 
-def configure_backend(stack: TerraformStack, settings: Settings) -> None:
-    """Give `stack` the backend STATE_BACKEND asks for."""
-    backend = settings.state_backend
-    if backend == "s3":
+@dataclass(frozen=True)
+class S3StateProps:
+    bucket: str
+    key: str                    # the state object's key
+    region: str                 # the bucket's
+    kms_key_arn: str | None     # None: S3's own key
+    lock_table: str | None      # DynamoDB locks; None: S3-native locking only
+    use_lockfile: bool          # S3-native locking (Terraform >= 1.10)
+
+
+@dataclass(frozen=True)
+class CloudStateProps:
+    organization: str
+    hostname: str
+    workspace: str | None       # one named workspace...
+    workspace_tags: tuple[str, ...] = ()  # ...or (workspace None) the workspaces with these tags
+
+
+@dataclass(frozen=True)
+class LocalStateProps:
+    external: bool = False      # the team supplies backend.tf next to cdk.tf.json (see backend.tf.example)
+
+
+StateBackendProps = S3StateProps | CloudStateProps | LocalStateProps
+
+
+def configure_backend(stack: TerraformStack, props: StateBackendProps) -> None:
+    """Give `stack` the backend `props` describes."""
+    if isinstance(props, S3StateProps):
         s3 = S3Backend(
-            stack, bucket=settings.state_bucket, key=settings.state_object_key,
-            region=settings.state_bucket_region, encrypt=True,
-            kms_key_id=settings.state_kms_key_arn or None, dynamodb_table=settings.state_lock_table or None,
+            stack, bucket=props.bucket, key=props.key, region=props.region, encrypt=True,
+            kms_key_id=props.kms_key_arn, dynamodb_table=props.lock_table,
         )
-        if settings.state_use_lockfile:
+        if props.use_lockfile:
             # cdktf 0.21 has no typed field for S3-native locking (Terraform >= 1.10).
             s3.add_override("use_lockfile", True)
-    elif backend == "cloud":
-        workspaces = (NamedCloudWorkspace(settings.tfc_workspace_name) if settings.tfc_workspace
-                      else TaggedCloudWorkspaces(list(settings.tfc_workspace_tags)))
-        CloudBackend(stack, organization=settings.tfc_organization, hostname=settings.tfc_hostname,
-                     workspaces=workspaces)
+    elif isinstance(props, CloudStateProps):
+        workspaces = (NamedCloudWorkspace(props.workspace) if props.workspace
+                      else TaggedCloudWorkspaces(list(props.workspace_tags)))
+        CloudBackend(stack, organization=props.organization, hostname=props.hostname, workspaces=workspaces)
     else:
         local_backend(stack)
-        if backend == "external":
-            # The team supplies backend.tf next to cdk.tf.json (see backend.tf.example).
+        if props.external:
             stack.add_override("terraform.backend", None)
 
 
@@ -76,8 +98,17 @@ def local_backend(stack: TerraformStack) -> None:
     LocalBackend(stack, path=local_state_path(stack.node.id))
 
 
-def bootstrap_stack_name(settings: Settings) -> str:
-    return f"{settings.project_name}-state"
+def bootstrap_stack_name(project_name: str) -> str:
+    return f"{project_name}-state"
+
+
+@dataclass(frozen=True)
+class StateBootstrapProps:
+    project_name: str           # the Project tag
+    bucket: str
+    region: str                 # the bucket's and the lock table's
+    kms_key_arn: str | None     # None: S3's and DynamoDB's own keys
+    lock_table: str | None      # None: no table (S3-native locking)
 
 
 class StateBootstrap(TerraformStack):
@@ -86,18 +117,18 @@ class StateBootstrap(TerraformStack):
     Apply it once per account, before the first `init` of the platform stacks.
     """
 
-    def __init__(self, scope: Construct, id_: str, *, settings: Settings):
+    def __init__(self, scope: Construct, id_: str, *, props: StateBootstrapProps):
         super().__init__(scope, id_)
-        add_aws_provider(self, region=settings.state_bucket_region, tags={"Project": settings.project_name})
+        add_aws_provider(self, region=props.region, tags={"Project": props.project_name})
         local_backend(self)
         keep = TerraformResourceLifecycle(prevent_destroy=True)
 
-        bucket = S3Bucket(self, "bucket", bucket=settings.state_bucket, lifecycle=keep)
+        bucket = S3Bucket(self, "bucket", bucket=props.bucket, lifecycle=keep)
         bucket.override_logical_id(STATE_BUCKET_ADDRESS)
         S3BucketVersioningA(
             self, "versioning", bucket=bucket.id,
             versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled"))
-        kms = settings.state_kms_key_arn
+        kms = props.kms_key_arn
         S3BucketServerSideEncryptionConfigurationA(
             self, "encryption", bucket=bucket.id,
             rule=[S3BucketServerSideEncryptionConfigurationRuleA(
@@ -132,9 +163,9 @@ class StateBootstrap(TerraformStack):
         TerraformOutput(self, "state_bucket", value=bucket.bucket,
                         description="S3 bucket of the Terraform state (STATE_BUCKET)")
 
-        if settings.state_lock_table:
+        if props.lock_table:
             table = DynamodbTable(
-                self, "lock-table", name=settings.state_lock_table, billing_mode="PAY_PER_REQUEST",
+                self, "lock-table", name=props.lock_table, billing_mode="PAY_PER_REQUEST",
                 hash_key="LockID", attribute=[DynamodbTableAttribute(name="LockID", type="S")],
                 point_in_time_recovery=DynamodbTablePointInTimeRecovery(enabled=True),
                 server_side_encryption=DynamodbTableServerSideEncryption(

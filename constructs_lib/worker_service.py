@@ -27,13 +27,10 @@ from cdktf_cdktf_provider_aws.security_group import SecurityGroup
 from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
 from constructs import Construct
 
-from workers_scan import Settings, Worker
 from workers_scan.aws_names import APPRUNNER_CONFIG_NAME_MAX, APPRUNNER_NAME_MAX, short_hash, shorten
-from workers_scan.injected import check_supplied
+from workers_scan.environment import policy_resource
 
 from .iam import policy_json, service_trust_policy
-from .network import Network
-from .private_ingress import PrivateIngress
 from .terraform_text import terraform_literal
 
 APPRUNNER_TASKS = "tasks.apprunner.amazonaws.com"
@@ -41,9 +38,20 @@ APPRUNNER_TASKS = "tasks.apprunner.amazonaws.com"
 
 
 @dataclass(frozen=True)
+class VpcEgressProps:
+    """Workers' outbound traffic through the VPC (a VPC connector): to the data stores, and through NAT."""
+    vpc_id: str
+    private_subnet_ids: tuple[str, ...]
+    egress_ports: tuple[int, ...]       # open to the internet (WORKER_EGRESS_PORTS)
+    # Plain (synth-time) values that say where the connector sits (VPC id, subnets, CIDR, zones): the ids may be
+    # tokens, and a connector moved elsewhere needs a new name.
+    placement: tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
 class WorkerPlatformProps:
-    settings: Settings
-    network: Network
+    name_prefix: str                    # <project>-<env>: names of the connector, its group and the configurations
+    vpc_egress: VpcEgressProps | None   # None: workers reach the internet directly, and no data store
     scaling_profiles: tuple[tuple[int, int, int], ...] = ()  # Worker.scaling of every worker
 
 
@@ -51,24 +59,24 @@ class WorkerPlatform(Construct):
     """Shared by every worker: the VPC connector (and its security group), the X-Ray observability config and
     one auto scaling configuration per scaling profile.
 
-    Exposes `connector_arn` and `connector_security_group_id` (None when WORKER_VPC_EGRESS is off),
+    Exposes `connector_arn` and `connector_security_group_id` (None without `vpc_egress`),
     `observability_arn`, `scaling_arns` (Worker.scaling -> ARN).
     """
 
     def __init__(self, scope: Construct, id_: str, *, props: WorkerPlatformProps):
         super().__init__(scope, id_)
-        settings, network = props.settings, props.network
-        prefix = settings.name_prefix
+        prefix = props.name_prefix
+        egress = props.vpc_egress
         self.connector_arn: str | None = None
         self.connector_security_group_id: str | None = None
-        if settings.worker_vpc_egress:
+        if egress is not None:
             group = SecurityGroup(
-                self, "connector-security-group", name=f"{prefix}-workers", vpc_id=network.vpc_id,
+                self, "connector-security-group", name=f"{prefix}-workers", vpc_id=egress.vpc_id,
                 description="App Runner workers (VPC connector): outbound only", tags={"Name": f"{prefix}-workers"},
             )
             # Once a connector is set, all egress goes through the VPC: these ports to the internet via NAT.
             # The data stores add their own port to their own group; DNS to the VPC resolver is not filtered.
-            for port in settings.worker_egress_ports:
+            for port in egress.egress_ports:
                 VpcSecurityGroupEgressRule(
                     self, "egress-https" if port == 443 else f"egress-{port}", security_group_id=group.id,
                     ip_protocol="tcp", from_port=port, to_port=port, cidr_ipv4="0.0.0.0/0",
@@ -76,12 +84,11 @@ class WorkerPlatform(Construct):
                 )
             # Subnets and groups replace the connector; App Runner refuses to delete one in use and allows one
             # revision per name: the new one gets a new name (a hash of what places it), then the old one goes.
-            placement = short_hash(settings.vpc_id, *settings.private_subnet_ids, str(settings.vpc_cidr),
-                                   settings.az_count, *settings.availability_zones)
+            placement = short_hash(*egress.placement)
             connector = ApprunnerVpcConnector(
                 self, "vpc-connector",
                 vpc_connector_name=shorten(f"{prefix}-workers", APPRUNNER_NAME_MAX, suffix=f"-{placement}"),
-                subnets=network.private_subnet_ids, security_groups=[group.id],
+                subnets=list(egress.private_subnet_ids), security_groups=[group.id],
                 lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
             )
             self.connector_arn = connector.arn
@@ -107,22 +114,36 @@ class WorkerPlatform(Construct):
 
 
 @dataclass(frozen=True)
-class InfrastructureEnvironment:
-    """What the infrastructure injects into every worker (values may be Terraform tokens)."""
-
-    variables: dict[str, str] = field(default_factory=dict)
-    secrets: dict[str, str] = field(default_factory=dict)       # key -> secret ARN (also what the role may read)
-    kms_key_arns: tuple[str, ...] = ()
-    statements: tuple[dict, ...] = ()                           # more IAM statements for the instance role
+class SourceProps:
+    """What App Runner builds every worker from: one repository, one build, one runtime."""
+    repository_url: str
+    branch: str
+    source_directory: str
+    connection_arn: str                 # App Runner's connection to the repository's host
+    auto_deployments: bool              # a push to the branch deploys
+    runtime: str                        # NODEJS_<major>
+    build_command: str
+    port: int                           # where workers listen (PORT)
 
 
 @dataclass(frozen=True)
 class WorkerServiceProps:
-    settings: Settings
-    worker: Worker
-    platform: WorkerPlatform
-    ingress: PrivateIngress
-    infrastructure: InfrastructureEnvironment = InfrastructureEnvironment()
+    service_name: str                   # unique, <= 40: the service, its ingress connection and instance role
+    worker_name: str                    # the Worker tag
+    cpu: int
+    memory: int
+    start_command: str
+    health_check_path: str | None       # None: a TCP health check
+    source: SourceProps
+    auto_scaling_configuration_arn: str  # WorkerPlatform.scaling_arns of the worker's profile
+    observability_configuration_arn: str
+    connector_arn: str | None           # None: egress straight to the internet
+    ingress_vpc_id: str                 # where the private ingress endpoint is
+    ingress_endpoint_id: str
+    environment: dict[str, str] = field(default_factory=dict)   # plain variables, values already Terraform text
+    secrets: dict[str, str] = field(default_factory=dict)       # key -> Secrets Manager or SSM parameter reference
+    kms_key_arns: tuple[str, ...] = ()  # keys of those secrets (kms:Decrypt)
+    statements: tuple[dict, ...] = ()   # more IAM statements for the instance role (data access)
 
 
 class WorkerService(Construct):
@@ -133,43 +154,42 @@ class WorkerService(Construct):
 
     def __init__(self, scope: Construct, id_: str, *, props: WorkerServiceProps):
         super().__init__(scope, id_)
-        settings, worker = props.settings, props.worker
-        name = worker.service_name
+        name, source = props.service_name, props.source
 
-        role, role_policies = self._build_instance_role(name, settings, worker, props.infrastructure)
+        role, role_policies = self._build_instance_role(props)
         code_values = ApprunnerServiceSourceConfigurationCodeRepositoryCodeConfigurationCodeConfigurationValues(
-            runtime=settings.runtime, build_command=terraform_literal(settings.build_command),
-            start_command=terraform_literal(worker.start_command),
-            port=str(settings.port),
-            runtime_environment_variables=self.variables(settings, worker, props.infrastructure),
-            runtime_environment_secrets=self.secrets(worker, props.infrastructure) or None,
+            runtime=source.runtime, build_command=terraform_literal(source.build_command),
+            start_command=terraform_literal(props.start_command),
+            port=str(source.port),
+            runtime_environment_variables=props.environment,
+            runtime_environment_secrets=props.secrets or None,
         )
         service = ApprunnerService(
             self, "service", service_name=name,
             source_configuration=ApprunnerServiceSourceConfiguration(
-                auto_deployments_enabled=settings.auto_deployments,
+                auto_deployments_enabled=source.auto_deployments,
                 authentication_configuration=ApprunnerServiceSourceConfigurationAuthenticationConfiguration(
-                    connection_arn=settings.connection_arn),
+                    connection_arn=source.connection_arn),
                 code_repository=ApprunnerServiceSourceConfigurationCodeRepository(
-                    repository_url=settings.repository_url, source_directory=settings.source_directory,
+                    repository_url=source.repository_url, source_directory=source.source_directory,
                     source_code_version=ApprunnerServiceSourceConfigurationCodeRepositorySourceCodeVersion(
-                        type="BRANCH", value=settings.branch),
+                        type="BRANCH", value=source.branch),
                     code_configuration=ApprunnerServiceSourceConfigurationCodeRepositoryCodeConfiguration(
                         configuration_source="API", code_configuration_values=code_values),
                 ),
             ),
             instance_configuration=ApprunnerServiceInstanceConfiguration(
-                cpu=str(worker.cpu), memory=str(worker.memory), instance_role_arn=role.arn),
+                cpu=str(props.cpu), memory=str(props.memory), instance_role_arn=role.arn),
             network_configuration=ApprunnerServiceNetworkConfiguration(
                 ingress_configuration=ApprunnerServiceNetworkConfigurationIngressConfiguration(
                     is_publicly_accessible=False),
-                egress_configuration=self._egress(props.platform),
+                egress_configuration=self._egress(props.connector_arn),
             ),
-            health_check_configuration=self._health_check(worker),
-            auto_scaling_configuration_arn=props.platform.scaling_arns[worker.scaling],
+            health_check_configuration=self._health_check(props.health_check_path),
+            auto_scaling_configuration_arn=props.auto_scaling_configuration_arn,
             observability_configuration=ApprunnerServiceObservabilityConfiguration(
-                observability_enabled=True, observability_configuration_arn=props.platform.observability_arn),
-            tags={"Worker": worker.name},
+                observability_enabled=True, observability_configuration_arn=props.observability_configuration_arn),
+            tags={"Worker": props.worker_name},
             # App Runner reads the secrets with the instance role as it deploys: grant first.
             depends_on=role_policies,
             # A new name (route, project, environment) is a new service: it serves before the old one goes.
@@ -178,7 +198,7 @@ class WorkerService(Construct):
         connection = ApprunnerVpcIngressConnection(
             self, "ingress-connection", name=name, service_arn=service.arn,
             ingress_vpc_configuration=ApprunnerVpcIngressConnectionIngressVpcConfiguration(
-                vpc_id=props.ingress.vpc_id, vpc_endpoint_id=props.ingress.endpoint_id),
+                vpc_id=props.ingress_vpc_id, vpc_endpoint_id=props.ingress_endpoint_id),
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),  # follows its service's name
         )
         self.service_arn: str = service.arn
@@ -187,35 +207,21 @@ class WorkerService(Construct):
         self.instance_role_name: str = role.name
 
     @staticmethod
-    def variables(settings: Settings, worker: Worker, infrastructure: InfrastructureEnvironment) -> dict[str, str]:
-        """Files first, then the infrastructure's keys (a file setting one of those is refused earlier)."""
-        injected = {**infrastructure.variables,
-                    "NODE_ENV": "production", "PORT": str(settings.port), "WORKER_NAME": worker.name}
-        check_supplied(settings, injected, infrastructure.secrets)
-        # The files' values are text; the infrastructure's are Terraform references.
-        return {**{k: terraform_literal(v) for k, v in worker.environment.variables.items()}, **injected}
-
-    @staticmethod
-    def secrets(worker: Worker, infrastructure: InfrastructureEnvironment) -> dict[str, str]:
-        return {**worker.environment.secrets, **infrastructure.secrets}
-
-    @staticmethod
-    def _egress(platform: WorkerPlatform):
-        if platform.connector_arn is None:
+    def _egress(connector_arn: str | None):
+        if connector_arn is None:
             return ApprunnerServiceNetworkConfigurationEgressConfiguration(egress_type="DEFAULT")
         return ApprunnerServiceNetworkConfigurationEgressConfiguration(
-            egress_type="VPC", vpc_connector_arn=platform.connector_arn)
+            egress_type="VPC", vpc_connector_arn=connector_arn)
 
     @staticmethod
-    def _health_check(worker: Worker):
+    def _health_check(path: str | None):
         common = dict(interval=10, timeout=5, healthy_threshold=1, unhealthy_threshold=5)
-        if worker.health_check_path:
-            return ApprunnerServiceHealthCheckConfiguration(protocol="HTTP", path=worker.health_check_path,
-                                                                     **common)
+        if path:
+            return ApprunnerServiceHealthCheckConfiguration(protocol="HTTP", path=path, **common)
         return ApprunnerServiceHealthCheckConfiguration(protocol="TCP", **common)
 
-    def _build_instance_role(self, name: str, settings: Settings, worker: Worker,
-                             infrastructure: InfrastructureEnvironment):
+    def _build_instance_role(self, props: WorkerServiceProps):
+        name = props.service_name
         role = IamRole(
             self, "instance-role", name=f"{name}-instance",
             description=f"Runtime identity of the App Runner service {name}",
@@ -230,14 +236,12 @@ class WorkerService(Construct):
                            "xray:PutTelemetryRecords", "xray:PutTraceSegments"],
             }]),
         )
-        statements = secret_read_statements(
-            [*worker.environment.secret_arns, *infrastructure.secrets.values()],
-            [*settings.secrets_kms_key_arns, *infrastructure.kms_key_arns],
-        )
+        statements = secret_read_statements([policy_resource(arn) for arn in props.secrets.values()],
+                                            list(props.kms_key_arns))
         policies = [tracing]
-        if infrastructure.statements:
+        if props.statements:
             policies.append(IamRolePolicy(self, "data-access-policy", name="data-access", role=role.id,
-                                                       policy=policy_json(list(infrastructure.statements))))
+                                                       policy=policy_json(list(props.statements))))
         if statements:
             # App Runner reads runtime_environment_secrets with the instance role: exactly these ARNs.
             policies.append(IamRolePolicy(self, "secrets-policy", name="read-runtime-secrets",

@@ -1,0 +1,124 @@
+"""The data stores built alone, from their props: no settings file, no monorepo, no platform stack."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import cdktf
+import pytest
+
+from constructs_lib.data_stores import AuroraProps, DataStores, DataStoresProps, RedisProps
+from workers_scan.injected import AURORA, AURORA_IAM, AURORA_PASSWORD, INJECTED, REDIS
+from workers_scan.ports import POSTGRES_PORT, REDIS_PORT
+
+from .helpers import one, resources
+
+ACCOUNT = "123456789012"
+KEY = f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/0a1b2c3d-0000-4000-8000-0123456789ab"
+WORKERS_GROUP = "sg-0ccccccccccccccc1"
+SUBNETS = ("subnet-0aaaaaaaaaaaaaaa1", "subnet-0aaaaaaaaaaaaaaa2")
+AURORA_PROPS = AuroraProps(
+    engine_version="16.6", auto_minor_upgrade=True, min_acu=0.5, max_acu=4, database_name="ledger",
+    master_username="ledger_admin", iam_user=None, reader=False, backup_retention_days=14,
+    performance_insights=True, monitoring_interval=30, kms_key_arn=KEY)
+REDIS_PROPS = RedisProps(engine="valkey", engine_version="8.0", node_type="cache.t4g.small", nodes=2,
+                         snapshot_retention_days=5, kms_key_arn=None)
+
+
+def stores_alone(**overrides) -> tuple[DataStores, dict]:
+    props = dict(name_prefix="globex-qa", account_id=ACCOUNT, region="eu-west-1", vpc_id="vpc-0bbbbbbbbbbbbbbb1",
+                 private_subnet_ids=SUBNETS, client_security_group_id=WORKERS_GROUP, protected=True,
+                 aurora=AURORA_PROPS, redis=REDIS_PROPS, clients="the ECS tasks")
+    stack = cdktf.TerraformStack(cdktf.Testing.app(), "data-stores-alone")
+    stores = DataStores(stack, "data-stores", props=DataStoresProps(**{**props, **overrides}))
+    return stores, json.loads(cdktf.Testing.synth(stack))
+
+
+@pytest.fixture(scope="module")
+def both() -> tuple[DataStores, dict]:
+    return stores_alone()
+
+
+def declared(*brought_by: str) -> tuple[set[str], set[str]]:
+    entries = [e for e in INJECTED if e.brought_by in brought_by]
+    return {e.key for e in entries if not e.secret}, {e.key for e in entries if e.secret}
+
+
+def test_what_the_stores_inject_is_what_workers_scan_declares_for_them(both):
+    stores, _ = both
+    assert (set(stores.environment), set(stores.secrets)) == declared(AURORA, AURORA_PASSWORD, REDIS)
+    signed, _ = stores_alone(aurora=replace(AURORA_PROPS, iam_user="ledger_worker"), redis=None)
+    assert (set(signed.environment), set(signed.secrets)) == declared(AURORA, AURORA_IAM)
+
+
+def test_workers_on_the_master_user_read_its_secret_with_the_given_key(both):
+    stores, _ = both
+    assert stores.environment["DB_USER"] == "ledger_admin" and stores.environment["DB_NAME"] == "ledger"
+    assert stores.secrets["DB_SECRET"] == stores.environment["DB_SECRET_ARN"] == stores.aurora_secret_arn
+    assert stores.kms_key_arns == [KEY] and stores.worker_statements == []
+
+
+def test_workers_on_an_iam_user_may_connect_as_that_user_only():
+    stores, _ = stores_alone(aurora=replace(AURORA_PROPS, iam_user="ledger_worker"), redis=None)
+    assert (stores.environment["DB_USER"], stores.environment["DB_REGION"]) == ("ledger_worker", "eu-west-1")
+    [statement] = stores.worker_statements
+    assert statement["Action"] == "rds-db:connect"
+    assert statement["Resource"].startswith(f"arn:aws:rds-db:eu-west-1:{ACCOUNT}:dbuser:")
+    assert statement["Resource"].endswith("/ledger_worker")
+    assert stores.kms_key_arns == [] and stores.secrets == {}
+
+
+def test_each_store_admits_only_the_given_workers_group_on_its_port(both):
+    _, stack = both
+    rules = {(r["from_port"], r["referenced_security_group_id"])
+             for r in resources(stack, "aws_vpc_security_group_ingress_rule").values()}
+    assert {port for port, _ in rules} == {POSTGRES_PORT, REDIS_PORT}
+    assert {group for _, group in rules} == {WORKERS_GROUP}
+    egress = resources(stack, "aws_vpc_security_group_egress_rule").values()
+    assert {(r["security_group_id"], r["from_port"]) for r in egress} == {(WORKERS_GROUP, POSTGRES_PORT),
+                                                                            (WORKERS_GROUP, REDIS_PORT)}
+    descriptions = sorted(g["description"] for g in resources(stack, "aws_security_group").values())
+    assert descriptions == [f"Aurora PostgreSQL: port {POSTGRES_PORT} from the ECS tasks only",
+                            f"Valkey: port {REDIS_PORT} from the ECS tasks only"]
+
+
+def test_protected_stores_refuse_deletion_and_keep_a_final_snapshot(both):
+    _, stack = both
+    cluster = one(stack, "aws_rds_cluster")
+    assert (cluster["deletion_protection"], cluster["skip_final_snapshot"]) == (True, False)
+    assert cluster["lifecycle"]["prevent_destroy"] is True and "final_snapshot_identifier" in cluster
+    assert one(stack, "aws_elasticache_replication_group")["lifecycle"] == {"prevent_destroy": True}
+    _, open_ = stores_alone(protected=False)
+    cluster = one(open_, "aws_rds_cluster")
+    assert (cluster["deletion_protection"], cluster["skip_final_snapshot"]) == (False, True)
+    assert "final_snapshot_identifier" not in one(open_, "aws_elasticache_replication_group")
+
+
+def test_aurora_is_built_as_given(both):
+    _, stack = both
+    cluster = one(stack, "aws_rds_cluster")
+    assert (cluster["engine_version"], cluster["database_name"], cluster["kms_key_id"]) == ("16.6", "ledger", KEY)
+    assert cluster["serverlessv2_scaling_configuration"] == {"min_capacity": 0.5, "max_capacity": 4}
+    assert cluster["lifecycle"]["ignore_changes"] == ["engine_version"]
+    [writer] = resources(stack, "aws_rds_cluster_instance").values()
+    assert (writer["monitoring_interval"], writer["performance_insights_kms_key_id"]) == (30, KEY)
+    _, bigger = stores_alone(aurora=replace(AURORA_PROPS, reader=True, monitoring_interval=0), redis=None)
+    assert sorted(resources(bigger, "aws_rds_cluster_instance")) == ["aurora_reader", "aurora_writer"]
+    assert "aws_iam_role" not in bigger["resource"]  # no Enhanced Monitoring: no role for it
+
+
+def test_a_cache_of_several_nodes_fails_over_across_zones():
+    for nodes, replicated in ((2, True), (1, False)):
+        _, stack = stores_alone(aurora=None, redis=replace(REDIS_PROPS, nodes=nodes))
+        cache = one(stack, "aws_elasticache_replication_group")
+        assert (cache["num_cache_clusters"], cache["automatic_failover_enabled"], cache["multi_az_enabled"]) == (
+            nodes, replicated, replicated)
+        assert (cache["engine"], cache["node_type"], "kms_key_id" in cache) == ("valkey", "cache.t4g.small", False)
+
+
+def test_no_store_builds_nothing_and_a_store_without_a_workers_group_is_refused():
+    stores, stack = stores_alone(aurora=None, redis=None, client_security_group_id=None)
+    assert "resource" not in stack and stores.environment == {} and stores.secrets == {}
+    with pytest.raises(ValueError, match="client_security_group_id"):
+        stores_alone(redis=None, client_security_group_id=None)
