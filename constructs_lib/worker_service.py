@@ -236,8 +236,7 @@ class WorkerService(Construct):
                            "xray:PutTelemetryRecords", "xray:PutTraceSegments"],
             }]),
         )
-        statements = secret_read_statements([policy_resource(arn) for arn in props.secrets.values()],
-                                            list(props.kms_key_arns))
+        statements = secret_read_statements(list(props.secrets.values()), list(props.kms_key_arns))
         policies = [tracing]
         if props.statements:
             policies.append(IamRolePolicy(self, "data-access-policy", name="data-access", role=role.id,
@@ -249,7 +248,10 @@ class WorkerService(Construct):
         return role, policies
 
 
-def secret_read_statements(arns: list[str], kms_key_arns: list[str]) -> list[dict]:
+def secret_read_statements(references: list[str], kms_key_arns: list[str]) -> list[dict]:
+    """Read exactly these secrets and parameters: `references` as workers name them (a Secrets Manager reference
+    may end in :<json-key>:<stage>:<version>, which IAM does not know: the policy names the secret itself)."""
+    arns = [policy_resource(reference) for reference in references]
     secrets = sorted({a for a in arns if not a.startswith("arn:aws:ssm:")})
     parameters = sorted({a for a in arns if a.startswith("arn:aws:ssm:")})
     statements: list[dict] = []

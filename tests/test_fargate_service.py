@@ -314,3 +314,13 @@ def test_terraform_validates_the_cluster_and_a_worker_without_warnings(tmp_path)
     stack = build()
     AwsProvider(stack, "aws", region="eu-west-1")
     assert_alone_stack_validates(stack, tmp_path)
+
+
+def test_a_json_key_reference_is_passed_whole_to_ecs_but_its_roles_name_the_secret_itself():
+    """ECS resolves `<secret arn>:<json-key>::` itself; IAM knows only the secret's ARN."""
+    reference = f"{DB_SECRET}:password::"
+    alone = synth(worker_overrides={"secrets": {"DB_PASSWORD": reference}})
+    [container] = json.loads(one(alone, "aws_ecs_task_definition")["container_definitions"])
+    assert container["secrets"] == [{"name": "DB_PASSWORD", "valueFrom": reference}]
+    for role_policy in ("start-tasks", "read-runtime-secrets"):
+        assert policy(alone, role_policy)["ReadSecrets"]["Resource"] == [DB_SECRET], role_policy

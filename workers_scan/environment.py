@@ -20,8 +20,9 @@ SHARED_FILE = ".env.workers"
 # Every rule below (reserved keys, secret references, plain secrets) applies to every layer alike.
 LAYERS = (SHARED_FILE, SHARED_FILE + ".{worker}")
 SECRET_KEY_RE = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL|ACCESS_?KEY|AUTH_KEY|DSN")
+# Secret names: what Secrets Manager allows, plus the "!" of the secrets AWS services manage (rds!cluster-...).
 SECRETS_MANAGER_ARN = re.compile(
-    r"^(?P<base>arn:aws:secretsmanager:(?P<region>[a-z0-9-]+):\d{12}:secret:[A-Za-z0-9/_+=.@-]+)"
+    r"^(?P<base>arn:aws:secretsmanager:(?P<region>[a-z0-9-]+):\d{12}:secret:[A-Za-z0-9/_+=.@!-]+)"
     r"(:[^:]*:[^:]*:[^:]*)?$")
 SSM_PARAMETER_ARN = re.compile(r"^(?P<base>arn:aws:ssm:(?P<region>[a-z0-9-]+):\d{12}:parameter/[A-Za-z0-9/_.-]+)$")
 # App Runner reserves this prefix for its own variables.
