@@ -69,8 +69,10 @@ WORKERS_DIR = "apps/api/src/workers"
 BUILD_FILES = ("pnpm-lock.yaml", "pnpm-workspace.yaml", "apps/api/package.json", "apps/api/scripts/start-worker.sh")
 MODES = {"lazy": {}, "python-lazy": {"CDKTF_AWS_NODE_LAZY": "0"}, "eager": {"CDKTF_AWS_EAGER_IMPORT": "1"},
          # The same monorepo on the ECS backend (both lazy loaders), set as the shell would over the file.
-         "ecs": {"COMPUTE": "ecs", "CODECONNECTIONS_ARN": "arn:aws:codeconnections:eu-west-1:123456789012:"
-                                                          "connection/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"}}
+         # (APP_RUNNER_CONNECTION_ARN emptied: a key of the other backend, set, is an error.)
+         "ecs": {"COMPUTE": "ecs", "APP_RUNNER_CONNECTION_ARN": "",
+                 "CODECONNECTIONS_ARN": "arn:aws:codeconnections:eu-west-1:123456789012:"
+                                        "connection/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"}}
 OTHER_OUTPUT = {"ecs"}  # modes that synthesize another stack (not compared for identical output)
 POLL_SECONDS = 0.02
 WORKER_SOURCE = """\

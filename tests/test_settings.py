@@ -73,11 +73,27 @@ def test_ecs_needs_the_codeconnections_arn_not_the_app_runner_one(tmp_path):
     assert "infra/aws/.env: CODECONNECTIONS_ARN: is required with COMPUTE=ecs" in message
 
 
-def test_app_runner_still_requires_its_connection_and_ignores_no_codeconnections_arn(tmp_path):
+def test_app_runner_still_requires_its_connection_and_a_codeconnections_arn_hints_at_ecs(tmp_path):
     [message] = problems_of(make_monorepo(tmp_path, settings={"APP_RUNNER_CONNECTION_ARN": None}))
     assert "infra/aws/.env: APP_RUNNER_CONNECTION_ARN: is required with COMPUTE=apprunner" in message
-    settings = settings_from(make_monorepo(tmp_path / "b", settings={"CODECONNECTIONS_ARN": CODECONNECTIONS_ARN}))
-    assert settings.compute == "apprunner" and not settings.uses_ecs
+    messages = problems_of(make_monorepo(tmp_path / "b", settings={
+        "APP_RUNNER_CONNECTION_ARN": None, "CODECONNECTIONS_ARN": CODECONNECTIONS_ARN}))
+    assert any(m.endswith("CODECONNECTIONS_ARN is set: is COMPUTE=ecs meant?") for m in messages), messages
+
+
+@pytest.mark.parametrize("compute, key, value", [
+    ("apprunner", "CODECONNECTIONS_ARN", CODECONNECTIONS_ARN),
+    ("apprunner", "ECS_ROUTING_DOMAIN", "workers.example.com"),
+    ("apprunner", "ECS_REQUESTS_PER_TARGET", "50"),
+    ("ecs", "APP_RUNNER_CONNECTION_ARN", VALID_ARN),
+    ("ecs", "WORKER_MAX_CONCURRENCY", "80"),
+])
+def test_a_key_only_the_other_backend_reads_is_an_error_not_ignored(tmp_path, compute, key, value):
+    base = {} if compute == "apprunner" else ECS_SETTINGS
+    [message] = problems_of(make_monorepo(tmp_path, settings={**base, key: value}))
+    other = "ecs" if compute == "apprunner" else "apprunner"
+    assert message.endswith(f"infra/aws/.env: {key}: is read with COMPUTE={other} only, and this stack runs "
+                            f"COMPUTE={compute}; set COMPUTE={other}, or remove {key}")
 
 
 @pytest.mark.parametrize("key, value, expected", [

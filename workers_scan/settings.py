@@ -65,6 +65,11 @@ CERTIFICATE_ARN_RE = re.compile(
     r"[0-9a-f]{4}-[0-9a-f]{12}$"
 )
 COMPUTE_BACKENDS = tuple(SIZE_TABLES)
+# Keys one backend reads and the other does not (a key of the other backend, set, is an error, never ignored).
+BACKEND_ONLY_KEYS: dict[str, tuple[str, ...]] = {
+    "apprunner": ("APP_RUNNER_CONNECTION_ARN", "APPRUNNER_SCALING_CONFIGURATION_QUOTA", "WORKER_MAX_CONCURRENCY"),
+    "ecs": ("CODECONNECTIONS_ARN", "ECS_CERTIFICATE_ARN", "ECS_ROUTING_DOMAIN", "ECS_REQUESTS_PER_TARGET"),
+}
 REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 REPO_RE = re.compile(r"^https://github\.com/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+?(\.git)?$")
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from .aws_names import bucket_name_problems, project_name_problems
 from .errors import Problems, display_path
-from .settings import (ARN_RE, CERTIFICATE_ARN_RE, CODECONNECTIONS_ARN_RE, ENGINE_DEFAULT_VERSIONS, KEYS_BY_NAME,
+from .settings import (ARN_RE, BACKEND_ONLY_KEYS, CERTIFICATE_ARN_RE, CODECONNECTIONS_ARN_RE, ENGINE_DEFAULT_VERSIONS, KEYS_BY_NAME,
                        PRODUCTION_DEFAULTS, PRODUCTION_ENVIRONMENTS, SIZE_TABLES, Settings)
 
 
@@ -86,7 +86,17 @@ def _cross_checks(values: dict[str, Any], origin: dict[str, str], path: Path, pr
     for key, field_name, backend in (("APP_RUNNER_CONNECTION_ARN", "connection_arn", "apprunner"),
                                      ("CODECONNECTIONS_ARN", "codeconnections_arn", "ecs")):
         if compute == backend and values.get(field_name) == "":  # absent when it did not parse: said already
-            problems.add(where(key), key, f"is required with COMPUTE={backend} ({KEYS_BY_NAME[key].help})")
+            other = "CODECONNECTIONS_ARN" if backend == "apprunner" else "APP_RUNNER_CONNECTION_ARN"
+            hint = (f"; {other} is set: is COMPUTE={'ecs' if backend == 'apprunner' else 'apprunner'} meant?"
+                    if values.get(KEYS_BY_NAME[other].field) else "")
+            problems.add(where(key), key, f"is required with COMPUTE={backend} ({KEYS_BY_NAME[key].help}){hint}")
+    # A key only the other backend reads, written down, would be ignored: say so instead.
+    if compute in BACKEND_ONLY_KEYS:
+        other_backend = next(b for b in BACKEND_ONLY_KEYS if b != compute)
+        for key in BACKEND_ONLY_KEYS[other_backend]:
+            if key in origin and values.get(KEYS_BY_NAME[key].field) not in (None, ""):
+                problems.add(where(key), key, f"is read with COMPUTE={other_backend} only, and this stack runs "
+                                              f"COMPUTE={compute}; set COMPUTE={other_backend}, or remove {key}")
     for key, field_name, pattern, why in (
             ("CODECONNECTIONS_ARN", "codeconnections_arn", CODECONNECTIONS_ARN_RE,
              "CodeBuild uses a connection of its own region"),
