@@ -85,6 +85,7 @@ def synth(args, inputs, say, notice) -> int:
     progress = Progress(args.quiet)
     progress.step("Loading provider bindings")
     from constructs_lib.app import StackInput, api_gateway_account_manager, synthesize  # loads jsii: only here
+    from constructs_lib.image_pipeline import image_build_project_name
 
     progress.step("Synthesizing")
     stack_inputs = [StackInput(settings=s, workers=tuple(w)) for s, w in inputs]
@@ -98,7 +99,11 @@ def synth(args, inputs, say, notice) -> int:
         if settings.allow_destroy_data:
             notice(f"{settings.stack_name}: ALLOW_DESTROY_DATA=true: terraform destroy deletes Aurora and Redis with "
                    "no final snapshot (throwaway environments only)")
-        if not settings.manage_api_gateway_account:
+        if settings.manage_api_gateway_account:
+            notice(f"{settings.stack_name}: sets the API Gateway CloudWatch role of {settings.aws_region} "
+                   "(MANAGE_API_GATEWAY_ACCOUNT, one per account and region): hand it over before destroying this "
+                   "stack (README 'Day 2')")
+        else:
             manager = api_gateway_account_manager(stack_inputs, settings)
             notice(f"{settings.stack_name}: the API Gateway CloudWatch role of {settings.aws_region} is set by "
                    + (f"{manager}: apply it first" if manager else "another deployment (MANAGE_API_GATEWAY_ACCOUNT="
@@ -115,6 +120,13 @@ def synth(args, inputs, say, notice) -> int:
     for settings, workers in inputs:
         say(f"\nWorkers of {settings.stack_name} on {backend(settings)}:")
         say(workers_table(settings, workers))
+    say("\nNext (README 'Plan and apply'):")
+    for settings, _ in inputs:
+        folder = display_path(result.stacks[settings.stack_name].parent)
+        say(f"  terraform -chdir={folder} init && terraform -chdir={folder} plan -out=tfplan")
+        if settings.uses_ecs:
+            say(f"  after the first apply: aws codebuild start-build --project-name "
+                f"{image_build_project_name(settings.name_prefix)}")
     return EXIT_OK
 
 

@@ -156,6 +156,11 @@ for SERVICE in $ECS_SERVICES; do
 done"""
 
 
+def image_build_project_name(name_prefix: str) -> str:
+    """The CodeBuild project of an environment (synth prints it for the first build)."""
+    return f"{name_prefix.lower()}-workers-image"
+
+
 def buildspec() -> str:
     """JSON, which is YAML: CodeBuild reads it as a YAML buildspec, and no value needs YAML quoting rules."""
     return terraform_literal(json.dumps({
@@ -254,7 +259,7 @@ class ImagePipeline(Construct):
         if props.service_arns and not props.cluster_arn:
             raise ValueError("ImagePipelineProps.service_arns needs cluster_arn (update-service takes both)")
 
-        project_name = f"{prefix}-workers-image"
+        project_name = image_build_project_name(prefix)
         project_arn = f"arn:aws:codebuild:{region}:{account}:project/{project_name}"
         # Day 2: the group's name is ForceNew (a new prefix starts an empty group); its key and retention update in
         # place. The project name is ForceNew too, and the role's: both are stateless and replaced freely.

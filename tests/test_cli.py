@@ -540,3 +540,19 @@ def test_under_the_cdktf_cli_notices_go_to_stdout_not_to_its_error_log(tmp_path,
     monkeypatch.delenv("SYNTH_HCL_OUTPUT")
     assert main.main(["workers"]) == main.EXIT_OK
     assert "EMBEDDED EXAMPLE" in capsys.readouterr().err
+
+
+def test_synth_ends_with_the_plan_commands_of_each_stack_folder_and_the_first_ecs_build(tmp_path, capsys):
+    from .helpers import ECS_SETTINGS
+
+    env = make_monorepo(tmp_path / "repo", ["orders.ts"], settings={**ECS_SETTINGS, "PROJECT_NAME": "northwind"})
+    out = tmp_path / "out"
+    assert main.main(["--env-file", str(env), "--out", str(out)]) == main.EXIT_OK
+    printed = capsys.readouterr()
+    folder = display_path(out / "stacks" / "northwind-dev")
+    assert printed.out.rstrip().endswith(
+        f"Next (README 'Plan and apply'):\n"
+        f"  terraform -chdir={folder} init && terraform -chdir={folder} plan -out=tfplan\n"
+        "  after the first apply: aws codebuild start-build --project-name northwind-dev-workers-image")
+    assert ("northwind-dev: sets the API Gateway CloudWatch role of eu-west-1 (MANAGE_API_GATEWAY_ACCOUNT"
+            in printed.err)
