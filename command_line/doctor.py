@@ -81,6 +81,12 @@ def check_node() -> Check:
         return failed
     if version < (18,):
         return Check("Node.js", FAIL, output, "jsii needs Node.js 18 or newer")
+    from constructs_lib.aws import SILENCED_NODE_MAJOR  # stdlib only: no jsii
+
+    if version < (22,) and str(version[0]) == SILENCED_NODE_MAJOR:
+        return Check("Node.js", WARN, f"{output} ({node})",
+                     f"works (past its end of life; the app hides jsii's banner about it); for Node 22, "
+                     "`npm install --prefix DIR node@22` and point JSII_NODE at DIR/node_modules/node/bin/node")
     if version < (22,) and not os.environ.get("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"):
         return Check("Node.js", WARN, f"{output} ({node})",
                      f"works; set JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION={version[0]} to hide jsii's banner, "

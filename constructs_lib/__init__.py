@@ -4,10 +4,10 @@ provider package, so construct modules import provider classes by name and load 
 
 import os
 
-from .aws import enable_node_loader, register_package
+from .aws import SILENCED_NODE_MAJOR, enable_node_loader, register_package
 
 # jsii prints a Node.js end-of-life banner (Node 20) as Python byte strings on every synth, --quiet or not;
 # the Node version is the machine's choice, reported by `doctor`, not news for every run.
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", SILENCED_NODE_MAJOR)
 enable_node_loader()
 register_package()

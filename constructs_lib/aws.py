@@ -23,6 +23,10 @@ import os
 import sys
 from types import ModuleType
 
+# The Node.js major whose end-of-life banner the app silences itself (constructs_lib/__init__.py): the machines'
+# Node; `doctor` says so instead of asking the user to set the variable.
+SILENCED_NODE_MAJOR = "20"
+
 PACKAGE = "cdktf_cdktf_provider_aws"
 EAGER_VARIABLE = "CDKTF_AWS_EAGER_IMPORT"
 NODE_LAZY_VARIABLE = "CDKTF_AWS_NODE_LAZY"

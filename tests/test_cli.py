@@ -275,6 +275,8 @@ def test_a_missing_dependency_gets_the_install_command_not_report_this(tmp_path,
     assert main.main(["synth", "--env-file", str(env), "--out", str(tmp_path / "out")]) == main.EXIT_FAILURE
     err = capsys.readouterr().err
     assert err.startswith("missing dependency: cdktf is not installed") and "pip install -e ." in err
+    from workers_scan.settings import PROJECT_ROOT
+    assert f"cd {PROJECT_ROOT} && python3 -m venv .venv" in err  # the app's folder, wherever the command ran
     assert "report" not in err
 
 
@@ -556,3 +558,17 @@ def test_synth_ends_with_the_plan_commands_of_each_stack_folder_and_the_first_ec
         "  after the first apply: aws codebuild start-build --project-name northwind-dev-workers-image")
     assert ("northwind-dev: sets the API Gateway CloudWatch role of eu-west-1 (MANAGE_API_GATEWAY_ACCOUNT"
             in printed.err)
+
+
+def test_doctor_does_not_ask_to_silence_a_banner_the_app_silences(monkeypatch, tmp_path):
+    from command_line import doctor
+    from constructs_lib.aws import SILENCED_NODE_MAJOR
+
+    node = tmp_path / "node"
+    node.write_text(f"#!/bin/sh\necho v{SILENCED_NODE_MAJOR}.1.0\n")
+    node.chmod(0o755)
+    monkeypatch.setenv("JSII_NODE", str(node))
+    monkeypatch.delenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", raising=False)
+    check = doctor.check_node()
+    assert check.status == doctor.WARN and "the app hides jsii's banner" in check.fix
+    assert "set JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION" not in check.fix

@@ -795,3 +795,4 @@ def test_a_path_outside_the_working_directory_is_shown_absolute(tmp_path, monkey
     assert display_path(inside / "infra" / ".env") == str(Path("infra") / ".env")
     assert display_path(tmp_path) == str(tmp_path)                  # the parent itself: not ".."
     assert display_path(tmp_path / "there" / ".env") == str(tmp_path / "there" / ".env")
+    assert display_path(inside / ".." / "there" / ".env") == str(tmp_path / "there" / ".env")  # normalised

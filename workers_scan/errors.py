@@ -16,7 +16,7 @@ def display_path(path: Path | str) -> str:
         return str(path)
     # Outside the working directory (or run from the root), "../../x" or "tmp/x" would only mislead.
     if relative == ".." or relative.startswith(".." + os.sep) or Path.cwd() == Path(Path.cwd().anchor):
-        return str(path.absolute())
+        return os.path.normpath(path.absolute())  # /app/../repo/x reads /repo/x
     return relative
 
 
