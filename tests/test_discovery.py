@@ -319,7 +319,8 @@ def test_each_build_check_problem_has_its_whole_message(tmp_path):
         f"{where}: BUILD_COMMAND: runs `pnpm install --frozen-lockfile`, which fails without "
         f"{display_path(root / 'pnpm-lock.yaml')}; run `pnpm install` and commit the lockfile",
         f"{where}: BUILD_COMMAND: filters on the package '@acme/api', which is not in the monorepo; its packages "
-        "are: @monorepo/api",
+        "are: @monorepo/api; the workers are in @monorepo/api: set BUILD_COMMAND=pnpm i --frozen-lockfile && pnpm "
+        "run build -F @monorepo/api",
         f"{where}: START_COMMAND: runs scripts/go.sh, which is not in the monorepo "
         f"({display_path(root / 'scripts' / 'go.sh')}); add it or change START_COMMAND"]
 
@@ -350,6 +351,24 @@ def test_a_copied_source_folder_must_exist_but_build_outputs_and_variables_are_n
                        f"({display_path(root / 'apps/api/src/i18n')}); add it or change BUILD_COMMAND")
     assert copied_sources("pnpm build && cp -R dist/assets out/ && cp $HOME/x y; cp -r a/*.json b/ "
                           "&& cp -a static 'public files' target/ | tee log") == ["static", "public files"]
+
+
+def test_a_renamed_api_package_gets_the_default_build_command_with_its_name(tmp_path):
+    from workers_scan.settings import DEFAULT_BUILD_COMMAND
+
+    root = tmp_path / "repo"
+    env = make_monorepo(root, ["orders.ts"])
+    (root / "apps" / "api" / "package.json").write_text('{"name": "@northwind/api"}\n')
+    [problem] = problems_of(env)
+    fixed = DEFAULT_BUILD_COMMAND.replace("@monorepo/api", "@northwind/api")
+    assert problem.endswith(f"the workers are in @northwind/api: set BUILD_COMMAND={fixed} (your settings do not "
+                            "set BUILD_COMMAND: this is its default)")
+
+
+def test_a_wrong_monorepo_root_is_one_problem_not_one_per_file_the_commands_miss(tmp_path):
+    env = make_monorepo(tmp_path / "repo", ["orders.ts"], settings={"MONOREPO_ROOT": ".."})
+    [problem] = problems_of(env)
+    assert "WORKERS_DIR: workers folder not found; set MONOREPO_ROOT" in problem
 
 
 def test_no_package_json_anywhere_is_said_plainly(tmp_path):

@@ -39,8 +39,13 @@ def check_commands(settings: Settings, problems: Problems) -> None:
     for wanted in filters:
         if wanted.strip("'\"") not in names:
             known = ", ".join(sorted(names)) or "none (no package.json with a name below the monorepo root)"
+            owner = workers_package(settings)
+            fix = (f"; the workers are in {owner}: set BUILD_COMMAND={build.replace(wanted, owner)}"
+                   if owner and owner in names else "")
+            if fix and "BUILD_COMMAND" not in settings.sources:
+                fix += " (your settings do not set BUILD_COMMAND: this is its default)"
             problems.add(where, "BUILD_COMMAND", f"filters on the package {wanted}, which is not in the monorepo; its "
-                                                 f"packages are: {known}")
+                                                 f"packages are: {known}{fix}")
         elif not (root / "pnpm-workspace.yaml").is_file():
             workspace = display_path(root / "pnpm-workspace.yaml")
             problems.add(where, "BUILD_COMMAND", f"filters on a workspace package, but {workspace} is missing, so "
@@ -64,6 +69,21 @@ def start_script(command: str) -> str | None:
         return None
     if len(words) >= 2 and words[0] in ("bash", "sh") and not words[1].startswith("-") and "{" not in words[1]:
         return words[1]
+    return None
+
+
+def workers_package(settings: Settings) -> str | None:
+    """The name of the package the workers belong to: the nearest package.json above the workers folder."""
+    root = settings.monorepo_root.resolve()
+    folder = settings.workers_path.resolve()
+    while folder != root and root in folder.parents:
+        folder = folder.parent
+        try:
+            name = json.loads((folder / "package.json").read_text(encoding="utf-8")).get("name")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(name, str):
+            return name
     return None
 
 

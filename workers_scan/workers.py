@@ -113,7 +113,9 @@ def scan_workers(settings: Settings, problems: Problems) -> list[Worker]:
     _misplaced_files(settings, problems)
     if settings.uses_ecs and (problem := workers_per_load_balancer_problem(len(found))):
         problems.add(settings.workers_path, "WORKERS_DIR", problem)
-    if settings.monorepo_root.is_dir():
+    # Against a monorepo root that holds the workers: a wrong MONOREPO_ROOT is said once, by the workers folder,
+    # not again by every file the commands would miss there.
+    if settings.workers_path.is_dir():
         check_commands(settings, problems)
     toml_path = settings.settings_dir / WORKERS_TOML
     tables = _read_toml(toml_path, problems)
