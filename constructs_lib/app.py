@@ -104,9 +104,11 @@ def synthesize(inputs: list[StackInput], outdir: str | os.PathLike) -> SynthResu
     notices = _move_state(moves)
     previous = target / "stacks"
     for stale in sorted(p.parent.name for p in previous.glob("*/cdk.tf.json") if p.parent.name not in names):
-        notices.append(f"{display_path(previous / stale)} is no longer synthesized and was left as it was: run "
-                       "`terraform destroy` there if it still holds resources, then delete the folder (`cdktf "
-                       "synth` deletes such folders itself: destroy before removing an environment)")
+        notices.append(f"{display_path(previous / stale)} is no longer synthesized and was left as it was. If it "
+                       "is an environment you removed, run `terraform destroy` there while it still holds resources, "
+                       "then delete the folder; if it is another settings file's stack (the example's acme-dev, "
+                       "another monorepo), there is nothing to do. (`cdktf synth` deletes such folders itself: "
+                       "destroy before removing an environment.)")
     stacks, counts = {}, {}
     for name in names:
         stacks[name] = target / "stacks" / name / "cdk.tf.json"
