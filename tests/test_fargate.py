@@ -32,11 +32,14 @@ def test_a_refused_pair_names_the_key_and_what_the_backend_accepts_instead():
     assert size_problem("ecs", 300, 1024) == (
         "cpu", "300 is not a CPU size for COMPUTE=ecs; use one of 256, 512, 1024, 2048, 4096, 8192, 16384")
     assert size_problem("ecs", True, 1024)[0] == "cpu"  # toml's true is no CPU size
-    # App Runner's messages are the ones it had before a second backend (no "for COMPUTE=...").
+    # Every message names its backend, and says when the other one runs the pair.
     assert size_problem("apprunner", 1024, 8192) == (
-        "memory", "8192 MB is not allowed with 1024 CPU units; use 2048 MB or 3072 MB or 4096 MB")
+        "memory", "8192 MB is not allowed with 1024 CPU units for COMPUTE=apprunner; use 2048 MB or 3072 MB or 4096 MB "
+        "(1024 CPU units with 8192 MB run on COMPUTE=ecs)")
     assert size_problem("apprunner", 8192, 16384) == (
-        "cpu", "8192 is not a CPU size; use one of 256, 512, 1024, 2048, 4096")
+        "cpu", "8192 is not a CPU size for COMPUTE=apprunner; use one of 256, 512, 1024, 2048, 4096 (8192 CPU units "
+        "with 16384 MB run on COMPUTE=ecs)")
+    assert size_problem("apprunner", 300, 1024)[1].endswith("2048, 4096")  # runs nowhere: no suggestion
 
 
 def test_the_label_reads_in_vcpu_and_gb():

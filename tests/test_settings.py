@@ -167,7 +167,7 @@ def test_waf_rate_limit_accepts_aws_extremes(tmp_path):
     ("VPC_CIDR", "10.0.0.0/8", "/16 to /22"),
     ("VPC_CIDR", "8.8.0.0/16", "private"),
     ("AZ_COUNT", "1", "use 2 to 3"),
-    ("WORKER_CPU", "300", "300 is not a CPU size; use one of 256, 512, 1024, 2048, 4096"),
+    ("WORKER_CPU", "300", "300 is not a CPU size for COMPUTE=apprunner; use one of 256, 512, 1024, 2048, 4096"),
     ("WORKER_CPU", "one", "'one' is not a whole number"),
     ("WORKER_MEMORY", "0", "0 is not a size; give a positive whole number"),
     ("LOG_RETENTION_DAYS", "10", "not one of 1, 3"),
@@ -184,7 +184,7 @@ def test_cross_field_rules_are_all_reported(tmp_path):
         "AVAILABILITY_ZONES": "eu-west-1a,eu-west-1b,eu-west-1c", "VPC_ID": "vpc-0123456789abcdef0",
     })
     messages = problems_of(env)
-    assert any("WORKER_MEMORY: 4096 MB is not allowed with 256 CPU units; use 512 MB or 1024 MB" in m for m in messages)
+    assert any("WORKER_MEMORY: 4096 MB is not allowed with 256 CPU units for COMPUTE=apprunner; use 512 MB or 1024 MB" in m for m in messages)
     assert any("WORKER_MIN_INSTANCES: 5 is more than WORKER_MAX_INSTANCES (2)" in m for m in messages)
     assert any("AVAILABILITY_ZONES: lists 3 zone(s) but AZ_COUNT is 2" in m for m in messages)
     assert any("PRIVATE_SUBNET_IDS: is required with VPC_ID" in m for m in messages)
@@ -374,8 +374,10 @@ def test_an_optional_key_without_an_empty_value_is_refused_when_the_module_loads
 
 
 @pytest.mark.parametrize("compute, cpu, memory, expected", [
-    ("apprunner", "256", "2048", "WORKER_MEMORY: 2048 MB is not allowed with 256 CPU units; use 512 MB or 1024 MB"),
-    ("apprunner", "8192", "16384", "WORKER_CPU: 8192 is not a CPU size; use one of 256, 512, 1024, 2048, 4096"),
+    ("apprunner", "256", "2048", "WORKER_MEMORY: 2048 MB is not allowed with 256 CPU units for COMPUTE=apprunner; use 512 MB or 1024 MB "
+                                     "(256 CPU units with 2048 MB run on COMPUTE=ecs)"),
+    ("apprunner", "8192", "16384", "WORKER_CPU: 8192 is not a CPU size for COMPUTE=apprunner; use one of 256, 512, 1024, 2048, 4096 (8192 "
+                                       "CPU units with 16384 MB run on COMPUTE=ecs)"),
     ("ecs", "256", "4096",
      "WORKER_MEMORY: 4096 MB is not allowed with 256 CPU units for COMPUTE=ecs; use 512 MB or 1024 MB or 2048 MB"),
     ("ecs", "1024", "1024",
@@ -702,7 +704,7 @@ def test_an_overlay_file_overrides_the_settings_file_for_its_environment_only(tm
         "APP_RUNNER_CONNECTION_ARN: is in region us-east-1 but AWS_REGION is eu-west-1 (from {file}); App Runner "
         "connections are regional, create one in eu-west-1 or change AWS_REGION"]),
     ({"WORKER_CPU": "256", "WORKER_MEMORY": "4096"}, [
-        "WORKER_MEMORY: 4096 MB is not allowed with 256 CPU units; use 512 MB or 1024 MB"]),
+        "WORKER_MEMORY: 4096 MB is not allowed with 256 CPU units for COMPUTE=apprunner; use 512 MB or 1024 MB"]),
     ({"WORKER_MIN_INSTANCES": "5", "WORKER_MAX_INSTANCES": "2"}, [
         "WORKER_MIN_INSTANCES: 5 is more than WORKER_MAX_INSTANCES (2)"]),
     ({"AVAILABILITY_ZONES": "us-east-1a,us-east-1b"}, [

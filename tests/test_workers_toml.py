@@ -45,9 +45,9 @@ def test_table_for_unknown_worker_is_a_typo_error(tmp_path):
 
 
 @pytest.mark.parametrize("body, key, expected", [
-    ("cpu = 512\nmemory = 2048", "[orders].memory", "2048 MB is not allowed with 512 CPU units; use 1024 MB"),
-    ("cpu = 3000", "[orders].cpu", "3000 is not a CPU size; use one of 256, 512, 1024, 2048, 4096"),
-    ("cpu = true", "[orders].cpu", "True is not a CPU size; use one of 256, 512, 1024, 2048, 4096"),
+    ("cpu = 512\nmemory = 2048", "[orders].memory", "2048 MB is not allowed with 512 CPU units for COMPUTE=apprunner; use 1024 MB (512 CPU units with 2048 MB run on COMPUTE=ecs)"),
+    ("cpu = 3000", "[orders].cpu", "3000 is not a CPU size for COMPUTE=apprunner; use one of 256, 512, 1024, 2048, 4096"),
+    ("cpu = true", "[orders].cpu", "True is not a CPU size for COMPUTE=apprunner; use one of 256, 512, 1024, 2048, 4096"),
     ("min_instances = 4\nmax_instances = 2", "[orders].min_instances", "4 is more than max_instances (2)"),
     ("max_instances = 0", "[orders].max_instances", "0 is not a whole number from 1 to 25"),
     ("min_instances = true", "[orders].min_instances", "True is not a whole number from 1 to 25"),
@@ -223,8 +223,9 @@ def test_fargate_only_sizes_run_on_ecs_and_are_refused_on_app_runner(tmp_path):
     apprunner = make_monorepo(tmp_path / "apprunner", ["orders.ts", "billing.ts"], toml=toml)
     toml_file = display_path(apprunner.parent / "workers.toml")
     assert problems_of(apprunner) == [
-        f"{toml_file}: [billing].cpu: 8192 is not a CPU size; use one of 256, 512, 1024, 2048, 4096",
-        f"{toml_file}: [orders].memory: 2048 MB is not allowed with 256 CPU units; use 512 MB or 1024 MB"]
+        f"{toml_file}: [billing].cpu: 8192 is not a CPU size for COMPUTE=apprunner; use one of 256, 512, 1024, 2048, 4096",
+        f"{toml_file}: [orders].memory: 2048 MB is not allowed with 256 CPU units for COMPUTE=apprunner; use 512 MB or 1024 MB "
+        "(256 CPU units with 2048 MB run on COMPUTE=ecs)"]
 
 
 def test_on_ecs_more_workers_than_one_alb_routes_are_refused_naming_the_quota(tmp_path):

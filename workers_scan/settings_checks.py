@@ -165,13 +165,16 @@ def _cross_checks(values: dict[str, Any], origin: dict[str, str], path: Path, pr
 
 def size_problem(compute: str, cpu: Any, memory: Any) -> tuple[str, str] | None:
     """("cpu" or "memory", why and what COMPUTE's table accepts) for a size that backend does not run; None when
-    it does. App Runner's messages name no backend (they did not need to before there were two)."""
+    it does. When the other backend runs it, the message says so."""
     table = SIZE_TABLES[compute]
-    backend = "" if compute == "apprunner" else f" for COMPUTE={compute}"
+    backend = f" for COMPUTE={compute}"
+    others = [b for b, t in SIZE_TABLES.items() if b != compute and memory in t.get(cpu, ())]
+    elsewhere = "".join(f" ({cpu} CPU units with {memory} MB run on COMPUTE={b})" for b in others)
     if isinstance(cpu, bool) or cpu not in table:
-        return "cpu", f"{cpu!r} is not a CPU size{backend}; use one of {', '.join(map(str, table))}"
+        return "cpu", f"{cpu!r} is not a CPU size{backend}; use one of {', '.join(map(str, table))}{elsewhere}"
     if isinstance(memory, bool) or memory not in table[cpu]:
-        return "memory", f"{memory!r} MB is not allowed with {cpu} CPU units{backend}; use {memory_hint(table[cpu])}"
+        return "memory", (f"{memory!r} MB is not allowed with {cpu} CPU units{backend}; use "
+                          f"{memory_hint(table[cpu])}{elsewhere}")
     return None
 
 
