@@ -407,6 +407,9 @@ def test_workspace_packages_stop_at_their_depth_and_skip_build_output_and_bad_ma
                                              "next to the settings file, in {aws}; move it there"),
     ({"../../workers.toml": ""}, "{root}/workers.toml: is not read: workers.toml belongs next to the settings "
                                  "file, in {aws}; move it there"),
+    ({"../../workers.toml": "", "workers.toml": ""},
+     "{root}/workers.toml: is not read: workers.toml belongs next to the settings file, in {aws}; {aws}/workers.toml "
+     "exists and is the one read: merge what this one adds into it, then delete this one"),
 ])
 def test_each_misplaced_file_gets_its_whole_message(tmp_path, layout, message):
     root = tmp_path / "repo"

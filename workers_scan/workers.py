@@ -99,8 +99,11 @@ def _misplaced_files(settings: Settings, problems: Problems) -> None:
         for path in [*sorted(root.glob(f"{SHARED_FILE}*")), *sorted(root.glob(WORKERS_TOML))]:
             if path.name.endswith((".example", ".sample", ".template")):
                 continue
+            there = folder / path.name
+            fix = (f"{display_path(there)} exists and is the one read: merge what this one adds into it, then "
+                   "delete this one") if there.exists() else "move it there"
             problems.add(path, "", f"is not read: {path.name} belongs next to the settings file, in "
-                                   f"{display_path(folder)}; move it there")
+                                   f"{display_path(folder)}; {fix}")
 
 
 def scan_workers(settings: Settings, problems: Problems) -> list[Worker]:
