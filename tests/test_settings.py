@@ -798,3 +798,22 @@ def test_a_path_outside_the_working_directory_is_shown_absolute(tmp_path, monkey
     assert display_path(tmp_path) == str(tmp_path)                  # the parent itself: not ".."
     assert display_path(tmp_path / "there" / ".env") == str(tmp_path / "there" / ".env")
     assert display_path(inside / ".." / "there" / ".env") == str(tmp_path / "there" / ".env")  # normalised
+
+
+def test_environments_is_parsed_once_for_all_of_them(tmp_path, monkeypatch):
+    import workers_scan.settings as schema
+    import workers_scan.settings_files as files
+
+    calls = []
+
+    def counted(value):
+        calls.append(value)
+        return original(value)
+
+    original = files._environments
+    monkeypatch.setattr(files, "_environments", counted)
+    monkeypatch.setattr(schema, "_environments", counted)   # what the key's parser would call
+    env = make_monorepo(tmp_path, settings={"ENVIRONMENT": None, "ENVIRONMENTS": "dev,qa,prod"})
+    assert [s.environment for s in load_all_settings(SettingsSource(env, is_example=False), environ={})] == [
+        "dev", "qa", "prod"]
+    assert calls == ["dev,qa,prod"]

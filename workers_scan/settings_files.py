@@ -74,12 +74,14 @@ def load_all_settings(source: SettingsSource, environ: Mapping[str, str] | None 
 
     listed = {**base, **env_layer}.get("ENVIRONMENTS")
     environments: list[str | None] = [None]
+    parsed: dict[str, Any] = {}   # keys parsed before the layers are resolved: not parsed again
     if listed is not None and listed[0].strip():
         try:
-            environments = list(_environments(listed[0]))
+            parsed["ENVIRONMENTS"] = _environments(listed[0])
         except Invalid as exc:
             problems.add(listed[1], "ENVIRONMENTS", str(exc))
             problems.raise_if_any()
+        environments = list(parsed["ENVIRONMENTS"])
 
     results: list[Settings] = []
     for environment in environments:
@@ -91,7 +93,7 @@ def load_all_settings(source: SettingsSource, environ: Mapping[str, str] | None 
         layers.update(env_layer)
         if environment is not None:
             layers["ENVIRONMENT"] = (environment, layers["ENVIRONMENTS"][1])
-        settings = _resolve(layers, path, source.is_example, problems)
+        settings = _resolve(layers, path, source.is_example, problems, parsed)
         if settings:
             results.append(settings)
     _check_stacks_apart(results, problems)
@@ -126,11 +128,14 @@ def _read_layer(path: Path, problems: Problems) -> dict[str, tuple[str, str]] | 
 
 
 def _resolve(layers: dict[str, tuple[str, str]], path: Path, is_example: bool,
-             problems: Problems) -> Settings | None:
+             problems: Problems, parsed: dict[str, Any] | None = None) -> Settings | None:
     before = len(problems)
     origin = {key: where for key, (_, where) in layers.items()}
     values: dict[str, Any] = {}
     for key in KEYS:
+        if parsed and key.name in parsed:
+            values[key.field] = parsed[key.name]
+            continue
         text = layers[key.name][0] if key.name in layers else None
         where = origin.get(key.name, display_path(path))
         if text is None or (text.strip() == "" and key.default is None):
