@@ -57,13 +57,15 @@ class Platform:
     def synth(self) -> None:
         example = (self.settings_dir / ".env.example").read_text()
         lines = [line for line in example.splitlines() if line.split("=", 1)[0] not in self.overrides]
-        (self.settings_dir / ".env").write_text("\n".join([*lines, *(f"{k}={v}" for k, v in self.overrides.items())]))
+        # None drops a setting (ECS_SETTINGS' APP_RUNNER_CONNECTION_ARN).
+        overrides = [f"{k}={v}" for k, v in self.overrides.items() if v is not None]
+        (self.settings_dir / ".env").write_text("\n".join([*lines, *overrides]))
         settings = settings_from(self.settings_dir / ".env")
         synthesize([StackInput(settings, tuple(load_workers(settings)))], self.out)
         override = self.stack_dir / "emulator_override.tf.json"
         if not override.exists():  # written once: a re-synth must keep it, like any file of the user's
             override.write_text(json.dumps(provider_override(self.endpoints["moto"],
-                                                             apprunner=self.endpoints["apprunner"]), indent=2))
+                                                             apprunner=self.endpoints.get("apprunner")), indent=2))
 
     def terraform(self, *args: str, ok=(0,), timeout=900, label: str = ""):
         started = time.monotonic()
@@ -254,3 +256,5 @@ def test_adding_a_secret_arn_updates_services_and_their_roles_in_place(platform)
     changes = step(platform, "secret", api_changes=False)
     assert {c["type"] for c in changes} <= {"aws_apprunner_service", "aws_iam_role_policy"}
     assert changes and all(c["action"] == "update" for c in changes)
+
+
