@@ -4,11 +4,12 @@ does not, so a second plan is empty exactly when it would be on AWS.
 moto 5.2:
 - keeps no API Gateway integration `connectionId` (every second plan would show the VPC link as changed)
   and has no UpdateMethod or UpdateIntegration (switching API_AUTHORIZATION, or moving an integration to
-  another VPC link or URI, would fail to apply). Added as API Gateway documents them; any other patch path
-  is refused loudly, never ignored.
+  another VPC link or URI, would fail to apply), nor UpdateVpcLink (switching COMPUTE changes the link's
+  description). Added as API Gateway documents them; any other patch path is refused loudly, never ignored.
 - returns an empty Serverless v1 ScalingConfigurationInfo for every Aurora cluster (RDS omits it outside
   engine mode `serverless`);
-- drops the description of a security group rule that references another group;
+- drops the description of a security group rule that references another group, and ignores a new referenced
+  group in ModifySecurityGroupRules (switching COMPUTE moves the data stores' rule to the tasks' group in place);
 - gives an interface endpoint no network interface for a subnet added later (AWS adds one per subnet);
 - loses a DB subnet group when it is modified;
 - keeps no Performance Insights flag of a DB instance (every second plan would turn it on again);
@@ -36,6 +37,7 @@ from moto.core.responses import ActionResult, EmptyResult
 from moto.core.utils import camelcase_to_underscores
 from moto.ecs import responses as ecs_responses
 from moto.ec2.models import security_groups, vpcs
+from moto.ec2.exceptions import InvalidSecurityGroupNotFoundError
 from moto.ec2.utils import random_private_ip
 from moto.rds import models as rds_models
 
@@ -117,6 +119,15 @@ def update_integration(self):
     return 200, {}, json.dumps(integration.to_json())
 
 
+def update_vpc_link(self):
+    link = self.backend.get_vpc_link(vpc_link_id=self.path.split("/")[-1])
+    error = _apply(link, self._get_param("patchOperations"),
+                   {"/name": ("name", str), "/description": ("description", str)}, {})
+    if error:
+        return self.error("BadRequestException", error)
+    return 200, {}, json.dumps(link.to_json())
+
+
 _scaling_configuration_info = rds_models.DBCluster.scaling_configuration_info.fget
 
 
@@ -143,6 +154,26 @@ def _modify_endpoint(self, policy_doc, add_subnets, remove_subnets, *args):
     for eni_id in [e for e in self.network_interface_ids if enis[e].subnet.id in (remove_subnets or [])]:
         self.network_interface_ids.remove(eni_id)
         enis.pop(eni_id, None)
+
+
+_modify_security_group_rules = security_groups.SecurityGroupBackend.modify_security_group_rules
+
+
+def _modify_rules(self, group_id, rules):
+    _modify_security_group_rules(self, group_id, rules)
+    group = self.get_security_group_by_name_or_id(group_id)
+    for rule_id, new_rule in rules.items():
+        referenced = new_rule.get("ReferencedGroupId")
+        if referenced is None:
+            continue
+        if self.get_security_group_by_name_or_id(referenced) is None:
+            raise InvalidSecurityGroupNotFoundError(referenced)
+        rule = group.get_rule(rule_id)
+        # moto put the description in the (CIDR) ip_range; a rule names either a CIDR or a group.
+        description = rule.ip_range.get("Description", rule.source_group.get("Description"))
+        rule.ip_range = {}
+        rule.source_group = {"GroupId": referenced, "UserId": self.account_id, "OwnerId": self.account_id,
+                             **({"Description": description} if description is not None else {})}
 
 
 _modify_db_subnet_group = rds_models.RDSBackend.modify_db_subnet_group
@@ -298,6 +329,7 @@ rds_models.DBInstance.__init__ = _db_instance
 rds_models.DBInstance.performance_insights_enabled = property(
     lambda self: bool(getattr(self, "enable_performance_insights", False)))
 vpcs.VPCEndPoint.modify = _modify_endpoint
+security_groups.SecurityGroupBackend.modify_security_group_rules = _modify_rules
 rds_models.RDSBackend.modify_db_subnet_group = _modify_subnet_group
 rds_models.DBCluster.scaling_configuration_info = property(_scaling_info)
 security_groups.SecurityGroupRule.description = property(_rule_description)
@@ -306,6 +338,7 @@ models.Integration.to_json = _to_json
 responses.APIGatewayResponse.put_integration = put_integration
 responses.APIGatewayResponse.update_method = update_method
 responses.APIGatewayResponse.update_integration = update_integration
+responses.APIGatewayResponse.update_vpc_link = update_vpc_link
 
 if __name__ == "__main__":
     from moto.server import main
