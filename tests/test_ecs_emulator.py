@@ -133,14 +133,18 @@ def test_every_log_group_is_encrypted_with_a_retention(platform):
         assert group.get("kmsKeyId") in keys and group.get("retentionInDays"), group["logGroupName"]
 
 
-def test_the_build_rolls_every_service_of_the_cluster(platform):
-    """What the CodeBuild project was given reads back: the build has every service to roll and its webhook."""
+def assert_the_build_rolls_every_service(platform: Platform) -> None:
     [project] = platform.client("codebuild").batch_get_projects(names=["acme-dev-workers-image"])["projects"]
     variables = {v["name"]: v["value"] for v in project["environment"]["environmentVariables"]}
     assert sorted(variables["ECS_SERVICES"].split()) == sorted(s["serviceArn"] for s in services_of(platform).values())
     assert project["webhook"]["filterGroups"][0][1] == {"type": "HEAD_REF", "pattern": "^refs/heads/main$",
                                                         "excludeMatchedPattern": False}
     assert project["concurrentBuildLimit"] == 1
+
+
+def test_the_build_rolls_every_service_of_the_cluster_on_every_push(platform):
+    """What the CodeBuild project was given reads back: every service to roll, and its push webhook."""
+    assert_the_build_rolls_every_service(platform)
 
 
 def test_resizing_a_worker_registers_a_revision_and_updates_its_service_in_place(platform):
@@ -162,4 +166,4 @@ def test_adding_a_worker_adds_its_service_rule_and_build_target(platform):
     assert ("aws_codebuild_project", "update") in {(c["type"], c["action"]) for c in changes}
     assert not [c for c in changes if c["action"] in ("delete", "replace") and c["type"] != DEPLOYMENT], changes
     assert "acme-dev-reports" in services_of(platform)
-    test_the_build_rolls_every_service_of_the_cluster(platform)
+    assert_the_build_rolls_every_service(platform)
