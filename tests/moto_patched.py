@@ -17,7 +17,7 @@ moto 5.2:
   rebalancing... are dropped, so every second plan would set them again); UpdateService already keeps them all;
 - has no Application Auto Scaling tags (ListTagsForResource, TagResource, UntagResource): the provider reads a
   scalable target's tags after registering it, and the apply fails without them;
-- keeps only some fields of a CodeBuild project (concurrentBuildLimit, among others, would plan again) and has no
+- keeps only the CodeBuild project fields it knows (concurrentBuildLimit would plan again, for one) and has no
   UpdateProject nor webhook actions (CreateWebhook, UpdateWebhook, DeleteWebhook): a project reads back as
   written, an update (a new worker to roll) applies, and the webhook is kept on its project, where
   BatchGetProjects returns it, as CodeBuild does.

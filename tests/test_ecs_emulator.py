@@ -18,7 +18,7 @@ from workers_scan import load_workers
 from workers_scan.environment import SECRET_KEY_RE
 
 from .emulator import moto_server
-from .helpers import ECS_SETTINGS, settings_from
+from .helpers import CODECONNECTIONS_ARN, ECS_SETTINGS, settings_from
 from .test_day2 import DEPLOYMENT, Platform, differences, step
 
 pytestmark = pytest.mark.emulator
@@ -139,7 +139,8 @@ def assert_the_build_rolls_every_service(platform: Platform) -> None:
     assert sorted(variables["ECS_SERVICES"].split()) == sorted(s["serviceArn"] for s in services_of(platform).values())
     assert project["webhook"]["filterGroups"][0][1] == {"type": "HEAD_REF", "pattern": "^refs/heads/main$",
                                                         "excludeMatchedPattern": False}
-    assert project["concurrentBuildLimit"] == 1
+    # The build clones through the CodeStar connection it was given, not through stored GitHub credentials.
+    assert project["source"]["auth"] == {"type": "CODECONNECTIONS", "resource": CODECONNECTIONS_ARN}
 
 
 def test_the_build_rolls_every_service_of_the_cluster_on_every_push(platform):
