@@ -4,14 +4,23 @@ does not, so a second plan is empty exactly when it would be on AWS.
 moto 5.2:
 - keeps no API Gateway integration `connectionId` (every second plan would show the VPC link as changed)
   and has no UpdateMethod or UpdateIntegration (switching API_AUTHORIZATION, or moving an integration to
-  another VPC link or URI, would fail to apply). Added as API Gateway documents them; any other patch path
-  is refused loudly, never ignored.
+  another VPC link or URI, would fail to apply), nor UpdateVpcLink (switching COMPUTE changes the link's
+  description). Added as API Gateway documents them; any other patch path is refused loudly, never ignored.
 - returns an empty Serverless v1 ScalingConfigurationInfo for every Aurora cluster (RDS omits it outside
   engine mode `serverless`);
-- drops the description of a security group rule that references another group;
+- drops the description of a security group rule that references another group, and ignores a new referenced
+  group in ModifySecurityGroupRules (switching COMPUTE moves the data stores' rule to the tasks' group in place);
 - gives an interface endpoint no network interface for a subnet added later (AWS adds one per subnet);
 - loses a DB subnet group when it is modified;
-- keeps no Performance Insights flag of a DB instance (every second plan would turn it on again).
+- keeps no Performance Insights flag of a DB instance (every second plan would turn it on again);
+- keeps only some fields of an ECS CreateService (health check grace period, ECS managed tags, availability zone
+  rebalancing... are dropped, so every second plan would set them again); UpdateService already keeps them all;
+- has no Application Auto Scaling tags (ListTagsForResource, TagResource, UntagResource): the provider reads a
+  scalable target's tags after registering it, and the apply fails without them;
+- keeps only the CodeBuild project fields it knows (concurrentBuildLimit would plan again, for one) and has no
+  UpdateProject nor webhook actions (CreateWebhook, UpdateWebhook, DeleteWebhook): a project reads back as
+  written, an update (a new worker to roll) applies, and the webhook is kept on its project, where
+  BatchGetProjects returns it, as CodeBuild does.
 """
 
 from __future__ import annotations
@@ -20,7 +29,15 @@ import json
 import sys
 
 from moto.apigateway import models, responses
+from moto.applicationautoscaling import models as autoscaling_models
+from moto.applicationautoscaling import responses as autoscaling_responses
+from moto.codebuild import responses as codebuild_responses
+from moto.core.exceptions import JsonRESTError
+from moto.core.responses import ActionResult, EmptyResult
+from moto.core.utils import camelcase_to_underscores
+from moto.ecs import responses as ecs_responses
 from moto.ec2.models import security_groups, vpcs
+from moto.ec2.exceptions import InvalidSecurityGroupNotFoundError
 from moto.ec2.utils import random_private_ip
 from moto.rds import models as rds_models
 
@@ -102,6 +119,15 @@ def update_integration(self):
     return 200, {}, json.dumps(integration.to_json())
 
 
+def update_vpc_link(self):
+    link = self.backend.get_vpc_link(vpc_link_id=self.path.split("/")[-1])
+    error = _apply(link, self._get_param("patchOperations"),
+                   {"/name": ("name", str), "/description": ("description", str)}, {})
+    if error:
+        return self.error("BadRequestException", error)
+    return 200, {}, json.dumps(link.to_json())
+
+
 _scaling_configuration_info = rds_models.DBCluster.scaling_configuration_info.fget
 
 
@@ -130,6 +156,26 @@ def _modify_endpoint(self, policy_doc, add_subnets, remove_subnets, *args):
         enis.pop(eni_id, None)
 
 
+_modify_security_group_rules = security_groups.SecurityGroupBackend.modify_security_group_rules
+
+
+def _modify_rules(self, group_id, rules):
+    _modify_security_group_rules(self, group_id, rules)
+    group = self.get_security_group_by_name_or_id(group_id)
+    for rule_id, new_rule in rules.items():
+        referenced = new_rule.get("ReferencedGroupId")
+        if referenced is None:
+            continue
+        if self.get_security_group_by_name_or_id(referenced) is None:
+            raise InvalidSecurityGroupNotFoundError(referenced)
+        rule = group.get_rule(rule_id)
+        # moto put the description in the (CIDR) ip_range; a rule names either a CIDR or a group.
+        description = rule.ip_range.get("Description", rule.source_group.get("Description"))
+        rule.ip_range = {}
+        rule.source_group = {"GroupId": referenced, "UserId": self.account_id, "OwnerId": self.account_id,
+                             **({"Description": description} if description is not None else {})}
+
+
 _modify_db_subnet_group = rds_models.RDSBackend.modify_db_subnet_group
 
 
@@ -148,10 +194,142 @@ def _db_instance(self, *args, **kwargs):
     self.enable_performance_insights = bool(kwargs.get("enable_performance_insights"))
 
 
+# Application Auto Scaling tags, by scalable target ARN (RegisterScalableTarget's Tags, TagResource).
+def _target_tags(response) -> dict[str, str]:
+    backend = response.applicationautoscaling_backend
+    if not hasattr(backend, "tags_by_arn"):
+        backend.tags_by_arn = {}
+    return backend.tags_by_arn
+
+
+_register_scalable_target = autoscaling_responses.ApplicationAutoScalingResponse.register_scalable_target
+
+
+def register_scalable_target(self):
+    body = _register_scalable_target(self)
+    arn = json.loads(body)["ScalableTargetARN"]
+    _target_tags(self).setdefault(arn, {}).update(self._get_param("Tags") or {})
+    return body
+
+
+def _known_target(self, arn):
+    targets = self.applicationautoscaling_backend.targets
+    return any(t.arn == arn for by_dimension in targets.values() for t in by_dimension.values())
+
+
+def list_target_tags(self):
+    arn = self._get_param("ResourceARN")
+    if not _known_target(self, arn):
+        raise JsonRESTError("ResourceNotFoundException", f"No scalable target {arn}")
+    return json.dumps({"Tags": _target_tags(self).get(arn, {})})
+
+
+def tag_target(self):
+    _target_tags(self).setdefault(self._get_param("ResourceARN"), {}).update(self._get_param("Tags") or {})
+    return "{}"
+
+
+def untag_target(self):
+    tags = _target_tags(self).get(self._get_param("ResourceARN"), {})
+    for key in self._get_param("TagKeys") or []:
+        tags.pop(key, None)
+    return "{}"
+
+
+# CodeBuild: every field of CreateProject and UpdateProject read back as written, and the webhook actions.
+_create_project = codebuild_responses.CodeBuildResponse.create_project
+# Request fields BatchGetProjects returns under another shape: moto already sets them its way.
+_NOT_PROJECT_FIELDS = {"badgeEnabled", "autoRetryLimit"}
+
+
+def _project(self, name):
+    project = self.codebuild_backend.codebuild_projects.get(name)
+    if project is None:
+        return None
+    return project.project_metadata
+
+
+def _write_project(metadata: dict, request: dict) -> None:
+    metadata.update({k: v for k, v in request.items() if k not in _NOT_PROJECT_FIELDS})
+    if "badgeEnabled" in request:
+        metadata["badge"] = {"badgeEnabled": request["badgeEnabled"]}
+
+
+def create_project(self):
+    result = _create_project(self)
+    _write_project(_project(self, self._get_param("name")), json.loads(self.body))
+    return result
+
+
+def update_project(self):
+    metadata = _project(self, self._get_param("name"))
+    if metadata is None:
+        raise JsonRESTError("ResourceNotFoundException", f"Project {self._get_param('name')} does not exist")
+    _write_project(metadata, json.loads(self.body))
+    return ActionResult({"project": metadata})
+
+
+def create_webhook(self):
+    metadata = _project(self, self._get_param("projectName"))
+    if metadata is None:
+        raise JsonRESTError("ResourceNotFoundException", f"Project {self._get_param('projectName')} does not exist")
+    if "webhook" in metadata:
+        raise JsonRESTError("ResourceAlreadyExistsException", "The project already has a webhook")
+    request = json.loads(self.body)
+    metadata["webhook"] = {
+        "url": f"https://api.github.com/repos/webhooks/{metadata['name']}", "secret": "",
+        "payloadUrl": f"https://codebuild.{self.region}.amazonaws.com/webhooks?t={metadata['name']}",
+        **{k: request[k] for k in ("branchFilter", "filterGroups", "buildType") if k in request}}
+    return ActionResult({"webhook": metadata["webhook"]})
+
+
+def update_webhook(self):
+    metadata = _project(self, self._get_param("projectName"))
+    if metadata is None or "webhook" not in metadata:
+        raise JsonRESTError("ResourceNotFoundException", "No webhook for that project")
+    request = json.loads(self.body)
+    metadata["webhook"].update({k: request[k] for k in ("branchFilter", "filterGroups", "buildType") if k in request})
+    return ActionResult({"webhook": metadata["webhook"]})
+
+
+def delete_webhook(self):
+    metadata = _project(self, self._get_param("projectName"))
+    if metadata is None or metadata.pop("webhook", None) is None:
+        raise JsonRESTError("ResourceNotFoundException", "No webhook for that project")
+    return EmptyResult()
+
+
+_create_service = ecs_responses.EC2ContainerServiceResponse.create_service
+
+
+def create_service(self):
+    """CreateService keeping every field moto's Service drops (UpdateService already keeps them, the same way)."""
+    result = _create_service(self)
+    service = result.result["service"]
+    for key, value in self._get_params().items():
+        attribute = camelcase_to_underscores(key)
+        if value is not None and not hasattr(service, attribute) and key != "clientToken":
+            setattr(service, attribute, value)
+    return result
+
+
+ecs_responses.EC2ContainerServiceResponse.create_service = create_service
+CodeBuildResponse = codebuild_responses.CodeBuildResponse
+CodeBuildResponse.create_project = create_project
+CodeBuildResponse.update_project = update_project
+CodeBuildResponse.create_webhook = create_webhook
+CodeBuildResponse.update_webhook = update_webhook
+CodeBuildResponse.delete_webhook = delete_webhook
+AutoScalingResponse = autoscaling_responses.ApplicationAutoScalingResponse
+AutoScalingResponse.register_scalable_target = register_scalable_target
+AutoScalingResponse.list_tags_for_resource = list_target_tags
+AutoScalingResponse.tag_resource = tag_target
+AutoScalingResponse.untag_resource = untag_target
 rds_models.DBInstance.__init__ = _db_instance
 rds_models.DBInstance.performance_insights_enabled = property(
     lambda self: bool(getattr(self, "enable_performance_insights", False)))
 vpcs.VPCEndPoint.modify = _modify_endpoint
+security_groups.SecurityGroupBackend.modify_security_group_rules = _modify_rules
 rds_models.RDSBackend.modify_db_subnet_group = _modify_subnet_group
 rds_models.DBCluster.scaling_configuration_info = property(_scaling_info)
 security_groups.SecurityGroupRule.description = property(_rule_description)
@@ -160,6 +338,7 @@ models.Integration.to_json = _to_json
 responses.APIGatewayResponse.put_integration = put_integration
 responses.APIGatewayResponse.update_method = update_method
 responses.APIGatewayResponse.update_integration = update_integration
+responses.APIGatewayResponse.update_vpc_link = update_vpc_link
 
 if __name__ == "__main__":
     from moto.server import main

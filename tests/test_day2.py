@@ -10,7 +10,8 @@ changed.
 AWS is moto (tests/moto_patched.py) plus the App Runner stand-in (tests/apprunner_standin.py), which refuses
 what App Runner refuses: deleting an auto scaling configuration or VPC connector in use, a second connector
 revision of one name, an 11th scaling configuration name. Redis is off: moto's ElastiCache replication
-groups do not read back.
+groups do not read back. The last step switches the platform to COMPUTE=ecs (tests/test_ecs_emulator.py applies
+ECS from scratch).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from workers_scan.settings import EXAMPLE_SETTINGS
 
 from .apprunner_standin import apprunner_standin
 from .emulator import CREDENTIALS, moto_server, provider_override
-from .helpers import settings_from
+from .helpers import ECS_SETTINGS, settings_from
 from .terraform import run, terraform_env
 
 pytestmark = pytest.mark.emulator
@@ -57,13 +58,15 @@ class Platform:
     def synth(self) -> None:
         example = (self.settings_dir / ".env.example").read_text()
         lines = [line for line in example.splitlines() if line.split("=", 1)[0] not in self.overrides]
-        (self.settings_dir / ".env").write_text("\n".join([*lines, *(f"{k}={v}" for k, v in self.overrides.items())]))
+        # None drops a setting (ECS_SETTINGS' APP_RUNNER_CONNECTION_ARN).
+        overrides = [f"{k}={v}" for k, v in self.overrides.items() if v is not None]
+        (self.settings_dir / ".env").write_text("\n".join([*lines, *overrides]))
         settings = settings_from(self.settings_dir / ".env")
         synthesize([StackInput(settings, tuple(load_workers(settings)))], self.out)
         override = self.stack_dir / "emulator_override.tf.json"
         if not override.exists():  # written once: a re-synth must keep it, like any file of the user's
             override.write_text(json.dumps(provider_override(self.endpoints["moto"],
-                                                             apprunner=self.endpoints["apprunner"]), indent=2))
+                                                             apprunner=self.endpoints.get("apprunner")), indent=2))
 
     def terraform(self, *args: str, ok=(0,), timeout=900, label: str = ""):
         started = time.monotonic()
@@ -254,3 +257,22 @@ def test_adding_a_secret_arn_updates_services_and_their_roles_in_place(platform)
     changes = step(platform, "secret", api_changes=False)
     assert {c["type"] for c in changes} <= {"aws_apprunner_service", "aws_iam_role_policy"}
     assert changes and all(c["action"] == "update" for c in changes)
+
+
+
+def test_switching_to_ecs_keeps_the_network_the_stores_and_the_way_in(platform):
+    """Last: the applied App Runner platform moves to COMPUTE=ecs in one apply."""
+    def way_in(state: dict) -> dict:
+        return {"nlb": [lb["arn"] for lb in state["aws_lb"] if lb["load_balancer_type"] == "network"],
+                "vpc_link": [link["id"] for link in state["aws_api_gateway_vpc_link"]]}
+
+    before = way_in(platform.state())
+    assert len(platform.state()["aws_lb"]) == 1  # the NLB: any aws_lb the switch deletes or replaces is that one
+    platform.overrides.update(ECS_SETTINGS)
+    changes = step(platform, "compute-ecs", api_changes=True)
+    kept = ("aws_vpc", "aws_subnet", "aws_nat_gateway", "aws_wafv2_web_acl", "aws_api_gateway_vpc_link", "aws_lb")
+    moved = [(c["address"], c["action"]) for c in changes if c["type"] in kept and c["action"] in ("delete", "replace")]
+    assert not moved, f"replaced or deleted by the switch: {moved}"
+    assert way_in(platform.state()) == before
+    assert {"aws_ecs_service", "aws_codebuild_project"} <= {c["type"] for c in changes if c["action"] == "create"}
+    assert {c["action"] for c in changes if c["type"].startswith("aws_apprunner_")} == {"delete"}

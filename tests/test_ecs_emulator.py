@@ -1,0 +1,170 @@
+"""COMPUTE=ecs applied on the emulator: the example's Fargate services, their ALB and the image pipeline, then day 2.
+
+The same platform and the same rules as tests/test_day2.py (its Platform and step()): synthesized in place,
+applied in one run, then planned again, and that plan must be empty. AWS is moto alone (tests/moto_patched.py
+mends what it does not read back as written and adds CodeBuild's webhook actions); ECS needs no App Runner
+stand-in. Redis is off, as there.
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import ExitStack
+
+import pytest
+
+from constructs_lib.fargate_service import CONTAINER_NAME, worker_host
+from workers_scan import load_workers
+from workers_scan.environment import SECRET_KEY_RE
+
+from .emulator import moto_server
+from .helpers import CODECONNECTIONS_ARN, ECS_SETTINGS, settings_from
+from .test_day2 import DEPLOYMENT, Platform, differences, step
+
+pytestmark = pytest.mark.emulator
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ecs")
+    with ExitStack() as stack:
+        platform = Platform(root, {"moto": stack.enter_context(moto_server(root / "moto.log"))})
+        platform.overrides.update(ECS_SETTINGS)
+        platform.synth()
+        platform.terraform("init", "-no-color", "-input=false")
+        created = platform.apply("first")
+        assert {c["action"] for c in created} == {"create"}
+        # The pipeline is applied in the same run as the services it rolls.
+        assert {"aws_codebuild_project", "aws_codebuild_webhook", "aws_ecr_repository"} <= {c["type"] for c in created}
+        leftover = [(c["address"], c["change"]["actions"], differences(c)) for c in platform.plan("first-again")]
+        assert not leftover, f"the plan after the first apply is not empty: {leftover}"
+        yield platform
+
+
+def workers_of(platform: Platform):
+    return load_workers(settings_from(platform.settings_dir / ".env"))
+
+
+def services_of(platform: Platform) -> dict[str, dict]:
+    """Every applied ECS service as ECS describes it, by name."""
+    ecs = platform.client("ecs")
+    [cluster] = platform.state()["aws_ecs_cluster"]
+    arns = ecs.list_services(cluster=cluster["arn"])["serviceArns"]
+    return {s["serviceName"]: s for s in ecs.describe_services(cluster=cluster["arn"], services=arns)["services"]}
+
+
+def test_every_worker_runs_in_the_private_subnets_without_a_public_ip(platform):
+    private = {s["SubnetId"] for s in platform.client("ec2").describe_subnets(
+        Filters=[{"Name": "tag:Tier", "Values": ["private"]}])["Subnets"]}
+    services = services_of(platform)
+    assert sorted(services) == sorted(w.service_name for w in workers_of(platform))
+    assert len(private) == 2  # one per zone (AVAILABILITY_ZONES)
+    for name, service in services.items():
+        network = service["networkConfiguration"]["awsvpcConfiguration"]
+        assert network["assignPublicIp"] == "DISABLED", name
+        assert set(network["subnets"]) == private, name
+
+
+def test_task_definitions_hold_secret_references_never_values(platform):
+    ecs = platform.client("ecs")
+    for name, service in services_of(platform).items():
+        task = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
+        [container] = task["containerDefinitions"]
+        assert container["name"] == CONTAINER_NAME
+        secrets = {s["name"]: s for s in container["secrets"]}
+        assert "STRIPE_API_KEY" in secrets, name  # the example's secret (.env.workers), by reference
+        for secret in secrets.values():
+            assert set(secret) == {"name", "valueFrom"} and secret["valueFrom"].startswith("arn:aws:"), (name, secret)
+        # A secret-looking plain variable may only name a secret the worker reads itself (DB_SECRET_ARN).
+        plain = [(v["name"], v["value"]) for v in container["environment"]
+                 if SECRET_KEY_RE.search(v["name"].upper()) and not v["value"].startswith("arn:aws:")]
+        assert not plain, f"{name}: secret-looking variables in plain text: {plain}"
+
+
+def test_the_nlb_forwards_to_the_alb_which_routes_each_host_to_its_worker(platform):
+    elbv2, state = platform.client("elbv2"), platform.state()
+    balancers = {lb["Type"]: lb for lb in elbv2.describe_load_balancers()["LoadBalancers"]}
+    nlb, alb = balancers["network"], balancers["application"]
+    assert (nlb["Scheme"], alb["Scheme"]) == ("internal", "internal")
+    [nlb_listener] = elbv2.describe_listeners(LoadBalancerArn=nlb["LoadBalancerArn"])["Listeners"]
+    [forward] = nlb_listener["DefaultActions"]
+    [group] = elbv2.describe_target_groups(TargetGroupArns=[forward["TargetGroupArn"]])["TargetGroups"]
+    assert group["TargetType"] == "alb"
+    targets = elbv2.describe_target_health(TargetGroupArn=group["TargetGroupArn"])["TargetHealthDescriptions"]
+    assert [t["Target"]["Id"] for t in targets] == [alb["LoadBalancerArn"]]
+
+    [alb_listener] = elbv2.describe_listeners(LoadBalancerArn=alb["LoadBalancerArn"])["Listeners"]
+    assert alb_listener["Port"] == group["Port"]
+    rules = [r for r in elbv2.describe_rules(ListenerArn=alb_listener["ListenerArn"])["Rules"] if not r["IsDefault"]]
+    services = services_of(platform)
+    routed = {}
+    for rule in rules:
+        [condition], [action] = rule["Conditions"], rule["Actions"]
+        [host] = condition["HostHeaderConfig"]["Values"]
+        assert (condition["Field"], action["Type"]) == ("host-header", "forward")
+        routed[host] = action["TargetGroupArn"]
+    assert routed == {worker_host(w.route): services[w.service_name]["loadBalancers"][0]["targetGroupArn"]
+                      for w in workers_of(platform)}
+    assert len(state["aws_lb_listener_rule"]) == len(rules)
+
+
+def test_the_data_stores_admit_only_the_tasks_group(platform):
+    ec2, rds = platform.client("ec2"), platform.client("rds")
+    [cluster] = rds.describe_db_clusters()["DBClusters"]
+    [store_group] = [g["VpcSecurityGroupId"] for g in cluster["VpcSecurityGroups"]]
+    [group] = ec2.describe_security_groups(GroupIds=[store_group])["SecurityGroups"]
+    sources = [(p["FromPort"], pair["GroupId"]) for p in group["IpPermissions"] for pair in p["UserIdGroupPairs"]]
+    assert all(not (p["IpRanges"] or p.get("Ipv6Ranges") or p.get("PrefixListIds")) for p in group["IpPermissions"])
+    [(port, tasks)] = sources
+    assert port == cluster["Port"]
+    # ...and that one group is every worker's.
+    for name, service in services_of(platform).items():
+        assert tasks in service["networkConfiguration"]["awsvpcConfiguration"]["securityGroups"], name
+
+
+def test_every_log_group_is_encrypted_with_a_retention(platform):
+    state = platform.state()
+    keys = {key["arn"] for key in state["aws_kms_key"]}
+    groups = platform.client("logs").describe_log_groups()["logGroups"]
+    names = {g["logGroupName"] for g in groups}
+    assert names >= {g["name"] for g in state["aws_cloudwatch_log_group"]}
+    assert {f"/ecs/{w.service_name}" for w in workers_of(platform)} | {"/aws/codebuild/acme-dev-workers-image"} <= names
+    for group in groups:
+        assert group.get("kmsKeyId") in keys and group.get("retentionInDays"), group["logGroupName"]
+
+
+def assert_the_build_rolls_every_service(platform: Platform) -> None:
+    [project] = platform.client("codebuild").batch_get_projects(names=["acme-dev-workers-image"])["projects"]
+    variables = {v["name"]: v["value"] for v in project["environment"]["environmentVariables"]}
+    assert sorted(variables["ECS_SERVICES"].split()) == sorted(s["serviceArn"] for s in services_of(platform).values())
+    assert project["webhook"]["filterGroups"][0][1] == {"type": "HEAD_REF", "pattern": "^refs/heads/main$",
+                                                        "excludeMatchedPattern": False}
+    # The build clones through the CodeStar connection it was given, not through stored GitHub credentials.
+    assert project["source"]["auth"] == {"type": "CODECONNECTIONS", "resource": CODECONNECTIONS_ARN}
+
+
+def test_the_build_rolls_every_service_of_the_cluster_on_every_push(platform):
+    """What the CodeBuild project was given reads back: every service to roll, and its push webhook."""
+    assert_the_build_rolls_every_service(platform)
+
+
+def test_resizing_a_worker_registers_a_revision_and_updates_its_service_in_place(platform):
+    toml = platform.settings_dir / "workers.toml"
+    toml.write_text(toml.read_text().replace("cpu = 512\nmemory = 1024", "cpu = 1024\nmemory = 2048"))
+    changes = step(platform, "resize", api_changes=False)
+    by_type = sorted((c["type"], c["action"]) for c in changes)
+    assert by_type == [("aws_ecs_service", "update"), ("aws_ecs_task_definition", "replace")], changes
+    service = services_of(platform)["acme-dev-email-sender"]
+    task = platform.client("ecs").describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
+    assert (task["cpu"], task["memory"], task["revision"]) == ("1024", "2048", 2)
+
+
+def test_adding_a_worker_adds_its_service_rule_and_build_target(platform):
+    (platform.monorepo / "apps" / "api" / "src" / "workers" / "reports.ts").write_text("export {};\n")
+    changes = step(platform, "add-worker", api_changes=True)
+    created = {c["type"] for c in changes if c["action"] == "create"}
+    assert {"aws_ecs_service", "aws_ecs_task_definition", "aws_lb_listener_rule", "aws_lb_target_group"} <= created
+    assert ("aws_codebuild_project", "update") in {(c["type"], c["action"]) for c in changes}
+    assert not [c for c in changes if c["action"] in ("delete", "replace") and c["type"] != DEPLOYMENT], changes
+    assert "acme-dev-reports" in services_of(platform)
+    assert_the_build_rolls_every_service(platform)
