@@ -1,8 +1,10 @@
 """The private way in: an internal NLB (the REST API's VPC link reaches only an NLB) in front of either the
 apprunner.requests interface endpoint (COMPUTE=apprunner) or the workers' internal ALB (COMPUTE=ecs).
 
-The NLB keeps its address whatever the backend, so switching COMPUTE never replaces the VPC link: only its
-listener's target group changes (and the listener's port, 443 -> 80 for an ALB without a certificate)."""
+The NLB keeps its address whatever the backend, so switching COMPUTE never replaces the VPC link (its
+description, which names the backend, updates in place). On 443 (App Runner, or an ALB with a certificate) the
+listener keeps its address and only changes target group; an ALB without a certificate gets a listener on 80,
+and the one on 443 is deleted."""
 
 from __future__ import annotations
 
