@@ -365,6 +365,15 @@ def test_a_renamed_api_package_gets_the_default_build_command_with_its_name(tmp_
                             "set BUILD_COMMAND: this is its default)")
 
 
+def test_the_workers_package_is_looked_for_inside_the_monorepo_only(tmp_path):
+    from workers_scan.build_check import workers_package
+
+    (tmp_path / "package.json").write_text('{"name": "outside-the-monorepo"}\n')
+    env = make_monorepo(tmp_path / "repo", ["orders.ts"])
+    (tmp_path / "repo" / "apps" / "api" / "package.json").unlink()
+    assert workers_package(settings_from(env)) is None
+
+
 def test_a_wrong_monorepo_root_is_one_problem_not_one_per_file_the_commands_miss(tmp_path):
     env = make_monorepo(tmp_path / "repo", ["orders.ts"], settings={"MONOREPO_ROOT": ".."})
     [problem] = problems_of(env)

@@ -65,3 +65,13 @@ def test_a_workers_host_is_its_route_under_the_internal_routing_domain():
 def test_the_alb_listens_https_only_with_a_certificate():
     assert alb_listener(tls=True) == ("HTTPS", 443)
     assert alb_listener(tls=False) == ("HTTP", 80)
+
+
+def test_fargates_table_holds_the_documented_edges():
+    """Pinned against the ECS Developer Guide's task size table, not derived from the code that builds it."""
+    from workers_scan.fargate import FARGATE_CPU_MEMORY as table
+
+    assert {cpu: (m[0], m[-1], len(m)) for cpu, m in table.items()} == {
+        256: (512, 2048, 3), 512: (1024, 4096, 4), 1024: (2048, 8192, 7), 2048: (4096, 16384, 13),
+        4096: (8192, 30720, 23), 8192: (16384, 61440, 12), 16384: (32768, 122880, 12)}
+    assert table[512] == (1024, 2048, 3072, 4096) and table[8192][:2] == (16384, 20480)

@@ -330,6 +330,9 @@ def test_waf_rules_to_count_must_be_published_rules_of_the_groups(tmp_path):
     assert "infra/aws/.env: WAF_COUNT_RULES: names no rule of AWSManagedRulesCommonRuleSet or " in problem
     assert "'SizeRestriction_Body' (did you mean SizeRestrictions_BODY?)" in problem and "'Bogus'" in problem
     assert "'SizeRestrictions_BODY'" not in problem
+    assert problem.endswith("AWSManagedRulesCommonRuleSet or AWSManagedRulesKnownBadInputsRuleSet: "
+                            "'SizeRestriction_Body' (did you mean SizeRestrictions_BODY?), 'Bogus'; rule names are "
+                            "case-sensitive, e.g. SizeRestrictions_BODY, NoUserAgent_HEADER")
 
 
 def test_waf_rules_to_count_keep_their_order_once_each(tmp_path):
@@ -817,3 +820,13 @@ def test_environments_is_parsed_once_for_all_of_them(tmp_path, monkeypatch):
     assert [s.environment for s in load_all_settings(SettingsSource(env, is_example=False), environ={})] == [
         "dev", "qa", "prod"]
     assert calls == ["dev,qa,prod"]
+
+
+def test_a_settings_file_is_recognised_by_its_connection_key_on_any_line(tmp_path):
+    """Run where the settings are, a file that sets either backend's connection (after comments) is found."""
+    (tmp_path / "infra" / "aws").mkdir(parents=True)
+    found = tmp_path / "infra" / "aws" / ".env"
+    found.write_text(f"# ours\nCOMPUTE=ecs\nexport CODECONNECTIONS_ARN={CODECONNECTIONS_ARN}\n")
+    assert locate_settings(environ={}, default=tmp_path / "none", cwd=tmp_path).path == found.absolute()
+    found.write_text("# an application's own .env\nDATABASE_URL=postgres://x\n")
+    assert locate_settings(environ={}, default=tmp_path / "none", cwd=tmp_path).is_example
