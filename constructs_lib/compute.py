@@ -149,7 +149,7 @@ class EcsCompute:
         self._stack, self._settings, self._workers = stack, settings, workers
         self._network, self._logs_kms_key_arn = network, logs_kms_key_arn
         certificate = settings.ecs_certificate_arn or None
-        protocol, port = alb_listener(tls=certificate is not None)
+        port = alb_listener(tls=certificate is not None)[1]
         self.cluster = FargateCluster(stack, "ecs-cluster", props=FargateClusterProps(
             name_prefix=settings.name_prefix, vpc_id=network.vpc_id,
             private_subnet_ids=tuple(network.private_subnet_ids),

@@ -67,7 +67,7 @@ from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurity
 from constructs import Construct
 
 from workers_scan.aws_names import ELB_NAME_MAX, IAM_ROLE_NAME_MAX, short_hash, shorten
-from workers_scan.fargate import ROUTING_DOMAIN, worker_host
+from workers_scan.fargate import ROUTING_DOMAIN, alb_listener, worker_host
 
 from .iam import policy_json, service_trust_policy
 from .worker_service import secret_read_statements
@@ -128,10 +128,10 @@ class FargateCluster(Construct):
                  load_balancer_type="application", subnets=list(props.private_subnet_ids),
                  security_groups=[group.id], drop_invalid_header_fields=True, idle_timeout=60,
                  enable_deletion_protection=props.deletion_protection)
-        tls = dict(protocol="HTTPS", certificate_arn=props.certificate_arn, ssl_policy=TLS_POLICY) \
-            if props.certificate_arn else dict(protocol="HTTP")
+        protocol = alb_listener(tls=bool(props.certificate_arn))[0]
+        tls = dict(certificate_arn=props.certificate_arn, ssl_policy=TLS_POLICY) if props.certificate_arn else {}
         listener = LbListener(
-            self, "listener", load_balancer_arn=alb.arn, port=props.listener_port, **tls,
+            self, "listener", load_balancer_arn=alb.arn, port=props.listener_port, protocol=protocol, **tls,
             # A Host no worker claims: 404, never some worker's answer.
             default_action=[LbListenerDefaultAction(type="fixed-response", fixed_response=(
                 LbListenerDefaultActionFixedResponse(content_type="text/plain", status_code="404",
@@ -154,7 +154,7 @@ class FargateCluster(Construct):
         self.load_balancer_arn_suffix: str = alb.arn_suffix
         self.listener = listener
         self.listener_arn: str = listener.arn
-        self.listener_protocol = "HTTPS" if props.certificate_arn else "HTTP"
+        self.listener_protocol = protocol
         self.listener_port = props.listener_port
         self.security_group_id: str = group.id
 
