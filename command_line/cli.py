@@ -99,6 +99,10 @@ def synth(args, inputs, say, notice) -> int:
         if settings.allow_destroy_data:
             notice(f"{settings.stack_name}: ALLOW_DESTROY_DATA=true: terraform destroy deletes Aurora and Redis with "
                    "no final snapshot (throwaway environments only)")
+        if settings.redeploy_on_secret_change and not settings.redeploys_on_secret_change:
+            notice(f"{settings.stack_name}: no redeploy when a secret changes: on App Runner it would build "
+                   f"{settings.branch}'s latest commit, which AUTO_DEPLOYMENTS=false keeps out; workers must read "
+                   "their secrets again after a rotation (README 'The database password rotates')")
         if settings.manage_api_gateway_account:
             notice(f"{settings.stack_name}: sets the API Gateway CloudWatch role of {settings.aws_region} "
                    "(MANAGE_API_GATEWAY_ACCOUNT, one per account and region): hand it over before destroying this "

@@ -106,8 +106,10 @@ class RestApi(Construct):
             self, "stage-settings", rest_api_id=api.id, stage_name=stage.stage_name, method_path="*/*",
             settings=ApiGatewayMethodSettingsSettings(
                 metrics_enabled=True, data_trace_enabled=False,
-                # Execution logs need the account's CloudWatch role; access logs are written regardless.
-                logging_level="ERROR" if props.manage_account_logging else "OFF",
+                # No execution logs: API Gateway writes them to a group it creates itself, unencrypted and kept
+                # forever, named after the API's id (unknown before the first apply, so it cannot be made first).
+                # The access log has the integration's error, X-Ray the trace.
+                logging_level="OFF",
                 throttling_rate_limit=props.throttle_rate_limit,
                 throttling_burst_limit=props.throttle_burst_limit,
             ),
@@ -157,7 +159,7 @@ class RestApi(Construct):
         return redeploy_on
 
     def _build_account_logging(self, prefix: str):
-        """API Gateway writes execution logs with one account-wide role per region."""
+        """API Gateway writes the stages' logs with one account-wide role per region."""
         # Every stage of the region logs through this role: destroying it with this environment would break the
         # others. README "Day 2" says how to hand it over before a destroy.
         keep = TerraformResourceLifecycle(prevent_destroy=True)

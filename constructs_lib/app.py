@@ -15,6 +15,7 @@ from cdktf import App
 from workers_scan import InputError, Problem, Settings, Worker
 from workers_scan.errors import display_path
 
+from .adoption import IMPORTS_FILE, imports_tf
 from .platform_stack import PlatformStack
 from .state_backend import (StateBootstrap, StateBootstrapProps, bootstrap_stack_name, local_state_file,
                             local_state_path)
@@ -57,7 +58,7 @@ def state_bootstrap_props(settings: Settings) -> StateBootstrapProps:
                                lock_table=settings.state_lock_table or None)
 
 
-def build_app(inputs: list[StackInput], outdir: str | os.PathLike) -> App:
+def build_app(inputs: list[StackInput], outdir: str | os.PathLike) -> tuple[App, dict[str, PlatformStack]]:
     app = App(outdir=str(outdir))
     for name, settings in _bootstraps(inputs):
         StateBootstrap(app, name, props=state_bootstrap_props(settings))
@@ -68,7 +69,7 @@ def build_app(inputs: list[StackInput], outdir: str | os.PathLike) -> App:
         manager = api_gateway_account_manager(inputs, item.settings)
         if manager and manager != item.settings.stack_name:
             stacks[item.settings.stack_name].add_dependency(stacks[manager])
-    return app
+    return app, stacks
 
 
 def api_gateway_account_manager(inputs: list[StackInput], settings: Settings) -> str | None:
@@ -87,7 +88,7 @@ def synthesize(inputs: list[StackInput], outdir: str | os.PathLike) -> SynthResu
     that is not a previous synth's output is refused. Local state lives beside `outdir`
     (`state_backend.LOCAL_STATE_DIR_FROM_STACK`); a state file left by an older version inside the folder
     of a stack still on local state is moved there once the new files are in place, and announced in
-    `SynthResult.notices`.
+    `SynthResult.notices`. Each platform stack's folder also gets imports.tf (constructs_lib/adoption.py).
     """
     target = Path(outdir).absolute()
     _check_output_folder(target)
@@ -96,7 +97,10 @@ def synthesize(inputs: list[StackInput], outdir: str | os.PathLike) -> SynthResu
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.synth-", dir=target.parent))
     try:
-        build_app(inputs, staging).synth()
+        app, platform_stacks = build_app(inputs, staging)
+        app.synth()
+        for name, stack in platform_stacks.items():
+            (staging / "stacks" / name / IMPORTS_FILE).write_text(imports_tf(stack.adoptions))
         _move_into_place(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -17,7 +17,9 @@ from typing import Protocol
 from cdktf import TerraformOutput, TerraformStack
 
 from workers_scan import Settings, Worker
+from workers_scan.aws_names import short_hash
 from workers_scan.build_check import start_script
+from workers_scan.environment import SECRETS_MANAGER_ARN, policy_resource
 from workers_scan.fargate import alb_listener
 from workers_scan.injected import check_supplied
 from workers_scan.ports import HTTPS_PORT
@@ -28,6 +30,7 @@ from .fargate_service import (CONTAINER_NAME, FargateCluster, FargateClusterProp
 from .image_pipeline import ImagePipeline, ImagePipelineProps, ImageRepository, ImageRepositoryProps
 from .network import Network
 from .private_ingress import AlbTarget, PrivateIngress, PrivateIngressProps
+from .secret_redeploy import APPRUNNER_REDEPLOY, RedeployAction, SecretReaders, ecs_redeploy
 from .terraform_text import terraform_literal
 from .worker_service import (SourceProps, VpcEgressProps, WorkerPlatform, WorkerPlatformProps, WorkerService,
                              WorkerServiceProps)
@@ -65,9 +68,29 @@ def secret_keys(settings: Settings, infrastructure: InfrastructureEnvironment) -
     return tuple(dict.fromkeys((*settings.secrets_kms_key_arns, *infrastructure.kms_key_arns)))
 
 
+def secret_readers(workers: list[Worker], service_arns: dict[str, str],
+                   infrastructure: InfrastructureEnvironment) -> tuple[SecretReaders, ...]:
+    """Each Secrets Manager secret the workers read, with the services that read it (SSM parameters do not
+    rotate). The infrastructure's secrets are whole ARNs; a file's may lack the 6-character suffix."""
+    readers: dict[str, tuple[str, bool, list[str]]] = {}
+    for worker in sorted(workers, key=lambda w: w.name):
+        references = [(key.lower().replace("_", "-"), arn, True) for key, arn in infrastructure.secrets.items()]
+        for reference in worker.environment.secrets.values():
+            if SECRETS_MANAGER_ARN.match(reference):
+                base = policy_resource(reference)
+                references.append((f"secret-{short_hash(base)}", base, False))
+        for label, arn, exact in references:
+            services = readers.setdefault(label, (arn, exact, []))[2]
+            if service_arns[worker.name] not in services:
+                services.append(service_arns[worker.name])
+    return tuple(SecretReaders(label=label, secret_arn=arn, exact=exact, service_arns=tuple(services))
+                 for label, (arn, exact, services) in sorted(readers.items()))
+
+
 class Compute(Protocol):
     ingress: PrivateIngress
     client_security_group_id: str | None  # what the data stores admit (None: no VPC egress, no stores)
+    redeploy_action: RedeployAction       # restarts a service on its current configuration
 
     def build_workers(self, infrastructure: InfrastructureEnvironment) -> tuple[Route, ...]: ...
 
@@ -99,6 +122,7 @@ class AppRunnerCompute:
                            *settings.availability_zones),
             ) if settings.worker_vpc_egress else None))
         self.client_security_group_id = self.platform.connector_security_group_id
+        self.redeploy_action = APPRUNNER_REDEPLOY
         self.services: dict[str, WorkerService] = {}
 
     def build_workers(self, infrastructure: InfrastructureEnvironment) -> tuple[Route, ...]:
@@ -164,6 +188,7 @@ class EcsCompute:
             alb=AlbTarget(arn=self.cluster.load_balancer_arn, listener=(self.cluster.listener,),
                           port=self.cluster.listener_port, protocol=self.cluster.listener_protocol)))
         self.client_security_group_id = self.cluster.tasks_security_group_id
+        self.redeploy_action = ecs_redeploy(self.cluster.cluster_arn)
         self.services: dict[str, FargateWorkerService] = {}
 
     def build_workers(self, infrastructure: InfrastructureEnvironment) -> tuple[Route, ...]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cdktf import DataResource, Fn, TerraformResourceLifecycle
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.data_aws_cloudwatch_log_groups import DataAwsCloudwatchLogGroups
 from cdktf_cdktf_provider_aws.db_subnet_group import DbSubnetGroup
 from cdktf_cdktf_provider_aws.elasticache_replication_group import ElasticacheReplicationGroup
 from cdktf_cdktf_provider_aws.elasticache_subnet_group import ElasticacheSubnetGroup
@@ -24,6 +26,7 @@ from constructs import Construct
 from workers_scan.aws_names import ELASTICACHE_ID_MAX, RDS_IDENTIFIER_MAX, shorten
 from workers_scan.ports import POSTGRES_PORT, REDIS_PORT
 
+from .adoption import Adoption
 from .iam import policy_json, service_trust_policy
 
 # RDS writes Enhanced Monitoring metrics to this one log group of the account and region (RDS User Guide).
@@ -33,6 +36,7 @@ ENHANCED_MONITORING_LOG_GROUP = "RDSOSMetrics"
 AURORA_CLUSTER_ADDRESS = "aurora_cluster"
 AURORA_WRITER_ADDRESS = "aurora_writer"
 AURORA_READER_ADDRESS = "aurora_reader"
+AURORA_LOGS_ADDRESS = "aurora_postgresql_logs"
 REDIS_ADDRESS = "redis"
 
 
@@ -50,6 +54,8 @@ class AuroraProps:
     performance_insights: bool
     monitoring_interval: int        # Enhanced Monitoring, seconds; 0: off
     kms_key_arn: str | None         # None: the AWS managed key
+    logs_kms_key_arn: str           # of the group the PostgreSQL log is exported to
+    log_retention_days: int
 
 
 @dataclass(frozen=True)
@@ -79,13 +85,15 @@ class DataStoresProps:
 class DataStores(Construct):
     """Exposes `environment` (infrastructure variables for workers), `secrets` (key -> ARN token),
     `kms_key_arns` (keys those secrets are encrypted with), `worker_statements` (IAM statements workers' roles
-    need, e.g. rds-db:connect), and the `aurora_*` / `redis_*` attributes."""
+    need, e.g. rds-db:connect), `adoptions` (import blocks for the stack's imports.tf), and the `aurora_*` /
+    `redis_*` attributes."""
 
     def __init__(self, scope: Construct, id_: str, *, props: DataStoresProps):
         super().__init__(scope, id_)
         self.environment: dict[str, str] = {}
         self.worker_statements: list[dict] = []   # IAM statements every worker's role needs
         self.secrets: dict[str, str] = {}
+        self.adoptions: list[Adoption] = []      # objects AWS may have made before (constructs_lib/adoption.py)
         self.kms_key_arns: list[str] = []
         if (props.aurora or props.redis) and props.client_security_group_id is None:
             raise ValueError("DataStoresProps: a data store needs client_security_group_id, the group of the workers "
@@ -120,6 +128,7 @@ class DataStores(Construct):
         identifier = shorten(f"{prefix}-aurora", RDS_IDENTIFIER_MAX)
         protected = props.protected
         kms = aurora.kms_key_arn
+        exports = self._export_log_group(identifier, aurora)
         cluster = RdsCluster(
             self, "aurora-cluster", cluster_identifier=identifier, engine="aurora-postgresql", engine_mode="provisioned",
             engine_version=aurora.engine_version, database_name=aurora.database_name,
@@ -135,6 +144,7 @@ class DataStores(Construct):
             deletion_protection=protected, skip_final_snapshot=not protected,
             final_snapshot_identifier=self._final_snapshot_name("aurora", identifier) if protected else None,
             enabled_cloudwatch_logs_exports=["postgresql"],
+            depends_on=[exports],  # else RDS creates the group itself: unencrypted, kept forever
             lifecycle=TerraformResourceLifecycle(
                 prevent_destroy=protected or None,
                 # With automatic minor upgrades RDS owns the minor version; pinning it would plan a downgrade.
@@ -181,6 +191,25 @@ class DataStores(Construct):
         self.secrets["DB_SECRET"] = secret_arn
         if kms:
             self.kms_key_arns.append(kms)
+
+    def _export_log_group(self, identifier: str, aurora: AuroraProps) -> CloudwatchLogGroup:
+        """The group RDS exports the PostgreSQL log to, under the name RDS uses, encrypted and bounded.
+
+        A cluster created before this group was managed here has it already, made by RDS: an import block
+        (constructs_lib/adoption.py) adopts it then (the data source finds it at plan time), and is a no-op once
+        it is in the state.
+        """
+        name = f"/aws/rds/cluster/{identifier}/postgresql"
+        group = CloudwatchLogGroup(self, "aurora-logs", name=name, retention_in_days=aurora.log_retention_days,
+                                   kms_key_id=aurora.logs_kms_key_arn)
+        group.override_logical_id(AURORA_LOGS_ADDRESS)
+        existing = DataAwsCloudwatchLogGroups(self, "aurora-logs-existing", log_group_name_prefix=name)
+        existing.override_logical_id(f"{AURORA_LOGS_ADDRESS}_existing")
+        # A prefix also finds longer names (another cluster's ".../postgresql-x"): the block takes the exact one.
+        self.adoptions.append(Adoption(
+            to=f"aws_cloudwatch_log_group.{AURORA_LOGS_ADDRESS}", name=name,
+            found=f"data.aws_cloudwatch_log_groups.{AURORA_LOGS_ADDRESS}_existing.log_group_names"))
+        return group
 
     def _monitoring_role(self, props: DataStoresProps, identifier: str) -> str:
         """The role RDS assumes to write Enhanced Monitoring metrics: only RDS for these instances may assume it

@@ -14,11 +14,12 @@ from constructs import Construct
 from workers_scan import Settings, Worker
 
 from .api_gateway import RestApi, RestApiProps, Route
-from .compute import InfrastructureEnvironment, build_compute
+from .compute import InfrastructureEnvironment, build_compute, secret_readers
 from .data_stores import AuroraProps, DataStores, DataStoresProps, RedisProps
 from .log_encryption import LogEncryption, LogEncryptionProps
 from .network import ExistingVpcProps, FlowLogsProps, Network, NetworkProps, NewVpcProps
 from .provider import add_aws_provider
+from .secret_redeploy import SecretRedeploy, SecretRedeployProps
 from .state_backend import (CloudStateProps, LocalStateProps, S3StateProps, StateBackendProps,
                             configure_backend)
 from .waf import Waf, WafProps
@@ -26,7 +27,8 @@ from .waf import Waf, WafProps
 
 class PlatformStack(TerraformStack):
     """Exposes `network`, `compute` (the backend COMPUTE picks), `ingress`, `services` (worker name -> the
-    backend's service), `data_stores`, `api`, `waf`."""
+    backend's service), `data_stores`, `secret_redeploy` (None when no worker reads a secret, or turned off),
+    `api`, `waf`, and `adoptions` (the import blocks app.synthesize writes to imports.tf)."""
 
     def __init__(self, scope: Construct, id_: str, *, settings: Settings, workers: list[Worker]):
         super().__init__(scope, id_)
@@ -43,12 +45,20 @@ class PlatformStack(TerraformStack):
                                      logs_kms_key_arn=logs_key)
         self.ingress = self.compute.ingress
         self.data_stores = DataStores(self, "data-stores", props=data_stores_props(
-            settings, network=self.network, client_security_group_id=self.compute.client_security_group_id))
+            settings, network=self.network, client_security_group_id=self.compute.client_security_group_id,
+            logs_kms_key_arn=logs_key))
+        self.adoptions = tuple(self.data_stores.adoptions)
         infrastructure = InfrastructureEnvironment(
             variables=self.data_stores.environment, secrets=self.data_stores.secrets,
             kms_key_arns=tuple(self.data_stores.kms_key_arns), statements=tuple(self.data_stores.worker_statements))
         routes = self.compute.build_workers(infrastructure)
         self.services = self.compute.services
+        readers = secret_readers(workers, {name: s.service_arn for name, s in self.services.items()}, infrastructure)
+        self.secret_redeploy = SecretRedeploy(self, "secret-redeploy", props=SecretRedeployProps(
+            name_prefix=settings.name_prefix, region=settings.aws_region, account_id=settings.account_region[0],
+            action=self.compute.redeploy_action, secrets=readers, logs_kms_key_arn=logs_key,
+            log_retention_days=settings.log_retention_days,
+        )) if settings.redeploys_on_secret_change and readers else None
         self.api = RestApi(self, "api", props=rest_api_props(
             settings, nlb_arn=self.ingress.nlb_arn, routes=routes, logs_kms_key_arn=logs_key))
         self.waf = Waf(self, "waf", props=WafProps(
@@ -95,7 +105,8 @@ def network_props(settings: Settings, *, logs_kms_key_arn: str) -> NetworkProps:
     return NetworkProps(name_prefix=settings.name_prefix, region=settings.aws_region, vpc=vpc)
 
 
-def data_stores_props(settings: Settings, *, network: Network, client_security_group_id: str | None) -> DataStoresProps:
+def data_stores_props(settings: Settings, *, network: Network, client_security_group_id: str | None,
+                      logs_kms_key_arn: str) -> DataStoresProps:
     aurora = AuroraProps(
         engine_version=settings.aurora_engine_version, auto_minor_upgrade=settings.aurora_auto_minor_upgrade,
         min_acu=settings.aurora_min_acu, max_acu=settings.aurora_max_acu,
@@ -104,6 +115,7 @@ def data_stores_props(settings: Settings, *, network: Network, client_security_g
         backup_retention_days=settings.aurora_backup_retention_days,
         performance_insights=settings.aurora_performance_insights,
         monitoring_interval=settings.aurora_monitoring_interval, kms_key_arn=settings.aurora_kms_key_arn or None,
+        logs_kms_key_arn=logs_kms_key_arn, log_retention_days=settings.log_retention_days,
     ) if settings.aurora_enabled else None
     redis = RedisProps(
         engine=settings.redis_engine, engine_version=settings.redis_engine_version,

@@ -112,6 +112,12 @@ AUDIT: dict[str, Replacement] = {
                                                            "it rolls update in place."),
     "aws_codebuild_webhook": Replacement(PREFIX, REPLACED, "Follows the project; AUTO_DEPLOYMENTS=false removes it "
                                                            "(builds are then started by hand)."),
+    # Redeploy on a secret's new value
+    "aws_sfn_state_machine": Replacement(PREFIX, REPLACED, "Its definition, role and logging update in place."),
+    "aws_cloudwatch_event_rule": Replacement(f"{PREFIX}, a secret ARN in a worker file", REPLACED,
+                                             "One rule per secret the workers read; its pattern updates in place."),
+    "aws_cloudwatch_event_target": Replacement(f"{PREFIX}, a secret ARN in a worker file", REPLACED,
+                                               "Follows its rule; the services it lists update in place."),
     # Data stores
     "aws_rds_cluster": Replacement(f"{PREFIX}, AURORA_DATABASE_NAME, AURORA_MASTER_USERNAME, AURORA_KMS_KEY_ARN",
                                    REFUSED, "Deletion protection, prevent_destroy and a final snapshot named after "

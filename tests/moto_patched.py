@@ -21,6 +21,12 @@ moto 5.2:
   UpdateProject nor webhook actions (CreateWebhook, UpdateWebhook, DeleteWebhook): a project reads back as
   written, an update (a new worker to roll) applies, and the webhook is kept on its project, where
   BatchGetProjects returns it, as CodeBuild does.
+- has no Step Functions ValidateStateMachineDefinition (the provider calls it at every plan that changes a
+  definition) nor ListStateMachineVersions (it reads a machine's versions after every read). Added: the
+  definition must parse and its StartAt name one of its States, as AWS's first checks; we publish no versions.
+- answers EventBridge TestEventPattern with nothing: it now matches with the engine moto routes events by.
+- has no CloudWatch Logs AssociateKmsKey nor DisassociateKmsKey (the provider's in-place change of a group's
+  key, e.g. when it adopts a group AWS made unencrypted): added, on the group they name.
 """
 
 from __future__ import annotations
@@ -36,10 +42,15 @@ from moto.core.exceptions import JsonRESTError
 from moto.core.responses import ActionResult, EmptyResult
 from moto.core.utils import camelcase_to_underscores
 from moto.ecs import responses as ecs_responses
+from moto.events import responses as events_responses
+from moto.events.models import EventPattern
+from moto.logs import responses as logs_responses
+from moto.logs.exceptions import ResourceNotFoundException
 from moto.ec2.models import security_groups, vpcs
 from moto.ec2.exceptions import InvalidSecurityGroupNotFoundError
 from moto.ec2.utils import random_private_ip
 from moto.rds import models as rds_models
+from moto.stepfunctions import responses as sfn_responses
 
 _integration_init = models.Integration.__init__
 _integration_to_json = models.Integration.to_json
@@ -339,6 +350,42 @@ responses.APIGatewayResponse.put_integration = put_integration
 responses.APIGatewayResponse.update_method = update_method
 responses.APIGatewayResponse.update_integration = update_integration
 responses.APIGatewayResponse.update_vpc_link = update_vpc_link
+
+def validate_state_machine_definition(self):
+    try:
+        definition = json.loads(self._get_param("definition"))
+        problem = None if definition.get("StartAt") in definition.get("States", {}) else "StartAt names no state"
+    except (TypeError, ValueError, AttributeError) as error:
+        problem = f"not a JSON object: {error}"
+    diagnostics = [{"severity": "ERROR", "code": "SCHEMA_VALIDATION_FAILED", "message": problem}] if problem else []
+    return ActionResult({"result": "FAIL" if problem else "OK", "diagnostics": diagnostics, "truncated": False})
+
+
+def list_state_machine_versions(self):
+    self.stepfunction_backend.describe_state_machine(self._get_param("stateMachineArn"))  # unknown: refused
+    return ActionResult({"stateMachineVersions": []})
+
+
+def test_event_pattern(self):
+    matches = EventPattern.load(self._get_param("EventPattern")).matches_event(json.loads(self._get_param("Event")))
+    return json.dumps({"Result": matches}), self.response_headers
+
+
+events_responses.EventsHandler.test_event_pattern = test_event_pattern
+
+
+def _set_group_key(self, key_id):
+    name = self._get_param("logGroupName")
+    if name not in self.logs_backend.groups:
+        raise ResourceNotFoundException()
+    self.logs_backend.groups[name].kms_key_id = key_id
+    return ""
+
+
+logs_responses.LogsResponse.associate_kms_key = lambda self: _set_group_key(self, self._get_param("kmsKeyId"))
+logs_responses.LogsResponse.disassociate_kms_key = lambda self: _set_group_key(self, None)
+sfn_responses.StepFunctionResponse.validate_state_machine_definition = validate_state_machine_definition
+sfn_responses.StepFunctionResponse.list_state_machine_versions = list_state_machine_versions
 
 if __name__ == "__main__":
     from moto.server import main

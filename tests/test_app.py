@@ -8,9 +8,9 @@ import pytest
 
 import main
 from constructs_lib.app import StackInput, synthesize
-from workers_scan import InputError
+from workers_scan import InputError, load_workers
 
-from .helpers import make_monorepo, render_for_review
+from .helpers import make_monorepo, render_for_review, settings_from
 
 GOLDENS = Path(__file__).parent / "golden"
 GOLDEN = GOLDENS / "acme-dev.stack.review.json"
@@ -55,6 +55,26 @@ def test_resynth_keeps_everything_it_did_not_write(tmp_path, example_settings, e
     assert any("stacks/retired is no longer synthesized" in notice for notice in result.notices)
     assert json.loads((out / "manifest.json").read_text())["stacks"].keys() == {"acme-dev"}
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".cdktf.out")], "staging folder left behind"
+
+
+def test_every_platform_stack_gets_its_import_blocks_and_a_stale_one_never_survives(tmp_path):
+    """imports.tf holds the adoption of Aurora's export group while there is an Aurora, and no block after."""
+    from constructs_lib.adoption import IMPORTS_FILE
+
+    out = tmp_path / "cdktf.out"
+    env = make_monorepo(tmp_path / "repo", ["orders.ts"])
+    settings = settings_from(env)
+    synthesize([StackInput(settings, tuple(load_workers(settings)))], out)
+    imports = out / "stacks" / "acme-dev" / IMPORTS_FILE
+    text = imports.read_text()
+    assert text.count("import {") == 1 and 'required_version = ">= 1.7"' in text
+    assert ('for_each = toset([for name in data.aws_cloudwatch_log_groups.aurora_postgresql_logs_existing'
+            '.log_group_names : name if name == "/aws/rds/cluster/acme-dev-aurora/postgresql"])') in text
+    assert "to       = aws_cloudwatch_log_group.aurora_postgresql_logs" in text
+    env.write_text(env.read_text() + "AURORA_ENABLED=false\n")
+    settings = settings_from(env)
+    synthesize([StackInput(settings, tuple(load_workers(settings)))], out)
+    assert imports.is_file() and "import {" not in imports.read_text() and "terraform {" not in imports.read_text()
 
 
 def test_local_state_lives_beside_the_output_folder(example_stack):

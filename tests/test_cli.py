@@ -572,3 +572,14 @@ def test_doctor_does_not_ask_to_silence_a_banner_the_app_silences(monkeypatch, t
     check = doctor.check_node()
     assert check.status == doctor.WARN and "the app hides jsii's banner" in check.fix
     assert "set JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION" not in check.fix
+
+
+def test_synth_says_when_app_runner_cannot_redeploy_on_a_new_secret_value(tmp_path, capsys):
+    """AUTO_DEPLOYMENTS=false keeps the branch's latest commit out; a redeploy would build it."""
+    env = make_monorepo(tmp_path / "manual", ["orders.ts"], settings={"AUTO_DEPLOYMENTS": "false"})
+    assert main.main(["--env-file", str(env), "--out", str(tmp_path / "out")]) == main.EXIT_OK
+    assert ("acme-dev: no redeploy when a secret changes: on App Runner it would build main's latest commit"
+            in capsys.readouterr().err)
+    env = make_monorepo(tmp_path / "auto", ["orders.ts"])
+    assert main.main(["--env-file", str(env), "--out", str(tmp_path / "out2")]) == main.EXIT_OK
+    assert "no redeploy when a secret changes" not in capsys.readouterr().err

@@ -8,6 +8,7 @@ from dataclasses import replace
 import cdktf
 import pytest
 
+from constructs_lib.adoption import Adoption
 from constructs_lib.data_stores import AuroraProps, DataStores, DataStoresProps, RedisProps
 from workers_scan.injected import AURORA, AURORA_IAM, AURORA_PASSWORD, INJECTED, REDIS
 from workers_scan.ports import POSTGRES_PORT, REDIS_PORT
@@ -16,12 +17,14 @@ from .helpers import one, resources
 
 ACCOUNT = "123456789012"
 KEY = f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/0a1b2c3d-0000-4000-8000-0123456789ab"
+LOGS_KEY = f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/0a1b2c3d-0000-4000-8000-0123456789ac"
 WORKERS_GROUP = "sg-0ccccccccccccccc1"
 SUBNETS = ("subnet-0aaaaaaaaaaaaaaa1", "subnet-0aaaaaaaaaaaaaaa2")
 AURORA_PROPS = AuroraProps(
     engine_version="16.6", auto_minor_upgrade=True, min_acu=0.5, max_acu=4, database_name="ledger",
     master_username="ledger_admin", iam_user=None, reader=False, backup_retention_days=14,
-    performance_insights=True, monitoring_interval=30, kms_key_arn=KEY)
+    performance_insights=True, monitoring_interval=30, kms_key_arn=KEY, logs_kms_key_arn=LOGS_KEY,
+    log_retention_days=90)
 REDIS_PROPS = RedisProps(engine="valkey", engine_version="8.0", node_type="cache.t4g.small", nodes=2,
                          snapshot_retention_days=5, kms_key_arn=None)
 
@@ -106,6 +109,31 @@ def test_aurora_is_built_as_given(both):
     _, bigger = stores_alone(aurora=replace(AURORA_PROPS, reader=True, monitoring_interval=0), redis=None)
     assert sorted(resources(bigger, "aws_rds_cluster_instance")) == ["aurora_reader", "aurora_writer"]
     assert "aws_iam_role" not in bigger["resource"]  # no Enhanced Monitoring: no role for it
+
+
+def test_the_postgresql_log_goes_to_a_group_made_first_encrypted_and_bounded(both):
+    """RDS would create the export group itself, unencrypted and kept forever, when the cluster starts exporting."""
+    _, stack = both
+    group = stack["resource"]["aws_cloudwatch_log_group"]["aurora_postgresql_logs"]
+    assert group["name"] == "/aws/rds/cluster/globex-qa-aurora/postgresql"  # the name RDS writes to
+    assert (group["kms_key_id"], group["retention_in_days"]) == (LOGS_KEY, 90)
+    cluster = one(stack, "aws_rds_cluster")
+    assert cluster["enabled_cloudwatch_logs_exports"] == ["postgresql"]
+    assert "aws_cloudwatch_log_group.aurora_postgresql_logs" in cluster["depends_on"]
+
+
+def test_a_group_rds_made_before_is_adopted_not_created_twice(both):
+    """An import block (for imports.tf) names exactly the group the data source finds under that name."""
+    stores, stack = both
+    name = "/aws/rds/cluster/globex-qa-aurora/postgresql"
+    assert stores.adoptions == [Adoption(
+        to="aws_cloudwatch_log_group.aurora_postgresql_logs", name=name,
+        found="data.aws_cloudwatch_log_groups.aurora_postgresql_logs_existing.log_group_names")]
+    assert stack["data"]["aws_cloudwatch_log_groups"]["aurora_postgresql_logs_existing"] == {
+        "log_group_name_prefix": name}
+    # checkov cannot parse an import block nor required_version in Terraform JSON: both go to imports.tf.
+    assert "import" not in stack and "required_version" not in stack.get("terraform", {})
+    assert stores_alone(aurora=None)[0].adoptions == []
 
 
 def test_a_cache_of_several_nodes_fails_over_across_zones():

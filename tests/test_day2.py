@@ -7,6 +7,9 @@ resource is replaced or destroyed, the last plan is empty (no allowance for emul
 tests/moto_patched.py mends moto's read-back gaps, so any change left is a real bug), and the API deployment is replaced exactly when the API
 changed.
 
+Before the first apply, the group Aurora exports its log to is made as RDS makes it for a cluster applied before
+the stack managed that group: the first apply adopts it (an import block) instead of failing on a name taken.
+
 AWS is moto (tests/moto_patched.py) plus the App Runner stand-in (tests/apprunner_standin.py), which refuses
 what App Runner refuses: deleting an auto scaling configuration or VPC connector in use, a second connector
 revision of one name, an 11th scaling configuration name. Redis is off: moto's ElastiCache replication
@@ -25,6 +28,7 @@ from pathlib import Path
 import pytest
 
 from constructs_lib.app import StackInput, synthesize
+from constructs_lib.data_stores import AURORA_LOGS_ADDRESS
 from constructs_lib.waf import MANAGED_RULE_GROUPS
 from workers_scan import load_workers
 from workers_scan.settings import EXAMPLE_SETTINGS
@@ -40,6 +44,7 @@ STACK = "acme-dev"
 STATEFUL_TYPES = ("aws_rds_cluster", "aws_rds_cluster_instance", "aws_elasticache_replication_group",
                   "aws_s3_bucket", "aws_dynamodb_table")
 DEPLOYMENT = "aws_api_gateway_deployment"
+AURORA_EXPORTS = f"/aws/rds/cluster/{STACK}-aurora/postgresql"
 
 
 class Platform:
@@ -110,7 +115,7 @@ class Platform:
                                 "-json", label=step).stdout
         events = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
         return [{"address": e["change"]["resource"]["addr"], "type": e["change"]["resource"]["resource_type"],
-                 "action": e["change"]["action"]} for e in events
+                 "action": e["change"]["action"], "imported": "importing" in e["change"]} for e in events
                 if e.get("type") == "planned_change" and e["change"]["resource"].get("resource_type")
                 and e["change"]["action"] not in ("noop", "read")]
 
@@ -124,7 +129,14 @@ def platform(tmp_path_factory):
         platform = Platform(root, endpoints)
         platform.synth()
         platform.terraform("init", "-no-color", "-input=false")
-        assert {c["action"] for c in platform.apply("first")} == {"create"}
+        # As RDS makes it for a cluster applied before the stack managed the group: unencrypted, kept forever.
+        platform.client("logs").create_log_group(logGroupName=AURORA_EXPORTS)
+        first = platform.apply("first")
+        assert {c["action"] for c in first if c["address"] != f"aws_cloudwatch_log_group.{AURORA_LOGS_ADDRESS}"} == \
+            {"create"}
+        # Adopted by the import block, then encrypted and bounded in place (test_what_security_depends_on... reads it).
+        assert [(c["action"], c["imported"]) for c in first
+                if c["address"] == f"aws_cloudwatch_log_group.{AURORA_LOGS_ADDRESS}"] == [("update", True)]
         yield platform
 
 
@@ -195,6 +207,34 @@ def test_what_security_depends_on_reads_back_from_the_emulators_after_the_first_
         assert group.get("kmsKeyId") in keys and group.get("retentionInDays"), group["logGroupName"]
 
 
+def secret_label_updated(secret_arn: str, label: str = "AWSCURRENT") -> str:
+    """The event Secrets Manager sends when a staging label moves (its documented example, for this secret)."""
+    return json.dumps({
+        "version": "0", "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718", "detail-type": "Secret Label Updated",
+        "source": "aws.secretsmanager", "account": "123456789012", "time": "2024-02-06T16:43:48Z",
+        "region": "eu-west-1", "resources": [secret_arn],
+        "detail": {"name": secret_arn.split(":")[-1], "labelUpdated": label, "versionId": "a1b2c3d4-5678"}})
+
+
+def test_a_new_database_password_starts_the_redeploy_of_every_worker(platform):
+    """The rule holds the applied cluster's secret, matches Secrets Manager's event for it and nothing else, and
+    starts the machine with every service; the machine redeploys through App Runner's StartDeployment."""
+    state = platform.state()
+    events, machines = platform.client("events"), platform.client("stepfunctions")
+    [cluster], [machine] = state["aws_rds_cluster"], state["aws_sfn_state_machine"]
+    secret = cluster["master_user_secret"][0]["secret_arn"]
+    pattern = events.describe_rule(Name=f"{STACK}-redeploy-db-secret")["EventPattern"]
+    assert events.test_event_pattern(EventPattern=pattern, Event=secret_label_updated(secret))["Result"]
+    assert not events.test_event_pattern(EventPattern=pattern, Event=secret_label_updated(secret, "MYLABEL"))["Result"]
+    assert not events.test_event_pattern(EventPattern=pattern, Event=secret_label_updated(secret + "x"))["Result"]
+    [target] = events.list_targets_by_rule(Rule=f"{STACK}-redeploy-db-secret")["Targets"]
+    assert target["Arn"] == machine["arn"]
+    assert sorted(json.loads(target["Input"])["services"]) == sorted(s["arn"] for s in state["aws_apprunner_service"])
+    definition = json.loads(machines.describe_state_machine(stateMachineArn=machine["arn"])["definition"])
+    [task] = definition["States"]["Redeploy"]["ItemProcessor"]["States"].values()
+    assert task["Resource"] == "arn:aws:states:::aws-sdk:apprunner:startDeployment"
+
+
 def test_state_and_user_files_survive_a_resynth_with_nothing_changed(platform):
     assert (platform.out.parent / f"terraform.{STACK}.tfstate").is_file()
     assert step(platform, "unchanged", api_changes=False) == []
@@ -255,8 +295,12 @@ def test_adding_a_secret_arn_updates_services_and_their_roles_in_place(platform)
     env_workers.write_text(env_workers.read_text() +
                            "\nMAPS_API_KEY=arn:aws:secretsmanager:eu-west-1:123456789012:secret:acme/dev/maps-QwErTy\n")
     changes = step(platform, "secret", api_changes=False)
-    assert {c["type"] for c in changes} <= {"aws_apprunner_service", "aws_iam_role_policy"}
-    assert changes and all(c["action"] == "update" for c in changes)
+    updated = {c["type"] for c in changes if c["action"] == "update"}
+    assert updated and updated <= {"aws_apprunner_service", "aws_iam_role_policy"}
+    # Its own rule, which redeploys the workers when it gets a new value; nothing else is created or replaced.
+    created = sorted(c["address"].split(".")[0] for c in changes if c["action"] != "update")
+    assert created == ["aws_cloudwatch_event_rule", "aws_cloudwatch_event_target"], changes
+    assert [c["action"] for c in changes if c["action"] != "update"] == ["create", "create"]
 
 
 

@@ -16,6 +16,7 @@ SERVICE_OF = (
     (r"^aws_cloudwatch_log_", "logs"), (r"^aws_kms_", "kms"), (r"^aws_iam_", "iam"), (r"^aws_s3_", "s3"),
     (r"^aws_dynamodb_", "dynamodb"), (r"^aws_caller_identity$", "sts"), (r"^aws_ecs_", "ecs"), (r"^aws_ecr_", "ecr"),
     (r"^aws_codebuild_", "codebuild"), (r"^aws_appautoscaling_", "application-autoscaling"), (r"^aws_ssm_", "ssm"),
+    (r"^aws_sfn_", "states"), (r"^aws_cloudwatch_event_", "events"),
     (r"^aws_(vpc|subnet|route|eip|nat_gateway|internet_gateway|security_group|default_security_group|flow_log|"
      r"network_interface|availability_zones|vpc_endpoint)", "ec2"),
 )

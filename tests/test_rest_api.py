@@ -57,12 +57,13 @@ def test_the_stage_is_named_for_the_environment_and_throttled_as_given(api):
     assert logs["kms_key_id"] == KEY
 
 
-def test_execution_logs_and_the_account_role_come_only_with_the_region_s_logging(api):
+def test_the_account_role_comes_only_with_the_region_s_logging_and_execution_logs_never(api):
+    """Execution logs would go to a group API Gateway makes itself, unencrypted and kept forever."""
     [plain] = resources(api, "aws_api_gateway_method_settings").values()
     assert plain["settings"]["logging_level"] == "OFF" and "aws_api_gateway_account" not in api["resource"]
     managing = api_alone(manage_account_logging=True)
     [logged] = resources(managing, "aws_api_gateway_method_settings").values()
-    assert logged["settings"]["logging_level"] == "ERROR"
+    assert logged["settings"]["logging_level"] == "OFF" and not logged["settings"]["data_trace_enabled"]
     [account] = resources(managing, "aws_api_gateway_account").values()
     [role] = resources(managing, "aws_iam_role").values()
     assert role["name"] == "globex-qa-apigateway-cloudwatch" and "aws_iam_role" in account["cloudwatch_role_arn"]

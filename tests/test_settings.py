@@ -830,3 +830,18 @@ def test_a_settings_file_is_recognised_by_its_connection_key_on_any_line(tmp_pat
     assert locate_settings(environ={}, default=tmp_path / "none", cwd=tmp_path).path == found.absolute()
     found.write_text("# an application's own .env\nDATABASE_URL=postgres://x\n")
     assert locate_settings(environ={}, default=tmp_path / "none", cwd=tmp_path).is_example
+
+
+@pytest.mark.parametrize("compute,auto_deployments,wanted,built", [
+    ("apprunner", True, True, True),
+    ("apprunner", False, True, False),
+    ("apprunner", True, False, False),
+    ("ecs", False, True, True),    # ECS restarts the tasks on the image they run
+    ("ecs", True, False, False),
+])
+def test_which_settings_build_the_redeploy(tmp_path, compute, auto_deployments, wanted, built):
+    values = {"AUTO_DEPLOYMENTS": str(auto_deployments).lower(), "REDEPLOY_ON_SECRET_CHANGE": str(wanted).lower()}
+    if compute == "ecs":
+        values.update(ECS_SETTINGS)
+    settings = settings_from(make_monorepo(tmp_path, settings=values))
+    assert settings.redeploys_on_secret_change is built

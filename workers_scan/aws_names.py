@@ -18,6 +18,7 @@ ELB_NAME_MAX = 32                # Elastic Load Balancing load balancer and targ
 RDS_IDENTIFIER_MAX = 63          # RDS DB cluster and DB instance identifiers
 ELASTICACHE_ID_MAX = 40          # ElastiCache replication group ids
 IAM_ROLE_NAME_MAX = 64           # IAM role names
+EVENT_RULE_NAME_MAX = 64         # EventBridge rule names
 
 
 def short_hash(*values) -> str:

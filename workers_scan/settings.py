@@ -144,6 +144,10 @@ KEYS: tuple[Key, ...] = (
         _int_between(1, 1000),
         "Your account's App Runner quota of auto scaling configuration names per region (AWS default 10)."),
     Key("AUTO_DEPLOYMENTS", "auto_deployments", "true", _boolean, "Deploy on every push to BRANCH."),
+    Key("REDEPLOY_ON_SECRET_CHANGE", "redeploy_on_secret_change", "true", _boolean,
+        "When a Secrets Manager secret the workers read gets a new value (RDS rotates the database's every 7 days), "
+        "redeploy the workers that read it, so they start with it. On App Runner only with AUTO_DEPLOYMENTS=true "
+        "(a redeploy builds BRANCH's latest commit)."),
     Key("WAF_RATE_LIMIT", "waf_rate_limit", "2000", _int_between(10, 2_000_000_000),
         "Requests per client IP per 5 minutes before WAF blocks it."),
     Key("WAF_COUNT_RULES", "waf_count_rules", "", _waf_rules,
@@ -161,7 +165,8 @@ KEYS: tuple[Key, ...] = (
         "a synth, one stack per region does (the production one, else the first environment); true in two is an error."),
     Key("LOG_RETENTION_DAYS", "log_retention_days", "365",
         _one_of(1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653),
-        "Retention of API access logs and WAF logs (a CloudWatch Logs value)."),
+        "Retention of every log group the stack makes: API access, WAF, flow logs, the PostgreSQL log, ECS tasks "
+        "and builds, the secret redeploy's errors (a CloudWatch Logs value)."),
     Key("WORKER_VPC_EGRESS", "worker_vpc_egress", "true", _boolean,
         "Route worker egress through the VPC connector (needed to reach Aurora and Redis)."),
     Key("WORKER_EGRESS_PORTS", "worker_egress_ports", "443", _ports,
@@ -295,6 +300,7 @@ class Settings:
     worker_max_concurrency: int
     apprunner_scaling_configuration_quota: int
     auto_deployments: bool
+    redeploy_on_secret_change: bool
     waf_rate_limit: int
     waf_count_rules: tuple[str, ...]
     waf_log_all_requests: bool
@@ -379,6 +385,12 @@ class Settings:
     @property
     def uses_ecs(self) -> bool:
         return self.compute == "ecs"
+
+    @property
+    def redeploys_on_secret_change(self) -> bool:
+        """A redeploy on App Runner builds BRANCH's latest commit, which AUTO_DEPLOYMENTS=false keeps out; on ECS it
+        restarts the tasks on the image they run."""
+        return self.redeploy_on_secret_change and (self.uses_ecs or self.auto_deployments)
 
     @property
     def name_prefix(self) -> str:

@@ -1,0 +1,38 @@
+"""Objects AWS may have made before the stack managed them, adopted by `import` blocks instead of created twice.
+
+The blocks go to `imports.tf` (HCL) beside each platform stack's cdk.tf.json, not into it: checkov (3.3) cannot
+parse a top-level `import` (nor `terraform.required_version`) in Terraform JSON, and then scans none of the file. Synth writes the file every time,
+with no block when there is nothing to adopt, so a block never outlives the resource it names.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+IMPORTS_FILE = "imports.tf"
+
+
+@dataclass(frozen=True)
+class Adoption:
+    """Import `name` into `to` when, and only when, `found` (a list expression known at plan time) holds it."""
+
+    to: str      # resource address
+    name: str    # the object's import id, a plain string
+    found: str   # Terraform expression of the names that exist (a data source's list)
+
+
+def imports_tf(adoptions: tuple[Adoption, ...]) -> str:
+    lines = ["# Written by synth, rewritten on every synth: edits are lost (constructs_lib/adoption.py).",
+             "# An import block whose for_each is empty imports nothing; once imported, it is a no-op.", ""]
+    if adoptions:
+        # for_each in an import block; here, not in cdk.tf.json, whose required_version checkov cannot parse.
+        lines += ["terraform {", '  required_version = ">= 1.7"', "}", ""]
+    for adoption in adoptions:
+        name = json.dumps(adoption.name)  # an HCL string literal: JSON's escapes are HCL's
+        lines += ["import {",
+                  f"  for_each = toset([for name in {adoption.found} : name if name == {name}])",
+                  f"  to       = {adoption.to}",
+                  "  id       = each.value",
+                  "}", ""]
+    return "\n".join(lines)
