@@ -10,6 +10,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.data_aws_cloudwatch_log_groups import DataAwsCloudwatchLogGroups
+from constructs import Construct
+
 IMPORTS_FILE = "imports.tf"
 
 
@@ -36,3 +40,19 @@ def imports_tf(adoptions: tuple[Adoption, ...]) -> str:
                   "  id       = each.value",
                   "}", ""]
     return "\n".join(lines)
+
+
+def aws_named_log_group(scope: Construct, id_: str, *, name: str, address: str, kms_key_arn: str,
+                        retention_days: int) -> tuple[CloudwatchLogGroup, Adoption]:
+    """The group a service writes to under a name of its own, made first (encrypted, bounded), and its adoption
+    for when the service made it already (unencrypted, kept forever) before the stack managed it.
+
+    `address` pins the group's Terraform address (the import block names it); the lookup is `<address>_existing`.
+    A name prefix also finds longer names (another's ".../postgresql-x"): the block takes the exact one only.
+    """
+    group = CloudwatchLogGroup(scope, id_, name=name, retention_in_days=retention_days, kms_key_id=kms_key_arn)
+    group.override_logical_id(address)
+    existing = DataAwsCloudwatchLogGroups(scope, f"{id_}-existing", log_group_name_prefix=name)
+    existing.override_logical_id(f"{address}_existing")
+    return group, Adoption(to=f"aws_cloudwatch_log_group.{address}", name=name,
+                           found=f"data.aws_cloudwatch_log_groups.{address}_existing.log_group_names")

@@ -107,7 +107,8 @@ class RestApi(Construct):
             settings=ApiGatewayMethodSettingsSettings(
                 metrics_enabled=True, data_trace_enabled=False,
                 # No execution logs: API Gateway writes them to a group it creates itself, unencrypted and kept
-                # forever, named after the API's id (unknown before the first apply, so it cannot be made first).
+                # forever, named after the API's id. A stage applied before has that group already, and no import
+                # block can adopt it (a new API's id is unknown at plan time; an import's for_each must be known).
                 # The access log has the integration's error, X-Ray the trace.
                 logging_level="OFF",
                 throttling_rate_limit=props.throttle_rate_limit,

@@ -24,6 +24,7 @@ from workers_scan.fargate import alb_listener
 from workers_scan.injected import check_supplied
 from workers_scan.ports import HTTPS_PORT
 
+from .adoption import Adoption
 from .api_gateway import Route
 from .fargate_service import (CONTAINER_NAME, FargateCluster, FargateClusterProps, FargateWorkerService,
                               FargateWorkerServiceProps)
@@ -68,15 +69,16 @@ def secret_keys(settings: Settings, infrastructure: InfrastructureEnvironment) -
     return tuple(dict.fromkeys((*settings.secrets_kms_key_arns, *infrastructure.kms_key_arns)))
 
 
-def secret_readers(workers: list[Worker], service_arns: dict[str, str],
-                   infrastructure: InfrastructureEnvironment) -> tuple[SecretReaders, ...]:
-    """Each Secrets Manager secret the workers read, with the services that read it (SSM parameters do not
-    rotate). The infrastructure's secrets are whole ARNs; a file's may lack the 6-character suffix."""
+def secret_readers(workers: list[Worker], service_arns: dict[str, str], infrastructure: InfrastructureEnvironment,
+                   account_id: str) -> tuple[SecretReaders, ...]:
+    """Each Secrets Manager secret of this account the workers read, with the services that read it (SSM
+    parameters do not rotate; another account's secret sends its events to that account's bus). The
+    infrastructure's secrets are whole ARNs; a file's may lack the 6-character suffix."""
     readers: dict[str, tuple[str, bool, list[str]]] = {}
     for worker in sorted(workers, key=lambda w: w.name):
         references = [(key.lower().replace("_", "-"), arn, True) for key, arn in infrastructure.secrets.items()]
         for reference in worker.environment.secrets.values():
-            if SECRETS_MANAGER_ARN.match(reference):
+            if SECRETS_MANAGER_ARN.match(reference) and reference.split(":")[4] == account_id:
                 base = policy_resource(reference)
                 references.append((f"secret-{short_hash(base)}", base, False))
         for label, arn, exact in references:
@@ -91,6 +93,7 @@ class Compute(Protocol):
     ingress: PrivateIngress
     client_security_group_id: str | None  # what the data stores admit (None: no VPC egress, no stores)
     redeploy_action: RedeployAction       # restarts a service on its current configuration
+    adoptions: tuple[Adoption, ...]       # for imports.tf (constructs_lib/adoption.py)
 
     def build_workers(self, infrastructure: InfrastructureEnvironment) -> tuple[Route, ...]: ...
 
@@ -123,6 +126,7 @@ class AppRunnerCompute:
             ) if settings.worker_vpc_egress else None))
         self.client_security_group_id = self.platform.connector_security_group_id
         self.redeploy_action = APPRUNNER_REDEPLOY
+        self.adoptions: tuple[Adoption, ...] = ()
         self.services: dict[str, WorkerService] = {}
 
     def build_workers(self, infrastructure: InfrastructureEnvironment) -> tuple[Route, ...]:
@@ -178,6 +182,7 @@ class EcsCompute:
             name_prefix=settings.name_prefix, vpc_id=network.vpc_id,
             private_subnet_ids=tuple(network.private_subnet_ids),
             ingress_cidrs=(network.vpc_cidr,), extra_ingress_cidrs=network.vpc_secondary_cidrs,
+            logs_kms_key_arn=logs_kms_key_arn, log_retention_days=settings.log_retention_days,
             listener_port=port, certificate_arn=certificate,
             deletion_protection=settings.is_production,
             # Tasks pull their image from ECR and ship logs over HTTPS, through NAT, whatever else they reach.
@@ -189,6 +194,7 @@ class EcsCompute:
                           port=self.cluster.listener_port, protocol=self.cluster.listener_protocol)))
         self.client_security_group_id = self.cluster.tasks_security_group_id
         self.redeploy_action = ecs_redeploy(self.cluster.cluster_arn)
+        self.adoptions = tuple(self.cluster.adoptions)
         self.services: dict[str, FargateWorkerService] = {}
 
     def build_workers(self, infrastructure: InfrastructureEnvironment) -> tuple[Route, ...]:

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 from cdktf import DataResource, Fn, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
-from cdktf_cdktf_provider_aws.data_aws_cloudwatch_log_groups import DataAwsCloudwatchLogGroups
 from cdktf_cdktf_provider_aws.db_subnet_group import DbSubnetGroup
 from cdktf_cdktf_provider_aws.elasticache_replication_group import ElasticacheReplicationGroup
 from cdktf_cdktf_provider_aws.elasticache_subnet_group import ElasticacheSubnetGroup
@@ -26,7 +25,7 @@ from constructs import Construct
 from workers_scan.aws_names import ELASTICACHE_ID_MAX, RDS_IDENTIFIER_MAX, shorten
 from workers_scan.ports import POSTGRES_PORT, REDIS_PORT
 
-from .adoption import Adoption
+from .adoption import Adoption, aws_named_log_group
 from .iam import policy_json, service_trust_policy
 
 # RDS writes Enhanced Monitoring metrics to this one log group of the account and region (RDS User Guide).
@@ -193,22 +192,12 @@ class DataStores(Construct):
             self.kms_key_arns.append(kms)
 
     def _export_log_group(self, identifier: str, aurora: AuroraProps) -> CloudwatchLogGroup:
-        """The group RDS exports the PostgreSQL log to, under the name RDS uses, encrypted and bounded.
-
-        A cluster created before this group was managed here has it already, made by RDS: an import block
-        (constructs_lib/adoption.py) adopts it then (the data source finds it at plan time), and is a no-op once
-        it is in the state.
-        """
-        name = f"/aws/rds/cluster/{identifier}/postgresql"
-        group = CloudwatchLogGroup(self, "aurora-logs", name=name, retention_in_days=aurora.log_retention_days,
-                                   kms_key_id=aurora.logs_kms_key_arn)
-        group.override_logical_id(AURORA_LOGS_ADDRESS)
-        existing = DataAwsCloudwatchLogGroups(self, "aurora-logs-existing", log_group_name_prefix=name)
-        existing.override_logical_id(f"{AURORA_LOGS_ADDRESS}_existing")
-        # A prefix also finds longer names (another cluster's ".../postgresql-x"): the block takes the exact one.
-        self.adoptions.append(Adoption(
-            to=f"aws_cloudwatch_log_group.{AURORA_LOGS_ADDRESS}", name=name,
-            found=f"data.aws_cloudwatch_log_groups.{AURORA_LOGS_ADDRESS}_existing.log_group_names"))
+        """The group RDS exports the PostgreSQL log to, under the name RDS uses; adopted when RDS made it for a
+        cluster created before the stack managed the group (constructs_lib/adoption.py)."""
+        group, adoption = aws_named_log_group(
+            self, "aurora-logs", name=f"/aws/rds/cluster/{identifier}/postgresql", address=AURORA_LOGS_ADDRESS,
+            kms_key_arn=aurora.logs_kms_key_arn, retention_days=aurora.log_retention_days)
+        self.adoptions.append(adoption)
         return group
 
     def _monitoring_role(self, props: DataStoresProps, identifier: str) -> str:

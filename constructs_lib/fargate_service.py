@@ -69,11 +69,13 @@ from constructs import Construct
 from workers_scan.aws_names import ELB_NAME_MAX, IAM_ROLE_NAME_MAX, short_hash, shorten
 from workers_scan.fargate import ROUTING_DOMAIN, alb_listener, worker_host
 
+from .adoption import Adoption, aws_named_log_group
 from .iam import policy_json, service_trust_policy
 from .worker_service import secret_read_statements
 
 ECS_TASKS = "ecs-tasks.amazonaws.com"
 CONTAINER_NAME = "worker"          # the container the ImagePipeline's build re-points at each new image
+CONTAINER_INSIGHTS_LOGS_ADDRESS = "ecs_container_insights_logs"  # pinned: imports.tf names it
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 XRAY_ACTIONS = ["xray:GetSamplingRules", "xray:GetSamplingStatisticSummaries", "xray:GetSamplingTargets",
                 "xray:PutTelemetryRecords", "xray:PutTraceSegments"]
@@ -85,6 +87,8 @@ class FargateClusterProps:
     vpc_id: str
     private_subnet_ids: tuple[str, ...]
     ingress_cidrs: tuple[str, ...]      # where the NLB's nodes are (an ALB target sees the NLB's addresses)
+    logs_kms_key_arn: str               # of Container Insights' performance log group
+    log_retention_days: int
     listener_port: int = 80
     certificate_arn: str | None = None  # HTTPS on the listener (TLS from the NLB, which passes TCP through)
     deletion_protection: bool = False   # like the NLB's: on for prod, so a replacement stops instead of deleting
@@ -97,14 +101,21 @@ class FargateClusterProps:
 
 class FargateCluster(Construct):
     """Exposes `cluster_arn`, `cluster_name`, `load_balancer_arn`, `load_balancer_arn_suffix`, `listener_arn`,
-    `listener` (the resource), `listener_port`, `listener_protocol`, `security_group_id` (the ALB's) and
-    `tasks_security_group_id` (shared by every worker's tasks; None without worker_egress_ports)."""
+    `listener` (the resource), `listener_port`, `listener_protocol`, `security_group_id` (the ALB's),
+    `tasks_security_group_id` (shared by every worker's tasks; None without worker_egress_ports) and `adoptions`
+    (constructs_lib/adoption.py)."""
 
     def __init__(self, scope: Construct, id_: str, *, props: FargateClusterProps):
         super().__init__(scope, id_)
         prefix = props.name_prefix
+        # Container Insights writes to a group ECS would make itself (unencrypted, kept forever): made first here.
+        insights, adoption = aws_named_log_group(
+            self, "insights-logs", name=f"/aws/ecs/containerinsights/{prefix}/performance",
+            address=CONTAINER_INSIGHTS_LOGS_ADDRESS, kms_key_arn=props.logs_kms_key_arn,
+            retention_days=props.log_retention_days)
+        self.adoptions: list[Adoption] = [adoption]
         # Day 2: the name is ForceNew; AWS refuses to delete a cluster with services, which are replaced with it.
-        cluster = EcsCluster(self, "cluster", name=prefix,
+        cluster = EcsCluster(self, "cluster", name=prefix, depends_on=[insights],
                              setting=[EcsClusterSetting(name="containerInsights", value="enabled")])
         # Day 2: name and vpc_id are ForceNew; without inline rules the provider removes AWS's allow-all egress,
         # so the ALB reaches only the workers each service opens to it.

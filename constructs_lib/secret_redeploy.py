@@ -28,7 +28,7 @@ from .iam import policy_json, service_trust_policy
 STATES = "states.amazonaws.com"
 EVENTS = "events.amazonaws.com"
 # App Runner refuses a deployment while another operation (a push's deployment) runs: wait it out, about an hour
-# in all (60 s, doubling, 6 tries).
+# in all (6 retries after 60 s, doubling). Any other error is retried alike; it costs nothing but time.
 RETRY = {"ErrorEquals": ["States.ALL"], "IntervalSeconds": 60, "BackoffRate": 2, "MaxAttempts": 6}
 # Step Functions writes its logs through CloudWatch Logs log deliveries, which take no resource ARN; X-Ray likewise.
 LOG_DELIVERY_ACTIONS = ["logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:DescribeLogGroups",
@@ -88,9 +88,12 @@ def state_machine_definition(action: RedeployAction) -> dict:
                 "StartAt": "RedeployService",
                 "States": {"RedeployService": {
                     "Type": "Task", "Resource": f"arn:aws:states:::aws-sdk:{action.sdk_action}",
-                    "Parameters": parameters, "Retry": [RETRY], "End": True,
+                    # ECS answers with the whole service (its last 100 events...): kept, a few services would pass
+                    # a state's 256 KiB output limit and fail an execution whose redeploys all started.
+                    "Parameters": parameters, "ResultPath": None, "Retry": [RETRY], "End": True,
                 }},
             },
+            "ResultPath": None,
             "End": True,
         }},
     }
@@ -136,7 +139,7 @@ class SecretRedeploy(Construct):
         machine = SfnStateMachine(
             self, "machine", name=machine_name, role_arn=machine_role.arn,
             definition=json.dumps(state_machine_definition(props.action), sort_keys=True),
-            # Its data is service ARNs in, deployment ids out: nothing secret, and what a failure needs to be read.
+            # Its data is service ARNs (results are dropped): nothing secret, and what a failure needs to be read.
             logging_configuration=SfnStateMachineLoggingConfiguration(
                 level="ERROR", include_execution_data=True, log_destination=f"{logs.arn}:*"),
             tracing_configuration=SfnStateMachineTracingConfiguration(enabled=True),

@@ -32,7 +32,7 @@ def build(worker_overrides: dict | None = None, cluster_overrides: dict | None =
     stack = cdktf.TerraformStack(cdktf.Testing.app(), "fargate-alone")
     cluster = FargateCluster(stack, "ecs", props=FargateClusterProps(**{
         "name_prefix": "globex-qa", "vpc_id": VPC, "private_subnet_ids": SUBNETS, "ingress_cidrs": ("10.20.0.0/16",),
-        **(cluster_overrides or {})}))
+        "logs_kms_key_arn": KEY, "log_retention_days": 14, **(cluster_overrides or {})}))
     FargateWorkerService(stack, "report-generator", props=FargateWorkerServiceProps(**{
         "name": "globex-qa-report-generator", "route": "report-generator", "region": "eu-west-1",
         "account_id": ACCOUNT, "cluster_arn": cluster.cluster_arn, "cluster_name": cluster.cluster_name,
@@ -85,6 +85,26 @@ def test_the_cluster_has_container_insights_on(stack):
     cluster = one(stack, "aws_ecs_cluster")
     assert cluster["name"] == "globex-qa"
     assert cluster["setting"] == [{"name": "containerInsights", "value": "enabled"}]
+
+
+def test_container_insights_writes_to_a_group_made_first_encrypted_bounded_and_adopted_if_ecs_made_it():
+    """ECS would make /aws/ecs/containerinsights/<cluster>/performance itself: unencrypted, kept forever."""
+    from constructs_lib.adoption import Adoption
+
+    built = cdktf.TerraformStack(cdktf.Testing.app(), "insights")
+    cluster = FargateCluster(built, "ecs", props=FargateClusterProps(
+        name_prefix="globex-qa", vpc_id=VPC, private_subnet_ids=SUBNETS, ingress_cidrs=("10.20.0.0/16",),
+        logs_kms_key_arn=KEY, log_retention_days=14))
+    synthesized = json.loads(cdktf.Testing.synth(built))
+    name = "/aws/ecs/containerinsights/globex-qa/performance"
+    group = synthesized["resource"]["aws_cloudwatch_log_group"]["ecs_container_insights_logs"]
+    assert (group["name"], group["kms_key_id"], group["retention_in_days"]) == (name, KEY, 14)
+    assert "aws_cloudwatch_log_group.ecs_container_insights_logs" in one(synthesized, "aws_ecs_cluster")["depends_on"]
+    assert cluster.adoptions == [Adoption(
+        to="aws_cloudwatch_log_group.ecs_container_insights_logs", name=name,
+        found="data.aws_cloudwatch_log_groups.ecs_container_insights_logs_existing.log_group_names")]
+    assert synthesized["data"]["aws_cloudwatch_log_groups"]["ecs_container_insights_logs_existing"] == {
+        "log_group_name_prefix": name}
 
 
 def test_the_alb_is_internal_in_the_private_subnets_behind_its_own_group(stack):
@@ -234,7 +254,7 @@ def test_the_worker_container_runs_the_start_command_on_the_pipelines_image(stac
     # insecure_value: `value` is sensitive, and would hide the whole container definition from plans.
     assert worker["image"] == f"${{data.aws_ssm_parameter.{name}.insecure_value}}"
     fixed = synth(worker_overrides={"image_parameter_name": None, "image": "public.ecr.aws/x/y:1"})
-    assert container(fixed)["image"] == "public.ecr.aws/x/y:1" and "data" not in fixed
+    assert container(fixed)["image"] == "public.ecr.aws/x/y:1" and "aws_ssm_parameter" not in fixed["data"]
     with pytest.raises(ValueError, match="exactly one of image and image_parameter_name"):
         synth(worker_overrides={"image": "public.ecr.aws/x/y:1"})
 
@@ -249,11 +269,11 @@ def test_variables_are_environment_and_secrets_are_arns_never_values(stack):
 
 
 def test_logs_go_to_the_workers_own_encrypted_group_with_a_retention(stack):
-    group = one(stack, "aws_cloudwatch_log_group")
+    group = by_construct(stack, "aws_cloudwatch_log_group", "report-generator")
     assert (group["name"], group["kms_key_id"], group["retention_in_days"]) == (
         "/ecs/globex-qa-report-generator", KEY, 14)
     assert container(stack)["logConfiguration"] == {"logDriver": "awslogs", "options": {
-        "awslogs-group": ref(stack, "aws_cloudwatch_log_group", "name"), "awslogs-region": "eu-west-1",
+        "awslogs-group": ref(stack, "aws_cloudwatch_log_group", "name", "report-generator"), "awslogs-region": "eu-west-1",
         "awslogs-stream-prefix": "worker"}}
 
 
@@ -262,7 +282,7 @@ def test_logs_go_to_the_workers_own_encrypted_group_with_a_retention(stack):
 def test_the_execution_role_pulls_its_repository_writes_its_log_group_and_reads_exactly_its_secrets(stack):
     statements = policy(stack, "start-tasks")
     assert {sid: s["Resource"] for sid, s in statements.items()} == {
-        "WriteItsLogGroup": f"{ref(stack, 'aws_cloudwatch_log_group', 'arn')}:*",
+        "WriteItsLogGroup": f"{ref(stack, 'aws_cloudwatch_log_group', 'arn', 'report-generator')}:*",
         "LogInToEcr": "*",  # ecr:GetAuthorizationToken has no resource-level permissions
         "PullFromItsRepository": REPOSITORY,
         "ReadSecrets": [DB_SECRET],

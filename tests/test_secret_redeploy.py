@@ -14,6 +14,7 @@ from .helpers import make_monorepo, settings_from
 STRIPE = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:acme/dev/stripe-AbCdEf"
 PARTIAL = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:acme/dev/orders-signing"
 SSM = "arn:aws:ssm:eu-west-1:123456789012:parameter/acme/dev/smtp-password"
+OTHER_ACCOUNT = "arn:aws:secretsmanager:eu-west-1:210987654321:secret:partner/token-AbCdEf"
 
 
 def resources(stack: dict, rtype: str) -> dict:
@@ -82,6 +83,8 @@ def test_app_runner_redeploys_with_start_deployment_retrying_while_busy(example_
     task = redeploy_task(example_stack)
     assert task["Resource"] == "arn:aws:states:::aws-sdk:apprunner:startDeployment"
     assert task["Parameters"] == {"ServiceArn.$": "$"}
+    # Results are dropped: ECS returns whole services, and a state's output is limited to 256 KiB.
+    assert task["ResultPath"] is None and definition(example_stack)["States"]["Redeploy"]["ResultPath"] is None
     (retry,) = task["Retry"]
     assert retry["MaxAttempts"] >= 3 and retry["IntervalSeconds"] >= 30
     assert definition(example_stack)["States"]["Redeploy"]["ItemsPath"] == "$.services"
@@ -144,14 +147,17 @@ def per_worker_secret_stack(tmp_path_factory):
     """orders alone reads a secret, named without its 6-character suffix; workers sign IAM tokens (no DB secret)."""
     root = tmp_path_factory.mktemp("per-worker")
     env = make_monorepo(root, ["orders.ts", "billing.ts"], settings={"AURORA_IAM_USER": "app_worker"})
-    (env.parent / ".env.workers.orders").write_text(f"SIGNING_KEY={PARTIAL}\nSMTP_PASSWORD={SSM}\n")
+    (env.parent / ".env.workers.orders").write_text(f"SIGNING_KEY={PARTIAL}\nSMTP_PASSWORD={SSM}\n"
+                                                    f"PARTNER_TOKEN={OTHER_ACCOUNT}\n")
     settings = settings_from(env)
     return synth_stack(settings, load_workers(settings))
 
 
 def test_a_per_worker_secret_redeploys_only_that_worker(per_worker_secret_stack):
     rules = rules_by_name(per_worker_secret_stack)
-    assert len(rules) == 1, sorted(rules)  # no master secret with AURORA_IAM_USER, and the SSM parameter none
+    # No master secret with AURORA_IAM_USER; none for the SSM parameter, nor for another account's secret (its
+    # events go to that account's bus: a rule here would never fire).
+    assert len(rules) == 1, sorted(rules)
     ((pattern, target_input),) = rules.values()
     # A name without its suffix matches every version's full ARN by prefix.
     assert pattern["resources"] == [{"prefix": PARTIAL}]

@@ -165,8 +165,8 @@ KEYS: tuple[Key, ...] = (
         "a synth, one stack per region does (the production one, else the first environment); true in two is an error."),
     Key("LOG_RETENTION_DAYS", "log_retention_days", "365",
         _one_of(1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653),
-        "Retention of every log group the stack makes: API access, WAF, flow logs, the PostgreSQL log, ECS tasks "
-        "and builds, the secret redeploy's errors (a CloudWatch Logs value)."),
+        "Retention of every log group the stack makes: API access, WAF, flow logs, the PostgreSQL log, ECS tasks, "
+        "builds and Container Insights, the secret redeploy's errors (a CloudWatch Logs value)."),
     Key("WORKER_VPC_EGRESS", "worker_vpc_egress", "true", _boolean,
         "Route worker egress through the VPC connector (needed to reach Aurora and Redis)."),
     Key("WORKER_EGRESS_PORTS", "worker_egress_ports", "443", _ports,
