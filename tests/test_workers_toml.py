@@ -284,3 +284,12 @@ def test_misplaced_worker_files_are_each_refused_and_example_files_at_the_root_l
         f"in {here}; move it there",
         f"{display_path(folder / '.env.workers.zz')}: names no discovered worker 'zz'; per-worker files are "
         ".env.workers.<worker> with a worker of: orders"]
+
+
+def test_an_invalid_route_for_a_worker_whose_file_name_is_reserved_reports_both(tmp_path):
+    env = make_monorepo(tmp_path, ["proxy.ts"], toml='[proxy]\nroute = "Shop Proxy"\n')
+    toml = display_path(tmp_path / "infra" / "aws" / "workers.toml")
+    assert problems_of(env) == [
+        f"{toml}: [proxy].route: 'Shop Proxy' is not a valid route (1-64 of a-z, 0-9 and '-', not starting or "
+        "ending with '-')",
+        f"{toml}: [proxy].route: 'proxy' is reserved; choose another route"]
