@@ -452,3 +452,23 @@ def test_a_settings_file_where_the_command_runs_is_one_that_sets_the_connection(
     assert _is_settings_file(tmp_path / ".env") is found
     assert _is_settings_file(tmp_path / "absent.env") is False
     assert _is_settings_file(tmp_path) is False   # a folder
+
+
+def test_skipped_entries_say_why_each_entry_is_not_a_worker(tmp_path):
+    from workers_scan.discovery import skipped_entries
+
+    (tmp_path / "orders.spec.ts").write_text("")
+    (tmp_path / "notes.md").write_text("")
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "orders.ts").write_text("")
+    target = tmp_path.parent / f"{tmp_path.name}-elsewhere"
+    target.mkdir()
+    (tmp_path / "linked").symlink_to(target, target_is_directory=True)  # not followed: not a folder of the workers
+    assert skipped_entries(tmp_path, include=("*.ts", "*.mts")) == [
+        ("notes.md", "matches no WORKER_INCLUDE pattern (*.ts, *.mts)"),
+        ("orders.spec.ts", "always excluded (*.spec.ts)"),
+        ("shared/", "folder without main.ts (WORKER_FOLDER_ENTRY)")]
+    # Without the default exclusions, a spec file is a worker like any other.
+    assert skipped_entries(tmp_path, default_exclusions=False) == [
+        ("notes.md", "matches no WORKER_INCLUDE pattern (*.ts)"),
+        ("shared/", "folder without main.ts (WORKER_FOLDER_ENTRY)")]

@@ -125,8 +125,11 @@ def test_constructs_must_supply_exactly_the_declared_keys(tmp_path):
         check_supplied(settings, {**platform, **redis, "DB_HOST": "x"}, {})   # would overwrite a file's DB_HOST
     with pytest.raises(RuntimeError):
         check_supplied(settings, platform, {})                                # Redis keys missing
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError) as caught:
         check_supplied(settings, {**platform, **redis}, {"REDIS_HOST": "arn"}) # a plain key passed as a secret
+    plain = "['NODE_ENV', 'PORT', 'REDIS_HOST', 'REDIS_PORT', 'REDIS_TLS', 'WORKER_NAME']"
+    assert str(caught.value) == ("injected worker variables differ from workers_scan/injected.py: supplied "
+                                 f"{plain} + secrets ['REDIS_HOST'], declared {plain} + secrets []")
 
 
 def test_the_readme_lists_every_injected_variable():

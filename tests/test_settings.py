@@ -3,9 +3,9 @@ from pathlib import Path
 import pytest
 
 from workers_scan import InputError
-from workers_scan.settings import (DEFAULT_BUILD_COMMAND, DEFAULT_START_COMMAND, EXAMPLE_SETTINGS, KEYS, Invalid,
-                                   SettingsSource, _csv_matching, _int_between, _matching, _one_of, load_all_settings,
-                                   load_settings, locate_settings)
+from workers_scan.settings import (DEFAULT_BUILD_COMMAND, DEFAULT_START_COMMAND, EXAMPLE_SETTINGS, KEYS, KEYS_BY_NAME,
+                                   Invalid, SettingsSource, _csv_matching, _int_between, _matching, _one_of,
+                                   load_all_settings, load_settings, locate_settings)
 
 from .helpers import CODECONNECTIONS_ARN, ECS_SETTINGS, VALID_ARN, make_monorepo, settings_from, write_settings
 
@@ -260,7 +260,7 @@ def test_the_settings_file_where_the_command_runs_is_found(tmp_path, where):
     env = make_monorepo(tmp_path / "repo")
     here = tmp_path / "repo" / ("infra/aws" if where == "." else "")
     source = locate_settings(None, environ={}, default=tmp_path / "project" / ".env", cwd=here)
-    assert source.path == env and not source.is_example
+    assert source == SettingsSource(env, is_example=False)
 
 
 def test_an_applications_env_file_where_the_command_runs_is_not_taken_for_settings(tmp_path):
@@ -845,3 +845,87 @@ def test_which_settings_build_the_redeploy(tmp_path, compute, auto_deployments, 
         values.update(ECS_SETTINGS)
     settings = settings_from(make_monorepo(tmp_path, settings=values))
     assert settings.redeploys_on_secret_change is built
+
+
+CERTIFICATE_ARN = "arn:aws:acm:eu-west-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
+
+
+def test_a_missing_backend_connection_says_exactly_what_is_required_and_hints_only_when_the_other_is_set(tmp_path):
+    help_text = KEYS_BY_NAME["CODECONNECTIONS_ARN"].help
+    required = f"CODECONNECTIONS_ARN: is required with COMPUTE=ecs ({help_text})"
+    [message] = problems_of(make_monorepo(tmp_path / "a", settings={**ECS_SETTINGS, "CODECONNECTIONS_ARN": None}))
+    assert message.endswith(f"infra/aws/.env: {required}"), message
+    messages = problems_of(make_monorepo(tmp_path / "b", settings={
+        **ECS_SETTINGS, "CODECONNECTIONS_ARN": None, "APP_RUNNER_CONNECTION_ARN": VALID_ARN}))
+    assert any(m.endswith(f"infra/aws/.env: {required}; APP_RUNNER_CONNECTION_ARN is set: is COMPUTE=apprunner "
+                          "meant?") for m in messages), messages
+    # An empty value given in the environment is named where it was given.
+    assert problems_of(make_monorepo(tmp_path / "c", settings={**ECS_SETTINGS, "CODECONNECTIONS_ARN": None}),
+                       {"CODECONNECTIONS_ARN": ""}) == [f"environment variable: {required}"]
+
+
+def test_an_empty_key_of_the_other_backend_is_not_an_error(tmp_path):
+    settings = settings_from(make_monorepo(tmp_path, settings={"CODECONNECTIONS_ARN": ""}))
+    assert settings.compute == "apprunner" and settings.codeconnections_arn == ""
+
+
+def test_a_key_of_the_other_backend_from_the_environment_is_named_there(tmp_path):
+    assert problems_of(make_monorepo(tmp_path), {"CODECONNECTIONS_ARN": CODECONNECTIONS_ARN}) == [
+        "environment variable: CODECONNECTIONS_ARN: is read with COMPUTE=ecs only, and this stack runs "
+        "COMPUTE=apprunner; set COMPUTE=ecs, or remove CODECONNECTIONS_ARN"]
+
+
+def test_ecs_arns_of_another_region_name_both_keys_where_they_were_given(tmp_path):
+    env = make_monorepo(tmp_path, settings={**ECS_SETTINGS, "ECS_ROUTING_DOMAIN": "workers.example.com"})
+    messages = problems_of(env, {"AWS_REGION": "us-east-1", "CODECONNECTIONS_ARN": CODECONNECTIONS_ARN,
+                                 "ECS_CERTIFICATE_ARN": CERTIFICATE_ARN})
+    assert messages == [
+        "environment variable: CODECONNECTIONS_ARN: is in region eu-west-1 but AWS_REGION is us-east-1 (from "
+        "environment variable); CodeBuild uses a connection of its own region",
+        "environment variable: ECS_CERTIFICATE_ARN: is in region eu-west-1 but AWS_REGION is us-east-1 (from "
+        "environment variable); a load balancer takes certificates of its own region"]
+
+
+def test_a_certificate_with_an_internal_routing_domain_is_refused_naming_where_the_domain_was_set(tmp_path):
+    env = make_monorepo(tmp_path, settings={**ECS_SETTINGS, "ECS_CERTIFICATE_ARN": CERTIFICATE_ARN})
+    assert problems_of(env, {"ECS_ROUTING_DOMAIN": "workers.internal"}) == [
+        "environment variable: ECS_ROUTING_DOMAIN: is workers.internal, but ECS_CERTIFICATE_ARN is set: API Gateway "
+        "trusts only certificates of public CAs for its integrations, and none can name a .internal host; set a "
+        "domain you own whose wildcard (*.<domain>) the certificate covers, e.g. workers.example.com (it need not "
+        "resolve)"]
+
+
+def test_the_iam_database_user_from_the_environment_is_named_there(tmp_path):
+    assert problems_of(make_monorepo(tmp_path), {"AURORA_IAM_USER": "app_admin"}) == [
+        "environment variable: AURORA_IAM_USER: 'app_admin' is the master user; name a separate user for the "
+        "workers (the master keeps its password for migrations)"]
+
+
+def test_worker_vpc_egress_false_on_ecs_is_refused_naming_where_it_was_set(tmp_path):
+    env = make_monorepo(tmp_path, settings=ECS_SETTINGS)
+    assert problems_of(env, {"WORKER_VPC_EGRESS": "false"}) == [
+        "environment variable: WORKER_VPC_EGRESS: is false, but COMPUTE=ecs: ECS tasks always run in the private "
+        "subnets and reach the internet through NAT; remove WORKER_VPC_EGRESS (it is App Runner's)"]
+
+
+def test_sizes_ignore_underscores_between_digits(tmp_path):
+    settings = settings_from(make_monorepo(tmp_path, settings={"WORKER_CPU": "2__048", "WORKER_MEMORY": "4_096"}))
+    assert (settings.worker_cpu, settings.worker_memory) == (2048, 4096)
+
+
+def test_a_size_of_one_is_checked_against_the_backends_table_not_refused_as_not_positive(tmp_path):
+    [message] = problems_of(make_monorepo(tmp_path, settings={"WORKER_CPU": "1"}))
+    assert message.endswith("infra/aws/.env: WORKER_CPU: 1 is not a CPU size for COMPUTE=apprunner; use one of 256, "
+                            "512, 1024, 2048, 4096"), message
+
+
+def test_every_environment_of_a_synth_knows_the_whole_list_of_environments(tmp_path):
+    env = make_monorepo(tmp_path, settings={"ENVIRONMENTS": "dev,prod"})
+    results = load_all_settings(SettingsSource(env, is_example=False), environ={})
+    assert [(s.environment, s.environments) for s in results] == [("dev", ("dev", "prod")), ("prod", ("dev", "prod"))]
+
+
+def test_a_candidate_settings_file_that_cannot_be_checked_is_not_taken(tmp_path):
+    default = make_monorepo(tmp_path)
+    too_long = tmp_path / ("x" * 300)   # checking a path with a name over 255 bytes raises OSError
+    assert locate_settings(None, environ={}, default=default, cwd=too_long) == SettingsSource(default, is_example=False)

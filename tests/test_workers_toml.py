@@ -254,7 +254,42 @@ def test_ecs_stacks_need_no_app_runner_scaling_configuration(tmp_path):
         stacks.append((settings, load_workers(settings)))
     # 12 with three App Runner stacks (test above); the ECS one counts none, and 8 and one free fit in 10.
     assert scaling_configuration_count(stacks) == {("123456789012", "eu-west-1"): 8}
+    assert scaling_configuration_count(stacks[::-1]) == {("123456789012", "eu-west-1"): 8}  # ECS first: still counted
     problems = Problems()
     check_scaling_configuration_quota(stacks, problems)
     assert not problems
     assert scaling_configuration_count(stacks[2:]) == {}
+
+
+def test_misplaced_worker_files_are_each_refused_and_example_files_at_the_root_left_alone(tmp_path):
+    env = make_monorepo(tmp_path)
+    folder = env.parent
+    for name in ("workers.tml", "workers.yaml", "workers.yml", "workers.json"):
+        (folder / name).write_text("")
+    for name in (".env.workers.example", ".env.workers.orders", ".env.workers.sample", ".env.workers.template",
+                 ".env.workers.zz", "workers.toml"):
+        (tmp_path / name).write_text("")
+    (folder / ".env.workers.zz").write_text("")  # read there: it names no worker, and the root's copy is merged
+    messages = problems_of(env)
+    here = display_path(folder)
+    assert messages == [
+        *(f"{display_path(folder / name)}: is not read: per-worker settings are workers.toml next to the settings "
+          "file; rename it" for name in ("workers.tml", "workers.yaml", "workers.yml", "workers.json")),
+        f"{display_path(tmp_path / '.env.workers.orders')}: is not read: .env.workers.orders belongs next to the "
+        f"settings file, in {here}; move it there",
+        f"{display_path(tmp_path / '.env.workers.zz')}: is not read: .env.workers.zz belongs next to the settings "
+        f"file, in {here}; {display_path(folder / '.env.workers.zz')} exists and is the one read: merge what this "
+        "one adds into it, then delete this one",
+        f"{display_path(tmp_path / 'workers.toml')}: is not read: workers.toml belongs next to the settings file, "
+        f"in {here}; move it there",
+        f"{display_path(folder / '.env.workers.zz')}: names no discovered worker 'zz'; per-worker files are "
+        ".env.workers.<worker> with a worker of: orders"]
+
+
+def test_an_invalid_route_for_a_worker_whose_file_name_is_reserved_reports_both(tmp_path):
+    env = make_monorepo(tmp_path, ["proxy.ts"], toml='[proxy]\nroute = "Shop Proxy"\n')
+    toml = display_path(tmp_path / "infra" / "aws" / "workers.toml")
+    assert problems_of(env) == [
+        f"{toml}: [proxy].route: 'Shop Proxy' is not a valid route (1-64 of a-z, 0-9 and '-', not starting or "
+        "ending with '-')",
+        f"{toml}: [proxy].route: 'proxy' is reserved; choose another route"]
