@@ -121,7 +121,8 @@ class SecretRedeploy(Construct):
         logs = CloudwatchLogGroup(self, "logs", name=f"/aws/vendedlogs/states/{machine_name}",
                                   retention_in_days=props.log_retention_days, kms_key_id=props.logs_kms_key_arn)
 
-        service_arns = sorted({arn for secret in props.secrets for arn in secret.service_arns})
+        # Never sorted: they are Terraform tokens, whose placeholders differ between processes (JSON would too).
+        service_arns = list(dict.fromkeys(arn for secret in props.secrets for arn in secret.service_arns))
         # Step Functions documents both keys for its execution role (confused deputy prevention).
         machine_role = IamRole(self, "machine-role", name=shorten(f"{prefix}-secret-redeploy", IAM_ROLE_NAME_MAX),
                                description=f"Redeploys the {prefix} workers when a secret they read changes",
