@@ -1,8 +1,9 @@
 """Objects AWS may have made before the stack managed them, adopted by `import` blocks instead of created twice.
 
 The blocks go to `imports.tf` (HCL) beside each platform stack's cdk.tf.json, not into it: checkov (3.3) cannot
-parse a top-level `import` (nor `terraform.required_version`) in Terraform JSON, and then scans none of the file. Synth writes the file every time,
-with no block when there is nothing to adopt, so a block never outlives the resource it names.
+parse a top-level `import` (nor `terraform.required_version`) in Terraform JSON, and then scans none of the file.
+Synth writes the file every time, with no block when there is nothing to adopt, so a block never outlives the
+resource it names.
 """
 
 from __future__ import annotations

@@ -75,8 +75,10 @@ def secret_readers(workers: list[Worker], service_arns: dict[str, str], infrastr
     parameters do not rotate; another account's secret sends its events to that account's bus). The
     infrastructure's secrets are whole ARNs; a file's may lack the 6-character suffix."""
     readers: dict[str, tuple[str, bool, list[str]]] = {}
+    # Every worker reads the infrastructure's secrets.
+    shared = [(key.lower().replace("_", "-"), arn, True) for key, arn in infrastructure.secrets.items()]
     for worker in sorted(workers, key=lambda w: w.name):
-        references = [(key.lower().replace("_", "-"), arn, True) for key, arn in infrastructure.secrets.items()]
+        references = list(shared)
         for reference in worker.environment.secrets.values():
             if SECRETS_MANAGER_ARN.match(reference) and reference.split(":")[4] == account_id:
                 base = policy_resource(reference)

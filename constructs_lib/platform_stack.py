@@ -53,10 +53,11 @@ class PlatformStack(TerraformStack):
             kms_key_arns=tuple(self.data_stores.kms_key_arns), statements=tuple(self.data_stores.worker_statements))
         routes = self.compute.build_workers(infrastructure)
         self.services = self.compute.services
+        account = settings.account_region[0]
         readers = secret_readers(workers, {name: s.service_arn for name, s in self.services.items()}, infrastructure,
-                                 account_id=settings.account_region[0])
+                                 account_id=account)
         self.secret_redeploy = SecretRedeploy(self, "secret-redeploy", props=SecretRedeployProps(
-            name_prefix=settings.name_prefix, region=settings.aws_region, account_id=settings.account_region[0],
+            name_prefix=settings.name_prefix, region=settings.aws_region, account_id=account,
             action=self.compute.redeploy_action, secrets=readers, logs_kms_key_arn=logs_key,
             log_retention_days=settings.log_retention_days,
         )) if settings.redeploys_on_secret_change and readers else None
