@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf import DataResource, Fn, TerraformResourceLifecycle
+from cdktf import Fn, TerraformResource, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.db_subnet_group import DbSubnetGroup
 from cdktf_cdktf_provider_aws.elasticache_replication_group import ElasticacheReplicationGroup
@@ -225,10 +225,14 @@ class DataStores(Construct):
         """`<identifier>-final-<UTC time>`: the time this record was created, i.e. the store's creation (or, for a
         store older than this code, the first apply with it). Stable while the store lives, so plans stay empty,
         and new for a store created again after a destroy, so its final snapshot name is free."""
-        created = DataResource(self, f"{id_}-created", input={"at": Fn.timestamp()},
-                               lifecycle=TerraformResourceLifecycle(ignore_changes=["input"]))
+        # A `terraform_data`, built from the base class: cdktf's DataResource adds a validation that runs
+        # `terraform version` at every synth, which fails where terraform is not installed (Terraform Cloud users).
+        created = TerraformResource(self, f"{id_}-created", terraform_resource_type="terraform_data",
+                                    lifecycle=TerraformResourceLifecycle(ignore_changes=["input"]))
+        created.add_override("input", {"at": Fn.timestamp()})
         created.override_logical_id(f"{id_}_created")  # pinned with its store
-        return f"{identifier}-final-{Fn.formatdate('YYYYMMDDhhmmss', Fn.lookup(created.output, 'at'))}"
+        at = Fn.lookup(created.get_any_map_attribute("output"), "at")
+        return f"{identifier}-final-{Fn.formatdate('YYYYMMDDhhmmss', at)}"
 
     def _build_redis(self, props: DataStoresProps, redis: RedisProps) -> None:
         prefix = props.name_prefix

@@ -292,6 +292,27 @@ def test_quiet_synth_in_a_fresh_process_prints_nothing_not_even_the_node_banner(
     assert (result.stdout, result.stderr) == ("", "")
 
 
+def test_synth_needs_no_terraform_on_the_path(tmp_path):
+    """Teams on Terraform Cloud may synthesize where terraform is not installed: cdktf's `terraform_data` class
+    would run `terraform version` at validation (and fail); the stores' creation record must not."""
+    import os
+    import shutil
+
+    env = make_monorepo(tmp_path, ["orders.ts"])
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    (tools / "node").symlink_to(shutil.which("node"))
+    result = subprocess.run([sys.executable, "main.py", "--quiet", "--env-file", str(env), "--out",
+                             str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                            env=dict(os.environ, PATH=str(tools)))
+    assert result.returncode == 0, result.stderr
+    [stack] = [json.loads(path.read_text()) for path in (tmp_path / "out" / "stacks").glob("*/cdk.tf.json")
+               if "aws_rds_cluster" in path.read_text()]
+    # The record is there (protected stores name their final snapshot after it), with the input it ignores.
+    assert {name: body["input"] for name, body in stack["resource"]["terraform_data"].items()} == {
+        "aurora_created": {"at": "${timestamp()}"}, "redis_created": {"at": "${timestamp()}"}}
+
+
 def test_the_readme_team_test_passes_against_the_example_through_the_installed_plugin(pytester):
     """The README's example of a team's own test, run as a team would: pytest finds the plugin by its entry point."""
     import re
