@@ -68,6 +68,10 @@ def test_the_kernel_loads_only_the_provider_modules_we_use(tmp_path, example_set
     used = {camel(m.split(".")[1]) for m in sys.modules if m.startswith("cdktf_cdktf_provider_aws.")
             and m.count(".") == 1 and m.split(".")[1] != "_jsii"}
     assert set(loaded["loaded"]) <= used and len(loaded["loaded"]) < 100  # of the index's 2,135
+    # The kernel's type definitions of the provider (33 MB) are read by range, never whole.
+    provider_defs = {file: how for file, how in loaded["defs"].items()
+                     if Path(file).parent.parts[-2:] == ("@cdktf", "provider-aws")}
+    assert list(provider_defs.values()) == ["by range"], loaded["defs"]
 
 
 def test_node_loader_changes_nothing_but_time(tmp_path, example_settings, example_workers):
@@ -118,7 +122,7 @@ def test_the_node_loader_defers_each_module_of_an_index_of_the_expected_shape(tm
     assert result.returncode == 0, result.stderr
     seen = json.loads(result.stdout)
     assert seen == {"before": [], "after": ["subnet"], "kind": "subnet", "keys": ["subnet", "vpc"]}
-    assert json.loads((tmp_path / "report.json").read_text()) == {"lazy": True, "loaded": ["subnet"]}
+    assert json.loads((tmp_path / "report.json").read_text()) == {"lazy": True, "loaded": ["subnet"], "defs": {}}
 
 
 def test_the_node_loader_leaves_any_other_shape_alone(tmp_path):
@@ -126,7 +130,39 @@ def test_the_node_loader_leaves_any_other_shape_alone(tmp_path):
     result = run_node_with_the_loader(package, PROBE, tmp_path / "report.json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["before"] == ["vpc", "subnet"]  # the normal, eager behaviour
-    assert json.loads((tmp_path / "report.json").read_text()) == {"lazy": False, "loaded": []}
+    assert json.loads((tmp_path / "report.json").read_text()) == {"lazy": False, "loaded": [], "defs": {}}
+
+
+DEFS_PROBE = """
+const fs = require("fs");
+const file = process.argv[1];
+const real = fs.readFileSync(file, {});  // with options: never the stand-in
+const defs = fs.readFileSync(file);
+const ranges = [[0, 12], [12, 40], [5, 5], [40, real.length]];
+const byRange = ranges.map(([start, end]) => defs.toString("utf-8", start, end));
+const afterRanges = JSON.parse(fs.readFileSync(process.env.CDKTF_AWS_LAZY_REPORT, "utf-8")).defs[file];
+const other = [defs.length, defs.subarray(0, 12).toString("utf-8"), Buffer.isBuffer(defs), defs.toString("hex", 0, 4)];
+console.log(JSON.stringify({
+  same: byRange.every((text, i) => text === real.toString("utf-8", ...ranges[i])), byRange, afterRanges,
+  other, expected: [real.length, real.subarray(0, 12).toString("utf-8"), true, real.toString("hex", 0, 4)]}));
+"""
+
+
+def test_the_node_loader_reads_type_definitions_by_range_and_falls_back_to_the_whole_file(tmp_path):
+    """The kernel's `.jsii.runtime-defs.v1.jsonl` stand-in: a range read gives the bytes of the real Buffer (a
+    multi-byte character included) without reading the whole file; any other use reads it once, as before."""
+    defs = tmp_path / ".jsii.runtime-defs.v1.jsonl"
+    defs.write_text('{"fqn":"a.Vpc"}\n{"fqn":"a.Süßnet"}\n{"docs":"x"}\n', encoding="utf-8")
+    report = tmp_path / "report.json"
+    env = dict(os.environ, NODE_OPTIONS=aws.node_loader_option(), CDKTF_AWS_LAZY_REPORT=str(report))
+    result = subprocess.run(["node", "-e", DEFS_PROBE, str(defs)], env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout)
+    assert seen["same"] and seen["byRange"][0] == '{"fqn":"a.Vp' and seen["byRange"][2] == ""
+    assert seen["afterRanges"] == "by range"
+    assert seen["other"] == seen["expected"]
+    assert json.loads(report.read_text())["defs"] == {str(defs): "whole"}
 
 
 def test_a_users_node_options_are_kept_and_ours_appended_once():
