@@ -340,8 +340,11 @@ class FargateWorkerService(Construct):
         role = IamRole(
             self, "task-role", name=shorten(f"{props.name}-task", IAM_ROLE_NAME_MAX),
             description=f"Runtime identity of the ECS service {props.name}",
-            # ECS documents aws:SourceAccount for task roles ("Task IAM role", confused deputy prevention).
-            assume_role_policy=service_trust_policy(ECS_TASKS, source_account=props.account_id))
+            # ECS documents both keys for task roles ("Amazon ECS task IAM role"); aws:SourceArn cannot name one
+            # cluster ("not currently supported"), so it is any ECS resource of this account and region.
+            assume_role_policy=service_trust_policy(
+                ECS_TASKS, source_account=props.account_id,
+                source_arn=f"arn:aws:ecs:{props.region}:{props.account_id}:*"))
         # X-Ray accepts no resource-level permissions for these actions.
         IamRolePolicy(self, "tracing-policy", name="xray-tracing", role=role.id,
                       policy=policy_json([{"Effect": "Allow", "Resource": "*", "Action": XRAY_ACTIONS}]))

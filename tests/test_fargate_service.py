@@ -16,6 +16,7 @@ from .helpers import one, plaintext_secrets, resources
 from .terraform import assert_alone_stack_validates
 
 ACCOUNT = "123456789012"
+REGION = "eu-west-1"
 KEY = f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/0a1b2c3d-0000-4000-8000-0123456789ab"
 SECRETS_KEY = f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/5e5e5e5e-0000-4000-8000-0123456789ab"
 REPOSITORY = f"arn:aws:ecr:eu-west-1:{ACCOUNT}:repository/globex-qa-workers"
@@ -34,7 +35,7 @@ def build(worker_overrides: dict | None = None, cluster_overrides: dict | None =
         "name_prefix": "globex-qa", "vpc_id": VPC, "private_subnet_ids": SUBNETS, "ingress_cidrs": ("10.20.0.0/16",),
         "logs_kms_key_arn": KEY, "log_retention_days": 14, **(cluster_overrides or {})}))
     FargateWorkerService(stack, "report-generator", props=FargateWorkerServiceProps(**{
-        "name": "globex-qa-report-generator", "route": "report-generator", "region": "eu-west-1",
+        "name": "globex-qa-report-generator", "route": "report-generator", "region": REGION,
         "account_id": ACCOUNT, "cluster_arn": cluster.cluster_arn, "cluster_name": cluster.cluster_name,
         "vpc_id": VPC, "private_subnet_ids": SUBNETS, "listener_arn": cluster.listener_arn,
         "load_balancer_arn_suffix": cluster.load_balancer_arn_suffix,
@@ -312,7 +313,8 @@ def test_the_task_role_is_as_narrow_as_the_app_runner_instance_role(stack):
     role = by_construct(stack, "aws_iam_role", "report-generator_task-role")
     [trust] = json.loads(role["assume_role_policy"])["Statement"]
     assert trust["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}
-    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT},
+                                  "ArnLike": {"aws:SourceArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:*"}}
     attached = {p["name"] for p in resources(stack, "aws_iam_role_policy").values()
                 if p["role"] == ref(stack, "aws_iam_role", "id", "report-generator_task-role")}
     assert attached == {"xray-tracing", "data-access", "read-runtime-secrets"}
