@@ -40,7 +40,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                                   help="discovered workers, routes and start commands (no synthesis)")
     workers.add_argument("--json", action="store_true", help="machine-readable output")
     diagram = commands.add_parser("diagram", parents=[common], help="Mermaid diagram of the topology")
-    diagram.add_argument("--output", default=str(DEFAULT_DIAGRAM), help=f"file to write (default {DEFAULT_DIAGRAM})")
+    diagram.add_argument("--output", default=str(DEFAULT_DIAGRAM), help=f"file to write (default {DEFAULT_DIAGRAM}); - prints it only")
     commands.add_parser("doctor", parents=[common], help="check Python, Node.js, terraform, provider, inputs")
     # `python main.py` and `python main.py --env-file X` (what cdktf runs) mean `synth`.
     if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
@@ -152,9 +152,10 @@ def list_workers(args, inputs) -> int:
 
 def diagram(args, inputs, notice) -> int:
     text = "\n".join(f"%% {s.stack_name}\n{mermaid(s, w)}" for s, w in inputs)
-    Path(args.output).write_text(text)
     print(text, end="")
-    notice(f"(written to {args.output})")
+    if args.output != "-":  # `-`: standard output only, as for most tools
+        Path(args.output).write_text(text)
+        notice(f"(written to {args.output})")
     return EXIT_OK
 
 

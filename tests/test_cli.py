@@ -127,6 +127,15 @@ def test_diagram_has_every_hop_and_one_node_per_worker(tmp_path, capsys):
     assert any("connector -->|6379 TLS| redis" in line for line in lines)
 
 
+def test_diagram_to_dash_prints_it_and_writes_no_file(tmp_path, capsys, monkeypatch):
+    env = make_monorepo(tmp_path, ["orders.ts"])
+    monkeypatch.chdir(tmp_path)
+    assert main.main(["diagram", "--env-file", str(env), "--output", "-"]) == main.EXIT_OK
+    captured = capsys.readouterr()
+    assert captured.out.splitlines()[1] == "flowchart LR" and "written to" not in captured.out + captured.err
+    assert not (tmp_path / "-").exists()
+
+
 def test_diagram_without_data_stores_or_egress(tmp_path, capsys):
     env = make_monorepo(tmp_path, ["orders.ts"], settings={
         "AURORA_ENABLED": "false", "REDIS_ENABLED": "false", "WORKER_VPC_EGRESS": "false"})
