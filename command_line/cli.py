@@ -74,8 +74,8 @@ def read_inputs(args: argparse.Namespace, notice) -> list:
     inputs = [(settings, scan_workers(settings, problems)) for settings in load_all_settings(source)]
     for key, value in (inputs[0][0].from_environment() if inputs else {}).items():
         shown = ",".join(map(str, value)) if isinstance(value, tuple) else value
-        notice(f"{key}={shown} comes from the shell environment, over {display_path(source.path)} "
-               f"(unset {key} to use the file's value)")
+        notice(f"{key}={shown} comes from the shell environment, which overrides {display_path(source.path)} "
+               f"and its defaults (unset {key} to use theirs)")
     check_scaling_configuration_quota(inputs, problems)
     problems.raise_if_any()
     return inputs

@@ -250,7 +250,9 @@ def test_a_setting_from_the_shell_is_announced_and_named_in_errors(tmp_path, cap
     monkeypatch.setenv("WORKER_EXCLUDE", "legacy.ts,old.ts")
     assert main.main(["workers", "--env-file", str(env)]) == main.EXIT_OK
     err = capsys.readouterr().err
-    assert "PORT=8080 comes from the shell environment, over " in err and "(unset PORT to use" in err
+    # The file does not set PORT: the notice must not say the shell overrode the file's value.
+    assert "PORT=8080 comes from the shell environment, which overrides " in err
+    assert "and its defaults (unset PORT to use theirs)" in err
     assert "WORKER_EXCLUDE=legacy.ts,old.ts comes from the shell environment" in err
     monkeypatch.setenv("AWS_REGION", "us-east-1")
     assert main.main(["workers", "--env-file", str(env)]) == main.EXIT_BAD_INPUT
