@@ -11,6 +11,7 @@ from pathlib import Path
 from workers_scan import InputError, locate_settings
 from workers_scan.errors import Problems, display_path
 from workers_scan.settings import PROJECT_ROOT, load_all_settings
+from workers_scan.settings_files import CONNECTION_KEYS
 from workers_scan.workers import check_scaling_configuration_quota, scan_workers
 
 from .report import backend, mermaid, resources_table, routes_table, skipped, skipped_table, workers_json, workers_table
@@ -68,6 +69,9 @@ class Progress:
 def read_inputs(args: argparse.Namespace, notice) -> list:
     source = locate_settings(args.env_file)
     if source.is_example:
+        for skipped in source.skipped:
+            notice(f"{display_path(skipped)} sets neither {' nor '.join(CONNECTION_KEYS)}: taken for an "
+                   "application's .env, not read (give it with --env-file to have it checked)")
         notice(f"No settings file (.env): using the EMBEDDED EXAMPLE {display_path(source.path)}; "
                "do not deploy it, see README 'Use it on your monorepo'.")
     problems = Problems()

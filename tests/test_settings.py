@@ -269,6 +269,33 @@ def test_an_applications_env_file_where_the_command_runs_is_not_taken_for_settin
     assert source.is_example
 
 
+@pytest.mark.parametrize("typo", ["APP_RUNNER_CONECTION_ARN", "export CODECONNECTION_ARN"])
+def test_a_settings_file_with_a_misspelt_connection_key_is_ours_and_the_typo_is_named(tmp_path, typo):
+    env = tmp_path / ".env"
+    env.write_text(f"PROJECT_NAME=shop\n{typo}=arn:aws:apprunner:eu-west-1:123456789012:connection/x/y\n")
+    source = locate_settings(None, environ={}, default=tmp_path / "project" / ".env", cwd=tmp_path)
+    assert source == SettingsSource(env, is_example=False)
+    with pytest.raises(InputError) as caught:
+        load_settings(source, environ={})
+    key = typo.split()[-1]
+    assert f"{key}: unknown key; did you mean " in str(caught.value)
+
+
+def test_an_applications_env_file_passed_over_is_named_when_the_example_is_used(tmp_path, capsys, monkeypatch):
+    import main
+
+    (tmp_path / ".env").write_text("DATABASE_URL=postgres://localhost/app\nAWS_REGION=eu-west-1\n")
+    source = locate_settings(None, environ={}, default=tmp_path / "project" / ".env", cwd=tmp_path)
+    assert source.is_example and source.skipped == (tmp_path / ".env",)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("workers_scan.settings.DEFAULT_SETTINGS", tmp_path / "project" / ".env")
+    assert main.main(["workers"]) == main.EXIT_OK
+    err = capsys.readouterr().err
+    assert ".env sets neither APP_RUNNER_CONNECTION_ARN nor CODECONNECTIONS_ARN: taken for an application's .env, " \
+           "not read" in err
+    assert err.index("taken for an application's") < err.index("EMBEDDED EXAMPLE")
+
+
 def test_without_any_settings_file_the_embedded_example_is_used(tmp_path):
     source = locate_settings(None, environ={}, default=tmp_path / ".env", cwd=tmp_path)
     assert source.is_example and source.path == EXAMPLE_SETTINGS
@@ -495,7 +522,8 @@ def test_empty_value_of_a_key_with_a_default_is_refused_not_defaulted(tmp_path):
 @pytest.mark.parametrize("key, value, expected", [
     ("AURORA_MIN_ACU", "half", "'half' is not a number of ACUs like 0.5 or 4"),
     ("AURORA_MIN_ACU", "0.3", "'0.3' must be 0 to 256 in steps of 0.5"),
-    ("AURORA_MAX_ACU", "256.5", "'256.5' must be 0 to 256 in steps of 0.5"),
+    ("AURORA_MAX_ACU", "256.5", "'256.5' must be 1 to 256 in steps of 0.5"),
+    ("AURORA_MAX_ACU", "0.5", "'0.5' must be 1 to 256 in steps of 0.5"),
     ("VPC_CIDR", "10.0.0.1/16", "'10.0.0.1/16' is not an IPv4 CIDR block like 10.0.0.0/16 (10.0.0.1/16 has host bits set)"),
     ("VPC_CIDR", "10.0.0.0/23", "'10.0.0.0/23': the prefix must be /16 to /22 (AWS allows /16 at most, and we need "
                                 "room for 6 subnets)"),
@@ -541,9 +569,8 @@ SUBNETS = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1", "subnet-01234
     ({"VPC_ID": "vpc-0123456789abcdef0", "PRIVATE_SUBNET_IDS": ",".join(SUBNETS)}, [
         "PRIVATE_SUBNET_IDS: lists 4 subnet(s); give 2 or 3, in distinct availability zones"]),
     ({"AURORA_MIN_ACU": "0.5", "AURORA_MAX_ACU": "0.5"}, [
-        "AURORA_MAX_ACU: 0.5 must be at least 1 and at least AURORA_MIN_ACU (0.5)"]),
-    ({"AURORA_MIN_ACU": "4", "AURORA_MAX_ACU": "2"}, ["AURORA_MAX_ACU: 2 must be at least 1 and at least "
-                                                      "AURORA_MIN_ACU (4)"]),
+        "AURORA_MAX_ACU: '0.5' must be 1 to 256 in steps of 0.5"]),
+    ({"AURORA_MIN_ACU": "4", "AURORA_MAX_ACU": "2"}, ["AURORA_MAX_ACU: 2 must be at least AURORA_MIN_ACU (4)"]),
     ({"WORKER_VPC_EGRESS": "false"}, [
         f"WORKER_VPC_EGRESS: is false, but {key} is true: workers reach the data stores only through the VPC "
         f"connector; set {key}=false or WORKER_VPC_EGRESS=true" for key in ("AURORA_ENABLED", "REDIS_ENABLED")]),
@@ -719,7 +746,7 @@ def test_an_overlay_file_overrides_the_settings_file_for_its_environment_only(tm
     ({"VPC_ID": "", "PRIVATE_SUBNET_IDS": ",".join(SUBNETS[:2])}, ["VPC_ID: is required with PRIVATE_SUBNET_IDS"]),
     ({"VPC_ID": "vpc-0123456789abcdef0", "PRIVATE_SUBNET_IDS": ",".join(SUBNETS)}, [
         "PRIVATE_SUBNET_IDS: lists 4 subnet(s); give 2 or 3, in distinct availability zones"]),
-    ({"AURORA_MAX_ACU": "0.5"}, ["AURORA_MAX_ACU: 0.5 must be at least 1 and at least AURORA_MIN_ACU (0.5)"]),
+    ({"AURORA_MAX_ACU": "0.5"}, ["AURORA_MAX_ACU: '0.5' must be 1 to 256 in steps of 0.5"]),
     ({"WORKER_VPC_EGRESS": "false"}, [
         f"WORKER_VPC_EGRESS: is false, but {key} is true: workers reach the data stores only through the VPC "
         f"connector; set {key}=false or WORKER_VPC_EGRESS=true" for key in ("AURORA_ENABLED", "REDIS_ENABLED")]),

@@ -132,14 +132,17 @@ def _ports(value: str) -> tuple[int, ...]:
     return ports
 
 
-def _acu(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise Invalid(f"{value!r} is not a number of ACUs like 0.5 or 4") from None
-    if not 0 <= number <= 256 or number * 2 != int(number * 2):
-        raise Invalid(f"{value!r} must be 0 to 256 in steps of 0.5")
-    return number
+def _acu_from(low: float):
+    """Aurora Serverless v2 capacity: `low` to 256 ACUs in steps of 0.5 (RDS: the maximum is at least 1)."""
+    def parse(value: str) -> float:
+        try:
+            number = float(value)
+        except ValueError:
+            raise Invalid(f"{value!r} is not a number of ACUs like 0.5 or 4") from None
+        if not low <= number <= 256 or number * 2 != int(number * 2):
+            raise Invalid(f"{value!r} must be {low:g} to 256 in steps of 0.5")
+        return number
+    return parse
 
 
 def _state_key(value: str) -> str:

@@ -17,7 +17,7 @@ from typing import Any, Callable, Mapping, get_args, get_origin, get_type_hints
 from .errors import display_path
 from .fargate import FARGATE_CPU_MEMORY, ROUTING_DOMAIN
 from .setting_parsers import Invalid as Invalid  # re-exported: the error every parser raises
-from .setting_parsers import (KMS_KEY_ARN_RE, _acu, _boolean, _cidr, _csv, _csv_matching, _environments,
+from .setting_parsers import (KMS_KEY_ARN_RE, _acu_from, _boolean, _cidr, _csv, _csv_matching, _environments,
                               _int_between, _kms_key_arn, _matching, _one_of, _ports, _relative_dir, _size,
                               _source_directory, _start_command, _state_key, _text, _waf_rules, _workspace)
 from .setting_parsers import ENVIRONMENT_RE as ENVIRONMENT_RE, RESERVED_ENVIRONMENTS as RESERVED_ENVIRONMENTS
@@ -176,8 +176,10 @@ KEYS: tuple[Key, ...] = (
         _matching(r"^1[3-7]\.\d{1,2}$", "an Aurora PostgreSQL version like 16.6"), "Aurora PostgreSQL engine version."),
     Key("AURORA_AUTO_MINOR_UPGRADE", "aurora_auto_minor_upgrade", "true", _boolean,
         "RDS applies minor versions in the maintenance window (Terraform then ignores engine_version drift)."),
-    Key("AURORA_MIN_ACU", "aurora_min_acu", "0.5", _acu, "Serverless v2 minimum capacity (ACU, 0 to 256 in steps of 0.5)."),
-    Key("AURORA_MAX_ACU", "aurora_max_acu", "4", _acu, "Serverless v2 maximum capacity (ACU, 1 to 256)."),
+    Key("AURORA_MIN_ACU", "aurora_min_acu", "0.5", _acu_from(0),
+        "Serverless v2 minimum capacity (ACU, 0 to 256 in steps of 0.5)."),
+    Key("AURORA_MAX_ACU", "aurora_max_acu", "4", _acu_from(1),
+        "Serverless v2 maximum capacity (ACU, 1 to 256 in steps of 0.5)."),
     Key("AURORA_DATABASE_NAME", "aurora_database_name", "app",
         _matching(r"^[a-z][a-z0-9_]{0,62}$", "a PostgreSQL database name (a-z, 0-9, _; starting with a letter)"),
         "Database created in the cluster (DB_NAME)."),
@@ -425,6 +427,8 @@ class Settings:
 class SettingsSource:
     path: Path
     is_example: bool
+    # With the example: the .env files found where the command ran that were taken for an application's.
+    skipped: tuple[Path, ...] = ()
 
 
 # Defaults that differ between production and the other environments, in one place.

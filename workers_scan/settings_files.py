@@ -29,21 +29,35 @@ def locate_settings(env_file: str | os.PathLike | None = None, environ: Mapping[
     if chosen:
         return SettingsSource(Path(chosen).absolute(), is_example=False)
     here = Path.cwd() if cwd is None else cwd
+    skipped = []
     for candidate in (here / ".env", here / "infra" / "aws" / ".env"):
-        if candidate.resolve() != default.resolve() and _is_settings_file(candidate):
+        if candidate.resolve() == default.resolve():
+            continue
+        if (ours := _is_settings_file(candidate)) is True:
             return SettingsSource(candidate.absolute(), is_example=False)
+        if ours is False:
+            skipped.append(candidate.absolute())
     if default.exists():
         return SettingsSource(default.absolute(), is_example=False)
-    return SettingsSource(schema.EXAMPLE_SETTINGS, is_example=True)
+    return SettingsSource(schema.EXAMPLE_SETTINGS, is_example=True, skipped=tuple(skipped))
 
 
-def _is_settings_file(path: Path) -> bool:
-    """A .env of this tool (not an application's): it sets the connection key one of the backends requires."""
+# A .env of this tool sets the connection key one of the backends requires; an application's .env does not.
+CONNECTION_KEYS = ("APP_RUNNER_CONNECTION_ARN", "CODECONNECTIONS_ARN")
+ASSIGNED_KEY = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=", re.MULTILINE)
+
+
+def _is_settings_file(path: Path) -> bool | None:
+    """A .env of this tool (not an application's): it sets a connection key, or a near miss of one, so that a
+    typo gets the unknown-key error ("did you mean") instead of the file being passed over for the example.
+    None: no file there, or none that can be read."""
     try:
-        return path.is_file() and re.search(r"^\s*(export\s+)?(APP_RUNNER_CONNECTION_ARN|CODECONNECTIONS_ARN)\s*=", path.read_text(
-            encoding="utf-8", errors="replace"), re.MULTILINE) is not None
+        if not path.is_file():
+            return None
+        keys = ASSIGNED_KEY.findall(path.read_text(encoding="utf-8", errors="replace"))
     except OSError:
-        return False
+        return None
+    return any(difflib.get_close_matches(key, CONNECTION_KEYS, n=1, cutoff=0.85) for key in keys)
 
 
 def load_settings(source: SettingsSource, environ: Mapping[str, str] | None = None) -> Settings:
