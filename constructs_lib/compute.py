@@ -19,7 +19,7 @@ from cdktf import TerraformOutput, TerraformStack
 from workers_scan import Settings, Worker
 from workers_scan.aws_names import short_hash
 from workers_scan.build_check import start_script
-from workers_scan.environment import SECRETS_MANAGER_ARN, policy_resource
+from workers_scan.environment import SECRETS_MANAGER_ARN, is_partial_secret_arn, secret_base
 from workers_scan.fargate import alb_listener
 from workers_scan.injected import check_supplied
 from workers_scan.ports import HTTPS_PORT
@@ -81,8 +81,10 @@ def secret_readers(workers: list[Worker], service_arns: dict[str, str], infrastr
         references = list(shared)
         for reference in worker.environment.secrets.values():
             if SECRETS_MANAGER_ARN.match(reference) and reference.split(":")[4] == account_id:
-                base = policy_resource(reference)
-                references.append((f"secret-{short_hash(base)}", base, False))
+                base = secret_base(reference)
+                # A partial ARN matches its secret's full ARN by prefix, up to the suffix's hyphen.
+                partial = is_partial_secret_arn(reference)
+                references.append((f"secret-{short_hash(base)}", base + "-" if partial else base, not partial))
         for label, arn, exact in references:
             services = readers.setdefault(label, (arn, exact, []))[2]
             if service_arns[worker.name] not in services:

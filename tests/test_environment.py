@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from workers_scan import InputError, load_workers
-from workers_scan.environment import LAYERS, infrastructure_keys
+from workers_scan.environment import LAYERS, infrastructure_keys, is_partial_secret_arn, policy_resource
 from workers_scan.errors import display_path
 from workers_scan.injected import AURORA_IAM, INJECTED, check_supplied, readme_list
 
@@ -54,7 +54,23 @@ def test_arn_values_become_secrets_and_never_plain_variables(tmp_path):
     assert orders.variables == {}
     assert orders.secrets == {"FEATURE_FLAGS": PARAMETER_ARN, "ORDERS_TOKEN": f"{SECRET_ARN}:token::",
                               "STRIPE_API_KEY": SECRET_ARN}
-    assert orders.secret_arns == tuple(sorted((PARAMETER_ARN, SECRET_ARN)))  # the json-key suffix is not an ARN
+    # What IAM policies name: the json-key suffix is not part of the ARN.
+    assert {policy_resource(arn) for arn in orders.secrets.values()} == {PARAMETER_ARN, SECRET_ARN}
+
+
+PARTIAL = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:acme/dev/signing"
+
+
+@pytest.mark.parametrize("reference, partial, resource", [
+    (SECRET_ARN, False, SECRET_ARN),
+    (f"{SECRET_ARN}:token::", False, SECRET_ARN),
+    (PARTIAL, True, f"{PARTIAL}-??????"),   # IAM matches the full ARN: the 6 random characters as wildcards
+    (f"{PARTIAL}:token:AWSCURRENT:", True, f"{PARTIAL}-??????"),
+    (PARAMETER_ARN, False, PARAMETER_ARN),
+])
+def test_a_partial_secret_arn_is_named_in_policies_with_its_suffix_as_wildcards(reference, partial, resource):
+    assert is_partial_secret_arn(reference) is partial
+    assert policy_resource(reference) == resource
 
 
 @pytest.mark.parametrize("layer", ORDERS_LAYERS)

@@ -75,7 +75,7 @@ def test_a_secret_from_the_workers_files_gets_its_own_rule_and_ssm_parameters_no
     rules = rules_by_name(example_stack)
     assert len(rules) == 2, sorted(rules)  # the database's and Stripe's; the SSM parameter does not rotate
     (stripe,) = [pattern for name, (pattern, _) in rules.items() if name != "acme-dev-redeploy-db-secret"]
-    assert stripe["resources"] == [{"prefix": STRIPE}]
+    assert stripe["resources"] == [STRIPE]  # a complete ARN: that secret only
     assert not any(SSM in json.dumps(rule) for rule in resources(example_stack, "aws_cloudwatch_event_rule").values())
 
 
@@ -159,9 +159,15 @@ def test_a_per_worker_secret_redeploys_only_that_worker(per_worker_secret_stack)
     # events go to that account's bus: a rule here would never fire).
     assert len(rules) == 1, sorted(rules)
     ((pattern, target_input),) = rules.values()
-    # A name without its suffix matches every version's full ARN by prefix.
-    assert pattern["resources"] == [{"prefix": PARTIAL}]
+    # A name without its suffix matches the secret's full ARN by prefix, up to the suffix's hyphen (not
+    # acme/dev/orders-signing2-..., another secret).
+    assert pattern["resources"] == [{"prefix": PARTIAL + "-"}]
     assert target_input == {"services": [service_ref(per_worker_secret_stack, "aws_apprunner_service", "orders")]}
+    # Its instance role may read it: IAM matches the full ARN, so the missing suffix is named as wildcards.
+    (reads,) = [json.loads(p["policy"]) for p in resources(per_worker_secret_stack, "aws_iam_role_policy").values()
+                if p["name"] == "read-runtime-secrets" and "orders" in p["role"]]
+    (statement,) = [s for s in reads["Statement"] if s["Sid"] == "ReadSecrets"]
+    assert f"{PARTIAL}-??????" in statement["Resource"] and PARTIAL not in statement["Resource"]
 
 
 @pytest.mark.parametrize("settings", [

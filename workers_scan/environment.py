@@ -35,20 +35,31 @@ class WorkerEnvironment:
     variables: dict[str, str] = field(default_factory=dict)   # plain values
     secrets: dict[str, str] = field(default_factory=dict)     # key -> Secrets Manager / SSM ARN
 
-    @property
-    def secret_arns(self) -> tuple[str, ...]:
-        return tuple(sorted({policy_resource(arn) for arn in self.secrets.values()}))
-
 
 def infrastructure_keys(settings: Settings) -> tuple[str, ...]:
     """The keys the infrastructure sets on every worker (workers_scan/injected.py): no file may set them."""
     return tuple(entry.key for entry in injected(settings))
 
 
-def policy_resource(arn: str) -> str:
-    """The ARN an IAM policy names: a Secrets Manager reference without its json-key/version suffix."""
+# Secrets Manager ends every secret's ARN with a hyphen and 6 random characters; a reference may leave them out
+# (a partial ARN), and a name that itself ends like that is taken for a complete ARN, as AWS does.
+SECRET_ARN_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")
+
+
+def secret_base(arn: str) -> str:
+    """A Secrets Manager reference as written, without its json-key/version suffix; any other ARN unchanged."""
     match = SECRETS_MANAGER_ARN.match(arn)
     return match.group("base") if match else arn
+
+
+def is_partial_secret_arn(arn: str) -> bool:
+    return bool(SECRETS_MANAGER_ARN.match(arn)) and not SECRET_ARN_SUFFIX.search(secret_base(arn))
+
+
+def policy_resource(arn: str) -> str:
+    """The ARN an IAM policy names: a Secrets Manager reference without its json-key/version suffix, and a
+    partial one with its 6 characters as wildcards (IAM matches the secret's full ARN, never a partial one)."""
+    return secret_base(arn) + ("-??????" if is_partial_secret_arn(arn) else "")
 
 
 def is_secret_reference(value: str) -> bool:
