@@ -41,7 +41,14 @@ def test_cpu_alone_takes_its_smallest_memory(tmp_path):
 def test_table_for_unknown_worker_is_a_typo_error(tmp_path):
     env = make_monorepo(tmp_path, ["orders.ts"], toml="[order]\ncpu = 512\nmemory = 1024\n")
     [message] = problems_of(env)
-    assert "infra/aws/workers.toml: [order]: names no discovered worker; workers are: orders" in message
+    assert "infra/aws/workers.toml: [order]: names no discovered worker; did you mean [orders]? workers are: orders" \
+        in message
+
+
+def test_a_table_far_from_every_worker_gets_no_guess(tmp_path):
+    env = make_monorepo(tmp_path, ["orders.ts"], toml="[billing]\ncpu = 512\nmemory = 1024\n")
+    [message] = problems_of(env)
+    assert "[billing]: names no discovered worker; workers are: orders" in message
 
 
 @pytest.mark.parametrize("body, key, expected", [
@@ -177,7 +184,7 @@ def test_every_collision_is_reported_route_then_service_name(tmp_path):
 def test_unknown_table_lists_every_worker(tmp_path):
     env = make_monorepo(tmp_path, ["orders.ts", "billing.ts"], toml="[order]\n")
     assert problems_of(env) == [f"{display_path(env.parent / 'workers.toml')}: [order]: names no discovered "
-                                "worker; workers are: billing, orders"]
+                                "worker; did you mean [orders]? workers are: billing, orders"]
 
 
 def test_workers_toml_that_is_not_utf8_is_reported(tmp_path):

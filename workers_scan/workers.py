@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -126,7 +127,9 @@ def scan_workers(settings: Settings, problems: Problems) -> list[Worker]:
     for table_name in sorted(tables):
         if table_name not in names and found:
             known = ", ".join(sorted(names))
-            problems.add(toml_path, f"[{table_name}]", f"names no discovered worker; workers are: {known}")
+            close = difflib.get_close_matches(table_name, names, n=1, cutoff=0.8)
+            guess = f"did you mean [{close[0]}]? " if close else ""
+            problems.add(toml_path, f"[{table_name}]", f"names no discovered worker; {guess}workers are: {known}")
 
     workers: list[Worker] = []
     for found_worker in found:
