@@ -441,9 +441,9 @@ def test_paths_are_shown_relative_inside_the_working_directory_and_absolute_outs
 
 @pytest.mark.parametrize("value, expected", [
     ("dev,workers", "workers cannot be an environment name (file names .env.<environment> would clash with "
-                    ".env.workers, .env.example, .env.sample, .env.template)"),
+                    ".env.workers, .env.worker, .env.example, .env.sample, .env.template)"),
     ("example,sample", "example, sample cannot be an environment name (file names .env.<environment> would clash "
-                       "with .env.workers, .env.example, .env.sample, .env.template)"),
+                       "with .env.workers, .env.worker, .env.example, .env.sample, .env.template)"),
     ("dev,Qa", "'Qa' is not an environment name (2-10 lowercase letters/digits)"),
     ("Dev,Qa", "'Dev', 'Qa' are not an environment name (2-10 lowercase letters/digits)"),
     ("dev,dev", "lists a value twice"),
@@ -956,3 +956,20 @@ def test_a_candidate_settings_file_that_cannot_be_checked_is_not_taken(tmp_path)
     default = make_monorepo(tmp_path)
     too_long = tmp_path / ("x" * 300)   # checking a path with a name over 255 bytes raises OSError
     assert locate_settings(None, environ={}, default=default, cwd=too_long) == SettingsSource(default, is_example=False)
+
+
+@pytest.mark.parametrize("settings, overlay, why", [
+    ({"ENVIRONMENT": None, "ENVIRONMENTS": "dev,prod"}, ".env.staging",
+     "staging is not in ENVIRONMENTS (dev, prod); add it there"),
+    ({}, ".env.dev", "layers .env.<environment> are read for the environments ENVIRONMENTS lists, and it is not "
+                     "set; set it"),
+])
+def test_an_overlay_for_no_listed_environment_is_an_error_not_skipped(tmp_path, settings, overlay, why):
+    env = make_monorepo(tmp_path, settings=settings)
+    (env.parent / overlay).write_text("AZ_COUNT=3\n")
+    # Files of other kinds beside it are not overlays: the example, worker environments, a misspelt one (refused
+    # by its own check) and names no environment can have.
+    for other in (".env.example", ".env.workers", ".env.workers.orders", ".env.ecs.example", ".env.Prod2"):
+        (env.parent / other).write_text("")
+    assert [p for p in problems_of(env) if "is not read" in p] == [
+        f"{_rel(env.parent / overlay)}: is not read: {why}, or rename or remove the file"]

@@ -12,7 +12,8 @@ from typing import Any, Callable
 from .waf_rules import MANAGED_RULES, group_of
 
 ENVIRONMENT_RE = re.compile(r"^[a-z][a-z0-9]{1,9}$")
-RESERVED_ENVIRONMENTS = ("workers", "example", "sample", "template")
+# Suffixes of other files beside the settings file (.env.worker: a misspelt .env.workers, refused as such).
+RESERVED_ENVIRONMENTS = ("workers", "worker", "example", "sample", "template")
 
 
 class Invalid(ValueError):

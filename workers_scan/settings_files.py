@@ -13,7 +13,7 @@ from typing import Any, Mapping
 from . import settings as schema
 from .envfile import read_env_file
 from .errors import Problems, display_path
-from .setting_parsers import Invalid, _environments
+from .setting_parsers import ENVIRONMENT_RE, RESERVED_ENVIRONMENTS, Invalid, _environments
 from .settings import EMPTY, FROM_ENVIRONMENT, KEYS, KEYS_BY_NAME, SETTINGS_FILE_VARIABLE, Settings, SettingsSource
 from .settings_checks import _apply_environment_defaults, _assign_api_gateway_account, _check_stacks_apart, _cross_checks
 
@@ -33,9 +33,9 @@ def locate_settings(env_file: str | os.PathLike | None = None, environ: Mapping[
     for candidate in (here / ".env", here / "infra" / "aws" / ".env"):
         if candidate.resolve() == default.resolve():
             continue
-        if (ours := _is_settings_file(candidate)) is True:
+        if _is_settings_file(candidate):
             return SettingsSource(candidate.absolute(), is_example=False)
-        if ours is False:
+        if _exists(candidate):
             skipped.append(candidate.absolute())
     if default.exists():
         return SettingsSource(default.absolute(), is_example=False)
@@ -47,17 +47,23 @@ CONNECTION_KEYS = ("APP_RUNNER_CONNECTION_ARN", "CODECONNECTIONS_ARN")
 ASSIGNED_KEY = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=", re.MULTILINE)
 
 
-def _is_settings_file(path: Path) -> bool | None:
-    """A .env of this tool (not an application's): it sets a connection key, or a near miss of one, so that a
-    typo gets the unknown-key error ("did you mean") instead of the file being passed over for the example.
-    None: no file there, or none that can be read."""
+def _is_settings_file(path: Path) -> bool:
+    """A .env of this tool (not an application's): it sets a connection key, or a misspelling of one (so that the
+    typo gets the unknown-key error, "did you mean", instead of the file being passed over for the example); not
+    another variable that contains one (MY_APP_RUNNER_CONNECTION_ARN)."""
     try:
-        if not path.is_file():
-            return None
-        keys = ASSIGNED_KEY.findall(path.read_text(encoding="utf-8", errors="replace"))
+        keys = ASSIGNED_KEY.findall(path.read_text(encoding="utf-8", errors="replace")) if path.is_file() else []
     except OSError:
-        return None
-    return any(difflib.get_close_matches(key, CONNECTION_KEYS, n=1, cutoff=0.85) for key in keys)
+        return False
+    return any(key in CONNECTION_KEYS or difflib.get_close_matches(key, CONNECTION_KEYS, n=1, cutoff=0.85)
+               and not any(known in key for known in CONNECTION_KEYS) for key in keys)
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # e.g. a name too long to check
+        return False
 
 
 def load_settings(source: SettingsSource, environ: Mapping[str, str] | None = None) -> Settings:
@@ -96,6 +102,7 @@ def load_all_settings(source: SettingsSource, environ: Mapping[str, str] | None 
             problems.add(listed[1], "ENVIRONMENTS", str(exc))
             problems.raise_if_any()
         environments = list(parsed["ENVIRONMENTS"])
+    _check_overlays(path, [e for e in environments if e is not None], problems)
 
     results: list[Settings] = []
     for environment in environments:
@@ -114,6 +121,23 @@ def load_all_settings(source: SettingsSource, environ: Mapping[str, str] | None 
     results = _assign_api_gateway_account(results, problems)
     problems.raise_if_any()
     return results
+
+
+def _check_overlays(path: Path, environments: list[str], problems: Problems) -> None:
+    """A `<settings file>.<environment>` beside the file for no environment ENVIRONMENTS lists would never be read:
+    an error, like a key no setting has (most often a renamed or removed environment)."""
+    try:
+        siblings = sorted(path.parent.iterdir())
+    except OSError:
+        return
+    for sibling in siblings:
+        name = sibling.name.removeprefix(f"{path.name}.")
+        if (sibling.name != name and ENVIRONMENT_RE.match(name) and name not in RESERVED_ENVIRONMENTS
+                and name not in environments and sibling.is_file()):
+            why = (f"{name} is not in ENVIRONMENTS ({', '.join(environments)}); add it there" if environments else
+                   f"layers {path.name}.<environment> are read for the environments ENVIRONMENTS lists, and it is "
+                   "not set; set it")
+            problems.add(sibling, "", f"is not read: {why}, or rename or remove the file")
 
 
 # Keys earlier versions read: setting one is an error, never silently ignored.
