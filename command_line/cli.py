@@ -12,7 +12,7 @@ from workers_scan import InputError, locate_settings
 from workers_scan.errors import Problems, display_path
 from workers_scan.settings import PROJECT_ROOT, load_all_settings
 from workers_scan.settings_files import CONNECTION_KEYS
-from workers_scan.workers import check_scaling_configuration_quota, scan_workers
+from workers_scan.workers import WORKERS_TOML, check_scaling_configuration_quota, scan_workers, unread_toml_keys
 
 from .report import backend, mermaid, resources_table, routes_table, skipped, skipped_table, workers_json, workers_table
 
@@ -82,6 +82,10 @@ def read_inputs(args: argparse.Namespace, notice) -> list:
                f"and its defaults (unset {key} to use theirs)")
     check_scaling_configuration_quota(inputs, problems)
     problems.raise_if_any()
+    for settings, _ in inputs:
+        if unread := unread_toml_keys(settings):
+            notice(f"{settings.stack_name}: {', '.join(unread)} in {display_path(settings.settings_dir / WORKERS_TOML)}"
+                   f" not read with COMPUTE={settings.compute} (README 'workers.toml')")
     return inputs
 
 

@@ -300,3 +300,18 @@ def test_an_invalid_route_for_a_worker_whose_file_name_is_reserved_reports_both(
         f"{toml}: [proxy].route: 'Shop Proxy' is not a valid route (1-64 of a-z, 0-9 and '-', not starting or "
         "ending with '-')",
         f"{toml}: [proxy].route: 'proxy' is reserved; choose another route"]
+
+
+def test_on_ecs_app_runners_scaling_key_is_kept_and_announced_as_not_read(tmp_path, capsys):
+    """One workers.toml serves both backends (and a switch between them): max_concurrency is no error on ECS,
+    but synth says it is not read."""
+    import main
+
+    toml = "[orders]\nmax_concurrency = 50\n[billing]\nmax_instances = 3\n"
+    ecs = make_monorepo(tmp_path / "ecs", ["orders.ts", "billing.ts"], settings=ECS_SETTINGS, toml=toml)
+    assert main.main(["workers", "--env-file", str(ecs)]) == main.EXIT_OK
+    assert (f"acme-dev: [orders].max_concurrency in {display_path(ecs.parent / 'workers.toml')} not read with "
+            "COMPUTE=ecs (README 'workers.toml')") in capsys.readouterr().err
+    app_runner = make_monorepo(tmp_path / "apprunner", ["orders.ts", "billing.ts"], toml=toml)
+    assert main.main(["workers", "--env-file", str(app_runner)]) == main.EXIT_OK
+    assert "not read with" not in capsys.readouterr().err

@@ -20,6 +20,9 @@ HEALTH_PATH_RE = re.compile(r"^/[A-Za-z0-9._~/-]{0,50}$")
 # Routes that would shadow API Gateway's own paths or confuse operators.
 RESERVED_ROUTES = frozenset({"proxy"})
 TOML_KEYS = ("cpu", "memory", "min_instances", "max_instances", "max_concurrency", "health_check_path", "route")
+# Keys one backend reads. Set under the other they are kept (one workers.toml serves both backends, and a switch
+# between them), and synth says they are not read.
+BACKEND_ONLY_TOML_KEYS = {"apprunner": ("max_concurrency",)}
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,14 @@ def load_workers(settings: Settings) -> list[Worker]:
     workers = scan_workers(settings, problems)
     problems.raise_if_any()
     return workers
+
+
+def unread_toml_keys(settings: Settings) -> list[str]:
+    """`[worker].key` of workers.toml that this stack's backend does not read (BACKEND_ONLY_TOML_KEYS)."""
+    tables = _read_toml(settings.settings_dir / WORKERS_TOML, Problems())  # its problems: said by scan_workers
+    return [f"[{name}].{key}" for name, table in sorted(tables.items()) if isinstance(table, dict)
+            for backend, keys in BACKEND_ONLY_TOML_KEYS.items() if backend != settings.compute
+            for key in keys if key in table]
 
 
 def _misplaced_files(settings: Settings, problems: Problems) -> None:
