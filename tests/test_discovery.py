@@ -443,7 +443,8 @@ def test_examples_at_the_root_and_a_settings_file_at_the_root_are_not_misplaced(
 @pytest.mark.parametrize("text, found", [
     ("APP_RUNNER_CONNECTION_ARN=x\n", True), ("  export APP_RUNNER_CONNECTION_ARN = x\n", True),
     ("# APP_RUNNER_CONNECTION_ARN=x\n", False), ("MY_APP_RUNNER_CONNECTION_ARN=x\n", False),
-    ("DATABASE_URL=x\n", False),
+    ("DATABASE_URL=x\n", False), ("GITHUB_CONNECTION_ARN=x\n", False),  # not a misspelling: another service's
+    ("APP_RUNNER_CONECTION_ARN=x\n", True),  # a misspelling: ours, so the typo is named
 ])
 def test_a_settings_file_where_the_command_runs_is_one_that_sets_the_connection(tmp_path, text, found):
     from workers_scan.settings import _is_settings_file

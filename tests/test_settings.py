@@ -956,6 +956,9 @@ def test_a_candidate_settings_file_that_cannot_be_checked_is_not_taken(tmp_path)
     default = make_monorepo(tmp_path)
     too_long = tmp_path / ("x" * 300)   # checking a path with a name over 255 bytes raises OSError
     assert locate_settings(None, environ={}, default=default, cwd=too_long) == SettingsSource(default, is_example=False)
+    # Nor named as passed over when the example is used: there is no file to name.
+    example = locate_settings(None, environ={}, default=tmp_path / "absent" / ".env", cwd=too_long)
+    assert example.is_example and example.skipped == ()
 
 
 @pytest.mark.parametrize("settings, overlay, why", [
@@ -973,3 +976,20 @@ def test_an_overlay_for_no_listed_environment_is_an_error_not_skipped(tmp_path, 
         (env.parent / other).write_text("")
     assert [p for p in problems_of(env) if "is not read" in p] == [
         f"{_rel(env.parent / overlay)}: is not read: {why}, or rename or remove the file"]
+
+
+def test_aurora_max_below_min_names_where_the_maximum_was_set(tmp_path):
+    env = make_monorepo(tmp_path, settings={"AURORA_MIN_ACU": "4"})
+    assert problems_of(env, environ={"AURORA_MAX_ACU": "2"}) == [
+        "environment variable: AURORA_MAX_ACU: 2 must be at least AURORA_MIN_ACU (4)"]
+
+
+def test_where_the_command_runs_in_the_project_root_its_infra_settings_come_before_the_root_env(tmp_path):
+    """./.env is the project root's (the fallback) there: infra/aws/.env, a settings file, is taken first."""
+    root_env = make_monorepo(tmp_path / "root")
+    infra_env = make_monorepo(tmp_path / "root" / "nested")
+    (tmp_path / "root" / ".env").write_text(root_env.read_text())
+    (tmp_path / "root" / "infra" / "aws").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "root" / "infra" / "aws" / ".env").write_text(infra_env.read_text())
+    source = locate_settings(None, environ={}, default=tmp_path / "root" / ".env", cwd=tmp_path / "root")
+    assert source == SettingsSource(tmp_path / "root" / "infra" / "aws" / ".env", is_example=False)
