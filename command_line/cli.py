@@ -12,7 +12,7 @@ from workers_scan import InputError, locate_settings
 from workers_scan.errors import Problems, display_path
 from workers_scan.settings import PROJECT_ROOT, load_all_settings
 from workers_scan.settings_files import CONNECTION_KEYS
-from workers_scan.workers import WORKERS_TOML, check_scaling_configuration_quota, scan_workers, unread_toml_keys
+from workers_scan.workers import WORKERS_TOML, check_scaling_configuration_quota, scan_workers
 
 from .report import backend, mermaid, resources_table, routes_table, skipped, skipped_table, workers_json, workers_table
 
@@ -41,7 +41,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                                   help="discovered workers, routes and start commands (no synthesis)")
     workers.add_argument("--json", action="store_true", help="machine-readable output")
     diagram = commands.add_parser("diagram", parents=[common], help="Mermaid diagram of the topology")
-    diagram.add_argument("--output", default=str(DEFAULT_DIAGRAM), help=f"file to write (default {DEFAULT_DIAGRAM}); - prints it only")
+    diagram.add_argument("--output", default=str(DEFAULT_DIAGRAM),
+                         help=f"file to write (default {DEFAULT_DIAGRAM}); - prints it only")
     commands.add_parser("doctor", parents=[common], help="check Python, Node.js, terraform, provider, inputs")
     # `python main.py` and `python main.py --env-file X` (what cdktf runs) mean `synth`.
     if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
@@ -69,8 +70,8 @@ class Progress:
 def read_inputs(args: argparse.Namespace, notice) -> list:
     source = locate_settings(args.env_file)
     if source.is_example:
-        for skipped in source.skipped:
-            notice(f"{display_path(skipped)} sets neither {' nor '.join(CONNECTION_KEYS)}: taken for an "
+        for passed_over in source.skipped:
+            notice(f"{display_path(passed_over)} sets neither {' nor '.join(CONNECTION_KEYS)}: taken for an "
                    "application's .env, not read (give it with --env-file to have it checked)")
         notice(f"No settings file (.env): using the EMBEDDED EXAMPLE {display_path(source.path)}; "
                "do not deploy it, see README 'Use it on your monorepo'.")
@@ -82,10 +83,11 @@ def read_inputs(args: argparse.Namespace, notice) -> list:
                f"and its defaults (unset {key} to use theirs)")
     check_scaling_configuration_quota(inputs, problems)
     problems.raise_if_any()
-    for settings, _ in inputs:
-        if unread := unread_toml_keys(settings):
-            notice(f"{settings.stack_name}: {', '.join(unread)} in {display_path(settings.settings_dir / WORKERS_TOML)}"
-                   f" not read with COMPUTE={settings.compute} (README 'workers.toml')")
+    for settings, workers in inputs:
+        if unread := [f"[{w.name}].{key}" for w in workers for key in w.unread_keys]:
+            notice(f"{settings.stack_name}: {', '.join(unread)} in "
+                   f"{display_path(settings.settings_dir / WORKERS_TOML)} not read with COMPUTE={settings.compute} "
+                   "(README 'workers.toml')")
     return inputs
 
 

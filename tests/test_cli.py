@@ -481,8 +481,9 @@ def test_the_ecs_example_runs_clean_on_the_example_monorepo_in_a_fresh_process()
 
     result = run_cli("workers", env_file=EXAMPLE_ECS_SETTINGS)
     # Its one notice: the workers.toml it shares with the App Runner example sets App Runner's scaling key.
-    assert (result.returncode, result.stderr) == (0, "acme-dev: [billing].max_concurrency in examples/monorepo/infra/"
-                                                     "aws/workers.toml not read with COMPUTE=ecs (README 'workers.toml')\n")
+    assert (result.returncode, result.stderr) == (
+        0, "acme-dev: [billing].max_concurrency in examples/monorepo/infra/aws/workers.toml not read with COMPUTE=ecs "
+           "(README 'workers.toml')\n")
     assert result.stdout.startswith("acme-dev (eu-west-1) on ECS Fargate (COMPUTE=ecs):\n")
     assert "email-sender  /email-sender  acme-dev-email-sender  0.5 vCPU / 1 GB  1-2" in result.stdout
 

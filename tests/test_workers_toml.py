@@ -316,12 +316,3 @@ def test_on_ecs_app_runners_scaling_key_is_kept_and_announced_as_not_read(tmp_pa
     app_runner = make_monorepo(tmp_path / "apprunner", ["orders.ts", "billing.ts"], toml=toml)
     assert main.main(["workers", "--env-file", str(app_runner)]) == main.EXIT_OK
     assert "not read with" not in capsys.readouterr().err
-
-
-def test_unread_keys_of_an_unreadable_workers_toml_are_none(tmp_path):
-    """Its problems are scan_workers' to report: asking what is unread never raises."""
-    from workers_scan.workers import unread_toml_keys
-
-    env = make_monorepo(tmp_path, ["orders.ts"], settings=ECS_SETTINGS)
-    (env.parent / "workers.toml").write_text("[orders\nmax_concurrency = 5\n")
-    assert unread_toml_keys(settings_from(env)) == []

@@ -146,7 +146,8 @@ def _cross_checks(values: dict[str, Any], origin: dict[str, str], path: Path, pr
         problems.add(where("VPC_ID"), "VPC_ID", "is required with PRIVATE_SUBNET_IDS")
     low_acu, high_acu = values.get("aurora_min_acu"), values.get("aurora_max_acu")
     if low_acu is not None and high_acu is not None and low_acu > high_acu:
-        problems.add(where("AURORA_MAX_ACU"), "AURORA_MAX_ACU", f"{high_acu:g} must be at least AURORA_MIN_ACU ({low_acu:g})")
+        problems.add(where("AURORA_MAX_ACU"), "AURORA_MAX_ACU",
+                     f"{high_acu:g} must be at least AURORA_MIN_ACU ({low_acu:g})")
     if values.get("worker_vpc_egress") is False and compute == "ecs":
         problems.add(where("WORKER_VPC_EGRESS"), "WORKER_VPC_EGRESS",
                      "is false, but COMPUTE=ecs: ECS tasks always run in the private subnets and reach the internet "

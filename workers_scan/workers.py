@@ -40,6 +40,7 @@ class Worker:
     max_concurrency: int
     health_check_path: str | None  # None: TCP health check
     environment: WorkerEnvironment = field(default_factory=WorkerEnvironment)  # from .env.workers files
+    unread_keys: tuple[str, ...] = ()  # its workers.toml keys this stack's backend does not read
 
     @property
     def source_display(self) -> str:
@@ -85,14 +86,6 @@ def load_workers(settings: Settings) -> list[Worker]:
     workers = scan_workers(settings, problems)
     problems.raise_if_any()
     return workers
-
-
-def unread_toml_keys(settings: Settings) -> list[str]:
-    """`[worker].key` of workers.toml that this stack's backend does not read (BACKEND_ONLY_TOML_KEYS)."""
-    tables = _read_toml(settings.settings_dir / WORKERS_TOML, Problems())  # its problems: said by scan_workers
-    return [f"[{name}].{key}" for name, table in sorted(tables.items()) if isinstance(table, dict)
-            for backend, keys in BACKEND_ONLY_TOML_KEYS.items() if backend != settings.compute
-            for key in keys if key in table]
 
 
 def _misplaced_files(settings: Settings, problems: Problems) -> None:
@@ -239,4 +232,6 @@ def _configure(found, table: dict, settings: Settings, toml_path: Path, problems
         start_command=settings.start_command.format(worker_file=found.worker_file),
         cpu=cpu, memory=memory, min_instances=low, max_instances=high, max_concurrency=concurrency,
         health_check_path=health,
+        unread_keys=tuple(name for backend, names in BACKEND_ONLY_TOML_KEYS.items() if backend != settings.compute
+                          for name in names if name in table),
     )
