@@ -108,7 +108,7 @@ def synth(args, inputs, say, notice) -> int:
     for settings, _ in inputs:
         if settings.allow_destroy_data:
             notice(f"{settings.stack_name}: ALLOW_DESTROY_DATA=true: terraform destroy deletes Aurora and Redis with "
-                   "no final snapshot (throwaway environments only)")
+                   "no final snapshot, and the NLB (throwaway environments only)")
         if settings.redeploy_on_secret_change and not settings.redeploys_on_secret_change:
             notice(f"{settings.stack_name}: no redeploy when a secret changes: on App Runner it would build "
                    f"{settings.branch}'s latest commit, which AUTO_DEPLOYMENTS=false keeps out; workers must read "

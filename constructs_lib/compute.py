@@ -119,7 +119,7 @@ class AppRunnerCompute:
         self._stack, self._settings, self._workers = stack, settings, workers
         self.ingress = PrivateIngress(stack, "private-ingress", props=PrivateIngressProps(
             name_prefix=settings.name_prefix, region=settings.aws_region,
-            deletion_protection=settings.is_production, network=network))
+            deletion_protection=not settings.allow_destroy_data, network=network))
         self.platform = WorkerPlatform(stack, "worker-platform", props=WorkerPlatformProps(
             name_prefix=settings.name_prefix, scaling_profiles=tuple(w.scaling for w in workers),
             vpc_egress=VpcEgressProps(
@@ -193,7 +193,7 @@ class EcsCompute:
             worker_egress_ports=tuple(sorted({HTTPS_PORT, *settings.worker_egress_ports}))))
         self.ingress = PrivateIngress(stack, "private-ingress", props=PrivateIngressProps(
             name_prefix=settings.name_prefix, region=settings.aws_region,
-            deletion_protection=settings.is_production, network=network,
+            deletion_protection=not settings.allow_destroy_data, network=network,
             alb=AlbTarget(arn=self.cluster.load_balancer_arn, listener=(self.cluster.listener,),
                           port=self.cluster.listener_port, protocol=self.cluster.listener_protocol)))
         self.client_security_group_id = self.cluster.tasks_security_group_id

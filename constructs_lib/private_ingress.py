@@ -41,7 +41,9 @@ class AlbTarget:
 class PrivateIngressProps:
     name_prefix: str            # <project>-<env>: names of the endpoint, its group, the NLB and target group
     region: str                 # of the com.amazonaws.<region>.apprunner.requests endpoint service
-    deletion_protection: bool   # the NLB's (production)
+    # The NLB's. On unless ALLOW_DESTROY_DATA: it outlives COMPUTE switches, and is only deleted with the
+    # environment, which a destroy without that setting refuses anyway (the stores' prevent_destroy).
+    deletion_protection: bool
     network: Network
     alb: AlbTarget | None = None  # None: the apprunner.requests endpoint
 

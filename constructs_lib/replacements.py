@@ -54,8 +54,9 @@ AUDIT: dict[str, Replacement] = {
     "aws_wafv2_web_acl_logging_configuration": Replacement(PREFIX, REPLACED, "Follows the web ACL."),
     "aws_lb": Replacement(f"{PREFIX}; removing or changing a subnet ({PLACEMENT})", MANUAL,
                           "Adding a zone is in place. AWS refuses to delete an NLB a VPC link uses, and its name is "
-                          "unique: fewer or other zones need a new environment. COMPUTE keeps the NLB. The workers' "
-                          "ALB (ecs) follows the prefix, with deletion protection in production."),
+                          "unique: fewer or other zones need a new environment. COMPUTE keeps the NLB; its deletion "
+                          "protection is on until ALLOW_DESTROY_DATA. The workers' ALB (ecs) follows the prefix, "
+                          "with deletion protection in production."),
     "aws_lb_listener": Replacement("a replaced load balancer; COMPUTE, ECS_CERTIFICATE_ARN", REPLACED,
                                    "Follows its load balancer. The NLB's listener on 443 keeps its address across "
                                    "COMPUTE and only changes target group; on 80 (ecs without a certificate) it is "

@@ -617,4 +617,12 @@ def test_synth_says_when_app_runner_cannot_redeploy_on_a_new_secret_value(tmp_pa
             in capsys.readouterr().err)
     env = make_monorepo(tmp_path / "auto", ["orders.ts"])
     assert main.main(["--env-file", str(env), "--out", str(tmp_path / "out2")]) == main.EXIT_OK
-    assert "no redeploy when a secret changes" not in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "no redeploy when a secret changes" not in err and "ALLOW_DESTROY_DATA" not in err
+
+
+def test_synth_says_while_destroying_the_data_is_allowed(tmp_path, capsys):
+    env = make_monorepo(tmp_path, ["orders.ts"], settings={"ALLOW_DESTROY_DATA": "true"})
+    assert main.main(["--env-file", str(env), "--out", str(tmp_path / "out")]) == main.EXIT_OK
+    assert ("acme-dev: ALLOW_DESTROY_DATA=true: terraform destroy deletes Aurora and Redis with no final snapshot, "
+            "and the NLB (throwaway environments only)") in capsys.readouterr().err

@@ -7,7 +7,7 @@ import pytest
 
 from workers_scan.waf_rules import MANAGED_RULE_GROUPS, MANAGED_RULES
 
-from .helpers import one, resources
+from .helpers import ECS_SETTINGS, one, resources
 
 
 def ref(stack: dict, rtype: str, match) -> str:
@@ -348,11 +348,21 @@ def test_looked_up_zones_are_only_those_offering_the_requests_endpoint(stack_for
     assert "aws_vpc_endpoint_service" not in pinned.get("data", {}) and "locals" not in pinned
 
 
-def test_production_gets_a_nat_per_az_and_nlb_deletion_protection(stack_for):
+def test_production_gets_a_nat_per_az(stack_for):
     stack = stack_for(("orders.ts",), ENVIRONMENT="prod", AZ_COUNT="3")
     assert len(resources(stack, "aws_nat_gateway")) == 3
     assert len(resources(stack, "aws_lb_target_group_attachment")) == 3
-    assert one(stack, "aws_lb")["enable_deletion_protection"] is True
+
+
+@pytest.mark.parametrize("compute", ["apprunner", "ecs"])
+def test_the_nlb_has_deletion_protection_in_every_environment_until_destroying_is_allowed(stack_for, compute):
+    ecs = ECS_SETTINGS if compute == "ecs" else {}
+    nlb = [lb for lb in resources(stack_for(("orders.ts",), **ecs), "aws_lb").values()
+           if lb["load_balancer_type"] == "network"]
+    assert [lb["enable_deletion_protection"] for lb in nlb] == [True]
+    allowed = stack_for(("orders.ts",), ALLOW_DESTROY_DATA="true", **ecs)
+    assert [lb["enable_deletion_protection"] for lb in resources(allowed, "aws_lb").values()
+            if lb["load_balancer_type"] == "network"] == [False]
 
 
 def test_existing_vpc_creates_no_network(stack_for):

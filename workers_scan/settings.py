@@ -195,7 +195,8 @@ KEYS: tuple[Key, ...] = (
         "Automated backup retention; default 14 for prod, 7 otherwise."),
     Key("ALLOW_DESTROY_DATA", "allow_destroy_data", "false", _boolean,
         "Throwaway environments only: Aurora and Redis lose deletion protection, prevent_destroy and their final "
-        "snapshots, so `terraform destroy` (or a replacement) deletes their data."),
+        "snapshots, so `terraform destroy` (or a replacement) deletes their data; the NLB loses its deletion "
+        "protection."),
     Key("AURORA_PERFORMANCE_INSIGHTS", "aurora_performance_insights", "true", _boolean,
         "Performance Insights on the instances (7 days, free tier)."),
     Key("AURORA_MONITORING_INTERVAL", "aurora_monitoring_interval", "60", _one_of(0, 1, 5, 10, 15, 30, 60),
