@@ -14,9 +14,10 @@ Method
 * What is timed. Each measurement is a FULL synth in a fresh process, exactly as a user runs it:
   `python main.py --env-file <tmp>/infra/aws/.env --out <tmp out> --quiet`, in the repository root.
   Mode "lazy" is the default: Python imports only the provider modules used (constructs_lib/aws.py) and
-  node loads only those (constructs_lib/lazy_provider_index.js); mode "python-lazy" turns the Node side
-  off (CDKTF_AWS_NODE_LAZY=0); mode "eager" runs with CDKTF_AWS_EAGER_IMPORT=1 (normal
-  `import cdktf_cdktf_provider_aws`, and node loads the whole index). Settings keys that happen to be
+  node loads only those (constructs_lib/lazy_provider_index.js), in one node process
+  (constructs_lib/jsii_in_process.js); mode "python-lazy" turns the Node side off (CDKTF_AWS_NODE_LAZY=0:
+  the whole index, behind jsii's relay process); mode "eager" runs with CDKTF_AWS_EAGER_IMPORT=1 (normal
+  `import cdktf_cdktf_provider_aws`, and jsii's Node side as it comes). Settings keys that happen to be
   set in this shell (AWS_REGION, ...) are removed from the child's environment so that they cannot
   override the generated file.
 * Wall time: time.perf_counter() from just before the process is spawned until it has exited.
@@ -114,7 +115,8 @@ def make_monorepo(root: Path, workers: int) -> Path:
 
 def child_environment(mode: str) -> dict[str, str]:
     env = dict(os.environ)
-    ignored = {"CDKTF_AWS_EAGER_IMPORT", "CDKTF_AWS_NODE_LAZY", "NODE_OPTIONS", "INFRA_ENV_FILE", "CDKTF_OUTDIR"}
+    ignored = {"CDKTF_AWS_EAGER_IMPORT", "CDKTF_AWS_NODE_LAZY", "CDKTF_AWS_JSII_RELAY", "JSII_RUNTIME", "NODE_OPTIONS",
+               "INFRA_ENV_FILE", "CDKTF_OUTDIR"}
     try:  # pure Python, no jsii: the list of settings keys that would override the file
         sys.path.insert(0, str(REPO))
         from workers_scan.settings import KEYS_BY_NAME

@@ -216,8 +216,34 @@ def check_node_loader() -> Check:
                              "cdktf-cdktf-provider-aws`")
 
 
+def check_in_process_kernel() -> Check:
+    """Asks constructs_lib/jsii_in_process.js whether it would run the installed jsii kernel in process, as synth
+    starts it."""
+    from constructs_lib import aws  # stdlib only: no jsii
+
+    name = "in-process jsii kernel"
+    runtime = os.environ.get("JSII_RUNTIME", "")
+    if runtime and not aws.is_our_runtime(runtime):
+        return Check(name, WARN, f"off: JSII_RUNTIME={runtime} is yours, and kept")
+    if not aws.in_process_kernel_wanted(os.environ):
+        return Check(name, WARN, f"off ({aws.RELAY_VARIABLE}=1, {aws.NODE_LAZY_VARIABLE}=0 or {aws.EAGER_VARIABLE}=1):"
+                                 " jsii's relay runs a second node (about 45 MB)", "unset them for a lighter synth")
+    environ = dict(os.environ)
+    node = environ.get("JSII_NODE", "node")  # the node synth starts the kernel with
+    if not shutil.which(node) or not aws.enable_in_process_kernel(environ):
+        return Check(name, WARN, "cannot be checked (node or jsii's runtime files missing)")
+    result = subprocess.run([node, environ["JSII_RUNTIME"]], env=dict(environ, CDKTF_AWS_KERNEL_CHECK="1"),
+                            capture_output=True, text=True, timeout=60)
+    verdict = result.stdout.strip()
+    if verdict == "in-process":
+        return Check(name, OK, "active: the kernel runs in the node that Python starts, with no relay process")
+    why = verdict.removeprefix("relay: ") or result.stderr[-200:]
+    return Check(name, WARN, f"inactive, so jsii's relay runs: {why}", "report this with `pip show jsii`")
+
+
 def environment_checks() -> list[Check]:
-    return [check_python(), check_packages(), check_node(), check_node_loader(), check_terraform(),
+    return [check_python(), check_packages(), check_node(), check_node_loader(), check_in_process_kernel(),
+            check_terraform(),
             check_cli_config(), check_provider()]
 
 

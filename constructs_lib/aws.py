@@ -11,16 +11,23 @@ kernel starts, `enable_node_loader` adds lazy_provider_index.js (next to this fi
 it says what it does and assumes. `constructs_lib/__init__.py` calls it, so any import of this package
 enables it in time, provided cdktf was not imported (and its kernel started) before.
 
+Node, second: jsii's Python runtime starts a relay node that starts the kernel's node. `enable_in_process_kernel`
+points JSII_RUNTIME at jsii_in_process.js (next to this file), which runs the kernel in the first node; it says what
+it does and assumes, and runs jsii's relay where its assumptions do not hold.
+
 CDKTF_AWS_EAGER_IMPORT=1 forces the normal import on both sides (e.g. to compare output);
-CDKTF_AWS_NODE_LAZY=0 turns off the Node side only.
+CDKTF_AWS_NODE_LAZY=0 turns off the Node side only (both parts); CDKTF_AWS_JSII_RELAY=1 keeps jsii's relay.
 """
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import importlib.util
 import os
+import shutil
 import sys
+import tempfile
 from types import ModuleType
 
 # The Node.js major whose end-of-life banner the app silences itself (constructs_lib/__init__.py): the machines'
@@ -30,11 +37,19 @@ SILENCED_NODE_MAJOR = "20"
 PACKAGE = "cdktf_cdktf_provider_aws"
 EAGER_VARIABLE = "CDKTF_AWS_EAGER_IMPORT"
 NODE_LAZY_VARIABLE = "CDKTF_AWS_NODE_LAZY"
+RELAY_VARIABLE = "CDKTF_AWS_JSII_RELAY"
 NODE_LOADER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lazy_provider_index.js")
+KERNEL_HOST = os.path.join(os.path.dirname(os.path.abspath(__file__)), "jsii_in_process.js")
+KERNEL_HOME_PREFIX = "cdktf-aws-jsii-"  # the folder the kernel files are extracted to, removed at exit
+SYMLINKS = "--preserve-symlinks"        # what jsii's relay gives the kernel's node
 
 
 def _eager(environ) -> bool:
     return environ.get(EAGER_VARIABLE, "") not in ("", "0")
+
+
+def _switched_off(environ, variable: str) -> bool:
+    return environ.get(variable, "").lower() in ("0", "false", "no", "off")
 
 
 def node_loader_option() -> str:
@@ -45,8 +60,7 @@ def node_loader_option() -> str:
 
 def node_loader_wanted(environ) -> bool:
     """Neither switch turns it off, and its file is there."""
-    off = environ.get(NODE_LAZY_VARIABLE, "").lower() in ("0", "false", "no", "off")
-    return not (_eager(environ) or off) and os.path.isfile(NODE_LOADER)
+    return not (_eager(environ) or _switched_off(environ, NODE_LAZY_VARIABLE)) and os.path.isfile(NODE_LOADER)
 
 
 def enable_node_loader(environ=None) -> bool:
@@ -67,6 +81,70 @@ def enable_node_loader(environ=None) -> bool:
 def node_loader_enabled(environ=None) -> bool:
     environ = os.environ if environ is None else environ
     return node_loader_option() in environ.get("NODE_OPTIONS", "")
+
+
+def in_process_kernel_wanted(environ) -> bool:
+    """Neither lazy-loading switch turns the Node side off, CDKTF_AWS_JSII_RELAY does not keep the relay, and the
+    host file is there."""
+    relay = environ.get(RELAY_VARIABLE, "") not in ("", "0")
+    return not (_eager(environ) or _switched_off(environ, NODE_LAZY_VARIABLE) or relay) and \
+        os.path.isfile(KERNEL_HOST)
+
+
+def is_our_runtime(runtime: str) -> bool:
+    """A JSII_RUNTIME that enable_in_process_kernel set (here or in a parent process)."""
+    return os.path.basename(os.path.dirname(os.path.dirname(runtime))).startswith(KERNEL_HOME_PREFIX) and \
+        os.path.basename(runtime) == os.path.basename(KERNEL_HOST)
+
+
+def _extract_kernel() -> str | None:
+    """jsii's embedded runtime files (`bin__jsii-runtime.js` is bin/jsii-runtime.js, as jsii extracts them) and
+    our host in bin/, in a new temporary folder removed at exit; None when jsii is not laid out as expected.
+    Found without importing jsii: its import is a synth's cost, not a `routes` command's."""
+    spec = importlib.util.find_spec("jsii")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    embedded = os.path.join(next(iter(spec.submodule_search_locations)), "_embedded", "jsii")
+    names = [n for n in (os.listdir(embedded) if os.path.isdir(embedded) else []) if "__" in n and ".js" in n]
+    if not {"bin__jsii-runtime.js", "lib__program.js"} <= set(names):
+        return None
+    home = tempfile.mkdtemp(prefix=KERNEL_HOME_PREFIX)
+    atexit.register(shutil.rmtree, home, True)  # registered before jsii's, so it runs after the kernel has stopped
+    for name in names:
+        target = os.path.join(home, *name.split("__", 1))
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        shutil.copyfile(os.path.join(embedded, name), target)
+    shutil.copyfile(KERNEL_HOST, os.path.join(home, "bin", os.path.basename(KERNEL_HOST)))
+    return home
+
+
+def enable_in_process_kernel(environ=None) -> bool:
+    """Point JSII_RUNTIME at our host and add --preserve-symlinks to NODE_OPTIONS; a user's own JSII_RUNTIME is
+    kept. False, and ours taken out of an inherited JSII_RUNTIME, when turned off."""
+    environ = os.environ if environ is None else environ
+    current = environ.get("JSII_RUNTIME", "")
+    if not in_process_kernel_wanted(environ):
+        if current and is_our_runtime(current):
+            del environ["JSII_RUNTIME"]
+        return False
+    if current and not (is_our_runtime(current) and os.path.isfile(current)):
+        if not is_our_runtime(current):
+            return False  # the user's own
+        current = ""      # inherited from a process that has ended: extract again
+    if not current:
+        home = _extract_kernel()
+        if home is None:
+            return False
+        environ["JSII_RUNTIME"] = os.path.join(home, "bin", os.path.basename(KERNEL_HOST))
+    options = environ.get("NODE_OPTIONS", "")
+    if SYMLINKS not in options.split():
+        environ["NODE_OPTIONS"] = f"{options} {SYMLINKS}".strip()
+    return True
+
+
+def in_process_kernel_enabled(environ=None) -> bool:
+    environ = os.environ if environ is None else environ
+    return is_our_runtime(environ.get("JSII_RUNTIME", ""))
 
 
 def _bare_package() -> ModuleType | None:

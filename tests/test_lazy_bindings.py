@@ -58,6 +58,7 @@ def test_this_test_process_runs_the_kernel_with_the_node_loader():
     if os.environ.get(aws.NODE_LAZY_VARIABLE) == "0" or os.environ.get(aws.EAGER_VARIABLE, "") not in ("", "0"):
         pytest.skip("the loader is turned off in this shell on purpose")  # never in CI, which sets neither
     assert aws.node_loader_enabled(), "constructs_lib was imported after cdktf: its kernel started without it"
+    assert aws.in_process_kernel_enabled(), "constructs_lib was imported after cdktf: jsii's relay runs"
 
 
 def test_the_kernel_loads_only_the_provider_modules_we_use(tmp_path, example_settings, example_workers):
@@ -189,3 +190,125 @@ def test_turning_the_loader_off_takes_an_inherited_require_out():
                "CDKTF_AWS_NODE_LAZY": "false"}
     assert not aws.enable_node_loader(environ)
     assert environ["NODE_OPTIONS"] == "--max-http-header-size=16384"
+
+
+# ------------------------------------------------------- the in-process kernel (constructs_lib/jsii_in_process.js)
+
+KERNEL_PROBE = """
+import json, os, constructs_lib, cdktf  # importing cdktf starts the kernel
+def children(pid):
+    tasks = os.listdir(f"/proc/{pid}/task")
+    return [int(c) for t in tasks for c in open(f"/proc/{pid}/task/{t}/children").read().split()]
+def cmdline(pid):
+    return open(f"/proc/{pid}/cmdline").read().split("\\0")
+[kernel] = [pid for pid in children(os.getpid()) if any("jsii" in arg for arg in cmdline(pid))]
+print(json.dumps({"runtime": os.path.basename(cmdline(kernel)[-2]), "nodes_below": len(children(kernel))}))
+"""
+
+
+def kernel_processes(**environ: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in (aws.EAGER_VARIABLE, aws.NODE_LAZY_VARIABLE,
+                                                            aws.RELAY_VARIABLE, "JSII_RUNTIME", "NODE_OPTIONS")}
+    result = subprocess.run([sys.executable, "-c", KERNEL_PROBE], cwd=ROOT, env=dict(env, **environ),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_the_kernel_runs_in_the_node_that_python_starts_unless_the_relay_is_asked_for():
+    assert kernel_processes() == {"runtime": "jsii_in_process.js", "nodes_below": 0}
+    assert kernel_processes(CDKTF_AWS_JSII_RELAY="1") == {"runtime": "jsii-runtime.js", "nodes_below": 1}
+    assert kernel_processes(CDKTF_AWS_NODE_LAZY="0")["nodes_below"] == 1
+
+
+def test_the_relay_and_the_in_process_kernel_synthesize_byte_identical_json(tmp_path, example_settings):
+    env = {k: v for k, v in os.environ.items() if k != "JSII_RUNTIME"}  # each child extracts its own
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(os, "environ", env)
+        in_process = synth_in_subprocess(tmp_path / "in-process", example_settings.settings_file)
+        relay = synth_in_subprocess(tmp_path / "relay", example_settings.settings_file, CDKTF_AWS_JSII_RELAY="1")
+    assert in_process and in_process == relay
+
+
+FAKE_KERNEL = r"""
+// Marks of the shape the host checks: readFD:3,writeFD:3 and process.execArgv.includes("--preserve-symlinks")
+const fs = require("fs");
+const buffer = Buffer.alloc(64);
+const line = buffer.subarray(0, fs.readSync(3, buffer, 0, buffer.length, null)).toString();
+console.log("from console.log");
+process.stderr.write("from stderr");
+fs.writeSync(2, Buffer.from("xx raw stderr xx"), 3, 10);
+fs.writeSync(3, `echo ${line.trim()} ${process.execArgv.includes("--preserve-symlinks")}\n`);
+"""
+
+
+def fake_kernel_home(root: Path, program: str) -> Path:
+    (root / "bin").mkdir(parents=True)
+    (root / "lib").mkdir()
+    (root / "lib" / "program.js").write_text(program)
+    (root / "bin" / "jsii-runtime.js").write_text('process.stdout.write("the relay ran\\n");\n')
+    host = root / "bin" / "jsii_in_process.js"
+    host.write_text(Path(aws.KERNEL_HOST).read_text())
+    return host
+
+
+def run_host(host: Path, node_options: str = aws.SYMLINKS, **environ: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, NODE_OPTIONS=node_options, **environ)
+    return subprocess.run(["node", str(host)], input="ping\n", env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_the_host_gives_the_kernel_our_pipes_and_relays_its_console_as_jsii_does(tmp_path):
+    result = run_host(fake_kernel_home(tmp_path, FAKE_KERNEL))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "echo ping true\n"  # the channel alone: console output never reaches it
+    import base64
+    console = [{k: base64.b64decode(v).decode() for k, v in json.loads(line).items()}
+               for line in result.stderr.splitlines()]
+    assert console == [{"stdout": "from console.log\n"}, {"stderr": "from stderr"}, {"stderr": "raw stderr"}]
+
+
+@pytest.mark.parametrize("program, node_options, reason", [
+    (FAKE_KERNEL, "", "node runs without --preserve-symlinks"),
+    (FAKE_KERNEL.replace("readFD:3,writeFD:3", "readFD:4,writeFD:4"), aws.SYMLINKS,
+     "the kernel does not open its channel once as readFD:3,writeFD:3"),
+    (FAKE_KERNEL + "// readFD:3,writeFD:3\n", aws.SYMLINKS,
+     "the kernel does not open its channel once as readFD:3,writeFD:3"),
+    (FAKE_KERNEL.replace('process.execArgv.includes("--preserve-symlinks")', ""), aws.SYMLINKS,
+     "the kernel does not check --preserve-symlinks as expected"),
+])
+def test_the_host_runs_jsii_relay_for_any_other_kernel_or_node(tmp_path, program, node_options, reason):
+    host = fake_kernel_home(tmp_path, program)
+    assert run_host(host, node_options).stdout == "the relay ran\n"
+    assert run_host(host, node_options, CDKTF_AWS_KERNEL_CHECK="1").stdout == f"relay: {reason}\n"
+    assert run_host(fake_kernel_home(tmp_path / "fine", FAKE_KERNEL), CDKTF_AWS_KERNEL_CHECK="1").stdout == \
+        "in-process\n"
+
+
+def test_enabling_the_in_process_kernel_keeps_a_users_runtime_and_node_options():
+    environ = {"NODE_OPTIONS": "--max-http-header-size=16384"}
+    assert aws.enable_in_process_kernel(environ) and aws.enable_in_process_kernel(environ)
+    runtime = Path(environ["JSII_RUNTIME"])
+    assert runtime.name == "jsii_in_process.js" and (runtime.parent.parent / "lib" / "program.js").is_file()
+    assert environ["NODE_OPTIONS"] == "--max-http-header-size=16384 --preserve-symlinks"
+    assert aws.in_process_kernel_enabled(environ)
+    own = {"JSII_RUNTIME": "/opt/my-jsii/bin/jsii-runtime.js"}
+    assert not aws.enable_in_process_kernel(own) and own == {"JSII_RUNTIME": "/opt/my-jsii/bin/jsii-runtime.js"}
+    for switch in ({"CDKTF_AWS_JSII_RELAY": "1"}, {"CDKTF_AWS_NODE_LAZY": "0"}, {"CDKTF_AWS_EAGER_IMPORT": "1"}):
+        inherited = dict(environ, **switch)
+        assert not aws.enable_in_process_kernel(inherited) and "JSII_RUNTIME" not in inherited
+    gone = {"JSII_RUNTIME": str(runtime.parent.parent.parent / f"{aws.KERNEL_HOME_PREFIX}gone" / "bin" / runtime.name)}
+    assert aws.enable_in_process_kernel(gone) and Path(gone["JSII_RUNTIME"]).is_file()  # extracted again
+
+
+def test_doctor_asks_the_host_whether_it_runs_the_installed_kernel(monkeypatch):
+    from command_line.doctor import OK, WARN, check_in_process_kernel
+
+    for switch in (aws.EAGER_VARIABLE, aws.NODE_LAZY_VARIABLE, aws.RELAY_VARIABLE):
+        monkeypatch.delenv(switch, raising=False)
+    check = check_in_process_kernel()
+    assert (check.status, check.detail.split(":")[0]) == (OK, "active")
+    monkeypatch.setenv(aws.RELAY_VARIABLE, "1")
+    assert (check_in_process_kernel().status, check_in_process_kernel().detail.split(" ")[0]) == (WARN, "off")
+    monkeypatch.delenv(aws.RELAY_VARIABLE)
+    monkeypatch.setenv("JSII_RUNTIME", "/opt/my-jsii/bin/jsii-runtime.js")
+    assert check_in_process_kernel().detail == "off: JSII_RUNTIME=/opt/my-jsii/bin/jsii-runtime.js is yours, and kept"
