@@ -25,6 +25,7 @@ import atexit
 import importlib
 import importlib.util
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -44,12 +45,20 @@ KERNEL_HOME_PREFIX = "cdktf-aws-jsii-"  # the folder the kernel files are extrac
 SYMLINKS = "--preserve-symlinks"        # what jsii's relay gives the kernel's node
 
 
-def _eager(environ) -> bool:
-    return environ.get(EAGER_VARIABLE, "") not in ("", "0")
+OFF = ("0", "false", "no", "off")
+_extracted: str | None = None  # this process's JSII_RUNTIME, once extracted
+
+
+def _switched_on(environ, variable: str) -> bool:
+    return environ.get(variable, "").lower() not in ("", *OFF)
 
 
 def _switched_off(environ, variable: str) -> bool:
-    return environ.get(variable, "").lower() in ("0", "false", "no", "off")
+    return environ.get(variable, "").lower() in OFF
+
+
+def _eager(environ) -> bool:
+    return _switched_on(environ, EAGER_VARIABLE)
 
 
 def node_loader_option() -> str:
@@ -86,9 +95,8 @@ def node_loader_enabled(environ=None) -> bool:
 def in_process_kernel_wanted(environ) -> bool:
     """Neither lazy-loading switch turns the Node side off, CDKTF_AWS_JSII_RELAY does not keep the relay, and the
     host file is there."""
-    relay = environ.get(RELAY_VARIABLE, "") not in ("", "0")
-    return not (_eager(environ) or _switched_off(environ, NODE_LAZY_VARIABLE) or relay) and \
-        os.path.isfile(KERNEL_HOST)
+    return not (_eager(environ) or _switched_off(environ, NODE_LAZY_VARIABLE) or
+                _switched_on(environ, RELAY_VARIABLE)) and os.path.isfile(KERNEL_HOST)
 
 
 def is_our_runtime(runtime: str) -> bool:
@@ -105,7 +113,7 @@ def _extract_kernel() -> str | None:
     if spec is None or not spec.submodule_search_locations:
         return None
     embedded = os.path.join(next(iter(spec.submodule_search_locations)), "_embedded", "jsii")
-    names = [n for n in (os.listdir(embedded) if os.path.isdir(embedded) else []) if "__" in n and ".js" in n]
+    names = [n for n in (os.listdir(embedded) if os.path.isdir(embedded) else []) if "__" in n and n.endswith(".js")]
     if not {"bin__jsii-runtime.js", "lib__program.js"} <= set(names):
         return None
     home = tempfile.mkdtemp(prefix=KERNEL_HOME_PREFIX)
@@ -120,22 +128,24 @@ def _extract_kernel() -> str | None:
 
 def enable_in_process_kernel(environ=None) -> bool:
     """Point JSII_RUNTIME at our host and add --preserve-symlinks to NODE_OPTIONS; a user's own JSII_RUNTIME is
-    kept. False, and ours taken out of an inherited JSII_RUNTIME, when turned off."""
+    kept. One extraction per process: an inherited one is replaced (its jsii may differ, and it is removed when
+    the process that made it exits). False, and an inherited setting of ours taken out, when turned off."""
+    global _extracted
     environ = os.environ if environ is None else environ
     current = environ.get("JSII_RUNTIME", "")
+    if current and not is_our_runtime(current):
+        return False  # the user's own
     if not in_process_kernel_wanted(environ):
-        if current and is_our_runtime(current):
+        if current:
             del environ["JSII_RUNTIME"]
+            environ["NODE_OPTIONS"] = re.sub(rf"(^|\s){SYMLINKS}(?=\s|$)", "", environ.get("NODE_OPTIONS", "")).strip()
         return False
-    if current and not (is_our_runtime(current) and os.path.isfile(current)):
-        if not is_our_runtime(current):
-            return False  # the user's own
-        current = ""      # inherited from a process that has ended: extract again
-    if not current:
+    if _extracted is None or not os.path.isfile(_extracted):
         home = _extract_kernel()
         if home is None:
             return False
-        environ["JSII_RUNTIME"] = os.path.join(home, "bin", os.path.basename(KERNEL_HOST))
+        _extracted = os.path.join(home, "bin", os.path.basename(KERNEL_HOST))
+    environ["JSII_RUNTIME"] = _extracted
     options = environ.get("NODE_OPTIONS", "")
     if SYMLINKS not in options.split():
         environ["NODE_OPTIONS"] = f"{options} {SYMLINKS}".strip()

@@ -15,12 +15,19 @@
 // - fd 3 of this process is already held by node itself (libuv's event poll), so no file opened later is fd 3;
 // - the kernel symlinks cached packages when process.execArgv has --preserve-symlinks (the relay passes it to
 //   the kernel's node); NODE_OPTIONS gives node the flag, and it is added to execArgv for the kernel's check.
+// The relay gave the kernel /dev/null as stdin: here process.stdin is an ended stream, so nothing opens fd 0 (which
+// would make it non-blocking under the kernel's reads). Uncaught errors are printed wrapped, as the relay would.
+// Known limits, none used by cdktf or the provider: output written to fd 1 other than through fs.writeSync,
+// process.stdout or console (fs.write, fs.writeFileSync(1), a child with inherited stdio) reaches Python's reply
+// pipe unwrapped; node's own fatal errors reach stderr unwrapped (Python then prints them as b'...' lines).
+// jsii's Node version banners come from its relay, so they do not appear.
 //
 // CDKTF_AWS_KERNEL_CHECK=1: print "in-process" or "relay: <why>", and exit (doctor, tests).
 "use strict";
 const fs = require("fs");
 const path = require("path");
-const { Writable } = require("stream");
+const { Readable, Writable } = require("stream");
+const util = require("util");
 
 const CHANNEL = 3;
 const CHANNEL_OPTIONS = `readFD:${CHANNEL},writeFD:${CHANNEL}`;
@@ -74,12 +81,14 @@ function relayed(key, bytes) {
   writeAll(2, Buffer.from(JSON.stringify({ [key]: bytes.toString("base64") }) + "\n"));
 }
 
-// The bytes of an fs.writeSync(fd, buffer[, offset[, length]]) or fs.writeSync(fd, string[, position[, encoding]]).
+// The bytes of an fs.writeSync(fd, buffer[, offset[, length]]), fs.writeSync(fd, buffer, {offset, length}) or
+// fs.writeSync(fd, string[, position[, encoding]]).
 function bytesOf(data, offset, length, encoding) {
   if (typeof data === "string") return Buffer.from(data, typeof length === "string" ? length : encoding);
+  if (offset !== null && typeof offset === "object") ({ offset, length } = offset);
   const view = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const start = offset || 0;
-  return view.subarray(start, length === undefined ? view.length : start + length);
+  return view.subarray(start, length === undefined || length === null ? view.length : start + length);
 }
 
 function consoleStream(key, fd) {
@@ -96,7 +105,15 @@ function consoleStream(key, fd) {
 function runInProcess() {
   const readSync = fs.readSync;
   fs.readSync = function (fd, ...rest) {
-    return readSync.call(this, fd === CHANNEL ? 0 : fd, ...rest);
+    if (fd !== CHANNEL) return readSync.call(this, fd, ...rest);
+    for (;;) {
+      try {
+        return readSync.call(this, 0, ...rest);
+      } catch (error) {  // fd 0 made non-blocking all the same (by a preload): wait, as the kernel does for writes
+        if (error.code !== "EAGAIN") throw error;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+      }
+    }
   };
   fs.writeSync = function (fd, data, ...rest) {
     if (fd === CHANNEL) return writeSync.call(this, 1, data, ...rest);
@@ -108,6 +125,16 @@ function runInProcess() {
   for (const [key, fd] of [["stdout", 1], ["stderr", 2]]) {
     const stream = consoleStream(key, fd);
     Object.defineProperty(process, key, { configurable: true, enumerable: true, get: () => stream });
+  }
+  const stdin = new Readable({ read() {} });
+  stdin.push(null);
+  stdin.fd = 0;
+  Object.defineProperty(process, "stdin", { configurable: true, enumerable: true, get: () => stdin });
+  for (const event of ["uncaughtException", "unhandledRejection"]) {
+    process.on(event, (error) => {
+      relayed("stderr", Buffer.from(`${util.inspect(error)}\n`));
+      process.exit(1);
+    });
   }
   if (!process.execArgv.includes(SYMLINKS)) process.execArgv.push(SYMLINKS);
   require(PROGRAM);

@@ -58,7 +58,8 @@ def test_this_test_process_runs_the_kernel_with_the_node_loader():
     if os.environ.get(aws.NODE_LAZY_VARIABLE) == "0" or os.environ.get(aws.EAGER_VARIABLE, "") not in ("", "0"):
         pytest.skip("the loader is turned off in this shell on purpose")  # never in CI, which sets neither
     assert aws.node_loader_enabled(), "constructs_lib was imported after cdktf: its kernel started without it"
-    assert aws.in_process_kernel_enabled(), "constructs_lib was imported after cdktf: jsii's relay runs"
+    if aws.in_process_kernel_wanted(os.environ):  # CDKTF_AWS_JSII_RELAY is not set in CI
+        assert aws.in_process_kernel_enabled(), "constructs_lib was imported after cdktf: jsii's relay runs"
 
 
 def test_the_kernel_loads_only_the_provider_modules_we_use(tmp_path, example_settings, example_workers):
@@ -242,6 +243,11 @@ fs.writeSync(3, `echo ${line.trim()} ${process.execArgv.includes("--preserve-sym
 """
 
 
+STDIN_TOUCHED = FAKE_KERNEL.replace('const fs = require("fs");', """const fs = require("fs");
+process.stdin.on("data", () => { throw new Error("the channel was read as stdin"); });
+setTimeout(() => {""") + "}, 200);\n"  # the channel is read once node has had the time to read a stdin stream
+
+
 def fake_kernel_home(root: Path, program: str) -> Path:
     (root / "bin").mkdir(parents=True)
     (root / "lib").mkdir()
@@ -265,6 +271,19 @@ def test_the_host_gives_the_kernel_our_pipes_and_relays_its_console_as_jsii_does
     console = [{k: base64.b64decode(v).decode() for k, v in json.loads(line).items()}
                for line in result.stderr.splitlines()]
     assert console == [{"stdout": "from console.log\n"}, {"stderr": "from stderr"}, {"stderr": "raw stderr"}]
+
+
+def test_the_kernel_keeps_its_channel_when_code_reads_stdin(tmp_path):
+    """jsii's relay gave the kernel /dev/null as stdin; reading process.stdin must not open (or drain) fd 0."""
+    result = run_host(fake_kernel_home(tmp_path, STDIN_TOUCHED))
+    assert (result.returncode, result.stdout) == (0, "echo ping true\n"), result.stderr
+
+
+def test_an_uncaught_error_of_the_kernel_is_printed_as_the_relay_prints_it(tmp_path):
+    result = run_host(fake_kernel_home(tmp_path, FAKE_KERNEL + 'throw new Error("kernel failure");\n'))
+    import base64
+    [*_, last] = [json.loads(line) for line in result.stderr.splitlines()]
+    assert result.returncode == 1 and "Error: kernel failure" in base64.b64decode(last["stderr"]).decode()
 
 
 @pytest.mark.parametrize("program, node_options, reason", [
@@ -293,9 +312,11 @@ def test_enabling_the_in_process_kernel_keeps_a_users_runtime_and_node_options()
     assert aws.in_process_kernel_enabled(environ)
     own = {"JSII_RUNTIME": "/opt/my-jsii/bin/jsii-runtime.js"}
     assert not aws.enable_in_process_kernel(own) and own == {"JSII_RUNTIME": "/opt/my-jsii/bin/jsii-runtime.js"}
-    for switch in ({"CDKTF_AWS_JSII_RELAY": "1"}, {"CDKTF_AWS_NODE_LAZY": "0"}, {"CDKTF_AWS_EAGER_IMPORT": "1"}):
+    for switch in ({"CDKTF_AWS_JSII_RELAY": "1"}, {"CDKTF_AWS_NODE_LAZY": "0"}, {"CDKTF_AWS_EAGER_IMPORT": "yes"}):
         inherited = dict(environ, **switch)
         assert not aws.enable_in_process_kernel(inherited) and "JSII_RUNTIME" not in inherited
+        assert inherited["NODE_OPTIONS"] == "--max-http-header-size=16384"
+    assert aws.in_process_kernel_wanted({"CDKTF_AWS_JSII_RELAY": "false", "CDKTF_AWS_EAGER_IMPORT": "0"})
     gone = {"JSII_RUNTIME": str(runtime.parent.parent.parent / f"{aws.KERNEL_HOME_PREFIX}gone" / "bin" / runtime.name)}
     assert aws.enable_in_process_kernel(gone) and Path(gone["JSII_RUNTIME"]).is_file()  # extracted again
 
