@@ -85,7 +85,7 @@ def check_node() -> Check:
 
     if version < (22,) and str(version[0]) == SILENCED_NODE_MAJOR:
         return Check("Node.js", WARN, f"{output} ({node})",
-                     f"works (past its end of life; the app hides jsii's banner about it); for Node 22, "
+                     "works (past its end of life; the app hides jsii's banner about it); for Node 22, "
                      "`npm install --prefix DIR node@22` and point JSII_NODE at DIR/node_modules/node/bin/node")
     if version < (22,) and not os.environ.get("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"):
         return Check("Node.js", WARN, f"{output} ({node})",
@@ -243,8 +243,7 @@ def check_in_process_kernel() -> Check:
 
 def environment_checks() -> list[Check]:
     return [check_python(), check_packages(), check_node(), check_node_loader(), check_in_process_kernel(),
-            check_terraform(),
-            check_cli_config(), check_provider()]
+            check_terraform(), check_cli_config(), check_provider()]
 
 
 def render(checks: list[Check]) -> str:

@@ -12,8 +12,8 @@ it says what it does and assumes. `constructs_lib/__init__.py` calls it, so any 
 enables it in time, provided cdktf was not imported (and its kernel started) before.
 
 Node, second: jsii's Python runtime starts a relay node that starts the kernel's node. `enable_in_process_kernel`
-points JSII_RUNTIME at jsii_in_process.js (next to this file), which runs the kernel in the first node; it says what
-it does and assumes, and runs jsii's relay where its assumptions do not hold.
+points JSII_RUNTIME at a copy of jsii_in_process.js (next to this file), which runs the kernel in the first node;
+it says what it does and assumes, and runs jsii's relay where its assumptions do not hold.
 
 CDKTF_AWS_EAGER_IMPORT=1 forces the normal import on both sides (e.g. to compare output);
 CDKTF_AWS_NODE_LAZY=0 turns off the Node side only (both parts); CDKTF_AWS_JSII_RELAY=1 keeps jsii's relay.
@@ -43,8 +43,6 @@ NODE_LOADER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lazy_pro
 KERNEL_HOST = os.path.join(os.path.dirname(os.path.abspath(__file__)), "jsii_in_process.js")
 KERNEL_HOME_PREFIX = "cdktf-aws-jsii-"  # the folder the kernel files are extracted to, removed at exit
 SYMLINKS = "--preserve-symlinks"        # what jsii's relay gives the kernel's node
-
-
 OFF = ("0", "false", "no", "off")
 _extracted: str | None = None  # this process's JSII_RUNTIME, once extracted
 

@@ -41,8 +41,8 @@ class AlbTarget:
 class PrivateIngressProps:
     name_prefix: str            # <project>-<env>: names of the endpoint, its group, the NLB and target group
     region: str                 # of the com.amazonaws.<region>.apprunner.requests endpoint service
-    # The NLB's. On unless ALLOW_DESTROY_DATA: it outlives COMPUTE switches, and is only deleted with the
-    # environment, which a destroy without that setting refuses anyway (the stores' prevent_destroy).
+    # The NLB's. On unless ALLOW_DESTROY_DATA: it outlives COMPUTE switches and goes only with the environment,
+    # whose destroy needs that setting anyway while it has a data store (their prevent_destroy).
     deletion_protection: bool
     network: Network
     alb: AlbTarget | None = None  # None: the apprunner.requests endpoint
