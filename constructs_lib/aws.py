@@ -59,6 +59,11 @@ def _eager(environ) -> bool:
     return _switched_on(environ, EAGER_VARIABLE)
 
 
+def _node_side_off(environ) -> bool:
+    """Either switch of the lazy loading turns the whole Node side off: the loader and the in-process kernel."""
+    return _eager(environ) or _switched_off(environ, NODE_LAZY_VARIABLE)
+
+
 def node_loader_option() -> str:
     """The NODE_OPTIONS entry that loads lazy_provider_index.js (quoted: the path may hold spaces)."""
     escaped = NODE_LOADER.replace("\\", "\\\\").replace('"', '\\"')
@@ -67,7 +72,7 @@ def node_loader_option() -> str:
 
 def node_loader_wanted(environ) -> bool:
     """Neither switch turns it off, and its file is there."""
-    return not (_eager(environ) or _switched_off(environ, NODE_LAZY_VARIABLE)) and os.path.isfile(NODE_LOADER)
+    return not _node_side_off(environ) and os.path.isfile(NODE_LOADER)
 
 
 def enable_node_loader(environ=None) -> bool:
@@ -93,8 +98,7 @@ def node_loader_enabled(environ=None) -> bool:
 def in_process_kernel_wanted(environ) -> bool:
     """Neither lazy-loading switch turns the Node side off, CDKTF_AWS_JSII_RELAY does not keep the relay, and the
     host file is there."""
-    return not (_eager(environ) or _switched_off(environ, NODE_LAZY_VARIABLE) or
-                _switched_on(environ, RELAY_VARIABLE)) and os.path.isfile(KERNEL_HOST)
+    return not (_node_side_off(environ) or _switched_on(environ, RELAY_VARIABLE)) and os.path.isfile(KERNEL_HOST)
 
 
 def is_our_runtime(runtime: str) -> bool:

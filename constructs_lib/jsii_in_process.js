@@ -65,13 +65,18 @@ function whyNot() {
 
 const writeSync = fs.writeSync;
 
+// What the kernel itself does between two tries of a write that got EAGAIN.
+function pause() {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+}
+
 function writeAll(fd, bytes) {
   for (let at = 0; at < bytes.length;) {
     try {
       at += writeSync(fd, bytes, at);
     } catch (error) {
       if (error.code !== "EAGAIN") throw error;
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+      pause();
     }
   }
 }
@@ -111,7 +116,7 @@ function runInProcess() {
         return readSync.call(this, 0, ...rest);
       } catch (error) {  // fd 0 made non-blocking all the same (by a preload): wait, as the kernel does for writes
         if (error.code !== "EAGAIN") throw error;
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+        pause();
       }
     }
   };

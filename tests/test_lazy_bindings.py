@@ -38,9 +38,15 @@ def test_lazy_and_normal_import_synthesize_byte_identical_json(tmp_path, example
 
 # ---------------------------------------------------------------- the Node side (constructs_lib/lazy_provider_index.js)
 
+def child_environment(**environ: str) -> dict[str, str]:
+    """This environment without the Node-side switches and what they set: the child enables them itself, as for
+    a user, unless `environ` says otherwise."""
+    dropped = (aws.EAGER_VARIABLE, aws.NODE_LAZY_VARIABLE, aws.RELAY_VARIABLE, "JSII_RUNTIME", "NODE_OPTIONS")
+    return dict({k: v for k, v in os.environ.items() if k not in dropped}, **environ)
+
+
 def synth_in_subprocess(out: Path, env_file: Path, report: Path | None = None, **environ: str):
-    env = {k: v for k, v in os.environ.items() if k not in (aws.EAGER_VARIABLE, aws.NODE_LAZY_VARIABLE, "NODE_OPTIONS")}
-    env.update(INFRA_ENV_FILE=str(env_file), **environ)  # the child enables the loader itself, as for a user
+    env = child_environment(INFRA_ENV_FILE=str(env_file), **environ)
     if report:
         env["CDKTF_AWS_LAZY_REPORT"] = str(report)
     result = subprocess.run([sys.executable, "main.py", "--out", str(out), "--quiet"], cwd=ROOT, env=env,
@@ -208,9 +214,7 @@ print(json.dumps({"runtime": os.path.basename(cmdline(kernel)[-2]), "nodes_below
 
 
 def kernel_processes(**environ: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in (aws.EAGER_VARIABLE, aws.NODE_LAZY_VARIABLE,
-                                                            aws.RELAY_VARIABLE, "JSII_RUNTIME", "NODE_OPTIONS")}
-    result = subprocess.run([sys.executable, "-c", KERNEL_PROBE], cwd=ROOT, env=dict(env, **environ),
+    result = subprocess.run([sys.executable, "-c", KERNEL_PROBE], cwd=ROOT, env=child_environment(**environ),
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
@@ -223,11 +227,8 @@ def test_the_kernel_runs_in_the_node_that_python_starts_unless_the_relay_is_aske
 
 
 def test_the_relay_and_the_in_process_kernel_synthesize_byte_identical_json(tmp_path, example_settings):
-    env = {k: v for k, v in os.environ.items() if k != "JSII_RUNTIME"}  # each child extracts its own
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(os, "environ", env)
-        in_process = synth_in_subprocess(tmp_path / "in-process", example_settings.settings_file)
-        relay = synth_in_subprocess(tmp_path / "relay", example_settings.settings_file, CDKTF_AWS_JSII_RELAY="1")
+    in_process = synth_in_subprocess(tmp_path / "in-process", example_settings.settings_file)
+    relay = synth_in_subprocess(tmp_path / "relay", example_settings.settings_file, CDKTF_AWS_JSII_RELAY="1")
     assert in_process and in_process == relay
 
 
