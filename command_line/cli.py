@@ -209,7 +209,8 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"missing dependency: {error.name} is not installed in this Python ({sys.executable}).\n"
               "Install the app and its pinned dependencies, then run again:\n"
-              f"  cd {PROJECT_ROOT} && python3 -m venv .venv && . .venv/bin/activate && pip install -e .",
+              f"  cd {PROJECT_ROOT} && python3 -m venv .venv && . .venv/bin/activate && "
+              "pip install -c requirements/app.txt -e .",
               file=sys.stderr)
         return EXIT_FAILURE
     except Exception as error:  # noqa: BLE001 - last resort: one clear line, then the details

@@ -58,7 +58,8 @@ def check_packages() -> Check:
         if installed != pin:
             wrong.append(f"{package} {installed} (expected {pin})")
     if wrong:
-        return Check("Python packages", FAIL, ", ".join(wrong), "pip install -e '.[test]' in this project's venv")
+        return Check("Python packages", FAIL, ", ".join(wrong),
+                     "pip install -c requirements/app.txt -e '.[test]' in this project's venv")
     return Check("Python packages", OK, ", ".join(found))
 
 
@@ -188,7 +189,7 @@ def check_node_loader() -> Check:
     loader = Path(aws.NODE_LOADER)
     if not loader.is_file():
         return Check(name, WARN, f"{loader} is missing: synth loads all 2,135 provider modules in node",
-                     "reinstall the project (pip install -e .)")
+                     "reinstall the project (pip install -c requirements/app.txt -e .)")
     if not aws.node_loader_wanted(os.environ):
         return Check(name, WARN, f"off ({aws.EAGER_VARIABLE}=1 or {aws.NODE_LAZY_VARIABLE}=0): synth loads all "
                                  "2,135 provider modules in node", "unset them for a faster synth")

@@ -6,7 +6,8 @@ hashicorp/aws 5.100.0 to create, read, update and delete services, auto scaling 
 observability configurations, VPC connectors and VPC ingress connections, and it refuses what AWS
 refuses, so an apply that AWS would reject fails here too. Transitions are immediate by default: a create
 answers OPERATION_IN_PROGRESS / PENDING_CREATION and the next describe already shows the final status, so
-the provider's waiters return on their first poll. Pure stdlib; state lives in memory.
+the provider's waiters return on their first poll. Stdlib only; state lives in memory. Its own bugs answer
+a 400 EmulatorInternalError (a 500 would be retried for minutes), their traces in its log.
 
 Test hooks: GET /_standin/calls (every request as [action, body]) and GET /_standin/state (every record,
 with private `_kind`, `_region`, `_asc` keys), or standin_calls(url) / standin_state(url).
@@ -24,6 +25,8 @@ import urllib.request
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from .terraform import INTERNAL_ERROR, emulator_log
 
 ACCOUNT = "123456789012"
 DEFAULT_REGION = "eu-west-1"
@@ -57,8 +60,8 @@ def not_found(kind: str, arn: str) -> ApiError:
 class AppRunner:
     """One account's App Runner. A record is the API shape plus private `_` keys (never sent)."""
 
-    def __init__(self, settle_seconds: float = 0.0):
-        self.settle = settle_seconds
+    def __init__(self, settle_seconds: float = 0.0, fault: str | None = None):
+        self.settle, self.fault = settle_seconds, fault
         self.lock = threading.Lock()
         self.calls: list[tuple[str, dict]] = []
         self.records: dict[str, dict] = {}           # ARN -> record
@@ -380,6 +383,8 @@ class AppRunner:
             self.calls.append((action, body))
             if action not in ACTIONS:
                 raise ApiError("UnknownOperationException", f"The App Runner stand-in does not implement {action}")
+            if action == self.fault:  # test hook: this action fails as a bug of the stand-in would
+                raise RuntimeError(f"injected fault in {action}")
             return ACTIONS[action](self, region, body)
 
     def dump(self) -> dict:
@@ -481,20 +486,22 @@ def _handler(state: AppRunner, log):
                 self.reply(400, {"__type": "InvalidRequestException", "Message": f"Missing parameter {missing}"},
                            "InvalidRequestException")
                 log(f"{action} {region} {json.dumps(body)} -> missing {missing}: {traceback.format_exc()}")
-            except Exception as error:  # a stand-in bug: answer like AWS's 500 and keep the trace
-                self.reply(500, {"__type": "InternalServiceErrorException", "Message": repr(error)},
-                           "InternalServiceErrorException")
-                log(f"{action} {region} {json.dumps(body)} -> 500: {traceback.format_exc()}")
+            except Exception as error:
+                # A stand-in bug: a 400 the SDK does not retry (a 500 would be retried for minutes), trace in the log.
+                self.reply(400, {"__type": INTERNAL_ERROR, "Message": f"{error!r} (a bug of the stand-in, see its log)"},
+                           INTERNAL_ERROR)
+                log(f"{action} {region} {json.dumps(body)} -> {INTERNAL_ERROR}: {traceback.format_exc()}")
 
     return Handler
 
 
 @contextmanager
-def apprunner_standin(log_path: Path, settle_seconds: float = 0.0):
+def apprunner_standin(log_path: Path, settle_seconds: float = 0.0, fault: str | None = None):
     """Serve the stand-in on a free 127.0.0.1 port from a background thread; yield its base URL.
 
-    settle_seconds: how long OPERATION_IN_PROGRESS / PENDING_* last; with 0 the next describe shows the end."""
-    state = AppRunner(settle_seconds)
+    settle_seconds: how long OPERATION_IN_PROGRESS / PENDING_* last; with 0 the next describe shows the end.
+    fault: an action that fails as a bug of the stand-in would (to test that one fails fast)."""
+    state = AppRunner(settle_seconds, fault)
     log_lock = threading.Lock()
     with open(log_path, "a", encoding="utf-8") as log_file:
         def log(line: str) -> None:
@@ -507,7 +514,8 @@ def apprunner_standin(log_path: Path, settle_seconds: float = 0.0):
         thread = threading.Thread(target=server.serve_forever, name="apprunner-standin", daemon=True)
         thread.start()
         try:
-            yield f"http://127.0.0.1:{server.server_address[1]}"
+            with emulator_log(log_path, "App Runner stand-in"):
+                yield f"http://127.0.0.1:{server.server_address[1]}"
         finally:
             server.shutdown()
             server.server_close()

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from .terraform import unavailable
+from .toolchain import TOOLS_LOCK, locked
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS_VENV = ROOT / ".venv-tools"
-CHECKOV_REQUIREMENT = "checkov>=3.3,<3.4"
 SKIPS_FILE = Path(__file__).parent / "checkov_skips.txt"
 
 
@@ -40,9 +40,9 @@ def load_skips() -> list[Skip]:
 
 
 def find_checkov() -> str:
-    """$CHECKOV_BIN when set (a deliberate choice), else the pinned checkov in .venv-tools, installed or updated
-    there with CHECKOV_REQUIREMENT when missing or outside it. Never a checkov found on PATH: another version
-    runs other checks, so the reviewed skips would not be what this scan reports.
+    """$CHECKOV_BIN when set (a deliberate choice), else the locked checkov in .venv-tools, installed or updated
+    there from requirements/tools.txt when missing or at another version. Never a checkov found on PATH: another
+    version runs other checks, so the reviewed skips would not be what this scan reports.
 
     checkov lives in its own venv: its pins (boto3, packaging) would fight cdktf's and moto's.
     """
@@ -53,10 +53,10 @@ def find_checkov() -> str:
             pytest.fail(f"CHECKOV_BIN={chosen} is not an executable")
         return found
     checkov, python = TOOLS_VENV / "bin" / "checkov", TOOLS_VENV / "bin" / "python"
-    if checkov.is_file() and _satisfies(python, CHECKOV_REQUIREMENT):
+    if checkov.is_file() and _satisfies(python, f"checkov=={locked(TOOLS_LOCK)['checkov']}"):
         return str(checkov)
     for step in ([sys.executable, "-m", "venv", str(TOOLS_VENV)],
-                 [str(python), "-m", "pip", "install", "--quiet", CHECKOV_REQUIREMENT]):
+                 [str(python), "-m", "pip", "install", "--quiet", "-r", str(TOOLS_LOCK)]):
         done = subprocess.run(step, capture_output=True, text=True, timeout=900)
         if done.returncode != 0:
             unavailable(f"checkov could not be installed into {TOOLS_VENV}: {done.stderr[-500:]}")

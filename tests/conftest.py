@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 
 import pytest
 
@@ -16,7 +17,34 @@ import constructs_lib  # noqa: E402,F401 - first, so the jsii kernel starts with
 from workers_scan import load_workers  # noqa: E402
 from workers_scan.settings import EXAMPLE_ECS_SETTINGS, EXAMPLE_SETTINGS, SettingsSource, load_settings  # noqa: E402
 
+from . import terraform  # noqa: E402
 from .helpers import make_monorepo, settings_from  # noqa: E402
+
+# A backstop: each terraform step has its own, shorter limit (tests/terraform.py), which names the step.
+EMULATOR_TEST_TIMEOUT = 1200
+
+
+def pytest_collection_modifyitems(items):
+    """Every emulator test has a time limit (pytest-timeout): a hang fails the test instead of the CI run."""
+    for item in items:
+        if item.get_closest_marker("emulator") and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(EMULATOR_TEST_TIMEOUT))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item):
+    terraform.last_step.clear()
+    yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test that ran terraform names the last step it started (the one running, when it timed out)."""
+    report = (yield).get_result()
+    step = terraform.last_step
+    if report.failed and step:
+        report.sections.append(("terraform", f"last step started: {step['command']} in {step['cwd']}, "
+                                             f"{time.monotonic() - step['started']:.0f} s before this report"))
 
 
 @pytest.fixture(scope="session", autouse=True)

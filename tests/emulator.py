@@ -12,7 +12,7 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
-from .terraform import unavailable
+from .terraform import emulator_log, unavailable
 
 SERVICES = ("apigateway", "appautoscaling", "apprunner", "cloudwatchlogs", "codebuild", "dynamodb", "ec2", "ecr", "ecs",
             "elasticache", "elbv2", "events", "iam", "kms", "rds", "s3", "secretsmanager", "sfn", "ssm", "sts",
@@ -27,15 +27,21 @@ def _free_port() -> int:
 
 
 @contextmanager
-def moto_server(log_path: Path):
-    """Start `moto.server` on a free loopback port; always stopped, even when the test fails."""
+def moto_server(log_path: Path, faults: tuple[str, ...] = ()):
+    """Start `moto.server` on a free loopback port; always stopped, even when the test fails.
+
+    faults: actions (CreateVpc, or `POST /restapis` for a REST API) that fail as a bug of the emulator would, to
+    test that one fails fast (tests/moto_patched.py)."""
     try:
         import moto.server  # noqa: F401
     except ImportError:
-        unavailable("moto[server] is not installed (pip install -e '.[test]')")
+        unavailable("moto[server] is not installed (pip install -c requirements/app.txt -e '.[test]')")
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     env = dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="true", **CREDENTIALS)
+    env.pop("MOTO_PATCHED_FAULT", None)
+    if faults:
+        env["MOTO_PATCHED_FAULT"] = ",".join(faults)
     with open(log_path, "wb") as log:
         # moto's server plus the API Gateway updates a day-2 apply needs (tests/moto_patched.py).
         process = subprocess.Popen([sys.executable, "-m", "tests.moto_patched", "-H", "127.0.0.1", "-p", str(port)],
@@ -50,7 +56,8 @@ def moto_server(log_path: Path):
                     if process.poll() is not None or time.monotonic() > deadline:
                         raise RuntimeError(f"moto server did not start:\n{log_path.read_text()[-2000:]}")
                     time.sleep(0.2)
-            yield url
+            with emulator_log(log_path, "moto"):
+                yield url
         finally:
             process.terminate()
             try:

@@ -31,8 +31,17 @@ moto 5.2:
 
 from __future__ import annotations
 
+import argparse
+import inspect
 import json
+import os
+import re
+import signal
 import sys
+import traceback
+from html import escape
+
+from flask import request as flask_request
 
 from moto.apigateway import models, responses
 from moto.applicationautoscaling import models as autoscaling_models
@@ -50,7 +59,14 @@ from moto.ec2.models import security_groups, vpcs
 from moto.ec2.exceptions import InvalidSecurityGroupNotFoundError
 from moto.ec2.utils import random_private_ip
 from moto.rds import models as rds_models
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from moto.stepfunctions import responses as sfn_responses
+from werkzeug.exceptions import HTTPException
+from werkzeug.serving import run_simple
+from werkzeug.wrappers import Response
+
+from .patching import Absent, Function, Patch, Property, apply
+from .terraform import INTERNAL_ERROR
 
 _integration_init = models.Integration.__init__
 _integration_to_json = models.Integration.to_json
@@ -139,11 +155,11 @@ def update_vpc_link(self):
     return 200, {}, json.dumps(link.to_json())
 
 
-_scaling_configuration_info = rds_models.DBCluster.scaling_configuration_info.fget
+_scaling_configuration_info = inspect.getattr_static(rds_models.DBCluster, "scaling_configuration_info", None)
 
 
 def _scaling_info(self):
-    return _scaling_configuration_info(self) if self.scaling_configuration else None
+    return _scaling_configuration_info.fget(self) if self.scaling_configuration else None
 
 
 def _rule_description(self):
@@ -324,33 +340,6 @@ def create_service(self):
     return result
 
 
-ecs_responses.EC2ContainerServiceResponse.create_service = create_service
-CodeBuildResponse = codebuild_responses.CodeBuildResponse
-CodeBuildResponse.create_project = create_project
-CodeBuildResponse.update_project = update_project
-CodeBuildResponse.create_webhook = create_webhook
-CodeBuildResponse.update_webhook = update_webhook
-CodeBuildResponse.delete_webhook = delete_webhook
-AutoScalingResponse = autoscaling_responses.ApplicationAutoScalingResponse
-AutoScalingResponse.register_scalable_target = register_scalable_target
-AutoScalingResponse.list_tags_for_resource = list_target_tags
-AutoScalingResponse.tag_resource = tag_target
-AutoScalingResponse.untag_resource = untag_target
-rds_models.DBInstance.__init__ = _db_instance
-rds_models.DBInstance.performance_insights_enabled = property(
-    lambda self: bool(getattr(self, "enable_performance_insights", False)))
-vpcs.VPCEndPoint.modify = _modify_endpoint
-security_groups.SecurityGroupBackend.modify_security_group_rules = _modify_rules
-rds_models.RDSBackend.modify_db_subnet_group = _modify_subnet_group
-rds_models.DBCluster.scaling_configuration_info = property(_scaling_info)
-security_groups.SecurityGroupRule.description = property(_rule_description)
-models.Integration.__init__ = _init
-models.Integration.to_json = _to_json
-responses.APIGatewayResponse.put_integration = put_integration
-responses.APIGatewayResponse.update_method = update_method
-responses.APIGatewayResponse.update_integration = update_integration
-responses.APIGatewayResponse.update_vpc_link = update_vpc_link
-
 def validate_state_machine_definition(self):
     try:
         definition = json.loads(self._get_param("definition"))
@@ -371,9 +360,6 @@ def test_event_pattern(self):
     return json.dumps({"Result": matches}), self.response_headers
 
 
-events_responses.EventsHandler.test_event_pattern = test_event_pattern
-
-
 def _set_group_key(self, key_id):
     name = self._get_param("logGroupName")
     if name not in self.logs_backend.groups:
@@ -382,12 +368,122 @@ def _set_group_key(self, key_id):
     return ""
 
 
-logs_responses.LogsResponse.associate_kms_key = lambda self: _set_group_key(self, self._get_param("kmsKeyId"))
-logs_responses.LogsResponse.disassociate_kms_key = lambda self: _set_group_key(self, None)
-sfn_responses.StepFunctionResponse.validate_state_machine_definition = validate_state_machine_definition
-sfn_responses.StepFunctionResponse.list_state_machine_versions = list_state_machine_versions
+_APIGATEWAY, _RDS = responses.APIGatewayResponse, rds_models
+CodeBuildResponse = codebuild_responses.CodeBuildResponse
+AutoScalingResponse = autoscaling_responses.ApplicationAutoScalingResponse
+PATCHES = (
+    Patch("API Gateway integration connectionId", models.Integration, "__init__", _init,
+          Function(("self", "integration_type", "uri", "http_method"), lacks=("connection_id",))),
+    Patch("API Gateway integration connectionId", models.Integration, "connection_id", None, Absent()),
+    Patch("API Gateway integration connectionId", models.Integration, "to_json", _to_json, Function()),
+    Patch("API Gateway integration connectionId", _APIGATEWAY, "put_integration", put_integration, Function()),
+    Patch("API Gateway UpdateMethod", _APIGATEWAY, "update_method", update_method, Absent()),
+    Patch("API Gateway UpdateIntegration", _APIGATEWAY, "update_integration", update_integration, Absent()),
+    Patch("API Gateway UpdateVpcLink", _APIGATEWAY, "update_vpc_link", update_vpc_link, Absent()),
+    Patch("Aurora ScalingConfigurationInfo", _RDS.DBCluster, "scaling_configuration_info", property(_scaling_info),
+          Property()),
+    Patch("security group rule description", security_groups.SecurityGroupRule, "description",
+          property(_rule_description), Property()),
+    Patch("ModifySecurityGroupRules' referenced group", security_groups.SecurityGroupBackend,
+          "modify_security_group_rules", _modify_rules, Function(("self", "group_id", "rules"))),
+    Patch("interface endpoint ENIs of added subnets", vpcs.VPCEndPoint, "modify", _modify_endpoint,
+          Function(("self", "policy_doc", "add_subnets", "remove_subnets"))),
+    Patch("DB subnet group kept when modified", _RDS.RDSBackend, "modify_db_subnet_group", _modify_subnet_group,
+          Function(("self", "subnet_name", "description", "subnets"))),
+    Patch("DB instance Performance Insights flag", _RDS.DBInstance, "__init__", _db_instance,
+          Function(("self",), lacks=("enable_performance_insights",))),
+    Patch("DB instance Performance Insights flag", _RDS.DBInstance, "performance_insights_enabled",
+          property(lambda self: bool(getattr(self, "enable_performance_insights", False))), Absent()),
+    Patch("ECS CreateService fields", ecs_responses.EC2ContainerServiceResponse, "create_service", create_service,
+          Function()),
+    Patch("Application Auto Scaling tags", autoscaling_models.ApplicationAutoscalingBackend, "tags_by_arn", None,
+          Absent()),
+    Patch("Application Auto Scaling tags", AutoScalingResponse, "register_scalable_target", register_scalable_target,
+          Function()),
+    *(Patch("Application Auto Scaling tags", AutoScalingResponse, name, handler, Absent()) for name, handler in (
+        ("list_tags_for_resource", list_target_tags), ("tag_resource", tag_target), ("untag_resource", untag_target))),
+    Patch("CodeBuild project fields", CodeBuildResponse, "create_project", create_project, Function()),
+    *(Patch("CodeBuild UpdateProject and webhooks", CodeBuildResponse, name, handler, Absent()) for name, handler in (
+        ("update_project", update_project), ("create_webhook", create_webhook), ("update_webhook", update_webhook),
+        ("delete_webhook", delete_webhook))),
+    Patch("Step Functions ValidateStateMachineDefinition", sfn_responses.StepFunctionResponse,
+          "validate_state_machine_definition", validate_state_machine_definition, Absent()),
+    Patch("Step Functions ListStateMachineVersions", sfn_responses.StepFunctionResponse,
+          "list_state_machine_versions", list_state_machine_versions, Absent()),
+    Patch("EventBridge TestEventPattern", events_responses.EventsHandler, "test_event_pattern", test_event_pattern,
+          Function()),
+    *(Patch("CloudWatch Logs key association", logs_responses.LogsResponse, name, handler, Absent()) for name, handler
+      in (("associate_kms_key", lambda self: _set_group_key(self, self._get_param("kmsKeyId"))),
+          ("disassociate_kms_key", lambda self: _set_group_key(self, None)))),
+)
+
+apply(PATCHES, package="moto", where="tests/moto_patched.py")
+
+# An emulator bug answers 400 EmulatorInternalError, never a 5xx: the AWS SDK retries a 500 with backoff (for minutes,
+# as the provider's max_retries allows), where a 400 fails the terraform step at once. The trace goes to the log.
+_CREDENTIAL_SERVICE = re.compile(r"Credential=[^/]+/\d{8}/[a-z0-9-]+/([a-z0-9-]+)/")
+
+
+def internal_error_response(error: Exception, request) -> Response:
+    """The error in the shape the request's protocol reads: JSON (X-Amz-Target, REST-JSON), EC2's XML, S3's XML, or
+    the query protocol's ErrorResponse."""
+    trace = "".join(traceback.format_exception(error))
+    print(f"{INTERNAL_ERROR} on {request.method} {request.path}:\n{trace}", file=sys.stderr, flush=True)
+    message = escape(f"{type(error).__name__}: {error} (a bug of the emulator, not of AWS; its log has the trace)")
+    match = _CREDENTIAL_SERVICE.search(request.headers.get("Authorization", ""))
+    service = match.group(1) if match else ""
+    if "X-Amz-Target" in request.headers or "json" in (request.content_type or ""):
+        body = json.dumps({"__type": INTERNAL_ERROR, "message": message})
+        return Response(body, 400, {"Content-Type": "application/json", "X-Amzn-ErrorType": INTERNAL_ERROR})
+    if service == "ec2":
+        body = f"<Response><Errors><Error><Code>{INTERNAL_ERROR}</Code><Message>{message}</Message></Error></Errors></Response>"
+    elif service == "s3":
+        body = f"<Error><Code>{INTERNAL_ERROR}</Code><Message>{message}</Message></Error>"
+    else:
+        body = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{INTERNAL_ERROR}</Code><Message>{message}</Message>"
+                "</Error></ErrorResponse>")
+    return Response(body, 400, {"Content-Type": "text/xml"})
+
+
+# Test hook: every request of these actions raises, as a bug of the emulator would. Comma-separated, each an action
+# (CreateVpc) or, for the REST protocols, a method and path (POST /restapis).
+FAULT_VARIABLE = "MOTO_PATCHED_FAULT"
+
+
+def _names(request) -> set[str]:
+    target = request.headers.get("X-Amz-Target", "")
+    return {target.rsplit(".", 1)[-1] if target else request.values.get("Action", ""),
+            f"{request.method} {request.path}"}
+
+
+def backend_app(service):
+    """moto's Flask app of a service, with every exception that is not already an HTTP answer turned into a 400."""
+    app = create_backend_app(service)
+
+    def handle(error: Exception):
+        return error if isinstance(error, HTTPException) else internal_error_response(error, flask_request)
+
+    def injected_fault():
+        faults = set(os.environ.get(FAULT_VARIABLE, "").split(",")) - {""}
+        for name in faults & _names(flask_request):
+            raise RuntimeError(f"injected fault in {name} ({FAULT_VARIABLE})")
+
+    app.register_error_handler(Exception, handle)
+    app.before_request(injected_fault)
+    return app
+
+
+def main(argv: list[str]) -> None:
+    """moto.server's main, on an app whose services answer an internal error with a 400 (`-H HOST -p PORT`)."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("-H", "--host", default="127.0.0.1")
+    parser.add_argument("-p", "--port", type=int, required=True)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("MOTO_PORT", str(args.port))
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    run_simple(args.host, args.port, DomainDispatcherApplication(backend_app), threaded=True,
+               request_handler=MotoRequestHandler)
+
 
 if __name__ == "__main__":
-    from moto.server import main
-
-    sys.exit(main(sys.argv[1:]))
+    main(sys.argv[1:])

@@ -10,6 +10,8 @@ import json
 import os
 import shutil
 import subprocess
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -71,9 +73,61 @@ def terraform_binary() -> str:
     return binary
 
 
+# The emulators write this before the trace of each of their own bugs (tests/moto_patched.py, tests/apprunner_standin.py).
+INTERNAL_ERROR = "EmulatorInternalError"
+_EMULATOR_LOGS: dict[Path, str] = {}  # the running emulators' logs -> their names
+# The last terraform step started in this process: named in the report of a test that fails (tests/conftest.py).
+last_step: dict[str, object] = {}
+
+
+@contextmanager
+def emulator_log(path: Path, name: str):
+    """While it runs, an emulator's internal errors join the output of every terraform step that fails (run())."""
+    _EMULATOR_LOGS[path] = name
+    try:
+        yield
+    finally:
+        _EMULATOR_LOGS.pop(path, None)
+
+
+def _log_sizes() -> dict[Path, int]:
+    return {path: path.stat().st_size if path.exists() else 0 for path in _EMULATOR_LOGS}
+
+
+def _emulator_errors(since: dict[Path, int]) -> str:
+    """The internal errors each running emulator logged after `since` (its log sizes then), with their traces."""
+    found = []
+    for path, name in list(_EMULATOR_LOGS.items()):
+        with open(path, "rb") as log:
+            log.seek(since.get(path, 0))
+            text = log.read().decode(errors="replace")
+        if INTERNAL_ERROR in text:
+            found.append(f"--- {name} ({path}): internal errors during this step ---\n"
+                         f"{text[text.index(INTERNAL_ERROR):][:2500]}")  # the first error: the rest often follows from it
+    return "\n".join(found)
+
+
 def run(args: list[str], cwd: Path, env: dict[str, str], timeout: int = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([terraform_binary(), *args], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=timeout)
+    """terraform `args` in `cwd`. A failed step's stderr ends with what the running emulators logged as their own
+    bugs meanwhile; a step past `timeout` fails the test naming the step, with that and its last output."""
+    since = _log_sizes()
+    command = [terraform_binary(), *args]
+    last_step.update(command=f"terraform {' '.join(args)}", cwd=str(cwd), started=time.monotonic())
+    try:
+        result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as expired:
+        output = "\n".join(_text(part)[-3000:] for part in (expired.stdout, expired.stderr))
+        pytest.fail(f"terraform {' '.join(args)} (in {cwd}) ran past {timeout} s\n{_emulator_errors(since)}\n"
+                    f"its last output:\n{output}", pytrace=False)
+    if result.returncode != 0:
+        errors = _emulator_errors(since)
+        if errors:
+            result.stderr = f"{result.stderr}\n{errors}"
+    return result
+
+
+def _text(part: str | bytes | None) -> str:
+    return part.decode(errors="replace") if isinstance(part, bytes) else part or ""
 
 
 def init_and_validate(stack_dir: Path, scratch: Path) -> dict:

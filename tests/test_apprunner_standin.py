@@ -29,7 +29,7 @@ def boto_client(url: str):
     try:
         import boto3
     except ImportError:
-        unavailable("boto3 (installed with moto) is missing: pip install -e '.[test]'")
+        unavailable("boto3 (installed with moto) is missing: pip install -c requirements/app.txt -e '.[test]'")
     return boto3.client("apprunner", endpoint_url=url, region_name=REGION, aws_access_key_id="testing",
                         aws_secret_access_key="testing")
 

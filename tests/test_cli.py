@@ -285,7 +285,7 @@ def test_a_missing_dependency_gets_the_install_command_not_report_this(tmp_path,
     monkeypatch.setattr("constructs_lib.app.synthesize", not_installed)
     assert main.main(["synth", "--env-file", str(env), "--out", str(tmp_path / "out")]) == main.EXIT_FAILURE
     err = capsys.readouterr().err
-    assert err.startswith("missing dependency: cdktf is not installed") and "pip install -e ." in err
+    assert err.startswith("missing dependency: cdktf is not installed") and "pip install -c requirements/app.txt -e ." in err
     from workers_scan.settings import PROJECT_ROOT
     assert f"cd {PROJECT_ROOT} && python3 -m venv .venv" in err  # the app's folder, wherever the command ran
     assert "report" not in err

@@ -73,7 +73,7 @@ class Platform:
             override.write_text(json.dumps(provider_override(self.endpoints["moto"],
                                                              apprunner=self.endpoints.get("apprunner")), indent=2))
 
-    def terraform(self, *args: str, ok=(0,), timeout=900, label: str = ""):
+    def terraform(self, *args: str, ok=(0,), timeout=600, label: str = ""):
         started = time.monotonic()
         result = run([*args], self.stack_dir, self.env, timeout=timeout)
         print(f"terraform {args[0]} {label}: {time.monotonic() - started:.1f} s")  # shown with pytest -s

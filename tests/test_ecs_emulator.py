@@ -8,7 +8,6 @@ stand-in. Redis is off, as there.
 
 from __future__ import annotations
 
-import json
 from contextlib import ExitStack
 
 import pytest
