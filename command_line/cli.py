@@ -1,4 +1,4 @@
-"""`python main.py [synth|workers|diagram|doctor]`: read the inputs, call the core or the app, print."""
+"""`python main.py [synth|workers|diagram|doctor|local]`: read the inputs, call the core or the app, print."""
 
 from __future__ import annotations
 
@@ -44,6 +44,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     diagram.add_argument("--output", default=str(DEFAULT_DIAGRAM),
                          help=f"file to write (default {DEFAULT_DIAGRAM}); - prints it only")
     commands.add_parser("doctor", parents=[common], help="check Python, Node.js, terraform, provider, inputs")
+    local = commands.add_parser("local", parents=[common], help="build the monorepo and run the synthesized platform "
+                                "on this machine: workers, data stores and the REST API on localhost")
+    local.add_argument("--out", default=os.environ.get("CDKTF_OUTDIR", str(DEFAULT_OUTDIR)),
+                       help="output folder of the synth local runs (as `synth --out`); its builds go beside it, in "
+                            ".local-run/")
+    local.add_argument("--stack", help="the stack to run, when the settings make several (ENVIRONMENTS)")
+    local.add_argument("--no-build", action="store_true", help="reuse the last build")
+    local.add_argument("--port", type=int, default=8080, help="port of the REST API (default 8080)")
+    local.add_argument("--postgres", metavar="URL", help="use this database instead of a throwaway PostgreSQL: "
+                       "postgresql://user:password@host:port/database")
+    local.add_argument("--redis", metavar="HOST:PORT", help="use this Redis instead of a throwaway one")
+    local.add_argument("--secrets", metavar="FILE", help="KEY=value of the workers' own secrets for local runs "
+                       "(default: secrets.local.env beside the settings file; keep it out of git)")
     # `python main.py` and `python main.py --env-file X` (what cdktf runs) mean `synth`.
     if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
         argv = ["synth", *argv]
@@ -179,6 +192,42 @@ def doctor(args) -> int:
     return EXIT_FAILURE if any(c.status == FAIL for c in environment) else EXIT_OK
 
 
+def local(args, inputs, notice) -> int:
+    from constructs_lib.app import StackInput, synthesize  # loads jsii: only here
+
+    from .local_run import LOCAL_SECRETS_FILE, Options
+    from .local_stack import StackReadError, read_platform
+
+    chosen = [(s, w) for s, w in inputs if args.stack in (None, s.stack_name)]
+    if not chosen:
+        raise InputError(f"--stack {args.stack}: the settings make {', '.join(s.stack_name for s, _ in inputs)}")
+    if len(chosen) > 1:
+        raise InputError(f"--stack: the settings make {len(chosen)} stacks ({', '.join(s.stack_name for s, _ in chosen)})"
+                         "; name the one to run")
+    settings, _ = chosen[0]
+    result = synthesize([StackInput(settings=s, workers=tuple(w)) for s, w in inputs], Path(args.out))
+    for text in result.notices:
+        notice(text)
+    say = (lambda *_: None) if args.quiet else (lambda text: print(text, flush=True))
+    out = Path(args.out).absolute()
+    options = Options(workdir=out.parent / ".local-run" / settings.stack_name, settings_dir=settings.settings_dir,
+                      monorepo_root=settings.monorepo_root, build=not args.no_build, port=args.port,
+                      postgres=args.postgres, redis=args.redis,
+                      secrets_file=Path(args.secrets) if args.secrets else settings.settings_dir / LOCAL_SECRETS_FILE)
+    try:
+        read_platform(result.stacks[settings.stack_name])   # a stack local cannot run fails here, before any build
+    except StackReadError as error:
+        print(f"local: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    say(f"local: {settings.stack_name}, from {display_path(result.stacks[settings.stack_name])}")
+    # The run goes on in a fresh Python without the synth's jsii kernel (its pipes close on exec and it exits), so
+    # the process a user stops is this one, and nothing but what local starts is left to stop.
+    request = options.write(result.stacks[settings.stack_name], quiet=args.quiet)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "command_line.local_run", str(request)])
+
+
 def notice_stream():
     """stderr, so stdout stays parseable; but the cdktf CLI (which sets SYNTH_HCL_OUTPUT for the app it runs) logs
     every line of an app's stderr as "[ERROR]", so under it a notice goes to stdout, with the summary."""
@@ -197,6 +246,8 @@ def main(argv: list[str] | None = None) -> int:
             return list_workers(args, inputs)
         if args.command == "diagram":
             return diagram(args, inputs, notice)
+        if args.command == "local":
+            return local(args, inputs, notice)
         return synth(args, inputs, say, notice)
     except InputError as error:
         print(error, file=sys.stderr)

@@ -80,6 +80,9 @@ def dockerfile(start_script: str | None, node_major: int = 22) -> str:
         "WORKDIR /app",
         "COPY . .",
         "ARG BUILD_COMMAND",
+        # A RUN step has no SHELL, and pnpm's installer (`pnpm setup`) refuses to run without one: a BUILD_COMMAND
+        # that pipes get.pnpm.io/install.sh into `sh -` works here as it does on a developer's machine.
+        "ENV SHELL=/bin/bash",
         # As root, like App Runner's build (`corepack enable` writes to /usr/local/bin).
         'RUN bash -c "$BUILD_COMMAND"',
         # Fail the build, not every task: each worker's command is `bash <start script> <worker file>`.

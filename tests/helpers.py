@@ -36,7 +36,9 @@ def build_files(root: Path) -> None:
     api = root / "apps" / "api"
     (api / "scripts").mkdir(parents=True, exist_ok=True)
     (api / "src" / "i18n").mkdir(parents=True, exist_ok=True)   # the default build command copies it
-    (api / "package.json").write_text('{"name": "@monorepo/api"}\n')
+    (api / "package.json").write_text('{"name": "@monorepo/api", "scripts": {"build": "nest build"}}\n')
+    # The root's build is Turborepo's, which takes the default command's --filter; no name, as pnpm needs none.
+    (root / "package.json").write_text('{"private": true, "scripts": {"build": "turbo run build"}}\n')
     (api / "scripts" / "start-worker.sh").write_text("#!/usr/bin/env bash\n")
     (root / "pnpm-lock.yaml").write_text("lockfileVersion: '9.0'\n")
     (root / "pnpm-workspace.yaml").write_text("packages:\n  - 'apps/*'\n")

@@ -1,7 +1,10 @@
 """The build and start commands checked against the monorepo on disk (workers_scan/build_check.py): each problem
 names the settings key and where it was set, and what the command would miss."""
 
+import json
 from pathlib import Path
+
+import pytest
 
 from workers_scan.build_check import check_commands, workers_package
 from workers_scan.errors import Problems, display_path
@@ -15,6 +18,12 @@ def problems_of(root: Path, settings: dict | None = None, environ: dict | None =
     env = make_monorepo(root, settings=settings)
     problems = Problems()
     check_commands(settings_from(env, environ), problems)
+    return [str(p) for p in problems]
+
+
+def problems_of_env(env: Path) -> list[str]:
+    problems = Problems()
+    check_commands(settings_from(env), problems)
     return [str(p) for p in problems]
 
 
@@ -83,3 +92,93 @@ def test_a_start_script_run_without_arguments_after_the_last_and_is_checked(tmp_
     assert problems_of(tmp_path, {"START_COMMAND": "export W={worker_file} && bash scripts/run.sh"}) == [
         f"{display_path(tmp_path / 'infra' / 'aws' / '.env')}: START_COMMAND: runs scripts/run.sh, which is not in "
         f"the monorepo ({display_path(tmp_path / 'scripts' / 'run.sh')}); add it or change START_COMMAND"]
+
+
+# --- pnpm's rules (checked against pnpm 9: `pnpm run build --filter X` runs the root's build with `--filter X`) ---
+
+SEED = "pnpm install --frozen-lockfile && pnpm run build --filter @monorepo/api && cp -R apps/api/src/i18n out"
+
+
+def root_scripts(root: Path, **scripts: str) -> None:
+    (root / "package.json").write_text(json.dumps({"private": True, "scripts": scripts}))
+
+
+def test_a_filter_after_run_build_is_refused_with_pnpms_own_filter_when_the_root_build_is_not_turbo(tmp_path):
+    env = make_monorepo(tmp_path, settings={"BUILD_COMMAND": SEED})
+    root_scripts(tmp_path, build="pnpm -r build")
+    assert problems_of_env(env) == [
+        f"{display_path(env)}: BUILD_COMMAND: runs `pnpm run build --filter @monorepo/api`: pnpm hands every argument "
+        "after the script's name to the script, so `--filter @monorepo/api` goes to the root's `build` script "
+        "(`pnpm -r build`), which is not Turborepo's `turbo run` and does not take it. Select the package with pnpm's "
+        "own filter, before `run`: BUILD_COMMAND=pnpm install --frozen-lockfile && pnpm --filter @monorepo/api run "
+        "build && cp -R apps/api/src/i18n out"]
+
+
+def test_the_seed_command_is_right_on_a_turbo_root_and_the_fixed_command_on_any_root(tmp_path):
+    for name, script in (("turbo", "turbo run build"), ("npx-turbo", "npx turbo build --cache-dir=.turbo")):
+        env = make_monorepo(tmp_path / name, settings={"BUILD_COMMAND": SEED})
+        root_scripts(tmp_path / name, build=script)
+        assert problems_of_env(env) == [], name
+    fixed = SEED.replace("pnpm run build --filter @monorepo/api", "pnpm --filter @monorepo/api run build")
+    env = make_monorepo(tmp_path / "fixed", settings={"BUILD_COMMAND": fixed})
+    root_scripts(tmp_path / "fixed", build="pnpm -r build")
+    assert problems_of_env(env) == []
+
+
+@pytest.mark.parametrize("selector", ["@monorepo/api", "'@monorepo/api'", "@monorepo/api...", "...@monorepo/api",
+                                      "...^@monorepo/api", "./apps/api", "{apps/api}", "'{./apps/api}'",
+                                      "@monorepo/*", "!@monorepo/web", "[origin/main]"])
+def test_selectors_that_name_the_api_package_or_are_not_checked_are_accepted(tmp_path, selector):
+    for command in (f"pnpm --filter {selector} run build", f"pnpm -F {selector} build",
+                    f"pnpm --filter={selector} run build"):
+        env = make_monorepo(tmp_path / str(abs(hash(command))), settings={"BUILD_COMMAND": command})
+        assert problems_of_env(env) == [], command
+
+
+@pytest.mark.parametrize("selector", ["./apps/web", "{apps/web}", "@monorepo/web...", "...@other/*"])
+def test_selectors_that_name_no_package_are_refused(tmp_path, selector):
+    env = make_monorepo(tmp_path, settings={"BUILD_COMMAND": f"pnpm --filter {selector} run build"})
+    [problem] = problems_of_env(env)
+    assert f"BUILD_COMMAND: filters on the package {selector}, which is not in the monorepo; its packages are: " \
+           "@monorepo/api" in problem
+
+
+def test_a_script_the_selected_packages_or_the_root_do_not_define_is_refused(tmp_path):
+    """pnpm 9 itself exits 0 there ("None of the selected packages has a ... script"): a build that builds nothing."""
+    env = make_monorepo(tmp_path / "filtered", settings={"BUILD_COMMAND": "pnpm --filter @monorepo/api run compile"})
+    assert problems_of_env(env) == [
+        f"{display_path(env)}: BUILD_COMMAND: runs `pnpm --filter @monorepo/api run compile`, but none of the packages "
+        "it selects (@monorepo/api) has a `compile` script; add it to their package.json or change BUILD_COMMAND"]
+    env = make_monorepo(tmp_path / "root", settings={"BUILD_COMMAND": "pnpm install && pnpm compile"})
+    assert problems_of_env(env) == [
+        f"{display_path(env)}: BUILD_COMMAND: runs `pnpm compile` at the monorepo root, whose "
+        f"{display_path(tmp_path / 'root' / 'package.json')} has no `compile` script; add it, or select the package "
+        "that has it: `pnpm --filter <package> run compile`"]
+    env = make_monorepo(tmp_path / "recursive", settings={"BUILD_COMMAND": "pnpm -r run compile"})
+    [problem] = problems_of_env(env)
+    assert "runs `pnpm -r run compile`, but none of the packages it selects (@monorepo/api) has a `compile`" in problem
+
+
+def test_a_frozen_npm_or_any_yarn_install_needs_its_lockfile(tmp_path):
+    env = make_monorepo(tmp_path, settings={"BUILD_COMMAND": "npm ci && yarn build"})
+    assert problems_of_env(env) == [
+        f"{display_path(env)}: BUILD_COMMAND: runs `npm ci`, which fails without "
+        f"{display_path(tmp_path / 'package-lock.json')}; run `npm install` and commit the lockfile, or use the "
+        "package manager the monorepo locks with",
+        f"{display_path(env)}: BUILD_COMMAND: runs `yarn build` without {display_path(tmp_path / 'yarn.lock')}: the "
+        "build would resolve every dependency anew; run `yarn install` and commit the lockfile, or use the package "
+        "manager the monorepo locks with"]
+    (tmp_path / "package-lock.json").write_text("{}")
+    (tmp_path / "yarn.lock").write_text("")
+    assert problems_of_env(env) == []
+
+
+def test_options_with_values_before_the_command_and_variables_before_pnpm_are_read_as_pnpm_reads_them():
+    from workers_scan.build_check import parse_pnpm, simple_commands
+
+    [(words, text)] = simple_commands("CI=1 pnpm --reporter append-only -F @a/b --workspace-concurrency 2 run "
+                                      "--if-present build --watch")
+    call = parse_pnpm(words[1:], text)
+    assert (call.filters, call.command, call.script, call.script_args) == (["@a/b"], "run", "build", ["--watch"])
+    call = parse_pnpm(["install", "--frozen-lockfile"], "pnpm install --frozen-lockfile")
+    assert (call.command, call.script, call.options) == ("install", None, ["--frozen-lockfile"])

@@ -30,9 +30,9 @@ def test_valid_settings_apply_documented_defaults(tmp_path):
     assert settings.nat_per_az is False and not settings.is_production
 
 
-def test_seed_build_command_is_the_default():
+def test_seed_build_command_is_the_default_with_a_shell_for_pnpm_setup():
     assert DEFAULT_BUILD_COMMAND == (
-        "curl -fsSL https://get.pnpm.io/install.sh | sh - && export PATH=$HOME/.local/share/pnpm:$PATH && "
+        "curl -fsSL https://get.pnpm.io/install.sh | SHELL=/bin/bash sh - && export PATH=$HOME/.local/share/pnpm:$PATH && "
         "pnpm install --frozen-lockfile && pnpm run build --filter @monorepo/api && "
         "cp -R apps/api/src/i18n apps/api/dist/i18n")
 

@@ -30,8 +30,10 @@ DEFAULT_SETTINGS = PROJECT_ROOT / ".env"
 SETTINGS_FILE_VARIABLE = "INFRA_ENV_FILE"
 FROM_ENVIRONMENT = "environment variable"   # the source of a key taken from the process environment
 
+# The seed's command, with SHELL given to pnpm's installer: its `pnpm setup` refuses to run without one, which a
+# Docker RUN step (ECS's image) does not set, and App Runner's build may not either.
 DEFAULT_BUILD_COMMAND = (
-    "curl -fsSL https://get.pnpm.io/install.sh | sh - && export PATH=$HOME/.local/share/pnpm:$PATH"
+    "curl -fsSL https://get.pnpm.io/install.sh | SHELL=/bin/bash sh - && export PATH=$HOME/.local/share/pnpm:$PATH"
     " && pnpm install --frozen-lockfile && pnpm run build --filter @monorepo/api"
     " && cp -R apps/api/src/i18n apps/api/dist/i18n"
 )

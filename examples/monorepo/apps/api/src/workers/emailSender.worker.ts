@@ -1,11 +1,12 @@
 import { NestFactory } from '@nestjs/core';
+import { listenPort } from '../common/worker-info';
 import { EmailModule } from '../email/email.module';
 
-// Consumes the e-mail queue in Redis and exposes /health plus a small admin API.
+// Queues e-mail in Redis and exposes /health plus a small API.
 async function bootstrap(): Promise<void> {
   const app = await NestFactory.create(EmailModule);
   app.enableShutdownHooks();
-  await app.listen(Number(process.env.PORT ?? 3000), '0.0.0.0');
+  await app.listen(listenPort(), '0.0.0.0');
 }
 
 void bootstrap();

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { BillingController } from '../../billing/billing.controller';
 
-@Module({})
+@Module({ controllers: [BillingController] })
 export class BillingModule {}
