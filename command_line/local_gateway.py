@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass
 
 from aiohttp import ClientError, ClientSession, ClientTimeout, web
+from yarl import URL
 
 # Hop-by-hop headers (RFC 9110 7.6.1) are the connection's own, never forwarded.
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
@@ -76,14 +77,15 @@ def application(stage: str, targets: list[Target], log=print) -> web.Application
             return web.json_response(NOT_FOUND, status=403)
         target, proxy = found
         path = target.uri_path.replace("{proxy}", proxy)
-        url = f"http://127.0.0.1:{target.port}{path}" + (f"?{request.query_string}" if request.query_string else "")
+        query = request.rel_url.raw_query_string   # as sent: percent-encoding kept
+        url = f"http://127.0.0.1:{target.port}{path}" + (f"?{query}" if query else "")
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
         headers["Host"] = target.host
         forwarded = request.headers.get("X-Forwarded-For")
         headers["X-Forwarded-For"] = f"{forwarded}, {request.remote}" if forwarded else (request.remote or "")
         try:
             async with session["client"].request(
-                    request.method, url, headers=headers, data=await request.read(), allow_redirects=False,
+                    request.method, URL(url, encoded=True), headers=headers, data=await request.read(), allow_redirects=False,
                     timeout=ClientTimeout(total=target.timeout_ms / 1000)) as answer:
                 body = await answer.read()
                 response = web.Response(status=answer.status, body=body, headers={
