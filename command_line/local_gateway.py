@@ -21,11 +21,14 @@ import time
 from dataclasses import dataclass
 
 from aiohttp import ClientError, ClientSession, ClientTimeout, web
+from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
-# Hop-by-hop headers (RFC 9110 7.6.1) are the connection's own, never forwarded.
+# Hop-by-hop headers (RFC 9110 7.6.1) are the connection's own, never forwarded; nor are Host (the integration
+# sets it) and Content-Length (the client library writes it for the body it sends).
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
-              "transfer-encoding", "upgrade", "host", "content-length"}
+              "transfer-encoding", "upgrade"}
+NOT_FORWARDED = HOP_BY_HOP | {"host", "content-length"}
 NOT_FOUND = {"message": "Missing Authentication Token"}
 
 
@@ -47,14 +50,28 @@ class Target:
 
 
 def match(targets: list[Target], path: str, method: str) -> tuple[Target, str] | None:
-    """The target of a path below the stage (exact resources before greedy ones) and its `{proxy}` value."""
-    if path != "/":
-        path = path.rstrip("/")
-    for target in sorted(targets, key=lambda t: "{proxy+}" in t.path):
-        found = target.pattern.match(path)
-        if found and target.method in ("ANY", method):
-            return target, found.groupdict().get("proxy") or ""
+    """The target of a path below the stage (exact resources before greedy ones) and its `{proxy}` value, which
+    keeps a trailing slash; `/orders/` is the resource `/orders` when no greedy one takes it."""
+    for candidate in (path, path.rstrip("/") or "/"):
+        for target in sorted(targets, key=lambda t: "{proxy+}" in t.path):
+            found = target.pattern.match(candidate)
+            if found and target.method in ("ANY", method):
+                return target, found.groupdict().get("proxy") or ""
     return None
+
+
+def forwarded(headers: CIMultiDictProxy) -> CIMultiDict:
+    """Every header but the hop-by-hop ones, those the Connection header names among them, repeats kept."""
+    named = {token.strip().lower() for value in headers.getall("Connection", []) for token in value.split(",")}
+    return CIMultiDict((k, v) for k, v in headers.items() if k.lower() not in NOT_FORWARDED | named)
+
+
+def below_stage(raw_path: str, stage: str) -> str | None:
+    """The path below `/<stage>`, or None when the request is not for the stage."""
+    prefix = f"/{stage}"
+    if raw_path == prefix:
+        return "/"
+    return raw_path[len(prefix):] if raw_path.startswith(prefix + "/") else None
 
 
 def application(stage: str, targets: list[Target], log=print) -> web.Application:
@@ -68,9 +85,8 @@ def application(stage: str, targets: list[Target], log=print) -> web.Application
 
     async def handle(request: web.Request) -> web.StreamResponse:
         started = time.monotonic()
-        prefix = f"/{stage}"
         raw = request.raw_path.split("?", 1)[0]
-        below = raw[len(prefix):] or "/" if raw == prefix or raw.startswith(prefix + "/") else None
+        below = below_stage(raw, stage)
         found = match(targets, below, request.method) if below is not None else None
         if found is None:
             log(f"{request.method} {raw} -> 403 (no resource)")
@@ -79,17 +95,17 @@ def application(stage: str, targets: list[Target], log=print) -> web.Application
         path = target.uri_path.replace("{proxy}", proxy)
         query = request.rel_url.raw_query_string   # as sent: percent-encoding kept
         url = f"http://127.0.0.1:{target.port}{path}" + (f"?{query}" if query else "")
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
+        headers = forwarded(request.headers)
         headers["Host"] = target.host
-        forwarded = request.headers.get("X-Forwarded-For")
-        headers["X-Forwarded-For"] = f"{forwarded}, {request.remote}" if forwarded else (request.remote or "")
+        chain = request.headers.get("X-Forwarded-For")
+        headers["X-Forwarded-For"] = f"{chain}, {request.remote}" if chain else (request.remote or "")
+        body = await request.read() if request.body_exists else None
         try:
             async with session["client"].request(
-                    request.method, URL(url, encoded=True), headers=headers, data=await request.read(), allow_redirects=False,
+                    request.method, URL(url, encoded=True), headers=headers, data=body, allow_redirects=False,
                     timeout=ClientTimeout(total=target.timeout_ms / 1000)) as answer:
-                body = await answer.read()
-                response = web.Response(status=answer.status, body=body, headers={
-                    k: v for k, v in answer.headers.items() if k.lower() not in HOP_BY_HOP})
+                response = web.Response(status=answer.status, body=await answer.read(),
+                                        headers=forwarded(answer.headers))
         except asyncio.TimeoutError:
             response = web.json_response({"message": "Endpoint request timed out"}, status=504)
         except ClientError:

@@ -15,11 +15,13 @@
 from __future__ import annotations
 
 import fnmatch
+import inspect
 import json
 import os
 import pwd
 import re
 import secrets
+import shlex
 import shutil
 import signal
 import socket
@@ -32,17 +34,17 @@ import urllib.error
 import urllib.request
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from dotenv import dotenv_values
 from honcho.manager import Manager
-from honcho.printer import Printer
 
 from workers_scan.errors import display_path
 from workers_scan.injected import INJECTED
 
-from .local_stack import REFERENCE, LocalPlatform, StackReadError, Worker, read_platform
+from .local_stack import LocalPlatform, StackReadError, Worker, read_platform
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Never part of the clean copy: what a checkout does not have.
@@ -54,8 +56,8 @@ HEALTH_TIMEOUT = 120         # seconds for every worker to pass its health check
 LOCAL_SECRETS_FILE = "secrets.local.env"   # beside the settings file: KEY=value of the team's own secrets, local only
 POSTGRES, REDIS = "PostgreSQL", "Redis"
 # The injected variables local points at the local stores, by key (checked against workers_scan/injected.py).
-LOCAL_INFRASTRUCTURE = ("DB_HOST", "DB_PORT", "DB_SECRET", "DB_SECRET_ARN", "REDIS_HOST", "REDIS_PORT", "REDIS_TLS",
-                        "PORT")
+LOCAL_INFRASTRUCTURE = ("DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_SECRET", "DB_SECRET_ARN", "DB_IAM_AUTH",
+                        "REDIS_HOST", "REDIS_PORT", "REDIS_TLS", "PORT")
 assert set(LOCAL_INFRASTRUCTURE) <= {e.key for e in INJECTED}, "local_run.py points at an injected key that is gone"
 
 
@@ -109,18 +111,25 @@ def free_port() -> int:
 
 # --- build --------------------------------------------------------------------------------------------------------
 
-def copy_sources(root: Path, target: Path, dockerignore: str = "") -> int:
-    """A clean copy of the monorepo: what git would commit (tracked and unignored files) when it is a git work tree,
-    else every file outside NOT_COPIED; minus the .dockerignore patterns an ECS image build applies."""
+def copy_sources(root: Path, target: Path, dockerignore: str = "") -> tuple[int, list[str]]:
+    """A clean copy of the monorepo, as the cloud builds it: the files git tracks when it is a git work tree (the
+    untracked ones, which a commit would leave out, are returned), else every file outside NOT_COPIED; minus the
+    .dockerignore patterns an ECS image build applies. Returns (files copied, untracked files left out)."""
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
-    listed = subprocess.run(["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                            capture_output=True)
-    if listed.returncode == 0:
-        files = [Path(p) for p in listed.stdout.decode().split("\0") if p]
+    git = ["git", "-C", str(root), "ls-files", "-z"]
+    tracked = subprocess.run([*git, "--cached"], capture_output=True)
+    untracked: list[str] = []
+    if tracked.returncode == 0:
+        files = [Path(p) for p in tracked.stdout.decode().split("\0") if p]
+        listed = subprocess.run([*git, "--others", "--exclude-standard"], capture_output=True).stdout.decode()
+        untracked = sorted(p for p in listed.split("\0") if p and not set(Path(p).parts) & NOT_COPIED)
     else:
-        files = [p.relative_to(root) for p in root.rglob("*") if p.is_file() or p.is_symlink()]
+        files = []
+        for folder, folders, names in os.walk(root):
+            folders[:] = [f for f in folders if f not in NOT_COPIED]   # never walk node_modules
+            files += [(Path(folder) / name).relative_to(root) for name in names]
     ignored = [line.strip() for line in dockerignore.splitlines() if line.strip() and not line.startswith("#")]
     copied = 0
     for relative in files:
@@ -128,12 +137,12 @@ def copy_sources(root: Path, target: Path, dockerignore: str = "") -> int:
             continue
         source = root / relative
         if not (source.is_file() or source.is_symlink()):
-            continue   # listed by git but deleted in the work tree
+            continue   # tracked by git but deleted in the work tree
         destination = target / relative
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source, destination, follow_symlinks=False)
         copied += 1
-    return copied
+    return copied, untracked
 
 
 def _ignored(path: str, patterns: list[str]) -> bool:
@@ -159,7 +168,7 @@ def build_environment(home: Path) -> dict[str, str]:
     return env
 
 
-def build(platform: LocalPlatform, options: Options, say) -> Path:
+def build(platform: LocalPlatform, options: Options, say, notice=lambda *_: None) -> Path:
     """The built copy of the monorepo; LocalRunError with the build's own last lines when the build fails."""
     source, home = options.workdir / "source", options.workdir / "home"
     marker = options.workdir / "built.json"
@@ -170,7 +179,11 @@ def build(platform: LocalPlatform, options: Options, say) -> Path:
         say(f"build: reusing {display_path(source)} (--no-build)")
         return source
     marker.unlink(missing_ok=True)
-    count = copy_sources(options.monorepo_root, source, platform.dockerignore)
+    count, untracked = copy_sources(options.monorepo_root, source, platform.dockerignore)
+    if untracked:
+        shown = ", ".join(untracked[:8]) + (f" and {len(untracked) - 8} more" if len(untracked) > 8 else "")
+        notice(f"not built: {shown}: untracked by git, so the cloud, which builds a commit, would not have them "
+               "either (git add them)")
     if home.exists():
         shutil.rmtree(home)
     home.mkdir(parents=True)
@@ -205,9 +218,9 @@ def needed_stores(platform: LocalPlatform) -> set[str]:
     """The stores the workers' variables reference: DB_HOST or REDIS_HOST written by Terraform."""
     needed = set()
     for worker in platform.workers.values():
-        if REFERENCE.search(worker.variables.get("DB_HOST", "")):
+        if "DB_HOST" in worker.references:
             needed.add(POSTGRES)
-        if REFERENCE.search(worker.variables.get("REDIS_HOST", "")):
+        if "REDIS_HOST" in worker.references:
             needed.add(REDIS)
     return needed
 
@@ -240,7 +253,8 @@ def _unprivileged() -> dict:
 
 
 @contextmanager
-def throwaway_postgres(user: str, database: str, say):
+def throwaway_postgres(user: str, database: str, say, trust: bool = False):
+    """trust: the database takes `user` without a password (workers that sign IAM tokens on AWS)."""
     binaries = postgres_binaries()
     if binaries is None:
         raise LocalRunError("the stack has a database, and no PostgreSQL is installed here (no initdb found): install "
@@ -260,7 +274,7 @@ def throwaway_postgres(user: str, database: str, say):
             os.chown(pwfile, account["user"], account["group"])
         pwfile.chmod(0o600)
         init = subprocess.run([str(binaries / "initdb"), "-D", str(data), "-U", user, f"--pwfile={pwfile}",
-                               "--auth=scram-sha-256", "-E", "UTF8", "--no-sync"],
+                               f"--auth={'trust' if trust else 'scram-sha-256'}", "-E", "UTF8", "--no-sync"],
                               capture_output=True, text=True, **account)
         if init.returncode != 0:
             raise LocalRunError(f"initdb failed: {init.stderr.strip()[-800:]}")
@@ -374,7 +388,8 @@ def worker_environment(worker: Worker, port: int, stores: dict[str, Store], own_
     database, cache = stores.get(POSTGRES), stores.get(REDIS)
     local = {"PORT": str(port)}
     if database:
-        local.update(DB_HOST=database.host, DB_PORT=str(database.port),
+        local.update(DB_HOST=database.host, DB_PORT=str(database.port), DB_NAME=database.database,
+                     DB_USER=database.user, DB_IAM_AUTH="false",
                      DB_SECRET_ARN="arn:aws:secretsmanager:local:000000000000:secret:local-database")
     if cache:
         local.update(REDIS_HOST=cache.host, REDIS_PORT=str(cache.port), REDIS_TLS="false")
@@ -388,7 +403,8 @@ def worker_environment(worker: Worker, port: int, stores: dict[str, Store], own_
             env[key] = f"local-placeholder-{key}"
             notice(f"{worker.name}: {key} is a secret by reference ({reference}); give its local value in the local "
                    f"secrets file (--secrets), the worker gets a placeholder")
-    unresolved = sorted(k for k, v in env.items() if REFERENCE.search(v))
+    unresolved = sorted(k for k in worker.references if env.get(k) == worker.variables.get(k))
+    unresolved += sorted(k for k, v in worker.secrets.items() if env.get(k) == v)
     if unresolved:
         raise LocalRunError(f"{worker.name}: {', '.join(unresolved)} hold values Terraform knows only at apply time "
                             "and local cannot give")
@@ -397,6 +413,15 @@ def worker_environment(worker: Worker, port: int, stores: dict[str, Store], own_
 
 # --- run ----------------------------------------------------------------------------------------------------------
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None   # a load balancer's health check takes a 3xx as the answer, it does not follow it
+
+
+# Straight to the worker: no proxy from the environment, no redirect followed.
+_HEALTH_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect)
+
+
 def healthy(worker: Worker, port: int) -> tuple[bool, str]:
     if worker.health_path is None:
         try:
@@ -404,9 +429,8 @@ def healthy(worker: Worker, port: int) -> tuple[bool, str]:
                 return True, f"TCP {port}"
         except OSError as error:
             return False, str(error)
-    url = f"http://127.0.0.1:{port}{worker.health_path}"
     try:
-        with urllib.request.urlopen(url, timeout=2) as answer:
+        with _HEALTH_OPENER.open(f"http://127.0.0.1:{port}{worker.health_path}", timeout=2) as answer:
             status = answer.status
     except urllib.error.HTTPError as error:
         status = error.code
@@ -443,16 +467,76 @@ def watch_health(platform: LocalPlatform, ports: dict[str, int], gateway_port: i
     say("\nlocal: every worker is healthy (Ctrl-C stops everything)\n" + "\n".join(lines) + "\n")
 
 
+class LocalManager(Manager):
+    """honcho's Manager (2.0), told apart from the outside only by what it prints, and safe against a stop asked
+    for while processes still start: honcho's own _killall reads the pid of each process not yet stopped, which a
+    process still starting does not have (KeyError, and the process would be left running). Such a process is
+    stopped as soon as its start is reported. Also notes the first process to stop and whether a signal stopped it
+    all, and calls `on_started` once every process is forked (a thread started before honcho forks would be forked
+    too)."""
+
+    STARTED = re.compile(r"^(\S+) started \(pid=(\d+)\)")
+    STOPPED = re.compile(r"^(\S+) stopped \(rc=(-?\d+)\)")
+    SIGNALLED = re.compile(r"^SIG(INT|TERM) received")
+
+    def __init__(self, on_started=lambda: None):
+        super().__init__()
+        self.first_stop: tuple[str, int] | None = None
+        self.signalled = False
+        self._late: set[str] = set()
+        self._on_started = on_started
+
+    def _killall(self, force=False):
+        for name, process in self._processes.items():
+            if "returncode" in process:
+                continue
+            if "pid" not in process:
+                self._late.add(name)
+                continue
+            self._system_print(f"sending {'SIGKILL' if force else 'SIGTERM'} to {name} (pid {process['pid']})\n")
+            (self._procmgr.kill if force else self._procmgr.terminate)(process["pid"])
+
+    def _system_print(self, data):
+        super()._system_print(data)
+        if self._on_started:
+            self._on_started, started = None, self._on_started
+            started()
+        if (found := self.STARTED.match(data)) and found.group(1) in self._late:
+            self._procmgr.terminate(int(found.group(2)))
+        elif (found := self.STOPPED.match(data)) and self.first_stop is None:
+            self.first_stop = (found.group(1), int(found.group(2)))
+        elif self.SIGNALLED.match(data):
+            self.signalled = True
+
+
+# LocalManager overrides two of honcho's private methods: a honcho where they differ is refused, not half-used.
+for _name, _parameters in (("_killall", ["self", "force"]), ("_system_print", ["self", "data"])):
+    if list(inspect.signature(getattr(Manager, _name, lambda: None)).parameters) != _parameters:
+        raise ImportError(f"honcho {metadata.version('honcho')}: Manager.{_name}({', '.join(_parameters)}) is not "
+                          "what command_line/local_run.py's LocalManager overrides (requirements/app.txt pins the "
+                          "honcho it was written for)")
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def run_local(platform: LocalPlatform, options: Options, say, notice) -> int:
     """Build, start the stores, the workers and the REST API; block until stopped. 0 on a stop asked for, 1 when a
     worker stopped by itself (everything else is stopped too)."""
     options.workdir.mkdir(parents=True, exist_ok=True)
-    stop_signal = {"received": None}
+    if not port_free(options.port):
+        raise LocalRunError(f"--port {options.port}: something already listens there; choose another")
 
     def interrupt(signum, frame):
-        stop_signal["received"] = signum
         raise KeyboardInterrupt
 
+    # Until honcho's loop takes them over: a stop during the build or the stores' start unwinds what was started.
     previous = {s: signal.signal(s, interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         with ExitStack() as resources:
@@ -462,49 +546,34 @@ def run_local(platform: LocalPlatform, options: Options, say, notice) -> int:
             version = subprocess.run([node, "--version"], capture_output=True, text=True).stdout.strip() if node else ""
             if not version.startswith("v22."):
                 notice(f"the workers run on Node.js {version or '(none found)'} here, on Node.js 22 on AWS")
-            source = build(platform, options, say)
-            stores: dict[str, Store] = {}
-            needed = needed_stores(platform)
-            first = next(iter(platform.workers.values()))
-            if POSTGRES in needed:
-                stores[POSTGRES] = given_postgres(options.postgres) if options.postgres else resources.enter_context(
-                    throwaway_postgres(first.variables.get("DB_USER", "postgres"),
-                                       first.variables.get("DB_NAME", "postgres"), say))
-                if options.postgres:
-                    say(f"stores: PostgreSQL at {stores[POSTGRES].host}:{stores[POSTGRES].port} (--postgres)")
-            if REDIS in needed:
-                stores[REDIS] = given_redis(options.redis) if options.redis else resources.enter_context(
-                    throwaway_redis(say))
-                if options.redis:
-                    say(f"stores: Redis at {options.redis} (--redis)")
+            source = build(platform, options, say, notice)
+            stores = start_stores(platform, options, resources, say, notice)
             own = local_secrets(options.secrets_file)
             ports = {name: free_port() for name in sorted(platform.workers)}
             home = options.workdir / "home"
             home.mkdir(exist_ok=True)
-            printer = FirstStopPrinter(sys.stdout)
-            manager = Manager(printer=printer)
+            stopped = threading.Event()
+            watcher = threading.Thread(target=watch_health, daemon=True,
+                                       args=(platform, ports, options.port, say, stopped))
+            manager = LocalManager(on_started=watcher.start)
             for name, worker in sorted(platform.workers.items()):
                 env = worker_environment(worker, ports[name], stores, own, home, notice)
                 manager.add_process(name, worker.start_command, env=env, cwd=str(source))
             config = options.workdir / "gateway.json"
             config.write_text(json.dumps({"stage": platform.stage, "port": options.port, "targets": [
                 {"path": r.path, "method": r.method, "worker": r.worker, "port": ports[r.worker],
-                 "uri_path": "/" + r.uri.split("://", 1)[1].split("/", 1)[1], "host": r.host,
-                 "timeout_ms": r.timeout_ms} for r in platform.routes]}, indent=2))
-            manager.add_process("gateway", f"{sys.executable} -m command_line.local_gateway {config}",
+                 "uri_path": r.uri_path, "host": r.host, "timeout_ms": r.timeout_ms} for r in platform.routes]},
+                indent=2))
+            manager.add_process("gateway", shlex.join([sys.executable, "-m", "command_line.local_gateway", str(config)]),
                                 env=dict(os.environ, PYTHONUNBUFFERED="1"), cwd=str(PROJECT_ROOT))
-            stopped = threading.Event()
-            watcher = threading.Thread(target=watch_health, daemon=True,
-                                       args=(platform, ports, options.port, say, stopped))
-            watcher.start()   # honcho's loop installs its own SIGINT and SIGTERM handlers: they stop every process
             try:
-                manager.loop()
+                manager.loop()   # installs honcho's SIGINT and SIGTERM handlers: they stop every process
             finally:
                 stopped.set()
-            if manager.returncode in (130, 143) or printer.first_stop is None:
+            if manager.signalled or manager.first_stop is None:
                 say("local: stopped; every process it started has ended")
                 return 0
-            name, code = printer.first_stop
+            name, code = manager.first_stop
             say(f"local: {name} stopped by itself (exit {code}), so everything was stopped; its output is above")
             return 1
     except KeyboardInterrupt:
@@ -515,18 +584,31 @@ def run_local(platform: LocalPlatform, options: Options, say, notice) -> int:
             signal.signal(sig, handler)
 
 
-class FirstStopPrinter(Printer):
-    """honcho's printer, noting which process stopped first (honcho prints `<name> stopped (rc=N)`)."""
-
-    STOPPED = re.compile(r"^(\S+) stopped \(rc=(-?\d+)\)")
-    first_stop: tuple[str, int] | None = None
-
-    def write(self, message):
-        if self.first_stop is None and message.name == "system" and isinstance(message.data, str):
-            found = self.STOPPED.match(message.data)
-            if found:
-                self.first_stop = (found.group(1), int(found.group(2)))
-        super().write(message)
+def start_stores(platform: LocalPlatform, options: Options, resources: ExitStack, say, notice) -> dict[str, Store]:
+    """The stores the stack has: given (--postgres, --redis) or throwaway ones, stopped when `resources` closes."""
+    stores: dict[str, Store] = {}
+    needed = needed_stores(platform)
+    first = next(iter(platform.workers.values()))
+    iam = first.variables.get("DB_IAM_AUTH") == "true"
+    if POSTGRES in needed:
+        if iam:
+            notice("the workers sign IAM database tokens on AWS (AURORA_IAM_USER); here DB_IAM_AUTH=false and the "
+                   "local database takes DB_USER without a password")
+        if options.postgres:
+            stores[POSTGRES] = given_postgres(options.postgres)
+            say(f"stores: PostgreSQL at {stores[POSTGRES].host}:{stores[POSTGRES].port}, database "
+                f"{stores[POSTGRES].database} (--postgres)")
+        else:
+            stores[POSTGRES] = resources.enter_context(throwaway_postgres(
+                first.variables.get("DB_USER", "postgres"), first.variables.get("DB_NAME", "postgres"), say,
+                trust=iam))
+    if REDIS in needed:
+        if options.redis:
+            stores[REDIS] = given_redis(options.redis)
+            say(f"stores: Redis at {options.redis} (--redis)")
+        else:
+            stores[REDIS] = resources.enter_context(throwaway_redis(say))
+    return stores
 
 
 def main(argv: list[str]) -> int:

@@ -26,12 +26,12 @@ from workers_scan.ports import HTTPS_PORT
 
 from .adoption import Adoption
 from .api_gateway import Route
-from .fargate_service import (CONTAINER_NAME, FargateCluster, FargateClusterProps, FargateWorkerService,
-                              FargateWorkerServiceProps)
+from .fargate_service import (CONTAINER_NAME, EXECUTION_ROLE_SUFFIX, TASK_ROLE_SUFFIX, FargateCluster,
+                              FargateClusterProps, FargateWorkerService, FargateWorkerServiceProps)
 from .image_pipeline import ImagePipeline, ImagePipelineProps, ImageRepository, ImageRepositoryProps
 from .network import Network
 from .private_ingress import AlbTarget, PrivateIngress, PrivateIngressProps
-from .secret_redeploy import APPRUNNER_REDEPLOY, RedeployAction, SecretReaders, ecs_redeploy
+from .secret_redeploy import RedeployAction, SecretReaders, apprunner_redeploy, ecs_redeploy
 from .terraform_text import terraform_literal
 from .worker_service import (SourceProps, VpcEgressProps, WorkerPlatform, WorkerPlatformProps, WorkerService,
                              WorkerServiceProps)
@@ -129,7 +129,8 @@ class AppRunnerCompute:
                            *settings.availability_zones),
             ) if settings.worker_vpc_egress else None))
         self.client_security_group_id = self.platform.connector_security_group_id
-        self.redeploy_action = APPRUNNER_REDEPLOY
+        self.redeploy_action = apprunner_redeploy(settings.aws_region, settings.account_region[0],
+                                                  settings.name_prefix)
         self.adoptions: tuple[Adoption, ...] = ()
         self.services: dict[str, WorkerService] = {}
 
@@ -197,7 +198,8 @@ class EcsCompute:
             alb=AlbTarget(arn=self.cluster.load_balancer_arn, listener=(self.cluster.listener,),
                           port=self.cluster.listener_port, protocol=self.cluster.listener_protocol)))
         self.client_security_group_id = self.cluster.tasks_security_group_id
-        self.redeploy_action = ecs_redeploy(self.cluster.cluster_arn)
+        self.redeploy_action = ecs_redeploy(settings.aws_region, settings.account_region[0],
+                                            self.cluster.cluster_arn, self.cluster.cluster_name)
         self.adoptions = tuple(self.cluster.adoptions)
         self.services: dict[str, FargateWorkerService] = {}
 
@@ -238,9 +240,9 @@ class EcsCompute:
             start_script=start_script(settings.start_command), source_directory=settings.source_directory,
             node_major=int(settings.runtime.removeprefix("NODEJS_")), build_on_push=settings.auto_deployments,
             logs_kms_key_arn=self._logs_kms_key_arn, log_retention_days=settings.log_retention_days,
-            images=self.images, cluster_arn=cluster.cluster_arn,
+            images=self.images, cluster_arn=cluster.cluster_arn, cluster_name=cluster.cluster_name,
             service_arns=tuple(s.service_arn for s in services), container_name=CONTAINER_NAME,
-            task_role_arns=tuple(arn for s in services for arn in (s.task_role_arn, s.execution_role_arn))))
+            passed_role_suffixes=(TASK_ROLE_SUFFIX, EXECUTION_ROLE_SUFFIX)))
         scheme = self.cluster.listener_protocol.lower()
         return tuple(Route(name=w.name, path=w.route, ingress_domain=self.services[w.name].host, scheme=scheme)
                      for w in self._workers)

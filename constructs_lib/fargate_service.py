@@ -75,6 +75,8 @@ from .worker_service import secret_read_statements
 
 ECS_TASKS = "ecs-tasks.amazonaws.com"
 CONTAINER_NAME = "worker"          # the container the ImagePipeline's build re-points at each new image
+# The ends of a worker's role names (kept whole by shorten()): the image build may pass exactly these roles to ECS.
+TASK_ROLE_SUFFIX, EXECUTION_ROLE_SUFFIX = "-task", "-execution"
 CONTAINER_INSIGHTS_LOGS_ADDRESS = "ecs_container_insights_logs"  # pinned: imports.tf names it
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 XRAY_ACTIONS = ["xray:GetSamplingRules", "xray:GetSamplingStatisticSummaries", "xray:GetSamplingTargets",
@@ -160,7 +162,7 @@ class FargateCluster(Construct):
                     to_port=port, cidr_ipv4="0.0.0.0/0", description=f"Workers to the internet on TCP {port} through NAT")
             self.tasks_security_group_id = tasks.id
         self.cluster_arn: str = cluster.arn
-        self.cluster_name: str = cluster.name
+        self.cluster_name: str = prefix   # known at synth: policies name its services by it (service/<name>/*)
         self.load_balancer_arn: str = alb.arn
         self.load_balancer_arn_suffix: str = alb.arn_suffix
         self.listener = listener
@@ -338,7 +340,7 @@ class FargateWorkerService(Construct):
 
     def _build_task_role(self, props: FargateWorkerServiceProps) -> IamRole:
         role = IamRole(
-            self, "task-role", name=shorten(f"{props.name}-task", IAM_ROLE_NAME_MAX),
+            self, "task-role", name=shorten(props.name, IAM_ROLE_NAME_MAX, suffix=TASK_ROLE_SUFFIX),
             description=f"Runtime identity of the ECS service {props.name}",
             # ECS documents both keys for task roles ("Amazon ECS task IAM role"); aws:SourceArn cannot name one
             # cluster ("not currently supported"), so it is any ECS resource of this account and region.
@@ -361,7 +363,7 @@ class FargateWorkerService(Construct):
 
     def _build_execution_role(self, props: FargateWorkerServiceProps, log_group_arn: str):
         role = IamRole(
-            self, "execution-role", name=shorten(f"{props.name}-execution", IAM_ROLE_NAME_MAX),
+            self, "execution-role", name=shorten(props.name, IAM_ROLE_NAME_MAX, suffix=EXECUTION_ROLE_SUFFIX),
             description=f"Starts the tasks of {props.name}: image, logs and secrets",
             assume_role_policy=service_trust_policy(ECS_TASKS))
         statements: list[dict] = [

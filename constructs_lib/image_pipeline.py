@@ -246,9 +246,12 @@ class ImagePipelineProps:
     build_on_push: bool = True           # False: no webhook, builds are started by hand (AUTO_DEPLOYMENTS=false)
     # What the build rolls (strings, usually tokens of the services' step). Empty: it only builds and pushes.
     cluster_arn: str = ""
+    cluster_name: str = ""               # the services' ARNs are service/<cluster name>/<service name>
     service_arns: tuple[str, ...] = ()
     container_name: str = "worker"       # the container whose image the build replaces in each task definition
-    task_role_arns: tuple[str, ...] = ()  # task and execution roles of those task definitions (iam:PassRole)
+    # The ends of the names of the roles those task definitions give their tasks (iam:PassRole), after
+    # `<name_prefix>-`: e.g. ("-task", "-execution").
+    passed_role_suffixes: tuple[str, ...] = ()
 
 
 class ImagePipeline(Construct):
@@ -259,8 +262,9 @@ class ImagePipeline(Construct):
         prefix = props.name_prefix.lower()
         region, account = props.region, props.account_id
         images = props.images
-        if props.service_arns and not props.cluster_arn:
-            raise ValueError("ImagePipelineProps.service_arns needs cluster_arn (update-service takes both)")
+        if props.service_arns and not (props.cluster_arn and props.cluster_name):
+            raise ValueError("ImagePipelineProps.service_arns needs cluster_arn and cluster_name (update-service "
+                             "takes both, and the policy names the cluster's services)")
 
         project_name = image_build_project_name(prefix)
         project_arn = f"arn:aws:codebuild:{region}:{account}:project/{project_name}"
@@ -328,8 +332,16 @@ class ImagePipeline(Construct):
 
     @staticmethod
     def _statements(props: ImagePipelineProps, log_group_arn: str) -> list[dict]:
+        """What the buildspec's commands call (tests/test_iam_calls.py makes each call against this policy).
+
+        Its size does not grow with the workers: their services, task definitions and roles are named by patterns
+        (`<prefix>-*`), so 100 workers fit IAM's 10,240 characters per role as well as one does."""
         repository_arn, parameter_arn = props.images.repository_arn, props.images.image_parameter_arn
         connection = props.codeconnections_connection_arn
+        # A policy's action prefix must be the connection ARN's service ("Renaming connections", Developer Tools
+        # console guide): codeconnections for arn:aws:codeconnections:..., codestar-connections for the older ones.
+        connections = connection.split(":")[2]
+        region, account, prefix = props.region, props.account_id, props.name_prefix.lower()
         statements: list[dict] = [
             {"Sid": "WriteItsLogGroup", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
              "Resource": f"{log_group_arn}:*"},
@@ -339,33 +351,41 @@ class ImagePipeline(Construct):
             # Pulls of the base image from public ECR, authenticated (no resource-level permissions either).
             {"Sid": "LogInToPublicEcr", "Effect": "Allow", "Resource": "*",
              "Action": ["ecr-public:GetAuthorizationToken", "sts:GetServiceBearerToken"]},
+            # What pushing an image takes (Amazon ECR user guide, "Required IAM permissions for pushing an image"):
+            # BatchGetImage too, which docker push calls to check for a manifest before it uploads one.
             {"Sid": "PushToItsRepository", "Effect": "Allow", "Resource": repository_arn, "Action": [
-                "ecr:BatchCheckLayerAvailability", "ecr:CompleteLayerUpload", "ecr:DescribeImages",
-                "ecr:InitiateLayerUpload", "ecr:PutImage", "ecr:UploadLayerPart"]},
-            # What CodeBuild documents for a GitHub App connection ("GitHub App connections", step 2). Both
-            # prefixes name the same service since the CodeStar Connections rename; a connection ARN keeps the
-            # prefix it was created with, and the statement holds only that one ARN.
+                "ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:CompleteLayerUpload",
+                "ecr:DescribeImages", "ecr:InitiateLayerUpload", "ecr:PutImage", "ecr:UploadLayerPart"]},
+            # What CodeBuild documents for a GitHub App connection ("GitHub App connections", step 2).
             {"Sid": "UseItsConnection", "Effect": "Allow", "Resource": connection, "Action": [
-                "codeconnections:GetConnection", "codeconnections:GetConnectionToken",
-                "codestar-connections:GetConnection", "codestar-connections:GetConnectionToken"]},
-            {"Sid": "PublishTheImage", "Effect": "Allow", "Action": "ssm:PutParameter", "Resource": parameter_arn},
+                f"{connections}:GetConnection", f"{connections}:GetConnectionToken"]},
+            # The roll step reads the live image (an older commit's build must not roll back a newer one), then
+            # writes its own.
+            {"Sid": "PublishTheImage", "Effect": "Allow", "Action": ["ssm:GetParameter", "ssm:PutParameter"],
+             "Resource": parameter_arn},
         ]
         if props.service_arns:
+            families = f"arn:aws:ecs:{region}:{account}:task-definition/{prefix}-*:*"
             statements += [
+                # The cluster holds this environment's workers only.
                 {"Sid": "RollItsServices", "Effect": "Allow", "Action": ["ecs:DescribeServices", "ecs:UpdateService"],
-                 "Resource": list(props.service_arns),
+                 "Resource": f"arn:aws:ecs:{region}:{account}:service/{props.cluster_name}/*",
                  "Condition": {"ArnEquals": {"ecs:cluster": props.cluster_arn}}},
-                # Neither action supports resource-level permissions: AWS requires "*". Registering a revision
-                # grants nothing by itself; only UpdateService above puts one to use.
-                {"Sid": "CopyTaskDefinitions", "Effect": "Allow", "Resource": "*",
-                 "Action": ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"]},
+                # DescribeTaskDefinition supports no resource-level permissions: AWS requires "*".
+                {"Sid": "ReadTaskDefinitions", "Effect": "Allow", "Action": "ecs:DescribeTaskDefinition",
+                 "Resource": "*"},
+                # The workers' families are their service names, <prefix>-<route>. Registering a revision grants
+                # nothing by itself; only UpdateService above puts one to use.
+                {"Sid": "CopyTheirTaskDefinitions", "Effect": "Allow", "Action": "ecs:RegisterTaskDefinition",
+                 "Resource": families},
                 # The copy keeps its revision's tags, which registering a tagged revision needs; only then.
-                {"Sid": "TagTheCopies", "Effect": "Allow", "Action": "ecs:TagResource", "Resource": "*",
+                {"Sid": "TagTheCopies", "Effect": "Allow", "Action": "ecs:TagResource", "Resource": families,
                  "Condition": {"StringEquals": {"ecs:CreateAction": "RegisterTaskDefinition"}}},
             ]
-        if props.task_role_arns:
+        if props.passed_role_suffixes:
             statements.append(
                 {"Sid": "PassTheirRolesToEcs", "Effect": "Allow", "Action": "iam:PassRole",
-                 "Resource": list(props.task_role_arns),
+                 "Resource": [f"arn:aws:iam::{account}:role/{prefix}-*{suffix}"
+                              for suffix in props.passed_role_suffixes],
                  "Condition": {"StringEquals": {"iam:PassedToService": ECS_TASKS}}})
         return statements

@@ -45,15 +45,24 @@ class RedeployAction:
     sdk_action: str        # Step Functions' AWS SDK integration, "<service>:<apiAction>"
     iam_action: str
     service_parameter: str  # the API parameter that names the service (an ARN is given)
+    # The environment's services, as one ARN pattern: the machine's policy does not grow with the workers.
+    resource: str
     parameters: tuple[tuple[str, object], ...] = ()  # the other parameters, the same for every service
+    condition: tuple[tuple[str, str, str], ...] = ()  # (operator, key, value) conditions of the grant
 
 
-APPRUNNER_REDEPLOY = RedeployAction("apprunner:startDeployment", "apprunner:StartDeployment", "ServiceArn")
+def apprunner_redeploy(region: str, account_id: str, name_prefix: str) -> RedeployAction:
+    # Service ARNs are service/<name>/<id>, and every worker's name is <prefix>-<route> (discovery.service_name).
+    return RedeployAction("apprunner:startDeployment", "apprunner:StartDeployment", "ServiceArn",
+                          f"arn:aws:apprunner:{region}:{account_id}:service/{name_prefix.lower()}-*/*")
 
 
-def ecs_redeploy(cluster_arn: str) -> RedeployAction:
+def ecs_redeploy(region: str, account_id: str, cluster_arn: str, cluster_name: str) -> RedeployAction:
+    # The cluster holds this environment's workers only.
     return RedeployAction("ecs:updateService", "ecs:UpdateService", "Service",
-                          (("Cluster", cluster_arn), ("ForceNewDeployment", True)))
+                          f"arn:aws:ecs:{region}:{account_id}:service/{cluster_name}/*",
+                          (("Cluster", cluster_arn), ("ForceNewDeployment", True)),
+                          (("ArnEquals", "ecs:cluster", cluster_arn),))
 
 
 @dataclass(frozen=True)
@@ -75,13 +84,24 @@ class SecretRedeployProps:
     log_retention_days: int
 
 
-def state_machine_definition(action: RedeployAction) -> dict:
-    """Redeploys every service of the input's `services` (ARNs), side by side."""
+def state_machine_definition(action: RedeployAction, secrets: tuple[SecretReaders, ...]) -> dict:
+    """Redeploys, side by side, every service that reads the input's `secret` (a label).
+
+    The readers live here, not in each rule's target input: an input holds 8,192 characters (EventBridge), which
+    about 80 service ARNs fill; a definition holds 1 MB."""
     parameters = {**dict(action.parameters), f"{action.service_parameter}.$": "$"}
+    readers = {f"ReadersOf-{s.label}": {"Type": "Pass", "Result": list(s.service_arns), "ResultPath": "$.services",
+                                        "Next": "Redeploy"} for s in secrets}
     return {
         "Comment": "Redeploys the services that read a secret whose value changed",
-        "StartAt": "Redeploy",
-        "States": {"Redeploy": {
+        "StartAt": "ReadersOfTheSecret",
+        "States": {**readers, "ReadersOfTheSecret": {
+            "Type": "Choice", "Default": "UnknownSecret",
+            "Choices": [{"Variable": "$.secret", "StringEquals": s.label, "Next": f"ReadersOf-{s.label}"}
+                        for s in secrets]},
+            "UnknownSecret": {"Type": "Fail", "Error": "UnknownSecret",
+                              "Cause": "The input's secret is none of the labels this machine knows"},
+            "Redeploy": {
             "Type": "Map", "ItemsPath": "$.services",
             "ItemProcessor": {
                 "ProcessorConfig": {"Mode": "INLINE"},
@@ -121,17 +141,18 @@ class SecretRedeploy(Construct):
         logs = CloudwatchLogGroup(self, "logs", name=f"/aws/vendedlogs/states/{machine_name}",
                                   retention_in_days=props.log_retention_days, kms_key_id=props.logs_kms_key_arn)
 
-        # Never sorted: they are Terraform tokens, whose placeholders differ between processes (JSON would too).
-        service_arns = list(dict.fromkeys(arn for secret in props.secrets for arn in secret.service_arns))
         # Step Functions documents both keys for its execution role (confused deputy prevention).
         machine_role = IamRole(self, "machine-role", name=shorten(f"{prefix}-secret-redeploy", IAM_ROLE_NAME_MAX),
                                description=f"Redeploys the {prefix} workers when a secret they read changes",
                                assume_role_policy=service_trust_policy(STATES, source_account=account,
                                                                        source_arn=machine_arn))
+        redeploy = {"Sid": "RedeployTheWorkers", "Effect": "Allow", "Action": props.action.iam_action,
+                    "Resource": props.action.resource}
+        for operator, key, value in props.action.condition:
+            redeploy.setdefault("Condition", {}).setdefault(operator, {})[key] = value
         machine_policy = IamRolePolicy(self, "machine-policy", name="redeploy", role=machine_role.id,
                                        policy=policy_json([
-                                           {"Sid": "RedeployTheWorkers", "Effect": "Allow",
-                                            "Action": props.action.iam_action, "Resource": service_arns},
+                                           redeploy,
                                            {"Sid": "DeliverLogs", "Effect": "Allow", "Action": LOG_DELIVERY_ACTIONS,
                                             "Resource": "*"},
                                            {"Sid": "Trace", "Effect": "Allow", "Action": TRACING_ACTIONS,
@@ -139,7 +160,7 @@ class SecretRedeploy(Construct):
                                        ]))
         machine = SfnStateMachine(
             self, "machine", name=machine_name, role_arn=machine_role.arn,
-            definition=json.dumps(state_machine_definition(props.action), sort_keys=True),
+            definition=json.dumps(state_machine_definition(props.action, props.secrets), sort_keys=True),
             # Its data is service ARNs (results are dropped): nothing secret, and what a failure needs to be read.
             logging_configuration=SfnStateMachineLoggingConfiguration(
                 level="ERROR", include_execution_data=True, log_destination=f"{logs.arn}:*"),
@@ -167,6 +188,6 @@ class SecretRedeploy(Construct):
                 event_pattern=json.dumps(event_pattern(secret), sort_keys=True))
             CloudwatchEventTarget(self, f"target-{secret.label}", rule=rule.name, target_id="redeploy",
                                   arn=machine.arn, role_arn=events_role.arn,
-                                  input=json.dumps({"services": list(secret.service_arns)}, sort_keys=True))
+                                  input=json.dumps({"secret": secret.label}))
             self.rule_names[secret.label] = name
         self.state_machine_arn: str = machine.arn

@@ -429,11 +429,12 @@ def internal_error_response(error: Exception, request) -> Response:
     the query protocol's ErrorResponse."""
     trace = "".join(traceback.format_exception(error))
     print(f"{INTERNAL_ERROR} on {request.method} {request.path}:\n{trace}", file=sys.stderr, flush=True)
-    message = escape(f"{type(error).__name__}: {error} (a bug of the emulator, not of AWS; its log has the trace)")
+    text = f"{type(error).__name__}: {error} (a bug of the emulator, not of AWS; its log has the trace)"
+    message = escape(text)   # for the XML bodies
     match = _CREDENTIAL_SERVICE.search(request.headers.get("Authorization", ""))
     service = match.group(1) if match else ""
     if "X-Amz-Target" in request.headers or "json" in (request.content_type or ""):
-        body = json.dumps({"__type": INTERNAL_ERROR, "message": message})
+        body = json.dumps({"__type": INTERNAL_ERROR, "message": text})
         return Response(body, 400, {"Content-Type": "application/json", "X-Amzn-ErrorType": INTERNAL_ERROR})
     if service == "ec2":
         body = f"<Response><Errors><Error><Code>{INTERNAL_ERROR}</Code><Message>{message}</Message></Error></Errors></Response>"

@@ -149,9 +149,9 @@ def test_a_script_the_selected_packages_or_the_root_do_not_define_is_refused(tmp
     assert problems_of_env(env) == [
         f"{display_path(env)}: BUILD_COMMAND: runs `pnpm --filter @monorepo/api run compile`, but none of the packages "
         "it selects (@monorepo/api) has a `compile` script; add it to their package.json or change BUILD_COMMAND"]
-    env = make_monorepo(tmp_path / "root", settings={"BUILD_COMMAND": "pnpm install && pnpm compile"})
+    env = make_monorepo(tmp_path / "root", settings={"BUILD_COMMAND": "pnpm install && pnpm run compile"})
     assert problems_of_env(env) == [
-        f"{display_path(env)}: BUILD_COMMAND: runs `pnpm compile` at the monorepo root, whose "
+        f"{display_path(env)}: BUILD_COMMAND: runs `pnpm run compile` in the monorepo root, whose "
         f"{display_path(tmp_path / 'root' / 'package.json')} has no `compile` script; add it, or select the package "
         "that has it: `pnpm --filter <package> run compile`"]
     env = make_monorepo(tmp_path / "recursive", settings={"BUILD_COMMAND": "pnpm -r run compile"})
@@ -182,3 +182,32 @@ def test_options_with_values_before_the_command_and_variables_before_pnpm_are_re
     assert (call.filters, call.command, call.script, call.script_args) == (["@a/b"], "run", "build", ["--watch"])
     call = parse_pnpm(["install", "--frozen-lockfile"], "pnpm install --frozen-lockfile")
     assert (call.command, call.script, call.options) == ("install", None, ["--frozen-lockfile"])
+
+
+def test_a_command_that_is_no_script_runs_a_binary_and_options_are_read_where_pnpm_reads_them(tmp_path):
+    """`pnpm tsc` without a tsc script is `pnpm exec tsc` (pnpm 6.6+); -C picks the package; --if-present, a /regex/
+    of scripts and value options before the command change nothing the check may refuse."""
+    for command in ("pnpm turbo run build --filter @monorepo/api", "pnpm tsc -p apps/api",
+                    "pnpm -C apps/api run build", "pnpm --dir=apps/api build",
+                    "pnpm --store-dir /tmp/store install --frozen-lockfile",
+                    "pnpm -r run --if-present lint", "pnpm run --if-present compile", 'pnpm run "/^build/"',
+                    "pnpm --filter api run build", "pnpm -F api... build"):
+        env = make_monorepo(tmp_path / str(abs(hash(command))), settings={"BUILD_COMMAND": command})
+        assert problems_of_env(env) == [], command
+    env = make_monorepo(tmp_path / "dir", settings={"BUILD_COMMAND": "pnpm -C apps/api run compile"})
+    [problem] = problems_of_env(env)
+    assert "runs `pnpm -C apps/api run compile` in apps/api, whose" in problem and "has no `compile` script" in problem
+
+
+def test_a_name_without_its_scope_must_name_one_package_and_the_fix_changes_only_the_filters_word(tmp_path):
+    env = make_monorepo(tmp_path, settings={"BUILD_COMMAND": "pnpm --filter web run build && cp -R apps/api/src/i18n x"})
+    [problem] = problems_of_env(env)
+    assert problem.endswith("filters on the package web, which is not in the monorepo; its packages are: "
+                            "@monorepo/api; the workers are in @monorepo/api: set BUILD_COMMAND=pnpm --filter "
+                            "@monorepo/api run build && cp -R apps/api/src/i18n x")
+    for scope in ("@a", "@b"):
+        (tmp_path / "packages" / scope[1:]).mkdir(parents=True)
+        (tmp_path / "packages" / scope[1:] / "package.json").write_text(json.dumps({"name": f"{scope}/ui"}))
+    env = make_monorepo(tmp_path, settings={"BUILD_COMMAND": "pnpm --filter ui run build"})
+    [problem] = problems_of_env(env)
+    assert "filters on the package ui, which is not in the monorepo" in problem   # two scopes: pnpm cannot choose

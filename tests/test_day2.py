@@ -218,7 +218,8 @@ def secret_label_updated(secret_arn: str, label: str = "AWSCURRENT") -> str:
 
 def test_a_new_database_password_starts_the_redeploy_of_every_worker(platform):
     """The rule holds the applied cluster's secret, matches Secrets Manager's event for it and nothing else, and
-    starts the machine with every service; the machine redeploys through App Runner's StartDeployment."""
+    starts the machine with that secret's label, whose readers in the machine are every service; the machine
+    redeploys through App Runner's StartDeployment."""
     state = platform.state()
     events, machines = platform.client("events"), platform.client("stepfunctions")
     [cluster], [machine] = state["aws_rds_cluster"], state["aws_sfn_state_machine"]
@@ -229,8 +230,11 @@ def test_a_new_database_password_starts_the_redeploy_of_every_worker(platform):
     assert not events.test_event_pattern(EventPattern=pattern, Event=secret_label_updated(secret + "x"))["Result"]
     [target] = events.list_targets_by_rule(Rule=f"{STACK}-redeploy-db-secret")["Targets"]
     assert target["Arn"] == machine["arn"]
-    assert sorted(json.loads(target["Input"])["services"]) == sorted(s["arn"] for s in state["aws_apprunner_service"])
+    assert json.loads(target["Input"]) == {"secret": "db-secret"}
     definition = json.loads(machines.describe_state_machine(stateMachineArn=machine["arn"])["definition"])
+    [branch] = [c["Next"] for c in definition["States"][definition["StartAt"]]["Choices"]
+                if c["StringEquals"] == "db-secret"]
+    assert sorted(definition["States"][branch]["Result"]) == sorted(s["arn"] for s in state["aws_apprunner_service"])
     [task] = definition["States"]["Redeploy"]["ItemProcessor"]["States"].values()
     assert task["Resource"] == "arn:aws:states:::aws-sdk:apprunner:startDeployment"
 
@@ -299,7 +303,9 @@ def test_adding_a_secret_arn_updates_services_and_their_roles_in_place(platform)
                            "\nMAPS_API_KEY=arn:aws:secretsmanager:eu-west-1:123456789012:secret:acme/dev/maps-QwErTy\n")
     changes = step(platform, "secret", api_changes=False)
     updated = {c["type"] for c in changes if c["action"] == "update"}
-    assert updated and updated <= {"aws_apprunner_service", "aws_iam_role_policy"}
+    # The redeploy machine learns the secret's readers (its definition, in place).
+    assert updated and updated <= {"aws_apprunner_service", "aws_iam_role_policy", "aws_sfn_state_machine"}
+    assert "aws_sfn_state_machine" in updated
     # Its own rule, which redeploys the workers when it gets a new value; nothing else is created or replaced.
     created = sorted(c["address"].split(".")[0] for c in changes if c["action"] != "update")
     assert created == ["aws_cloudwatch_event_rule", "aws_cloudwatch_event_target"], changes

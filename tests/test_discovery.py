@@ -320,7 +320,7 @@ def test_each_build_check_problem_has_its_whole_message(tmp_path):
         f"{display_path(root / 'pnpm-lock.yaml')}; run `pnpm install` and commit the lockfile",
         f"{where}: BUILD_COMMAND: filters on the package @acme/api, which is not in the monorepo; its packages "
         "are: @monorepo/api; the workers are in @monorepo/api: set BUILD_COMMAND=pnpm i --frozen-lockfile && pnpm "
-        "run build -F '@monorepo/api'",
+        "run build -F @monorepo/api",
         f"{where}: START_COMMAND: runs scripts/go.sh, which is not in the monorepo "
         f"({display_path(root / 'scripts' / 'go.sh')}); add it or change START_COMMAND"]
 

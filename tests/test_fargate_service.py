@@ -218,7 +218,7 @@ def test_without_a_health_path_any_http_answer_on_root_is_healthy():
 def test_scaling_tracks_requests_per_task_and_cpu_between_min_and_max(stack):
     target = one(stack, "aws_appautoscaling_target")
     assert (target["min_capacity"], target["max_capacity"]) == (2, 6)
-    assert target["resource_id"] == (f"service/{ref(stack, 'aws_ecs_cluster', 'name')}/"
+    assert target["resource_id"] == (f"service/{one(stack, 'aws_ecs_cluster')['name']}/"
                                      f"{ref(stack, 'aws_ecs_service', 'name')}")
     assert target["scalable_dimension"] == "ecs:service:DesiredCount"
     policies = {p["name"]: p["target_tracking_scaling_policy_configuration"]

@@ -29,7 +29,6 @@ KEY = f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/0a1b2c3d-0000-4000-8000-0123456789ab
 CLUSTER = f"arn:aws:ecs:eu-west-1:{ACCOUNT}:cluster/globex-qa"
 SERVICES = (f"arn:aws:ecs:eu-west-1:{ACCOUNT}:service/globex-qa/orders",
             f"arn:aws:ecs:eu-west-1:{ACCOUNT}:service/globex-qa/report-generator")
-ROLES = (f"arn:aws:iam::{ACCOUNT}:role/globex-qa-orders-task", f"arn:aws:iam::{ACCOUNT}:role/globex-qa-execution")
 START_SCRIPT = "apps/api/scripts/start-worker.sh"
 # Quotes, a brace expansion and a $ that Terraform would read as a template: all must reach docker unchanged.
 BUILD_COMMAND = """corepack enable && pnpm install --frozen-lockfile && pnpm --filter "@monorepo/api" build \
@@ -37,8 +36,8 @@ BUILD_COMMAND = """corepack enable && pnpm install --frozen-lockfile && pnpm --f
 PROPS = dict(name_prefix="globex-qa", region="eu-west-1", account_id=ACCOUNT,
              repository_url="https://github.com/globex/platform", branch="release/1.x",
              codeconnections_connection_arn=CONNECTION, build_command=BUILD_COMMAND, start_script=START_SCRIPT,
-             logs_kms_key_arn=KEY, log_retention_days=30, cluster_arn=CLUSTER,
-             service_arns=SERVICES, task_role_arns=ROLES)
+             logs_kms_key_arn=KEY, log_retention_days=30, cluster_arn=CLUSTER, cluster_name="globex-qa",
+             service_arns=SERVICES, passed_role_suffixes=("-task", "-execution"))
 REPOSITORY_PROPS = dict(name_prefix="globex-qa", keep_images=25)
 
 
@@ -159,6 +158,7 @@ def test_the_role_is_assumed_only_by_codebuild_for_this_project(pipeline):
 def test_the_role_may_touch_only_its_repository_connection_log_group_parameter_and_services(pipeline):
     by_sid = statements(pipeline)
     resources = {sid: s["Resource"] for sid, s in by_sid.items()}
+    families = f"arn:aws:ecs:eu-west-1:{ACCOUNT}:task-definition/globex-qa-*:*"
     assert resources == {
         "WriteItsLogGroup": "${aws_cloudwatch_log_group.images_logs_198E2C0E.arn}:*",
         "LogInToEcr": "*",            # ecr:GetAuthorizationToken has no resource-level permissions
@@ -166,31 +166,50 @@ def test_the_role_may_touch_only_its_repository_connection_log_group_parameter_a
         "PushToItsRepository": "${aws_ecr_repository.repository_5D02F86B.arn}",
         "UseItsConnection": CONNECTION,
         "PublishTheImage": "${aws_ssm_parameter.repository_image_A434759F.arn}",
-        "RollItsServices": list(SERVICES),
-        "CopyTaskDefinitions": "*",   # ecs:DescribeTaskDefinition / RegisterTaskDefinition: no resource level
-        "TagTheCopies": "*",          # ecs:TagResource, only as part of RegisterTaskDefinition (below)
-        "PassTheirRolesToEcs": list(ROLES),
+        "RollItsServices": f"arn:aws:ecs:eu-west-1:{ACCOUNT}:service/globex-qa/*",
+        "ReadTaskDefinitions": "*",   # ecs:DescribeTaskDefinition: no resource level
+        "CopyTheirTaskDefinitions": families,
+        "TagTheCopies": families,     # ecs:TagResource, only as part of RegisterTaskDefinition (below)
+        "PassTheirRolesToEcs": [f"arn:aws:iam::{ACCOUNT}:role/globex-qa-*-task",
+                                f"arn:aws:iam::{ACCOUNT}:role/globex-qa-*-execution"],
     }
     assert by_sid["LogInToEcr"]["Action"] == "ecr:GetAuthorizationToken"
-    assert set(by_sid["CopyTaskDefinitions"]["Action"]) == {"ecs:DescribeTaskDefinition",
-                                                            "ecs:RegisterTaskDefinition"}
+    assert by_sid["ReadTaskDefinitions"]["Action"] == "ecs:DescribeTaskDefinition"
+    assert by_sid["CopyTheirTaskDefinitions"]["Action"] == "ecs:RegisterTaskDefinition"
     assert by_sid["RollItsServices"]["Condition"] == {"ArnEquals": {"ecs:cluster": CLUSTER}}
     assert by_sid["TagTheCopies"]["Condition"] == {"StringEquals": {"ecs:CreateAction": "RegisterTaskDefinition"}}
     assert by_sid["PassTheirRolesToEcs"]["Condition"] == {
         "StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
-    assert {a.split(":")[1] for a in by_sid["UseItsConnection"]["Action"]} == {"GetConnection",
-                                                                               "GetConnectionToken"}
+    # The roll step reads the live image before it writes its own.
+    assert by_sid["PublishTheImage"]["Action"] == ["ssm:GetParameter", "ssm:PutParameter"]
+    # docker push asks for the manifest first (ECR user guide, "Required IAM permissions for pushing an image").
+    assert "ecr:BatchGetImage" in by_sid["PushToItsRepository"]["Action"]
+    assert by_sid["UseItsConnection"]["Action"] == ["codeconnections:GetConnection",
+                                                    "codeconnections:GetConnectionToken"]
     assert not any("*" in str(s["Action"]) for s in by_sid.values())
     assert all(s["Effect"] == "Allow" for s in by_sid.values())
 
 
+def test_a_codestar_connections_arn_is_granted_with_its_own_action_prefix():
+    older = CONNECTION.replace(":codeconnections:", ":codestar-connections:")
+    statement = statements(pipeline_alone(codeconnections_connection_arn=older))["UseItsConnection"]
+    assert (statement["Resource"], statement["Action"]) == (
+        older, ["codestar-connections:GetConnection", "codestar-connections:GetConnectionToken"])
+
+
+def test_the_policy_does_not_grow_with_the_services():
+    many = tuple(f"arn:aws:ecs:eu-west-1:{ACCOUNT}:service/globex-qa/worker-{i:03d}" for i in range(100))
+    policy = lambda stack: one(stack, "aws_iam_role_policy")["policy"]  # noqa: E731
+    assert policy(pipeline_alone(service_arns=many)) == policy(pipeline_alone(service_arns=SERVICES[:1]))
+
+
 def test_without_services_the_role_has_no_ecs_or_pass_role_permission():
-    alone = pipeline_alone(cluster_arn="", service_arns=(), task_role_arns=())
+    alone = pipeline_alone(cluster_arn="", cluster_name="", service_arns=(), passed_role_suffixes=())
     actions = [a for s in statements(alone).values() for a in ([s["Action"]] if isinstance(s["Action"], str)
                                                                 else s["Action"])]
     assert not [a for a in actions if a.startswith(("ecs:", "iam:"))]
-    with pytest.raises(ValueError, match="cluster_arn"):
-        pipeline_alone(cluster_arn="")
+    with pytest.raises(ValueError, match="cluster_arn and cluster_name"):
+        pipeline_alone(cluster_name="")
 
 
 def test_no_secret_value_is_in_the_json(pipeline):
@@ -227,7 +246,7 @@ TASK_DEFINITION = {
     "taskDefinitionArn": "arn:aws:ecs:eu-west-1:123456789012:task-definition/orders:7", "revision": 7,
     "status": "ACTIVE", "family": "orders", "requiresAttributes": [], "compatibilities": ["FARGATE"],
     "registeredAt": "2026-11-27T10:00:00Z", "registeredBy": "arn:aws:sts::123456789012:assumed-role/x",
-    "cpu": "512", "memory": "1024", "networkMode": "awsvpc", "executionRoleArn": ROLES[1],
+    "cpu": "512", "memory": "1024", "networkMode": "awsvpc", "executionRoleArn": f"arn:aws:iam::{ACCOUNT}:role/globex-qa-orders-execution",
     "containerDefinitions": [
         {"name": "worker", "image": "old:sha0", "command": ["bash", START_SCRIPT, "orders.ts"],
          "secrets": [{"name": "DB_PASSWORD", "valueFrom": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:x"}]},

@@ -76,13 +76,16 @@ class Local:
     port: int
     lines: list[str]
     worker_ports: dict[str, int]
+    reader: threading.Thread
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
 
     def stop(self, sig=signal.SIGTERM, timeout: float = 60) -> int:
         self.process.send_signal(sig)   # to its own process alone, not its group
-        return self.process.wait(timeout=timeout)
+        code = self.process.wait(timeout=timeout)
+        self.reader.join(timeout=10)    # every line it printed is in .lines
+        return code
 
 
 def start_local(args: list[str], env: dict[str, str], wait_for: str = HEALTHY, timeout: float = 600) -> Local:
@@ -99,7 +102,8 @@ def start_local(args: list[str], env: dict[str, str], wait_for: str = HEALTHY, t
             arrived.put(line)
         arrived.put(None)
 
-    threading.Thread(target=read, daemon=True).start()
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -109,13 +113,14 @@ def start_local(args: list[str], env: dict[str, str], wait_for: str = HEALTHY, t
             pytest.fail(f"local printed no {wait_for!r} in {timeout} s:\n" + "\n".join(lines[-60:]))
         if line is None:
             process.wait()
-            return Local(process, port, lines, {})
+            reader.join(timeout=10)
+            return Local(process, port, lines, {}, reader)
         if wait_for in line:
             break
     time.sleep(0.5)   # the rest of the table
     ports = {m.group(1): int(m.group(2)) for m in
              (re.match(r"^(\S+)\s+http://127\.0\.0\.1:\d+/\S+\s+http://127\.0\.0\.1:(\d+)", l) for l in lines) if m}
-    return Local(process, port, lines, ports)
+    return Local(process, port, lines, ports, reader)
 
 
 def get(url: str, method: str = "GET", body: dict | None = None) -> tuple[int, dict]:

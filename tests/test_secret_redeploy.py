@@ -37,6 +37,16 @@ def definition(stack: dict) -> dict:
     return json.loads(machine["definition"])
 
 
+def readers(stack: dict, target_input: dict) -> list[str]:
+    """The services the machine redeploys for a rule's input: its Choice on `secret`, then that branch's list."""
+    states = definition(stack)["States"]
+    choice = states[definition(stack)["StartAt"]]
+    (branch,) = [c["Next"] for c in choice["Choices"]
+                 if c["Variable"] == "$.secret" and c["StringEquals"] == target_input["secret"]]
+    assert states[branch]["Next"] == "Redeploy" and states[branch]["ResultPath"] == "$.services"
+    return states[branch]["Result"]
+
+
 def redeploy_task(stack: dict) -> dict:
     return definition(stack)["States"]["Redeploy"]["ItemProcessor"]["States"]["RedeployService"]
 
@@ -67,8 +77,20 @@ def test_the_database_secret_redeploys_every_worker_that_reads_it(example_stack,
     assert pattern == {"source": ["aws.secretsmanager"], "detail-type": ["Secret Label Updated"],
                        "detail": {"labelUpdated": ["AWSCURRENT"]},
                        "resources": ["${aws_rds_cluster.aurora_cluster.master_user_secret[0].secret_arn}"]}
-    assert target_input == {"services": [service_ref(example_stack, "aws_apprunner_service", w.name)
-                                         for w in sorted(example_workers, key=lambda w: w.name)]}
+    assert target_input == {"secret": "db-secret"}
+    assert readers(example_stack, target_input) == [service_ref(example_stack, "aws_apprunner_service", w.name)
+                                                    for w in sorted(example_workers, key=lambda w: w.name)]
+
+
+def test_a_rule_input_names_its_secret_and_an_unknown_one_fails_the_execution(example_stack):
+    """The readers are in the definition (1 MB), not in each target's input (8,192 characters)."""
+    states = definition(example_stack)["States"]
+    choice = states[definition(example_stack)["StartAt"]]
+    assert states[choice["Default"]] == {"Type": "Fail", "Error": "UnknownSecret",
+                                         "Cause": "The input's secret is none of the labels this machine knows"}
+    inputs = [target_input for _, target_input in rules_by_name(example_stack).values()]
+    assert sorted(i["secret"] for i in inputs) == sorted(c["StringEquals"] for c in choice["Choices"])
+    assert all(len(i) == 1 for i in inputs)
 
 
 def test_a_secret_from_the_workers_files_gets_its_own_rule_and_ssm_parameters_none(example_stack):
@@ -97,18 +119,21 @@ def test_ecs_forces_a_new_deployment_of_the_service_in_its_cluster(ecs_example_s
     assert task["Parameters"] == {"Cluster": f"${{aws_ecs_cluster.{cluster}.arn}}", "Service.$": "$",
                                   "ForceNewDeployment": True}
     _, target_input = rules_by_name(ecs_example_stack)["acme-dev-redeploy-db-secret"]
-    assert target_input["services"] == [service_ref(ecs_example_stack, "aws_ecs_service", w.name)
-                                        for w in sorted(ecs_example_workers, key=lambda w: w.name)]
+    assert readers(ecs_example_stack, target_input) == [service_ref(ecs_example_stack, "aws_ecs_service", w.name)
+                                                        for w in sorted(ecs_example_workers, key=lambda w: w.name)]
     (statement, *_) = policy_of(ecs_example_stack, "redeploy")
     assert statement["Action"] == "ecs:UpdateService"
-    assert sorted(statement["Resource"]) == sorted(target_input["services"])
+    # Every service of the environment's own cluster: the grant does not grow with the workers.
+    assert statement["Resource"] == "arn:aws:ecs:eu-west-1:123456789012:service/acme-dev/*"
+    assert statement["Condition"] == {"ArnEquals": {"ecs:cluster": f"${{aws_ecs_cluster.{cluster}.arn}}"}}
 
 
 def test_the_machine_may_only_redeploy_the_workers_and_deliver_its_logs(example_stack):
     statements = {s["Sid"]: s for s in policy_of(example_stack, "redeploy")}
     assert statements["RedeployTheWorkers"]["Action"] == "apprunner:StartDeployment"
-    assert sorted(statements["RedeployTheWorkers"]["Resource"]) == sorted(
-        f"${{aws_apprunner_service.{a}.arn}}" for a in resources(example_stack, "aws_apprunner_service"))
+    # The environment's services by name (<prefix>-<route>), whatever their number.
+    assert statements["RedeployTheWorkers"]["Resource"] == "arn:aws:apprunner:eu-west-1:123456789012:service/acme-dev-*/*"
+    assert all(s["service_name"].startswith("acme-dev-") for s in resources(example_stack, "aws_apprunner_service").values())
     # "*" only for the log delivery and X-Ray actions, which take no resource ARN.
     assert {a.split(":")[0] for a in statements["DeliverLogs"]["Action"]} == {"logs"}
     assert {a.split(":")[0] for a in statements["Trace"]["Action"]} == {"xray"}
@@ -162,7 +187,8 @@ def test_a_per_worker_secret_redeploys_only_that_worker(per_worker_secret_stack)
     # A name without its suffix matches the secret's full ARN by prefix, up to the suffix's hyphen (not
     # acme/dev/orders-signing2-..., another secret).
     assert pattern["resources"] == [{"prefix": PARTIAL + "-"}]
-    assert target_input == {"services": [service_ref(per_worker_secret_stack, "aws_apprunner_service", "orders")]}
+    assert readers(per_worker_secret_stack, target_input) == [
+        service_ref(per_worker_secret_stack, "aws_apprunner_service", "orders")]
     # Its instance role may read it: IAM matches the full ARN, so the missing suffix is named as wildcards.
     (reads,) = [json.loads(p["policy"]) for p in resources(per_worker_secret_stack, "aws_iam_role_policy").values()
                 if p["name"] == "read-runtime-secrets" and "orders" in p["role"]]
@@ -193,7 +219,8 @@ def test_the_redeploy_alone_validates_from_plain_values_and_refuses_no_secrets(t
     services = tuple(f"arn:aws:ecs:eu-west-1:123456789012:service/globex-qa/globex-qa-{w}" for w in ("a", "b"))
     props = SecretRedeployProps(
         name_prefix="globex-qa", region="eu-west-1", account_id="123456789012",
-        action=ecs_redeploy("arn:aws:ecs:eu-west-1:123456789012:cluster/globex-qa"),
+        action=ecs_redeploy("eu-west-1", "123456789012", "arn:aws:ecs:eu-west-1:123456789012:cluster/globex-qa",
+                            "globex-qa"),
         secrets=(SecretReaders(label="ledger", secret_arn=STRIPE, service_arns=services),),
         logs_kms_key_arn="arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-0000-4000-8000-0123456789ab",
         log_retention_days=30)

@@ -29,10 +29,13 @@ SKIPPED = {"node_modules", ".git", "dist", "build", "cdktf.out"}
 BUILD_OUTPUTS = {"dist", "build", "out", ".next", "node_modules", "coverage", ".turbo", "lib"}
 SHELL_SEPARATORS = re.compile(r"&&|\|\||;|\|")
 ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
-FILTER_OPTIONS = ("--filter", "-F")
+FILTER_OPTIONS = ("--filter", "-F", "--filter-prod")
+DIRECTORY_OPTIONS = ("-C", "--dir")
 # pnpm's options that take a value as the next word (others are flags, or written --option=value).
-PNPM_VALUE_OPTIONS = {*FILTER_OPTIONS, "-C", "--dir", "--reporter", "--workspace-concurrency", "--loglevel",
-                      "--test-pattern", "--changed-files-ignore-pattern", "--filter-prod"}
+PNPM_VALUE_OPTIONS = {*FILTER_OPTIONS, *DIRECTORY_OPTIONS, "--reporter", "--workspace-concurrency", "--loglevel",
+                      "--test-pattern", "--changed-files-ignore-pattern", "--store-dir", "--virtual-store-dir",
+                      "--modules-dir", "--lockfile-dir", "--global-dir", "--cache-dir", "--network-concurrency",
+                      "--child-concurrency", "--resolution-mode", "--node-linker", "--config"}
 # pnpm's own commands: any other first word is a script (`pnpm build` is `pnpm run build`).
 PNPM_COMMANDS = {"add", "audit", "bin", "ci", "config", "create", "dedupe", "deploy", "dlx", "env", "exec", "fetch",
                  "i", "import", "init", "install", "install-test", "it", "licenses", "link", "list", "ln", "ls",
@@ -54,8 +57,10 @@ class PnpmCall:
     text: str
     filters: list[str] = field(default_factory=list)
     recursive: bool = False
+    directory: str = "."                                  # -C/--dir: where pnpm runs, from the monorepo root
     command: str = ""
     script: str | None = None
+    shorthand: bool = False      # `pnpm build`: the script `build` if there is one, else `pnpm exec build` (pnpm 6.6+)
     script_args: list[str] = field(default_factory=list)
     options: list[str] = field(default_factory=list)     # the command's own options (--frozen-lockfile...)
 
@@ -127,8 +132,8 @@ def parse_pnpm(args: list[str], text: str) -> PnpmCall:
         if word.startswith("-"):
             index = _pnpm_option(args, index, call)
             continue
-        if not call.command and word not in PNPM_COMMANDS:   # `pnpm build` runs the script `build`
-            call.command, call.script, call.script_args = "run", word, args[index + 1:]
+        if not call.command and word not in PNPM_COMMANDS:
+            call.command, call.script, call.shorthand, call.script_args = "run", word, True, args[index + 1:]
             break
         if not call.command:
             call.command = word
@@ -139,22 +144,48 @@ def parse_pnpm(args: list[str], text: str) -> PnpmCall:
     return call
 
 
-def _pnpm_option(args: list[str], index: int, call: PnpmCall) -> int:
-    """Read the option at `index` into `call`; the index after it (and after its value, if it takes one)."""
+def _option(args: list[str], index: int) -> tuple[str, str | None, int]:
+    """(name, value, index after it) of the option at `index`: --name=value, --name value, or -Fvalue."""
     word = args[index]
     name, has_value, value = word.partition("=")
-    if name in PNPM_VALUE_OPTIONS and not has_value and index + 1 < len(args):
-        index += 1
-        value = args[index]
-    if name in FILTER_OPTIONS or name == "--filter-prod":
-        call.filters.append(value)
-    elif name.startswith("-F") and not name.startswith("--"):
-        call.filters.append(word[2:])   # -F@monorepo/api
+    if has_value:
+        return name, value, index + 1
+    if word.startswith("-F") and len(word) > 2:
+        return "-F", word[2:], index + 1
+    if name in PNPM_VALUE_OPTIONS and index + 1 < len(args):
+        return name, args[index + 1], index + 2
+    return name, None, index + 1
+
+
+def _pnpm_option(args: list[str], index: int, call: PnpmCall) -> int:
+    """Read the option at `index` into `call`; the index after it (and after its value, if it takes one)."""
+    name, value, after = _option(args, index)
+    if name in FILTER_OPTIONS:
+        call.filters.append(value or "")
+    elif name in DIRECTORY_OPTIONS:
+        call.directory = value or "."
     elif name in ("-r", "--recursive"):
         call.recursive = True
-    elif call.command:
-        call.options.append(word)
-    return index + 1
+    else:
+        call.options.extend(args[index:after])
+    return after
+
+
+def split_filters(args: list[str]) -> tuple[list[str], list[str]]:
+    """A script's arguments: the --filter/-F values among them, and the other arguments."""
+    filters, rest, index = [], [], 0
+    while index < len(args):
+        if args[index].startswith("-"):
+            name, value, after = _option(args, index)
+            if name in FILTER_OPTIONS:
+                filters.append(value or "")
+            else:
+                rest.extend(args[index:after])
+            index = after
+        else:
+            rest.append(args[index])
+            index += 1
+    return filters, rest
 
 
 def _check_pnpm(call: PnpmCall, settings: Settings, packages, report) -> None:
@@ -164,48 +195,50 @@ def _check_pnpm(call: PnpmCall, settings: Settings, packages, report) -> None:
             not (root / "pnpm-lock.yaml").is_file():
         report(f"runs `pnpm install --frozen-lockfile`, which fails without {display_path(root / 'pnpm-lock.yaml')}; "
                "run `pnpm install` and commit the lockfile")
-    selected = _selected(call.filters, settings, packages, report)
-    if selected is None:
-        return
-    if call.script is None:
+    selected = _selected(call, call.filters, settings, packages, report)
+    script = call.script
+    # Not checked: no script, a /regex/ of script names, or --if-present (a missing script is then fine).
+    if selected is None or script is None or re.fullmatch(r"/.+/", script) or "--if-present" in call.options:
         return
     if call.filters or call.recursive:
         candidates = selected if call.filters else [p for p in packages() if p.folder != "."]
-        if candidates and not any(call.script in p.scripts for p in candidates):
+        if candidates and not any(script in p.scripts for p in candidates) and not call.shorthand:
             names = ", ".join(sorted(p.name or p.folder for p in candidates))
-            report(f"runs `{call.text}`, but none of the packages it selects ({names}) has a `{call.script}` script; "
+            report(f"runs `{call.text}`, but none of the packages it selects ({names}) has a `{script}` script; "
                    "add it to their package.json or change BUILD_COMMAND")
         return
-    root_package = next((p for p in packages() if p.folder == "."), None)
-    root_script = root_package.scripts.get(call.script) if root_package else None
-    if root_script is None:
-        report(f"runs `{call.text}` at the monorepo root, whose {display_path(root / 'package.json')} has no "
-               f"`{call.script}` script; add it, or select the package that has it: `pnpm --filter <package> run "
-               f"{call.script}`")
+    folder = Path(call.directory).as_posix().removeprefix("./").rstrip("/") or "."
+    here = next((p for p in packages() if p.folder == folder), None)
+    here_script = here.scripts.get(script) if here else None
+    if here_script is None:
+        if not call.shorthand:   # `pnpm tsc` without a tsc script runs the tsc binary
+            manifest = display_path(root / folder / "package.json")
+            report(f"runs `{call.text}` in {'the monorepo root' if folder == '.' else folder}, whose {manifest} has no "
+                   f"`{script}` script; add it, or select the package that has it: `pnpm --filter <package> run "
+                   f"{script}`")
         return
-    filters = _filter_values(call.script_args)
+    filters, rest = split_filters(call.script_args)
     if not filters:
         return
-    if _is_turbo(root_script):
-        _selected(filters, settings, packages, report)
+    if _is_turbo(here_script):
+        _selected(call, filters, settings, packages, report)
         return
     handed = " ".join(f"--filter {f}" for f in filters)
-    fixed = " ".join(["pnpm", *(f"--filter {shlex.quote(f)}" for f in filters), "run", call.script,
-                      *(shlex.quote(a) for a in _without_filters(call.script_args))])
+    fixed = shlex.join(["pnpm", *(w for f in filters for w in ("--filter", f)), "run", script, *rest])
     report(f"runs `{call.text}`: pnpm hands every argument after the script's name to the script, so `{handed}` "
-           f"goes to the root's `{call.script}` script (`{root_script}`), which is not Turborepo's `turbo run` and "
-           f"does not take it. Select the package with pnpm's own filter, before `run`: "
-           f"BUILD_COMMAND={settings.build_command.replace(call.text, fixed)}")
+           f"goes to {'the root' if folder == '.' else folder}'s `{script}` script (`{here_script}`), which is not "
+           f"Turborepo's `turbo run` and does not take it. Select the package with pnpm's own filter, before `run`: "
+           f"BUILD_COMMAND={settings.build_command.replace(call.text, fixed, 1)}")
 
 
-def _selected(filters: list[str], settings: Settings, packages, report) -> list[Package] | None:
+def _selected(call: PnpmCall, filters: list[str], settings: Settings, packages, report) -> list[Package] | None:
     """The packages `filters` select, or None after reporting a selector that names none, or filters without the
     workspace file (Turborepo reads the same file: with pnpm, its packages are the workspace's)."""
     selected: list[Package] = []
     for selector in filters:
         matched = select(selector, packages())
         if matched == []:
-            _unknown_package(selector, settings, packages(), report)
+            _unknown_package(call, selector, settings, packages(), report)
             return None
         selected += matched or []
     workspace = settings.monorepo_root / "pnpm-workspace.yaml"
@@ -224,41 +257,10 @@ def _is_turbo(script: str) -> bool:
     return bool(words) and words[0] == "turbo"
 
 
-def _filter_values(args: list[str]) -> list[str]:
-    values, index = [], 0
-    while index < len(args):
-        word = args[index]
-        name, has_value, inline = word.partition("=")
-        if name in FILTER_OPTIONS:
-            if has_value:
-                values.append(inline)
-            elif index + 1 < len(args):
-                index += 1
-                values.append(args[index])
-        elif word.startswith("-F") and not word.startswith("--") and len(word) > 2:
-            values.append(word[2:])
-        index += 1
-    return values
-
-
-def _without_filters(args: list[str]) -> list[str]:
-    rest, index = [], 0
-    while index < len(args):
-        word = args[index]
-        if word in FILTER_OPTIONS:
-            index += 2
-            continue
-        if word.split("=", 1)[0] in FILTER_OPTIONS or (word.startswith("-F") and not word.startswith("--")):
-            index += 1
-            continue
-        rest.append(word)
-        index += 1
-    return rest
-
-
 def select(selector: str, packages: list[Package]) -> list[Package] | None:
     """The packages a pnpm (or turbo) filter selector names, with its `...` and `^` parts stripped (the package
-    itself is what must exist); None for what is not checked here: an exclusion (`!x`) or a git range (`[ref]`)."""
+    itself is what must exist); None for what is not checked here: an exclusion (`!x`) or a git range (`[ref]`).
+    A name without its scope selects the one package of that name in any scope (pnpm 6.19+)."""
     selector = selector.strip("'\"")
     if not selector or selector.startswith("!") or "[" in selector:
         return None
@@ -272,22 +274,37 @@ def select(selector: str, packages: list[Package]) -> list[Package] | None:
         selector, folder = "", selector
     if folder is not None:
         folder = Path(folder).as_posix().removeprefix("./").rstrip("/") or "."
-    return [p for p in packages
-            if (not selector or (p.name is not None and fnmatch.fnmatchcase(p.name, selector)))
-            and (folder is None or fnmatch.fnmatchcase(p.folder, folder))]
+    found = [p for p in packages
+             if (not selector or (p.name is not None and fnmatch.fnmatchcase(p.name, selector)))
+             and (folder is None or fnmatch.fnmatchcase(p.folder, folder))]
+    if not found and selector and "/" not in selector and not set(selector) & set("*?"):
+        scoped = [p for p in packages if p.name and p.name.startswith("@") and p.name.endswith(f"/{selector}")
+                  and (folder is None or fnmatch.fnmatchcase(p.folder, folder))]
+        found = scoped if len(scoped) == 1 else []
+    return found
 
 
-def _unknown_package(selector: str, settings: Settings, packages: list[Package], report) -> None:
+def _unknown_package(call: PnpmCall, selector: str, settings: Settings, packages: list[Package], report) -> None:
     build = settings.build_command
     names = sorted(p.name for p in packages if p.name and p.folder != ".")
     known = ", ".join(names) or "none (no package.json with a name below the monorepo root)"
     owner = workers_package(settings)
-    fix = (f"; the workers are in {owner}: set BUILD_COMMAND={build.replace(selector, owner)}"
-           if owner and owner in names else "")
-    if fix and "BUILD_COMMAND" not in settings.sources:
-        fix += " (your settings do not set BUILD_COMMAND: this is its default)"
+    fix = ""
+    if owner and owner in names:
+        # Only the selector's own word changes, in its own command.
+        words = [_with_selector(word, selector, owner) for word in shlex.split(call.text)]
+        fix = f"; the workers are in {owner}: set BUILD_COMMAND={build.replace(call.text, shlex.join(words), 1)}"
+        if "BUILD_COMMAND" not in settings.sources:
+            fix += " (your settings do not set BUILD_COMMAND: this is its default)"
     report(f"filters on the package {selector.strip(chr(39) + chr(34))}, which is not in the monorepo; its packages "
            f"are: {known}{fix}")
+
+
+def _with_selector(word: str, selector: str, owner: str) -> str:
+    for prefix in ("", "--filter=", "-F", "--filter-prod="):
+        if word == prefix + selector:
+            return prefix + owner
+    return word
 
 
 def start_script(command: str) -> str | None:
