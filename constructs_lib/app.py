@@ -17,6 +17,7 @@ from workers_scan.errors import display_path
 
 from .adoption import IMPORTS_FILE, imports_tf
 from .platform_stack import PlatformStack
+from .quota_check import check as quota_check
 from .state_backend import (StateBootstrap, StateBootstrapProps, bootstrap_stack_name, local_state_file,
                             local_state_path)
 
@@ -99,13 +100,14 @@ def synthesize(inputs: list[StackInput], outdir: str | os.PathLike) -> SynthResu
     try:
         app, platform_stacks = build_app(inputs, staging)
         app.synth()
+        quota_notices = _check_quotas(staging, platform_stacks)   # before anything moves: refused, nothing written
         for name, stack in platform_stacks.items():
             (staging / "stacks" / name / IMPORTS_FILE).write_text(imports_tf(stack.adoptions))
         _move_into_place(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     # Only now: until the new cdk.tf.json is in place, the old one still points at the old state file.
-    notices = _move_state(moves)
+    notices = quota_notices + _move_state(moves)
     previous = target / "stacks"
     for stale in sorted(p.parent.name for p in previous.glob("*/cdk.tf.json") if p.parent.name not in names):
         notices.append(f"{display_path(previous / stale)} is no longer synthesized and was left as it was. If it "
@@ -118,6 +120,20 @@ def synthesize(inputs: list[StackInput], outdir: str | os.PathLike) -> SynthResu
         stacks[name] = target / "stacks" / name / "cdk.tf.json"
         counts[name] = count_resources(json.loads(stacks[name].read_text()))
     return SynthResult(outdir=target, stacks=stacks, resource_counts=counts, notices=notices)
+
+
+def _check_quotas(staging: Path, platform_stacks: dict) -> list[str]:
+    """Every AWS quota of workers_scan/quotas.py measured on each stack: InputError for a limit AWS does not raise,
+    notices for adjustable ones."""
+    problems, notices = [], []
+    for name in platform_stacks:
+        path = staging / "stacks" / name / "cdk.tf.json"
+        errors, said = quota_check(name, json.loads(path.read_text()))
+        problems += [Problem(name, "AWS quota", error) for error in errors]
+        notices += said
+    if problems:
+        raise InputError(problems)
+    return notices
 
 
 def _check_output_folder(target: Path) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .aws_names import APPRUNNER_NAME_MAX, short_hash, shorten  # noqa: F401 (short_hash, shorten: re-exported)
 from .errors import Problems
+from .quotas import quota
 
 ROUTE_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 SERVICE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{3,39}$")
@@ -24,7 +25,7 @@ ALWAYS_EXCLUDED = (
     "*.gateway.ts", "*.interface.ts", "*.enum.ts", "*.constants.ts", "*.types.ts", "*.config.ts",
 )
 # A REST API holds 300 resources by default (root included); each worker adds two.
-API_RESOURCE_QUOTA = 300
+API_RESOURCE_QUOTA = quota("apigateway-resources").value
 MAX_WORKERS = (API_RESOURCE_QUOTA - 1) // 2
 
 

@@ -8,6 +8,7 @@ table is another one (workers_scan/settings.py CPU_MEMORY): every App Runner pai
 from __future__ import annotations
 
 from .ports import HTTP_PORT, HTTPS_PORT
+from .quotas import quota
 
 
 def _steps(low: int, high: int, step: int) -> tuple[int, ...]:
@@ -28,11 +29,11 @@ FARGATE_CPU_MEMORY: dict[int, tuple[int, ...]] = {
 # Elastic Load Balancing quotas of an Application Load Balancer ("Quotas for your Application Load Balancers"):
 # "Rules per Application Load Balancer (not counting default rules)" and "Target groups per Application Load
 # Balancer", the latter not adjustable. One worker takes one rule and one target group on the workers' ALB.
-ALB_RULES_PER_LOAD_BALANCER = 100
-ALB_TARGET_GROUPS_PER_LOAD_BALANCER = 100
+ALB_RULES_PER_LOAD_BALANCER = quota("alb-rules").value
+ALB_TARGET_GROUPS_PER_LOAD_BALANCER = quota("alb-target-groups").value
 # Elastic Load Balancing: "Listeners per Network Load Balancer" (why a listener per worker on the NLB cannot
 # reach API Gateway's 149 workers per REST API).
-NLB_LISTENERS_PER_LOAD_BALANCER = 50
+NLB_LISTENERS_PER_LOAD_BALANCER = quota("nlb-listeners").value
 
 
 # API Gateway sends each worker's request with Host <route>.workers.internal (the host of its integration URI), and
