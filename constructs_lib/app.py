@@ -13,6 +13,7 @@ from pathlib import Path
 from cdktf import App
 
 from workers_scan import InputError, Problem, Settings, Worker
+from workers_scan import secret_values
 from workers_scan.errors import display_path
 
 from .adoption import IMPORTS_FILE, imports_tf
@@ -100,14 +101,16 @@ def synthesize(inputs: list[StackInput], outdir: str | os.PathLike) -> SynthResu
     try:
         app, platform_stacks = build_app(inputs, staging)
         app.synth()
-        quota_notices = _check_quotas(staging, platform_stacks)   # before anything moves: refused, nothing written
+        # Before anything moves: refused, nothing written.
+        quota_notices = _check_quotas(staging, platform_stacks)
+        secret_notices = _check_secrets(staging, platform_stacks, inputs)
         for name, stack in platform_stacks.items():
             (staging / "stacks" / name / IMPORTS_FILE).write_text(imports_tf(stack.adoptions))
         _move_into_place(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     # Only now: until the new cdk.tf.json is in place, the old one still points at the old state file.
-    notices = quota_notices + _move_state(moves)
+    notices = secret_notices + quota_notices + _move_state(moves)
     previous = target / "stacks"
     for stale in sorted(p.parent.name for p in previous.glob("*/cdk.tf.json") if p.parent.name not in names):
         notices.append(f"{display_path(previous / stale)} is no longer synthesized and was left as it was. If it "
@@ -131,6 +134,55 @@ def _check_quotas(staging: Path, platform_stacks: dict) -> list[str]:
         errors, said = quota_check(name, json.loads(path.read_text()))
         problems += [Problem(name, "AWS quota", error) for error in errors]
         notices += said
+    if problems:
+        raise InputError(problems)
+    return notices
+
+
+def json_strings(node, path: str = "") -> list[tuple[str, str]]:
+    """(path, string) of every string in a synthesized document, inside JSON strings too (an ECS container
+    definition, a policy); cdktf's `//` metadata (construct paths and ids) is not what Terraform sends AWS."""
+    found: list[tuple[str, str]] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key != "//":
+                found += json_strings(value, f"{path}.{key}" if path else key)
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found += json_strings(value, f"{path}[{index}]")
+    elif isinstance(node, str):
+        if node[:1] in "{[":
+            try:
+                return json_strings(json.loads(node), path)
+            except ValueError:
+                pass
+        found.append((path, node))
+    return found
+
+
+def _check_secrets(staging: Path, platform_stacks: dict, inputs: list[StackInput]) -> list[str]:
+    """The last line of defence: no string of any stack, wherever a construct put it, may look like a secret's value
+    (workers_scan/secret_values.py), but the values of keys the settings declare not secret (SECRET_KEY_ALLOWLIST),
+    which each synth names."""
+    problems, notices = [], []
+    for item in inputs:
+        settings = item.settings
+        allowed = {k: v for w in item.workers for k, v in w.environment.variables.items()
+                   if k in settings.secret_key_allowlist}
+        if settings.secret_key_allowlist:
+            notices.append(f"{settings.stack_name}: SECRET_KEY_ALLOWLIST ({settings.source_of('SECRET_KEY_ALLOWLIST')}):"
+                           f" {', '.join(settings.secret_key_allowlist)} written in plain text although their names or "
+                           "values may look secret, as declared")
+        if settings.stack_name not in platform_stacks:
+            continue
+        stack = json.loads((staging / "stacks" / settings.stack_name / "cdk.tf.json").read_text())
+        strings = [(path, text) for path, text in json_strings(stack) if text not in allowed.values()]
+        for (path, _), finding in zip(strings, secret_values.scan(strings)):   # the whole path is the key
+            if finding:
+                problems.append(Problem(settings.stack_name, path, (
+                    f"the synthesized JSON would hold a secret in plain text ({finding.kind}: {finding.hint}), and so "
+                    "would the Terraform state: nothing was written. If it comes from your inputs, store it in Secrets "
+                    "Manager and reference its ARN; if not, report it")))
     if problems:
         raise InputError(problems)
     return notices

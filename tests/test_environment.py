@@ -82,7 +82,8 @@ def test_a_secret_reference_becomes_a_secret_in_every_layer(tmp_path, layer):
 
 @pytest.mark.parametrize("layer", ORDERS_LAYERS)
 @pytest.mark.parametrize("key", ["DB_PASSWORD", "STRIPE_SECRET", "GITHUB_TOKEN", "MAPS_API_KEY", "JWT_PRIVATE_KEY",
-                                 "aws_access_key_id", "SERVICE_CREDENTIALS"])
+                                 "aws_secret_access_key", "SERVICE_CREDENTIALS", "STORE_ENCRYPTION_KEY", "SENTRY_DSN",
+                                 "KEY", "PRIVATE_PEM", "APIKEY"])
 def test_plain_value_under_secret_looking_key_is_refused_without_echoing_it(tmp_path, key, layer):
     [message] = problems_with(tmp_path, {layer: f"LOG_LEVEL=info\n{key}=hunter2-value\n"})
     assert f"/infra/aws/{layer}: {key} (line 2): looks like a secret" in message, message

@@ -1,7 +1,8 @@
 """Worker environments: `.env.workers` (shared) < `.env.workers.<worker>` < values from the infrastructure.
 
-Values that are Secrets Manager or SSM Parameter Store ARNs become App Runner secrets; a plain value
-under a secret-looking key is refused. Keys the infrastructure sets may not be set by a file.
+Values that are Secrets Manager or SSM Parameter Store ARNs become App Runner secrets; a plain value that looks
+secret, by its key's name or by the value itself (workers_scan/secret_values.py), is refused. Keys the
+infrastructure sets may not be set by a file.
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ from pathlib import Path
 from .envfile import read_env_file
 from .errors import Problems
 from .injected import injected
+from .secret_values import SECRET_KEY_RE, advice, key_looks_secret, scan  # noqa: F401 (SECRET_KEY_RE: re-exported)
 from .settings import Settings
 
 SHARED_FILE = ".env.workers"
 # The files a worker's environment is layered from, lowest precedence first ({worker}: the worker's name).
 # Every rule below (reserved keys, secret references, plain secrets) applies to every layer alike.
 LAYERS = (SHARED_FILE, SHARED_FILE + ".{worker}")
-SECRET_KEY_RE = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL|ACCESS_?KEY|AUTH_KEY|DSN")
 # Secret names: what Secrets Manager allows, plus the "!" of the secrets AWS services manage (rds!cluster-...).
 SECRETS_MANAGER_ARN = re.compile(
     r"^(?P<base>arn:aws:secretsmanager:(?P<region>[a-z0-9-]+):\d{12}:secret:[A-Za-z0-9/_+=.@!-]+)"
@@ -122,11 +123,19 @@ def _read(path: Path, settings: Settings, reserved: set[str], problems: Problems
                 problems.add(path, where, f"refers to region {match.group('region')}; App Runner reads secrets "
                                           f"from its own region {settings.aws_region}")
                 continue
-        elif SECRET_KEY_RE.search(key.upper()) and key not in settings.secret_key_allowlist and value:
+        elif key_looks_secret(key) and key not in settings.secret_key_allowlist and value:
             problems.add(path, where, "looks like a secret but holds a plain value, which would be stored in the "
                                       "Terraform JSON and state: put it in Secrets Manager or SSM Parameter Store "
                                       "and write its ARN here instead (or list the key in SECRET_KEY_ALLOWLIST "
                                       "if it is not secret)")
             continue
         values[key] = value
+    plain = [(key, value) for key, value in values.items()
+             if not is_secret_reference(value) and key not in settings.secret_key_allowlist]
+    for finding in filter(None, scan(plain)):
+        problems.add(path, f"{finding.key} (line {entries[finding.key].line})",
+                     f"holds a secret in plain text ({finding.kind}: {finding.hint}), which would be stored in the "
+                     f"Terraform JSON and state: {advice(finding)} (or list the key in SECRET_KEY_ALLOWLIST if it "
+                     "is not secret)")
+        del values[finding.key]
     return values

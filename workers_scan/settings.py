@@ -221,7 +221,8 @@ KEYS: tuple[Key, ...] = (
     Key("REDIS_SNAPSHOT_RETENTION_DAYS", "redis_snapshot_retention_days", "", _int_between(0, 35),
         "Daily snapshot retention; default 7 for prod, 1 otherwise."),
     Key("SECRET_KEY_ALLOWLIST", "secret_key_allowlist", "", _csv,
-        "Keys of .env.workers that look secret but hold plain values on purpose (comma-separated)."),
+        "Keys (of .env.workers or settings) whose names or values look secret but are not; each synth names them "
+        "(comma-separated)."),
     Key("SECRETS_KMS_KEY_ARNS", "secrets_kms_key_arns", "",
         _csv_matching(KMS_KEY_ARN_RE, "a KMS key ARN"),
         "Customer managed keys encrypting the secrets and parameters workers read (kms:Decrypt is granted)."),

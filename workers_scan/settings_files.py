@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from . import settings as schema
+from . import secret_values
 from .envfile import read_env_file
 from .errors import Problems, display_path
 from .setting_parsers import ENVIRONMENT_RE, RESERVED_ENVIRONMENTS, Invalid, _environments
@@ -165,12 +166,31 @@ def _read_layer(path: Path, problems: Problems) -> dict[str, tuple[str, str]] | 
     return {key: (entry.value, display_path(path)) for key, entry in entries.items() if key in KEYS_BY_NAME}
 
 
+def _check_secret_values(layers: dict[str, tuple[str, str]], allowed: tuple[str, ...], problems: Problems) -> set[str]:
+    """Settings reach the Terraform JSON too (REPOSITORY_URL, BUILD_COMMAND...): none may hold a secret's value.
+    Returns the keys that do."""
+    given = [(key, text) for key, (text, _) in sorted(layers.items()) if text and key not in allowed]
+    findings = list(filter(None, secret_values.scan(given)))
+    for finding in findings:
+        problems.add(layers[finding.key][1], finding.key,
+                     f"holds a secret in plain text ({finding.kind}: {finding.hint}), which would be written to the "
+                     "Terraform JSON and state: a setting cannot be a secret reference; remove the credential (a "
+                     "connection ARN gives App Runner and CodeBuild their access to GitHub), or list the key in "
+                     "SECRET_KEY_ALLOWLIST if it is not secret")
+    return {finding.key for finding in findings}
+
+
 def _resolve(layers: dict[str, tuple[str, str]], path: Path, is_example: bool,
              problems: Problems, parsed: dict[str, Any] | None = None) -> Settings | None:
     before = len(problems)
     origin = {key: where for key, (_, where) in layers.items()}
+    allowed = layers.get("SECRET_KEY_ALLOWLIST", ("", ""))[0].replace(" ", "").split(",")
+    # First: a value that is a secret is reported as one, and never parsed (a parser's message would quote it).
+    secret = _check_secret_values(layers, tuple(allowed), problems)
     values: dict[str, Any] = {}
     for key in KEYS:
+        if key.name in secret:
+            continue
         if parsed and key.name in parsed:
             values[key.field] = parsed[key.name]
             continue
