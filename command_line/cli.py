@@ -31,7 +31,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                                      "for a NestJS monorepo: synthesize Terraform JSON (default), list workers, draw "
                                      "the topology, check the machine.")
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--env-file", help="settings file (default: $INFRA_ENV_FILE, else ./.env, else the example)")
+    common.add_argument("--env-file", help="settings file (default: $INFRA_ENV_FILE, else .env or infra/aws/.env here "
+                        "or in a folder above, up to the repository's root)")
+    common.add_argument("--example", action="store_true", help="the embedded example (examples/monorepo); without "
+                        "settings it is used only in this app's own folder, outside CI")
     common.add_argument("--quiet", action="store_true", help="print errors only")
     commands = parser.add_subparsers(dest="command", metavar="command")
     synth = commands.add_parser("synth", parents=[common], help="write Terraform JSON (default)")
@@ -81,7 +84,7 @@ class Progress:
 
 
 def read_inputs(args: argparse.Namespace, notice) -> list:
-    source = locate_settings(args.env_file)
+    source = locate_settings(args.env_file, example=args.example)
     if source.is_example:
         for passed_over in source.skipped:
             notice(f"{display_path(passed_over)} sets neither {' nor '.join(CONNECTION_KEYS)}: taken for an "

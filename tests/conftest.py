@@ -47,6 +47,18 @@ def pytest_runtest_makereport(item, call):
                                              f"{time.monotonic() - step['started']:.0f} s before this report"))
 
 
+@pytest.fixture
+def newcomer(tmp_path, monkeypatch):
+    """A newcomer's first run: in this app's own folder, outside CI, with no settings file anywhere, where the
+    embedded example is used (anywhere else, or under CI=true, no settings is an error)."""
+    from workers_scan.settings import PROJECT_ROOT
+
+    for variable in ("CI", "INFRA_ENV_FILE"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setattr("workers_scan.settings.DEFAULT_SETTINGS", tmp_path / "absent.env")
+    monkeypatch.chdir(PROJECT_ROOT)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def terraform_plugin_cache(tmp_path_factory):
     """Every terraform init of the session shares one plugin cache (see tests/terraform.py)."""

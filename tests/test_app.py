@@ -16,9 +16,7 @@ GOLDENS = Path(__file__).parent / "golden"
 GOLDEN = GOLDENS / "acme-dev.stack.review.json"
 
 
-def test_synth_of_the_example_warns_and_prints_stacks_resources_and_workers(tmp_path, capsys, monkeypatch):
-    monkeypatch.delenv("INFRA_ENV_FILE", raising=False)
-    monkeypatch.setattr("workers_scan.settings.DEFAULT_SETTINGS", tmp_path / "absent.env")
+def test_synth_of_the_example_warns_and_prints_stacks_resources_and_workers(tmp_path, capsys, newcomer):
     out = tmp_path / "cdktf.out"
     assert main.main(["--out", str(out)]) == main.EXIT_OK
     captured = capsys.readouterr()

@@ -147,9 +147,7 @@ def test_diagram_without_data_stores_or_egress(tmp_path, capsys):
     assert "w_orders --> internet((Internet))" in printed
 
 
-def test_readme_embeds_the_example_diagram(capsys, tmp_path, monkeypatch):
-    monkeypatch.setattr("workers_scan.settings.DEFAULT_SETTINGS", tmp_path / "absent.env")
-    monkeypatch.delenv("INFRA_ENV_FILE", raising=False)
+def test_readme_embeds_the_example_diagram(capsys, tmp_path, newcomer):
     assert main.main(["diagram", "--output", str(tmp_path / "d.mmd")]) == 0
     diagram = capsys.readouterr().out.split("\n", 1)[1]  # without the %% stack comment
     assert f"```mermaid\n{diagram}```" in (ROOT / "README.md").read_text(), \
@@ -267,10 +265,7 @@ def test_quiet_hides_the_shell_notice(tmp_path, capsys, monkeypatch):
     assert capsys.readouterr().err == ""
 
 
-def test_doctor_warns_when_it_checks_the_embedded_example(tmp_path, capsys, monkeypatch):
-    monkeypatch.delenv("INFRA_ENV_FILE", raising=False)
-    monkeypatch.setattr("workers_scan.settings.DEFAULT_SETTINGS", tmp_path / "absent.env")
-    monkeypatch.chdir(tmp_path)
+def test_doctor_warns_when_it_checks_the_embedded_example(tmp_path, capsys, newcomer):
     main.main(["doctor"])
     out = capsys.readouterr().out
     assert "[warn] settings file" in out and "EMBEDDED EXAMPLE" in out and "--env-file" in out
@@ -373,10 +368,7 @@ def test_workers_says_why_each_other_entry_of_the_workers_folder_is_not_a_worker
     assert [s["entry"] for s in stack["skipped"]] == ["legacy.ts", "notes.md", "shared/", "worker.module.ts"]
 
 
-def test_the_readme_quick_start_shows_the_examples_workers_table(tmp_path, capsys, monkeypatch):
-    monkeypatch.delenv("INFRA_ENV_FILE", raising=False)
-    monkeypatch.setattr("workers_scan.settings.DEFAULT_SETTINGS", tmp_path / "absent.env")
-    monkeypatch.chdir(tmp_path)
+def test_the_readme_quick_start_shows_the_examples_workers_table(tmp_path, capsys, newcomer):
     assert main.main(["workers"]) == main.EXIT_OK
     table = capsys.readouterr().out.split("\n\n")[0].split("\n", 1)[1]   # without the "acme-dev (...)" line
     assert f"```\n{table}\n```" in (ROOT / "README.md").read_text(), "README quick start table is stale"
@@ -566,10 +558,8 @@ def test_output_lands_in_this_apps_folder_wherever_the_command_runs(tmp_path, mo
     assert main.parse_args(["synth"]).out == "cdktf.out"
 
 
-def test_under_the_cdktf_cli_notices_go_to_stdout_not_to_its_error_log(tmp_path, capsys, monkeypatch):
+def test_under_the_cdktf_cli_notices_go_to_stdout_not_to_its_error_log(tmp_path, capsys, monkeypatch, newcomer):
     """`cdktf synth` logs each line of the app's stderr as [ERROR]: a notice is no error."""
-    monkeypatch.delenv("INFRA_ENV_FILE", raising=False)
-    monkeypatch.setattr("workers_scan.settings.DEFAULT_SETTINGS", tmp_path / "absent.env")
     monkeypatch.setenv("SYNTH_HCL_OUTPUT", "false")  # set by the cdktf CLI for the app it runs
     assert main.main(["workers"]) == main.EXIT_OK
     captured = capsys.readouterr()

@@ -264,9 +264,11 @@ def test_the_settings_file_where_the_command_runs_is_found(tmp_path, where):
 
 
 def test_an_applications_env_file_where_the_command_runs_is_not_taken_for_settings(tmp_path):
+    (tmp_path / ".git").mkdir()
     (tmp_path / ".env").write_text("DATABASE_URL=postgres://localhost/app\n")
-    source = locate_settings(None, environ={}, default=tmp_path / "project" / ".env", cwd=tmp_path)
-    assert source.is_example
+    with pytest.raises(InputError) as refused:
+        locate_settings(None, environ={}, default=tmp_path / "project" / ".env", cwd=tmp_path)
+    assert f"{tmp_path / '.env'} (no connection key: not a settings file)" in str(refused.value)
 
 
 @pytest.mark.parametrize("typo", ["APP_RUNNER_CONECTION_ARN", "export CODECONNECTION_ARN"])
@@ -285,9 +287,11 @@ def test_an_applications_env_file_passed_over_is_named_when_the_example_is_used(
     import main
 
     (tmp_path / ".env").write_text("DATABASE_URL=postgres://localhost/app\nAWS_REGION=eu-west-1\n")
+    monkeypatch.setattr("workers_scan.settings.PROJECT_ROOT", tmp_path)   # in this app's folder, outside CI
     source = locate_settings(None, environ={}, default=tmp_path / "project" / ".env", cwd=tmp_path)
     assert source.is_example and source.skipped == (tmp_path / ".env",)
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CI", raising=False)
     monkeypatch.setattr("workers_scan.settings.DEFAULT_SETTINGS", tmp_path / "project" / ".env")
     assert main.main(["workers"]) == main.EXIT_OK
     err = capsys.readouterr().err
@@ -296,12 +300,35 @@ def test_an_applications_env_file_passed_over_is_named_when_the_example_is_used(
     assert err.index("taken for an application's") < err.index("EMBEDDED EXAMPLE")
 
 
-def test_without_any_settings_file_the_embedded_example_is_used(tmp_path):
-    source = locate_settings(None, environ={}, default=tmp_path / ".env", cwd=tmp_path)
+def test_without_any_settings_file_the_embedded_example_is_used_in_this_apps_folder_outside_ci(tmp_path,
+                                                                                             monkeypatch):
+    monkeypatch.setattr("workers_scan.settings.PROJECT_ROOT", tmp_path)
+    source = locate_settings(None, environ={}, default=tmp_path / ".env", cwd=tmp_path / "sub")
     assert source.is_example and source.path == EXAMPLE_SETTINGS
     settings = load_settings(source, environ={"AWS_REGION": "us-east-1"})  # the shell cannot break the example
     assert settings.is_example and settings.aws_region == "eu-west-1"
     assert settings.workers_path.is_dir()
+    with pytest.raises(InputError, match="CI=true: the embedded example is never used in CI"):
+        locate_settings(None, environ={"CI": "true"}, default=tmp_path / ".env", cwd=tmp_path)
+    assert locate_settings(None, environ={"CI": "true"}, default=tmp_path / ".env", example=True).is_example
+
+
+def test_a_ci_checkout_without_settings_fails_listing_every_place_looked_up_to_the_repository_root(tmp_path):
+    """A team's monorepo in CI: its .env is ignored by git, so absent; run from a subfolder (apps/api)."""
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "apps" / "api").mkdir(parents=True)
+    with pytest.raises(InputError) as refused:
+        locate_settings(None, environ={"CI": "true"}, default=tmp_path / "app" / ".env", cwd=repo / "apps" / "api")
+    message = str(refused.value)
+    looked = [repo / "apps" / "api" / ".env", repo / "apps" / "api" / "infra" / "aws" / ".env", repo / "apps" / ".env",
+              repo / "apps" / "infra" / "aws" / ".env", repo / ".env", repo / "infra" / "aws" / ".env"]
+    assert ", ".join(f"{p} (absent)" for p in looked) in message
+    assert str(tmp_path / ".env") not in message   # not above the repository's root
+    assert "--env-file" in message and "--example" in message
+    env = make_monorepo(repo)   # infra/aws/.env at the root: found from apps/api
+    assert locate_settings(None, environ={"CI": "true"}, default=tmp_path / "app" / ".env",
+                           cwd=repo / "apps" / "api") == SettingsSource(env, is_example=False)
 
 
 def test_every_key_is_documented_in_the_readme():
@@ -856,7 +883,8 @@ def test_a_settings_file_is_recognised_by_its_connection_key_on_any_line(tmp_pat
     found.write_text(f"# ours\nCOMPUTE=ecs\nexport CODECONNECTIONS_ARN={CODECONNECTIONS_ARN}\n")
     assert locate_settings(environ={}, default=tmp_path / "none", cwd=tmp_path).path == found.absolute()
     found.write_text("# an application's own .env\nDATABASE_URL=postgres://x\n")
-    assert locate_settings(environ={}, default=tmp_path / "none", cwd=tmp_path).is_example
+    with pytest.raises(InputError, match="infra/aws/.env \\(no connection key: not a settings file\\)"):
+        locate_settings(environ={}, default=tmp_path / "none", cwd=tmp_path)
 
 
 @pytest.mark.parametrize("compute,auto_deployments,wanted,built", [
@@ -957,8 +985,11 @@ def test_a_candidate_settings_file_that_cannot_be_checked_is_not_taken(tmp_path)
     too_long = tmp_path / ("x" * 300)   # checking a path with a name over 255 bytes raises OSError
     assert locate_settings(None, environ={}, default=default, cwd=too_long) == SettingsSource(default, is_example=False)
     # Nor named as passed over when the example is used: there is no file to name.
-    example = locate_settings(None, environ={}, default=tmp_path / "absent" / ".env", cwd=too_long)
-    assert example.is_example and example.skipped == ()
+    other = tmp_path / "other"
+    (other / ".git").mkdir(parents=True)
+    with pytest.raises(InputError) as refused:
+        locate_settings(None, environ={}, default=tmp_path / "absent" / ".env", cwd=other / ("x" * 300))
+    assert "not a settings file" not in str(refused.value)
 
 
 @pytest.mark.parametrize("settings, overlay, why", [

@@ -13,34 +13,75 @@ from typing import Any, Mapping
 from . import settings as schema
 from . import secret_values
 from .envfile import read_env_file
-from .errors import Problems, display_path
+from .errors import InputError, Problem, Problems, display_path
 from .setting_parsers import ENVIRONMENT_RE, RESERVED_ENVIRONMENTS, Invalid, _environments
 from .settings import EMPTY, FROM_ENVIRONMENT, KEYS, KEYS_BY_NAME, SETTINGS_FILE_VARIABLE, Settings, SettingsSource
 from .settings_checks import _apply_environment_defaults, _assign_api_gateway_account, _check_stacks_apart, _cross_checks
 
 
+def in_ci(environ: Mapping[str, str]) -> bool:
+    """A CI run (CI=true, as every CI service sets it): the embedded example is never a fallback there."""
+    return environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
 def locate_settings(env_file: str | os.PathLike | None = None, environ: Mapping[str, str] | None = None,
-                    default: Path | None = None, cwd: Path | None = None) -> SettingsSource:
-    """--env-file, else $INFRA_ENV_FILE, else a settings file where the command runs (`.env` or
-    `infra/aws/.env` holding APP_RUNNER_CONNECTION_ARN), else .env in the project root, else the embedded
-    example (flagged)."""
+                    default: Path | None = None, cwd: Path | None = None, example: bool = False) -> SettingsSource:
+    """--example, else --env-file, else $INFRA_ENV_FILE, else a settings file (`.env` or `infra/aws/.env` holding a
+    connection key) where the command runs or in a folder above it, up to the repository's root, else .env in this
+    project's root, else the embedded example, but only in this project's own folder and outside CI: anywhere else
+    (a team's CI checkout, where .env is usually ignored by git) an InputError lists every place looked."""
     environ = os.environ if environ is None else environ
     default = schema.DEFAULT_SETTINGS if default is None else default  # read now: tests patch it
+    if example:
+        return SettingsSource(schema.EXAMPLE_SETTINGS, is_example=True)
     chosen = env_file or environ.get(SETTINGS_FILE_VARIABLE)
     if chosen:
         return SettingsSource(Path(chosen).absolute(), is_example=False)
-    here = Path.cwd() if cwd is None else cwd
-    skipped = []
-    for candidate in (here / ".env", here / "infra" / "aws" / ".env"):
-        if candidate.resolve() == default.resolve():
-            continue
-        if _is_settings_file(candidate):
-            return SettingsSource(candidate.absolute(), is_example=False)
-        if _exists(candidate):
-            skipped.append(candidate.absolute())
+    here = (Path.cwd() if cwd is None else cwd).absolute()
+    skipped, looked = [], []
+    for folder in _up_to_repository_root(here):
+        for candidate in (folder / ".env", folder / "infra" / "aws" / ".env"):
+            if candidate.resolve() == default.resolve():
+                continue
+            if _is_settings_file(candidate):
+                return SettingsSource(candidate.absolute(), is_example=False)
+            if _exists(candidate):
+                skipped.append(candidate.absolute())
+            looked.append(candidate)
     if default.exists():
         return SettingsSource(default.absolute(), is_example=False)
-    return SettingsSource(schema.EXAMPLE_SETTINGS, is_example=True, skipped=tuple(skipped))
+    if _within(here, schema.PROJECT_ROOT) and not in_ci(environ):
+        return SettingsSource(schema.EXAMPLE_SETTINGS, is_example=True, skipped=tuple(skipped))
+    def place(path: Path) -> str:
+        return f"{display_path(path)} ({'no connection key: not a settings file' if path in skipped else 'absent'})"
+
+    places = [place(p.absolute()) for p in looked] + [f"{display_path(default)} (absent)"]
+    why = "CI=true: the embedded example is never used in CI" if in_ci(environ) else \
+        f"the embedded example is used only in this app's folder, {schema.PROJECT_ROOT}"
+    raise InputError([Problem(display_path(here), "settings file", (
+        f"none found; looked at {', '.join(places)}. Give it with --env-file or ${SETTINGS_FILE_VARIABLE}; in CI, "
+        "commit it (.env is usually ignored by git: name it e.g. infra/aws/platform.env and pass --env-file), or "
+        f"run with --example for the embedded example ({why})"))])
+
+
+def _up_to_repository_root(folder: Path) -> list[Path]:
+    """`folder` and each folder above it, up to the first that holds .git (the repository's root), or /."""
+    chain = [folder, *folder.parents]
+    for index, candidate in enumerate(chain):
+        try:
+            if (candidate / ".git").exists():
+                return chain[:index + 1]
+        except OSError:   # e.g. a name too long to check
+            continue
+    return chain
+
+
+def _within(folder: Path, root: Path) -> bool:
+    try:
+        folder.resolve().relative_to(root.resolve())
+        return True
+    except (ValueError, OSError):
+        return False
 
 
 # A .env of this tool sets the connection key one of the backends requires; an application's .env does not.
