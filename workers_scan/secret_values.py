@@ -66,31 +66,39 @@ def _printable_base64(text: str) -> bool:
 
 
 def scan(values: list[tuple[str, str]]) -> list[Finding | None]:
-    """For each (key, value), the first kind of secret its value holds, or None.
+    """For each (key, value), the kind of secret its value holds (a named format before an entropy finding), or None.
 
-    One value per scan: in one file of many lines, detect-secrets drops a high-entropy finding when another line
-    holds another kind of secret (about a millisecond a value)."""
+    One file for all the values, each quoted on its own line: detect-secrets reads a file in views (its raw lines,
+    then parsed as a config file) and stops at the first view with a finding, so an unquoted high-entropy value,
+    which only the parsed view finds, would go unseen beside any other secret; quoted, the raw view finds it. It
+    reports each secret once per file: the values are scanned once each, and their findings given to every key."""
     from detect_secrets import SecretsCollection
     from detect_secrets.settings import default_settings
 
-    found: list[Finding | None] = []
     if not values:
-        return found
+        return []
+    unique = list(dict.fromkeys(value for _, value in values))
     handle, path = tempfile.mkstemp(suffix=".env", text=True)
-    os.close(handle)
     try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            for value in unique:
+                text = " ".join(value.splitlines())
+                quote = '"' if '"' not in text else "'"
+                out.write(f"VALUE={quote}{text}{quote}\n")
+        collection = SecretsCollection()
         with default_settings():
-            for key, value in values:
-                # Under a name of ours: the key's own name is checked apart (key_looks_secret).
-                with open(path, "w", encoding="utf-8") as out:
-                    out.write(f"VALUE={' '.join(value.splitlines())}\n")
-                collection = SecretsCollection()
-                collection.scan_file(path)
-                kinds = [secret for _, secret in collection if not _explained(key, secret)]
-                found.append(Finding(key, kinds[0].type, masked(value)) if kinds else None)
-        return found
+            collection.scan_file(path)
+        by_value: dict[str, list] = {}
+        for _, secret in collection:
+            by_value.setdefault(unique[secret.line_number - 1], []).append(secret)
     finally:
         os.unlink(path)
+    found: list[Finding | None] = []
+    for key, value in values:
+        kinds = [s for s in by_value.get(value, []) if not _explained(key, s)]
+        kinds.sort(key=lambda s: (s.type in (BASE64_ENTROPY, HEX_ENTROPY), s.type))
+        found.append(Finding(key, kinds[0].type, masked(value)) if kinds else None)
+    return found
 
 
 def _explained(key: str, secret) -> bool:
