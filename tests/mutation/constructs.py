@@ -28,7 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN_TEST = "tests/test_app.py::test_example_matches_the_reviewed_golden_json"
-PYTEST = ["-m", "not emulator", "-p", "no:cacheprovider", "--deselect", GOLDEN_TEST]
+PYTEST = ["-m", "not emulator and not e2e", "-p", "no:cacheprovider", "--deselect", GOLDEN_TEST]
 RUN_TIMEOUT = 1800
 
 
