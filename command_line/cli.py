@@ -8,10 +8,9 @@ import os
 import sys
 from pathlib import Path
 
-from workers_scan import InputError, locate_settings
+from workers_scan import CONNECTION_KEYS, InputError, load_all_settings, locate_settings
 from workers_scan.errors import Problems, display_path
-from workers_scan.settings import PROJECT_ROOT, load_all_settings
-from workers_scan.settings_files import CONNECTION_KEYS
+from workers_scan.settings import PROJECT_ROOT
 from workers_scan.workers import WORKERS_TOML, check_scaling_configuration_quota, scan_workers
 
 from .report import backend, mermaid, resources_table, routes_table, skipped, skipped_table, workers_json, workers_table

@@ -76,8 +76,7 @@ def platform_stacks(pytestconfig: pytest.Config) -> dict[str, SynthesizedStack]:
     from cdktf import Testing
 
     from constructs_lib.platform_stack import PlatformStack
-    from workers_scan import load_workers
-    from workers_scan.settings import SettingsSource, load_all_settings
+    from workers_scan import SettingsSource, load_all_settings, load_workers
 
     path = _settings_file(pytestconfig)
     if not path.is_file():

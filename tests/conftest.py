@@ -14,8 +14,8 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 import constructs_lib  # noqa: E402,F401 - first, so the jsii kernel starts with the Node loader (constructs_lib/aws.py)
 
-from workers_scan import load_workers  # noqa: E402
-from workers_scan.settings import EXAMPLE_ECS_SETTINGS, EXAMPLE_SETTINGS, SettingsSource, load_settings  # noqa: E402
+from workers_scan import SettingsSource, load_settings, load_workers  # noqa: E402
+from workers_scan.settings import EXAMPLE_ECS_SETTINGS, EXAMPLE_SETTINGS  # noqa: E402
 
 from . import terraform  # noqa: E402
 from .helpers import make_monorepo, settings_from  # noqa: E402

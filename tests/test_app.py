@@ -208,8 +208,8 @@ def test_output_does_not_depend_on_where_the_monorepo_lives(tmp_path):
     """Same inputs in two folders (two machines, two checkouts): byte-identical JSON."""
     import shutil
 
-    from workers_scan import load_workers
-    from workers_scan.settings import EXAMPLE_SETTINGS, SettingsSource, load_settings
+    from workers_scan import SettingsSource, load_settings, load_workers
+    from workers_scan.settings import EXAMPLE_SETTINGS
 
     outputs = []
     for place in ("first/checkout", "second/elsewhere/deeper"):

@@ -482,10 +482,10 @@ def test_the_ecs_example_runs_clean_on_the_example_monorepo_in_a_fresh_process()
 
 def test_the_ecs_example_differs_from_the_app_runner_one_only_in_the_backend(tmp_path):
     """Beside it, not a layer of it: each loads alone, with the same workers, and only the backend keys differ."""
-    from workers_scan import load_workers
+    from workers_scan import SettingsSource, load_all_settings, load_workers
     from workers_scan.envfile import read_env_file
     from workers_scan.errors import Problems
-    from workers_scan.settings import EXAMPLE_ECS_SETTINGS, EXAMPLE_SETTINGS, SettingsSource, load_all_settings
+    from workers_scan.settings import EXAMPLE_ECS_SETTINGS, EXAMPLE_SETTINGS
 
     problems = Problems()
     app_runner, ecs = (

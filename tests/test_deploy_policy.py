@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from workers_scan.settings import EXAMPLE_SETTINGS, SettingsSource, load_settings
+from workers_scan import SettingsSource, load_settings
+from workers_scan.settings import EXAMPLE_SETTINGS
 
 POLICY = Path(__file__).parent.parent / "examples" / "deploy-policy.json"
 # The IAM service prefix of each Terraform resource type family we synthesize.

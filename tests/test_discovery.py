@@ -11,7 +11,8 @@ from workers_scan import InputError, load_workers
 from workers_scan.discovery import (ALWAYS_EXCLUDED, MAX_WORKERS, discover_workers, kebab_case, service_name,
                                     short_hash, shorten)
 from workers_scan.errors import Problems, display_path
-from workers_scan.settings import EXAMPLE_SETTINGS, KEYS, SettingsSource, load_settings
+from workers_scan import SettingsSource, load_settings
+from workers_scan.settings import EXAMPLE_SETTINGS, KEYS
 
 from .helpers import WORKERS, make_monorepo, settings_from
 
@@ -448,12 +449,12 @@ def test_examples_at_the_root_and_a_settings_file_at_the_root_are_not_misplaced(
     ("APP_RUNNER_CONECTION_ARN=x\n", True),  # a misspelling: ours, so the typo is named
 ])
 def test_a_settings_file_where_the_command_runs_is_one_that_sets_the_connection(tmp_path, text, found):
-    from workers_scan.settings import _is_settings_file
+    from workers_scan.settings_files import is_settings_file
 
     (tmp_path / ".env").write_bytes(text.encode() + b"\xff")
-    assert _is_settings_file(tmp_path / ".env") is found
-    assert _is_settings_file(tmp_path / "absent.env") is False
-    assert _is_settings_file(tmp_path) is False   # a folder
+    assert is_settings_file(tmp_path / ".env") is found
+    assert is_settings_file(tmp_path / "absent.env") is False
+    assert is_settings_file(tmp_path) is False   # a folder
 
 
 def test_skipped_entries_say_why_each_entry_is_not_a_worker(tmp_path):

@@ -4,7 +4,8 @@ import pytest
 
 from workers_scan.fargate import (ROUTING_DOMAIN, alb_listener, fargate_memory_for, fargate_size_label, worker_host,
                                   workers_per_load_balancer_problem)
-from workers_scan.settings import CPU_MEMORY, size_problem
+from workers_scan.settings import CPU_MEMORY
+from workers_scan.settings_checks import size_problem
 
 
 @pytest.mark.parametrize("cpu, low, high, count", [

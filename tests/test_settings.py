@@ -2,10 +2,10 @@ from pathlib import Path
 
 import pytest
 
-from workers_scan import InputError
+from workers_scan import InputError, load_all_settings, load_settings, locate_settings
+from workers_scan.setting_parsers import parse_csv_matching, parse_int_between, parse_matching, parse_one_of
 from workers_scan.settings import (DEFAULT_BUILD_COMMAND, DEFAULT_START_COMMAND, EXAMPLE_SETTINGS, KEYS, KEYS_BY_NAME,
-                                   Invalid, SettingsSource, _csv_matching, _int_between, _matching, _one_of,
-                                   load_all_settings, load_settings, locate_settings)
+                                   Invalid, SettingsSource)
 
 from .helpers import CODECONNECTIONS_ARN, ECS_SETTINGS, VALID_ARN, make_monorepo, settings_from, write_settings
 
@@ -420,7 +420,7 @@ def test_every_settings_field_has_one_key_and_every_optional_key_a_typed_empty_v
 def test_an_optional_key_without_an_empty_value_is_refused_when_the_module_loads(monkeypatch):
     from workers_scan import settings as module
 
-    broken = module.Key("WORKER_TIMEOUT", "worker_timeout", "", module._int_between(1, 60), "A new optional key.")
+    broken = module.Key("WORKER_TIMEOUT", "worker_timeout", "", module.parse_int_between(1, 60), "A new optional key.")
     monkeypatch.setattr(module, "KEYS", module.KEYS + (broken,))
     with pytest.raises(TypeError, match="fields without a key \\[\\], keys without a field \\['worker_timeout'\\]"):
         module._empty_values()
@@ -491,19 +491,19 @@ def test_terraform_cloud_workspace_names_take_letters_digits_dash_underscore_and
 
 def test_value_parsers_return_the_parsed_value_or_say_what_they_accept():
     # The parser factories build KEYS when settings.py is imported: only a direct call tests their own code.
-    assert _matching(r"^a+$", "a run of a")("aa") == "aa"
-    assert _one_of(512, "x")("512") == 512 and _one_of(512, "x")("x") == "x"
-    assert [_int_between(2, 3000)(v) for v in ("2", "3000", "1_000", "1__000")] == [2, 3000, 1000, 1000]
-    assert _csv_matching(r"^[a-z]+$", "a word")(" b , a ,") == ("b", "a")
+    assert parse_matching(r"^a+$", "a run of a")("aa") == "aa"
+    assert parse_one_of(512, "x")("512") == 512 and parse_one_of(512, "x")("x") == "x"
+    assert [parse_int_between(2, 3000)(v) for v in ("2", "3000", "1_000", "1__000")] == [2, 3000, 1000, 1000]
+    assert parse_csv_matching(r"^[a-z]+$", "a word")(" b , a ,") == ("b", "a")
     for parse, value, message in (
-        (_matching(r"^a+$", "a run of a"), "ab", "'ab' is not a run of a"),
-        (_one_of(512, "x"), "5120", "'5120' is not one of 512, x"),
-        (_int_between(2, 3000), "1", "1 is out of range; use 2 to 3,000"),
-        (_int_between(2, 3000), "3001", "3,001 is out of range; use 2 to 3,000"),
-        (_int_between(2, 3000), "two", "'two' is not a whole number; use 2 to 3,000"),
-        (_csv_matching(r"^[a-z]+$", "a word"), "a,B", "'B' is not a word"),
-        (_csv_matching(r"^[a-z]+$", "a word"), "A,a,B", "'A', 'B' are not a word"),
-        (_csv_matching(r"^[a-z]+$", "a word"), "a,a", "lists a value twice"),
+        (parse_matching(r"^a+$", "a run of a"), "ab", "'ab' is not a run of a"),
+        (parse_one_of(512, "x"), "5120", "'5120' is not one of 512, x"),
+        (parse_int_between(2, 3000), "1", "1 is out of range; use 2 to 3,000"),
+        (parse_int_between(2, 3000), "3001", "3,001 is out of range; use 2 to 3,000"),
+        (parse_int_between(2, 3000), "two", "'two' is not a whole number; use 2 to 3,000"),
+        (parse_csv_matching(r"^[a-z]+$", "a word"), "a,B", "'B' is not a word"),
+        (parse_csv_matching(r"^[a-z]+$", "a word"), "A,a,B", "'A', 'B' are not a word"),
+        (parse_csv_matching(r"^[a-z]+$", "a word"), "a,a", "lists a value twice"),
     ):
         with pytest.raises(Invalid) as caught:
             parse(value)
@@ -867,9 +867,9 @@ def test_environments_is_parsed_once_for_all_of_them(tmp_path, monkeypatch):
         calls.append(value)
         return original(value)
 
-    original = files._environments
-    monkeypatch.setattr(files, "_environments", counted)
-    monkeypatch.setattr(schema, "_environments", counted)   # what the key's parser would call
+    original = files.parse_environments
+    monkeypatch.setattr(files, "parse_environments", counted)
+    monkeypatch.setattr(schema, "parse_environments", counted)   # what the key's parser would call
     env = make_monorepo(tmp_path, settings={"ENVIRONMENT": None, "ENVIRONMENTS": "dev,qa,prod"})
     assert [s.environment for s in load_all_settings(SettingsSource(env, is_example=False), environ={})] == [
         "dev", "qa", "prod"]

@@ -6,7 +6,7 @@ import pytest
 
 from constructs_lib.app import StackInput, synthesize
 from workers_scan import InputError, load_workers
-from workers_scan.settings import SettingsSource, load_all_settings
+from workers_scan import SettingsSource, load_all_settings
 
 from .helpers import make_monorepo, one, resources, settings_from
 

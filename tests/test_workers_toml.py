@@ -115,7 +115,8 @@ def test_invalid_toml_is_reported(tmp_path):
 
 
 def test_example_workers_toml_is_valid():
-    from workers_scan.settings import EXAMPLE_SETTINGS, SettingsSource, load_settings
+    from workers_scan import SettingsSource, load_settings
+    from workers_scan.settings import EXAMPLE_SETTINGS
     workers = load_workers(load_settings(SettingsSource(EXAMPLE_SETTINGS, is_example=True)))
     email = next(w for w in workers if w.name == "email-sender")
     assert (email.cpu, email.memory, email.health_check_path) == (512, 1024, "/health")

@@ -23,13 +23,13 @@ class Invalid(ValueError):
 
 # ---------------------------------------------------------------- value parsers
 
-def _text(value: str) -> str:
+def parse_text(value: str) -> str:
     if not value.strip():
         raise Invalid("is empty")
     return value.strip()
 
 
-def _matching(pattern: str, accepted: str) -> Callable[[str], str]:
+def parse_matching(pattern: str, accepted: str) -> Callable[[str], str]:
     regex = re.compile(pattern)
 
     def parse(value: str) -> str:
@@ -40,7 +40,7 @@ def _matching(pattern: str, accepted: str) -> Callable[[str], str]:
     return parse
 
 
-def _int_between(low: int, high: int) -> Callable[[str], int]:
+def parse_int_between(low: int, high: int) -> Callable[[str], int]:
     def parse(value: str) -> int:
         try:
             number = int(value.replace("_", ""))
@@ -53,7 +53,7 @@ def _int_between(low: int, high: int) -> Callable[[str], int]:
     return parse
 
 
-def _one_of(*choices: Any) -> Callable[[str], Any]:
+def parse_one_of(*choices: Any) -> Callable[[str], Any]:
     def parse(value: str) -> Any:
         for choice in choices:
             if value == str(choice):
@@ -63,8 +63,8 @@ def _one_of(*choices: Any) -> Callable[[str], Any]:
     return parse
 
 
-def _size(value: str) -> int:
-    """CPU units or MB: which ones the backend runs is checked with COMPUTE (_cross_checks)."""
+def parse_size(value: str) -> int:
+    """CPU units or MB: which ones the backend runs is checked with COMPUTE (cross_checks)."""
     try:
         number = int(value.replace("_", ""))
     except ValueError:
@@ -74,8 +74,8 @@ def _size(value: str) -> int:
     return number
 
 
-def _waf_rules(value: str) -> tuple[str, ...]:
-    rules = _csv(value)
+def parse_waf_rules(value: str) -> tuple[str, ...]:
+    rules = parse_csv(value)
     known = [rule for group in MANAGED_RULES.values() for rule in group]
     unknown = [rule for rule in rules if group_of(rule) is None]
     if unknown:
@@ -86,7 +86,7 @@ def _waf_rules(value: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(rules))
 
 
-def _boolean(value: str) -> bool:
+def parse_boolean(value: str) -> bool:
     lowered = value.strip().lower()
     if lowered in ("true", "1", "yes", "on"):
         return True
@@ -95,15 +95,15 @@ def _boolean(value: str) -> bool:
     raise Invalid(f"{value!r} is not a boolean; use true or false")
 
 
-def _csv(value: str) -> tuple[str, ...]:
+def parse_csv(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
-def _csv_matching(pattern: str, accepted: str) -> Callable[[str], tuple[str, ...]]:
+def parse_csv_matching(pattern: str, accepted: str) -> Callable[[str], tuple[str, ...]]:
     regex = re.compile(pattern)
 
     def parse(value: str) -> tuple[str, ...]:
-        items = _csv(value)
+        items = parse_csv(value)
         bad = [item for item in items if not regex.match(item)]
         if bad:
             raise Invalid(f"{', '.join(repr(b) for b in bad)} {'is' if len(bad) == 1 else 'are'} not {accepted}")
@@ -114,7 +114,7 @@ def _csv_matching(pattern: str, accepted: str) -> Callable[[str], tuple[str, ...
     return parse
 
 
-def _cidr(value: str) -> ipaddress.IPv4Network:
+def parse_cidr(value: str) -> ipaddress.IPv4Network:
     try:
         network = ipaddress.IPv4Network(value, strict=True)
     except ValueError as exc:
@@ -126,9 +126,9 @@ def _cidr(value: str) -> ipaddress.IPv4Network:
     return network
 
 
-def _ports(value: str) -> tuple[int, ...]:
-    parse = _int_between(1, 65535)
-    ports = tuple(sorted({parse(part) for part in _csv(value)}))
+def parse_ports(value: str) -> tuple[int, ...]:
+    parse = parse_int_between(1, 65535)
+    ports = tuple(sorted({parse(part) for part in parse_csv(value)}))
     if not ports:
         raise Invalid("lists no port; give at least 443")
     return ports
@@ -145,13 +145,13 @@ def _acu(value: str, low: float) -> float:
     return number
 
 
-def _acu_from(low: float) -> Callable[[str], float]:
+def parse_acu_from(low: float) -> Callable[[str], float]:
     # A module-level parser with `low` bound (not a closure), so mutation testing reaches its body.
     return functools.partial(_acu, low=low)
 
 
-def _state_key(value: str) -> str:
-    value = _text(value)
+def parse_state_key(value: str) -> str:
+    value = parse_text(value)
     try:
         value.format(project="p", environment="e")
     except (KeyError, IndexError, ValueError):
@@ -161,15 +161,15 @@ def _state_key(value: str) -> str:
     return value
 
 
-def _workspace(value: str) -> str:
-    value = _state_key(value)
+def parse_workspace(value: str) -> str:
+    value = parse_state_key(value)
     if not re.match(r"^[A-Za-z0-9_{}-]+$", value):
         raise Invalid(f"{value!r}: workspace names hold letters, digits, - and _ (plus {{project}}/{{environment}})")
     return value
 
 
-def _start_command(value: str) -> str:
-    value = _text(value)
+def parse_start_command(value: str) -> str:
+    value = parse_text(value)
     if "{worker_file}" not in value:
         raise Invalid("must contain the placeholder {worker_file}, e.g. 'bash apps/api/scripts/start-worker.sh {worker_file}'")
     try:
@@ -179,26 +179,26 @@ def _start_command(value: str) -> str:
     return value
 
 
-def _relative_dir(value: str) -> str:
-    value = _text(value).strip("/")
+def parse_relative_dir(value: str) -> str:
+    value = parse_text(value).strip("/")
     if not value or ".." in Path(value).parts or Path(value).is_absolute():
         raise Invalid(f"{value!r} must be a relative folder inside the monorepo, e.g. apps/api/src/workers")
     return value
 
 
-def _source_directory(value: str) -> str:
-    value = _text(value)
+def parse_source_directory(value: str) -> str:
+    value = parse_text(value)
     if not value.startswith("/") or ".." in value.split("/"):
         raise Invalid(f"{value!r} must be an absolute path inside the repository, e.g. / or /backend")
     return value
 
 
 KMS_KEY_ARN_RE = r"^arn:aws:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}$"
-_kms_key_arn = _matching(KMS_KEY_ARN_RE, "a KMS key ARN")
+parse_kms_key_arn = parse_matching(KMS_KEY_ARN_RE, "a KMS key ARN")
 
 
-def _environments(value: str) -> tuple[str, ...]:
-    names = _csv_matching(ENVIRONMENT_RE.pattern, "an environment name (2-10 lowercase letters/digits)")(value)
+def parse_environments(value: str) -> tuple[str, ...]:
+    names = parse_csv_matching(ENVIRONMENT_RE.pattern, "an environment name (2-10 lowercase letters/digits)")(value)
     reserved = [n for n in names if n in RESERVED_ENVIRONMENTS]
     if reserved:
         raise Invalid(f"{', '.join(reserved)} cannot be an environment name (file names .env.<environment> "

@@ -13,7 +13,7 @@ from .settings import (ARN_RE, BACKEND_ONLY_KEYS, CERTIFICATE_ARN_RE, CODECONNEC
                        PRODUCTION_DEFAULTS, PRODUCTION_ENVIRONMENTS, SIZE_TABLES, Settings)
 
 
-def _assign_api_gateway_account(results: list[Settings], problems: Problems) -> list[Settings]:
+def assign_api_gateway_account(results: list[Settings], problems: Problems) -> list[Settings]:
     """API Gateway has one CloudWatch role setting per account and region: exactly one stack per account and
     region of this synth manages it (an explicit true, else the production environment, else the first one)."""
     chosen: dict[str, Settings] = {}
@@ -32,7 +32,7 @@ def _assign_api_gateway_account(results: list[Settings], problems: Problems) -> 
     return [replace(s, manage_api_gateway_account=s.stack_name in chosen) for s in results]
 
 
-def _check_stacks_apart(results: list[Settings], problems: Problems) -> None:
+def check_stacks_apart(results: list[Settings], problems: Problems) -> None:
     """Two environments of one synth must not share a state."""
     seen: dict[tuple, str] = {}
     for settings in results:
@@ -50,7 +50,7 @@ def _check_stacks_apart(results: list[Settings], problems: Problems) -> None:
         seen.setdefault(key, settings.environment)
 
 
-def _apply_environment_defaults(values: dict[str, Any]) -> None:
+def apply_environment_defaults(values: dict[str, Any]) -> None:
     production = values["environment"] in PRODUCTION_ENVIRONMENTS
     for name, (prod_value, other_value) in PRODUCTION_DEFAULTS.items():
         if values[name] is None:
@@ -59,7 +59,7 @@ def _apply_environment_defaults(values: dict[str, Any]) -> None:
         values["redis_engine_version"] = ENGINE_DEFAULT_VERSIONS[values["redis_engine"]]
 
 
-def _cross_checks(values: dict[str, Any], origin: dict[str, str], path: Path, problems: Problems) -> None:
+def cross_checks(values: dict[str, Any], origin: dict[str, str], path: Path, problems: Problems) -> None:
     def where(key: str) -> str:
         return origin.get(key, display_path(path))
 

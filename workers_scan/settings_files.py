@@ -14,9 +14,9 @@ from . import settings as schema
 from . import secret_values
 from .envfile import read_env_file
 from .errors import InputError, Problem, Problems, display_path
-from .setting_parsers import ENVIRONMENT_RE, RESERVED_ENVIRONMENTS, Invalid, _environments
+from .setting_parsers import ENVIRONMENT_RE, RESERVED_ENVIRONMENTS, Invalid, parse_environments
 from .settings import EMPTY, FROM_ENVIRONMENT, KEYS, KEYS_BY_NAME, SETTINGS_FILE_VARIABLE, Settings, SettingsSource
-from .settings_checks import _apply_environment_defaults, _assign_api_gateway_account, _check_stacks_apart, _cross_checks
+from .settings_checks import apply_environment_defaults, assign_api_gateway_account, check_stacks_apart, cross_checks
 
 
 def in_ci(environ: Mapping[str, str]) -> bool:
@@ -43,7 +43,7 @@ def locate_settings(env_file: str | os.PathLike | None = None, environ: Mapping[
         for candidate in (folder / ".env", folder / "infra" / "aws" / ".env"):
             if candidate.resolve() == default.resolve():
                 continue
-            if _is_settings_file(candidate):
+            if is_settings_file(candidate):
                 return SettingsSource(candidate.absolute(), is_example=False)
             if _exists(candidate):
                 skipped.append(candidate.absolute())
@@ -89,7 +89,7 @@ CONNECTION_KEYS = ("APP_RUNNER_CONNECTION_ARN", "CODECONNECTIONS_ARN")
 ASSIGNED_KEY = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=", re.MULTILINE)
 
 
-def _is_settings_file(path: Path) -> bool:
+def is_settings_file(path: Path) -> bool:
     """A .env of this tool (not an application's): it sets a connection key, or a misspelling of one (so that the
     typo gets the unknown-key error, "did you mean", instead of the file being passed over for the example); not
     another variable that contains one (MY_APP_RUNNER_CONNECTION_ARN)."""
@@ -139,7 +139,7 @@ def load_all_settings(source: SettingsSource, environ: Mapping[str, str] | None 
     parsed: dict[str, Any] = {}   # keys parsed before the layers are resolved: not parsed again
     if listed is not None and listed[0].strip():
         try:
-            parsed["ENVIRONMENTS"] = _environments(listed[0])
+            parsed["ENVIRONMENTS"] = parse_environments(listed[0])
         except Invalid as exc:
             problems.add(listed[1], "ENVIRONMENTS", str(exc))
             problems.raise_if_any()
@@ -159,8 +159,8 @@ def load_all_settings(source: SettingsSource, environ: Mapping[str, str] | None 
         settings = _resolve(layers, path, source.is_example, problems, parsed)
         if settings:
             results.append(settings)
-    _check_stacks_apart(results, problems)
-    results = _assign_api_gateway_account(results, problems)
+    check_stacks_apart(results, problems)
+    results = assign_api_gateway_account(results, problems)
     problems.raise_if_any()
     return results
 
@@ -250,9 +250,9 @@ def _resolve(layers: dict[str, tuple[str, str]], path: Path, is_example: bool,
         except Invalid as exc:
             problems.add(where, key.name, str(exc))
 
-    _cross_checks(values, origin, path, problems)
+    cross_checks(values, origin, path, problems)
     if len(problems) > before:
         return None
     values["monorepo_root"] = (path.parent / values["monorepo_root"]).resolve()
-    _apply_environment_defaults(values)
+    apply_environment_defaults(values)
     return Settings(settings_file=path, is_example=is_example, sources=origin, **values)

@@ -13,7 +13,8 @@ from .discovery import ROUTE_RE, discover_workers, service_name
 from .environment import SHARED_FILE, WorkerEnvironment, load_environments
 from .errors import Problems, display_path
 from .fargate import workers_per_load_balancer_problem
-from .settings import SIZE_TABLES, Settings, size_problem
+from .settings import SIZE_TABLES, Settings
+from .settings_checks import size_problem
 
 WORKERS_TOML = "workers.toml"
 HEALTH_PATH_RE = re.compile(r"^/[A-Za-z0-9._~/-]{0,50}$")
