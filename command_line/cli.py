@@ -91,7 +91,12 @@ def read_inputs(args: argparse.Namespace, notice) -> list:
         notice(f"No settings file (.env): using the EMBEDDED EXAMPLE {display_path(source.path)}; "
                "do not deploy it, see README 'Use it on your monorepo'.")
     problems = Problems()
-    inputs = [(settings, scan_workers(settings, problems)) for settings in load_all_settings(source)]
+    try:
+        inputs = [(settings, scan_workers(settings, problems))
+                  for settings in load_all_settings(source, problems=problems)]
+    finally:   # notes stop nothing: said whether or not problems follow
+        for note in problems.notes:
+            notice(str(note))
     for key, value in (inputs[0][0].from_environment() if inputs else {}).items():
         shown = ",".join(map(str, value)) if isinstance(value, tuple) else value
         notice(f"{key}={shown} comes from the shell environment, which overrides {display_path(source.path)} "

@@ -193,6 +193,7 @@ def test_doctor_lists_input_problems_and_exits_2(tmp_path, capsys):
 
 def test_unexpected_failure_exits_1_with_one_clear_line(tmp_path, capsys, monkeypatch):
     env = make_monorepo(tmp_path, ["orders.ts"])
+    (env.parent / ".env.workers").write_text("LOG_LEVEL=info\n")   # no note about its absence before the line
 
     def explode(*_args, **_kwargs):
         raise OSError("disk on fire")
@@ -273,6 +274,7 @@ def test_doctor_warns_when_it_checks_the_embedded_example(tmp_path, capsys, newc
 
 def test_a_missing_dependency_gets_the_install_command_not_report_this(tmp_path, capsys, monkeypatch):
     env = make_monorepo(tmp_path, ["orders.ts"])
+    (env.parent / ".env.workers").write_text("LOG_LEVEL=info\n")   # no note about its absence before the line
 
     def not_installed(*_args, **_kwargs):
         raise ModuleNotFoundError("No module named 'cdktf'", name="cdktf")

@@ -241,3 +241,92 @@ def test_unreadable_shared_file_is_reported(tmp_path):
     messages = problems_with(tmp_path, {})
     assert messages == [f"{display_path(tmp_path / 'infra' / 'aws' / '.env.workers')}: cannot be read "
                         "(Is a directory)"]
+
+
+def notes_with(tmp_path, monkeypatch, files: dict[str, str], gitignore: str | None = None, **settings) -> list[str]:
+    import subprocess
+
+    from workers_scan.errors import Problems
+    from workers_scan.workers import scan_workers
+
+    monkeypatch.chdir(tmp_path)
+    env = make_monorepo(tmp_path, settings=settings)
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    if gitignore is not None:
+        subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+        (tmp_path / ".gitignore").write_text(gitignore)
+    problems = Problems()
+    scan_workers(settings_from(env), problems)
+    assert not problems, [str(p) for p in problems]
+    return [str(n) for n in problems.notes]
+
+
+def test_a_missing_env_workers_is_noted_with_where_it_was_looked_for(tmp_path, monkeypatch):
+    assert notes_with(tmp_path, monkeypatch, {}) == [
+        "infra/aws/.env.workers: not found: the workers get only the variables the infrastructure sets; .env.workers "
+        "(every worker) and .env.workers.<worker> are read beside the settings file, in infra/aws"]
+    assert notes_with(tmp_path, monkeypatch, {"infra/aws/.env.workers.orders": "LOG_LEVEL=info\n"}) == []
+
+
+@pytest.mark.parametrize("place", ["apps/api", "apps/api/src", "apps/api/src/workers"])
+def test_an_env_workers_beside_the_code_is_noted_as_not_read(tmp_path, monkeypatch, place):
+    notes = notes_with(tmp_path, monkeypatch, {"infra/aws/.env.workers": "LOG_LEVEL=info\n",
+                                               f"{place}/.env.workers": "LOG_LEVEL=debug\n"})
+    assert notes == [f"{place}/.env.workers: is not read: worker variables are read from .env.workers files beside "
+                     "the settings file, in infra/aws; move it there"]
+
+
+def test_an_env_workers_git_ignores_is_noted(tmp_path, monkeypatch):
+    notes = notes_with(tmp_path, monkeypatch, {"infra/aws/.env.workers": "LOG_LEVEL=info\n"}, gitignore=".env*\n")
+    assert notes == ["infra/aws/.env.workers: is ignored by git (.gitignore:1:.env*): a synth in a CI checkout would "
+                     "deploy the workers without these variables; commit it (its secrets are ARNs, never values)"]
+
+
+@pytest.mark.parametrize("value, ports", [
+    ("https://api.stripe.com/v1", [443]),
+    ("mongodb+srv://cluster0.example.mongodb.net/app", [27017]),
+    ("mongodb://a.example.com:27017,b.example.com:27018/app?replicaSet=rs0", [27017, 27018]),
+    ("smtps://smtp.example.com", [465]),
+    ("mysql://app@db.example.com:3306/shop", [3306]),
+    ("smtp.example.com:587", [587]),
+    ("kafka1.example.com:9092,kafka2.example.com:9093", [9092, 9093]),
+    ("info", []), ("a sentence: with a colon", []), ("12:30", []),
+])
+def test_the_ports_a_value_reaches_are_read_from_urls_and_host_port_pairs(value, ports):
+    from workers_scan.environment import reached_ports
+
+    assert reached_ports(value) == ports
+
+
+def test_a_variable_on_a_port_the_egress_rules_block_is_noted_with_the_key_port_and_setting(tmp_path, monkeypatch):
+    files = {"infra/aws/.env.workers": "API_URL=https://api.example.com\nMONGO_URL=mongodb+srv://db.example.com/app\n"
+                                       "SMTP_HOST=smtp.example.com:465\n"}
+    assert notes_with(tmp_path, monkeypatch, files) == [
+        f"infra/aws/.env.workers: {key} (line {line}): reaches port {port}, which the workers' egress rules do not "
+        f"open (WORKER_EGRESS_PORTS=443): the connection would time out in AWS; add {port} to WORKER_EGRESS_PORTS in "
+        "infra/aws/.env if the service is outside the VPC" for key, line, port in (("MONGO_URL", 2, 27017),
+                                                                                  ("SMTP_HOST", 3, 465))]
+    assert notes_with(tmp_path, monkeypatch, files, WORKER_EGRESS_PORTS="443,465,27017") == []
+    assert notes_with(tmp_path, monkeypatch, files, WORKER_VPC_EGRESS="false", AURORA_ENABLED="false",
+                      REDIS_ENABLED="false") == []   # App Runner's own egress opens every port
+
+
+def test_on_ecs_the_committed_env_files_the_image_leaves_out_are_noted(tmp_path, monkeypatch):
+    import subprocess
+
+    from .helpers import ECS_SETTINGS
+
+    files = {"infra/aws/.env.workers": "LOG_LEVEL=info\n", "apps/api/.env": "PORT=3000\n",
+             "apps/api/.env.production": "LOG_LEVEL=warn\n", "apps/api/.env.example": "PORT=\n",
+             "apps/api/config/.env.test": "X=1\n", "apps/api/.env.local": "X=2\n"}
+
+    # Nothing committed yet: nothing noted. Then everything but what .gitignore names is committed.
+    assert notes_with(tmp_path, monkeypatch, files, gitignore=".env.local\n", **ECS_SETTINGS) == []
+    subprocess.run(["git", "-C", str(tmp_path), "add", "-A"], check=True)
+    assert notes_with(tmp_path, monkeypatch, files, **ECS_SETTINGS) == ["apps/api: COMPUTE=ecs: the image leaves out the committed apps/api/.env, "
+                     "apps/api/.env.production, apps/api/config/.env.test, which App Runner's build from the "
+                     "repository would keep; give their values as worker variables (.env.workers beside the settings "
+                     "file) or as secrets"]
+    assert notes_with(tmp_path, monkeypatch, files) == []   # App Runner builds from the repository: it has them

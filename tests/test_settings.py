@@ -1,3 +1,4 @@
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -7,7 +8,10 @@ from workers_scan.setting_parsers import parse_csv_matching, parse_int_between, 
 from workers_scan.settings import (DEFAULT_BUILD_COMMAND, DEFAULT_START_COMMAND, EXAMPLE_SETTINGS, KEYS, KEYS_BY_NAME,
                                    Invalid, SettingsSource)
 
-from .helpers import CODECONNECTIONS_ARN, ECS_SETTINGS, VALID_ARN, make_monorepo, settings_from, write_settings
+from workers_scan.errors import Problems, display_path
+
+from .helpers import (BASE_SETTINGS, CODECONNECTIONS_ARN, ECS_SETTINGS, VALID_ARN, make_monorepo, settings_from,
+                      write_settings)
 
 
 def problems_of(path: Path, environ=None) -> list[str]:
@@ -321,8 +325,9 @@ def test_a_ci_checkout_without_settings_fails_listing_every_place_looked_up_to_t
     with pytest.raises(InputError) as refused:
         locate_settings(None, environ={"CI": "true"}, default=tmp_path / "app" / ".env", cwd=repo / "apps" / "api")
     message = str(refused.value)
-    looked = [repo / "apps" / "api" / ".env", repo / "apps" / "api" / "infra" / "aws" / ".env", repo / "apps" / ".env",
-              repo / "apps" / "infra" / "aws" / ".env", repo / ".env", repo / "infra" / "aws" / ".env"]
+    looked = [folder / name for folder in (repo / "apps" / "api", repo / "apps" / "api" / "infra" / "aws", repo / "apps",
+                                           repo / "apps" / "infra" / "aws", repo, repo / "infra" / "aws")
+              for name in ("platform.env", ".env")]
     assert ", ".join(f"{p} (absent)" for p in looked) in message
     assert str(tmp_path / ".env") not in message   # not above the repository's root
     assert "--env-file" in message and "--example" in message
@@ -1024,3 +1029,94 @@ def test_where_the_command_runs_in_the_project_root_its_infra_settings_come_befo
     (tmp_path / "root" / "infra" / "aws" / ".env").write_text(infra_env.read_text())
     source = locate_settings(None, environ={}, default=tmp_path / "root" / ".env", cwd=tmp_path / "root")
     assert source == SettingsSource(tmp_path / "root" / "infra" / "aws" / ".env", is_example=False)
+
+
+def git_repository(root: Path, gitignore: str = "") -> None:
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    if gitignore:
+        (root / ".gitignore").write_text(gitignore)
+
+
+def test_a_committed_platform_env_is_found_from_a_subfolder_in_ci_and_a_local_env_beside_it_overrides(tmp_path):
+    repo = tmp_path / "repo"
+    git_repository(repo)
+    committed = make_monorepo(repo).rename(repo / "infra" / "aws" / "platform.env")
+    source = locate_settings(None, environ={"CI": "true"}, default=tmp_path / "app" / ".env",
+                             cwd=repo / "apps" / "api")
+    assert source.path == committed and not source.is_example
+    assert load_settings(source, environ={}).worker_cpu == 1024
+    # infra/aws/.env: this machine's overrides, no connection key needed; found beside platform.env, never alone
+    (committed.parent / ".env").write_text("WORKER_CPU=2048\nWORKER_MEMORY=4096\n")
+    assert locate_settings(None, environ={}, default=tmp_path / "app" / ".env", cwd=repo).path == committed
+    settings = load_settings(source, environ={})
+    assert (settings.worker_cpu, settings.worker_memory) == (2048, 4096)
+    assert settings.source_of("WORKER_CPU") == display_path(committed.parent / ".env")
+    # the shell still overrides both
+    assert load_settings(source, environ={"WORKER_CPU": "512", "WORKER_MEMORY": "1024"}).worker_cpu == 512
+
+
+def test_local_overrides_are_checked_like_the_settings_file(tmp_path):
+    committed = make_monorepo(tmp_path).rename(tmp_path / "infra" / "aws" / "platform.env")
+    (committed.parent / ".env").write_text("WORKER_CPUS=2048\n")
+    with pytest.raises(InputError) as refused:
+        load_settings(SettingsSource(committed, is_example=False), environ={})
+    assert "infra/aws/.env: WORKER_CPUS: unknown key; did you mean WORKER_CPU?" in str(refused.value)
+
+
+def test_an_environment_layer_named_after_env_beside_platform_env_is_an_error(tmp_path):
+    committed = make_monorepo(tmp_path, settings={"ENVIRONMENT": None, "ENVIRONMENTS": "dev,prod"}).rename(
+        tmp_path / "infra" / "aws" / "platform.env")
+    (committed.parent / ".env.prod").write_text("WORKER_CPU=2048\nWORKER_MEMORY=4096\n")
+    with pytest.raises(InputError) as refused:
+        load_all_settings(SettingsSource(committed, is_example=False), environ={})
+    assert ("infra/aws/.env.prod: is not read: beside platform.env, the layer of environment prod is "
+            "platform.env.prod; rename it") in str(refused.value)
+    (committed.parent / ".env.prod").rename(committed.parent / "platform.env.prod")
+    dev, prod = load_all_settings(SettingsSource(committed, is_example=False), environ={})
+    assert (dev.worker_cpu, prod.worker_cpu) == (1024, 2048)
+
+
+def test_a_settings_file_copied_beside_another_as_the_example_pair_is_noted_not_refused(tmp_path, monkeypatch):
+    """The example ships .env.example and .env.ecs.example; copied as .env and .env.ecs, the second is a settings
+    file of its own (it sets CODECONNECTIONS_ARN), not a layer of an environment named ecs."""
+    monkeypatch.chdir(tmp_path)
+    env = make_monorepo(tmp_path)
+    write_settings(env.with_name(".env.ecs"), {**BASE_SETTINGS, **ECS_SETTINGS})
+    problems = Problems()
+    [settings] = load_all_settings(SettingsSource(env, is_example=False), environ={}, problems=problems)
+    assert not problems and settings.compute == "apprunner"
+    assert [str(n) for n in problems.notes] == [
+        "infra/aws/.env.ecs: is a settings file of its own, not read with infra/aws/.env: give it with --env-file "
+        "infra/aws/.env.ecs to synthesize it"]
+    env.with_name(".env.ecs").write_text("WORKER_CPU=2048\n")   # a layer without ENVIRONMENTS: still an error
+    with pytest.raises(InputError, match=r"\.env\.ecs: is not read: layers \.env\.<environment> are read"):
+        load_all_settings(SettingsSource(env, is_example=False), environ={})
+
+
+@pytest.mark.parametrize("name, fix", [
+    (".env", "commit the settings as platform.env beside it (.env can stay, ignored, for this machine's overrides)"),
+    ("platform.env", "add !platform.env after that rule (a .gitignore line) and commit it"),
+])
+def test_a_settings_file_git_ignores_is_noted_with_the_rule_and_the_fix(tmp_path, monkeypatch, name, fix):
+    monkeypatch.chdir(tmp_path)
+    git_repository(tmp_path, gitignore="node_modules\n*.env\n.env\n")
+    env = make_monorepo(tmp_path).rename(tmp_path / "infra" / "aws" / name)
+    problems = Problems()
+    load_all_settings(SettingsSource(env, is_example=False), environ={}, problems=problems)
+    rule = ".gitignore:3:.env" if name == ".env" else ".gitignore:2:*.env"
+    assert [str(n) for n in problems.notes] == [
+        f"infra/aws/{name}: is ignored by git ({rule}): a CI checkout will not have it; {fix}"]
+    (tmp_path / ".gitignore").write_text(f"*.env\n!infra/aws/{name}\n")
+    problems = Problems()
+    load_all_settings(SettingsSource(env, is_example=False), environ={}, problems=problems)
+    assert problems.notes == []
+
+
+def test_synth_prints_the_notes_of_the_settings(tmp_path, capsys, monkeypatch):
+    git_repository(tmp_path, gitignore=".env\n")
+    env = make_monorepo(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    import main
+    assert main.main(["workers", "--env-file", str(env)]) == 0
+    assert "infra/aws/.env: is ignored by git (.gitignore:1:.env): a CI checkout will not have it" in \
+        capsys.readouterr().err

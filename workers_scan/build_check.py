@@ -320,6 +320,17 @@ def start_script(command: str) -> str | None:
 
 def workers_package(settings: Settings) -> str | None:
     """The name of the package the workers belong to: the nearest package.json above the workers folder."""
+    found = _workers_package(settings)
+    return found[1] if found else None
+
+
+def workers_package_dir(settings: Settings) -> Path | None:
+    """The folder of the package the workers belong to (apps/api)."""
+    found = _workers_package(settings)
+    return found[0] if found else None
+
+
+def _workers_package(settings: Settings) -> tuple[Path, str] | None:
     root = settings.monorepo_root.resolve()
     folder = settings.workers_path.resolve()
     while folder != root and root in folder.parents:
@@ -329,7 +340,7 @@ def workers_package(settings: Settings) -> str | None:
         except (OSError, ValueError, AttributeError):
             continue
         if isinstance(name, str):
-            return name
+            return folder, name
     return None
 
 

@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .envfile import read_env_file
-from .errors import Problems
+from .errors import Problems, display_path
+from .build_check import workers_package_dir
+from .git_files import ignore_rule, tracked_files
 from .injected import injected
 from .secret_values import SECRET_KEY_RE, advice, key_looks_secret, scan  # noqa: F401 (SECRET_KEY_RE: re-exported)
 from .settings import Settings
@@ -72,13 +74,15 @@ def load_environments(settings: Settings, worker_names: list[str], problems: Pro
     folder = settings.settings_dir
     reserved = set(infrastructure_keys(settings))
     names = set(worker_names)
-    for path in sorted(folder.glob(f"{SHARED_FILE}.*")):
+    for path in _environment_files(folder):
         suffix = path.name[len(SHARED_FILE) + 1:]
-        if suffix in ("example", "sample", "template"):
-            continue
         if suffix not in names:
             problems.add(path, "", f"names no discovered worker {suffix!r}; per-worker files are "
                                    f"{SHARED_FILE}.<worker> with a worker of: {', '.join(sorted(names))}")
+
+    _note_unread_places(settings, problems)
+    if settings.uses_ecs:
+        _note_left_out_of_the_image(settings, problems)
 
     read: dict[Path, dict[str, str]] = {}   # each file read (and its problems reported) once
     environments: dict[str, WorkerEnvironment] = {}
@@ -130,6 +134,7 @@ def _read(path: Path, settings: Settings, reserved: set[str], problems: Problems
                                       "if it is not secret)")
             continue
         values[key] = value
+    _note_blocked_ports(path, entries, values, settings, problems)
     plain = [(key, value) for key, value in values.items()
              if not is_secret_reference(value) and key not in settings.secret_key_allowlist]
     for finding in filter(None, scan(plain)):
@@ -139,3 +144,96 @@ def _read(path: Path, settings: Settings, reserved: set[str], problems: Problems
                      "is not secret)")
         del values[finding.key]
     return values
+
+
+def _note_unread_places(settings: Settings, problems: Problems) -> None:
+    """Without a word, a missing .env.workers, one git ignores (CI would deploy without its variables) or one put
+    beside the code would each leave the workers without variables someone meant them to have."""
+    folder = settings.settings_dir
+    shared = folder / SHARED_FILE
+    if not shared.is_file() and not _environment_files(folder):
+        problems.note(shared, "", f"not found: the workers get only the variables the infrastructure sets; "
+                                  f"{SHARED_FILE} (every worker) and {SHARED_FILE}.<worker> are read beside the "
+                                  f"settings file, in {display_path(folder)}")
+    for path in ([shared] if shared.is_file() else []) + _environment_files(folder):
+        if rule := ignore_rule(path):
+            problems.note(path, "", f"is ignored by git ({rule}): a synth in a CI checkout would deploy the "
+                                    "workers without these variables; commit it (its secrets are ARNs, never values)")
+    root, here = settings.monorepo_root.resolve(), settings.workers_path.resolve()
+    # The monorepo's root is refused in workers.py; between it and the workers folder, files are only noted.
+    places = [here, *[p for p in here.parents if root in p.parents]] if root in here.parents else []
+    for place in places:
+        for path in [place / SHARED_FILE, *_environment_files(place)]:
+            if path.is_file() and place != folder.resolve():
+                problems.note(path, "", f"is not read: worker variables are read from {SHARED_FILE} files beside "
+                                        f"the settings file, in {display_path(folder)}; move it there")
+
+
+def _environment_files(folder: Path) -> list[Path]:
+    """The per-worker files .env.workers.<worker> in `folder`, examples left out."""
+    return [path for path in sorted(folder.glob(f"{SHARED_FILE}.*"))
+            if path.name[len(SHARED_FILE) + 1:] not in ("example", "sample", "template")]
+
+
+# The port a URL reaches when it names none: the schemes' registered defaults (IANA), for the services workers
+# most often call outside the VPC.
+DEFAULT_PORTS = {
+    "http": 80, "https": 443, "ws": 80, "wss": 443, "ftp": 21, "sftp": 22, "ssh": 22,
+    "postgres": 5432, "postgresql": 5432, "mysql": 3306, "mariadb": 3306, "sqlserver": 1433, "mssql": 1433,
+    "mongodb": 27017, "mongodb+srv": 27017, "redis": 6379, "rediss": 6379, "amqp": 5672, "amqps": 5671,
+    "smtp": 25, "smtps": 465, "nats": 4222, "kafka": 9092, "ldap": 389, "ldaps": 636,
+}
+HOST_PORT = re.compile(r"^(?=[^:]*[A-Za-z.])[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?:(?P<port>\d{1,5})$")  # not 12:30
+
+
+def reached_ports(value: str) -> list[int]:
+    """The TCP ports a value names: each URL's (its own, else its scheme's default) or host:port's, of a
+    comma-separated list too (mongodb://a:27017,b:27017 and kafka brokers)."""
+    ports = []
+    for part in value.split(","):
+        part = part.strip()
+        scheme, _, rest = part.partition("://")
+        if rest:
+            authority = rest.split("/", 1)[0].rsplit("@", 1)[-1]
+            port = authority.rsplit(":", 1)[1] if ":" in authority.lstrip("[").split("]")[-1] else ""
+            if port.isdigit():
+                ports.append(int(port))
+            elif scheme.lower() in DEFAULT_PORTS:
+                ports.append(DEFAULT_PORTS[scheme.lower()])
+        elif match := HOST_PORT.match(part):
+            ports.append(int(match.group("port")))
+        elif ports and (host := part.split("/", 1)[0]).rsplit(":", 1)[-1].isdigit():   # a URL's further hosts
+            ports.append(int(host.rsplit(":", 1)[-1]))
+    return [port for port in dict.fromkeys(ports) if 0 < port < 65536]
+
+
+def _note_blocked_ports(path: Path, entries, values: dict[str, str], settings: Settings, problems: Problems) -> None:
+    """A worker reaches the internet only on WORKER_EGRESS_PORTS (and 443 on ECS): a URL on another port passes
+    synth and the plan, then times out in AWS."""
+    if not settings.uses_ecs and not settings.worker_vpc_egress:
+        return   # App Runner's own egress: every port is open
+    open_ports = set(settings.worker_egress_ports) | ({443} if settings.uses_ecs else set())
+    shown = ",".join(map(str, sorted(open_ports)))
+    for key, value in values.items():
+        for port in reached_ports(value):
+            if port not in open_ports:
+                problems.note(path, f"{key} (line {entries[key].line})",
+                              f"reaches port {port}, which the workers' egress rules do not open (WORKER_EGRESS_PORTS="
+                              f"{shown}): the connection would time out in AWS; add {port} to WORKER_EGRESS_PORTS in "
+                              f"{settings.source_of('WORKER_EGRESS_PORTS')} if the service is outside the VPC")
+
+
+def _note_left_out_of_the_image(settings: Settings, problems: Problems) -> None:
+    """App Runner builds from the repository, so it sees the .env files committed in the API package; the ECS image
+    leaves every .env and .env.* out (constructs_lib/image_pipeline.py DOCKERIGNORE). The same monorepo would then
+    run with two configurations: say which files ECS does not have."""
+    package = workers_package_dir(settings)
+    tracked = tracked_files(package) if package else None
+    left_out = [path for path in tracked or [] if (path.name == ".env" or path.name.startswith(".env."))
+                and not path.name.endswith((".example", ".sample", ".template"))]
+    if left_out:
+        names = ", ".join(display_path(path) for path in left_out)
+        problems.note(package, "", f"COMPUTE=ecs: the image leaves out the committed {names}, which App Runner's "
+                                   f"build from the repository would keep; give their values as worker variables "
+                                   f"({SHARED_FILE} beside the settings file) or as secrets")
+

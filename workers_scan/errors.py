@@ -48,10 +48,17 @@ class InputError(Exception):
 
 
 class Problems:
-    """Collects problems so a user can fix all of them in one pass."""
+    """Collects problems so a user can fix all of them in one pass, and notes: what the inputs do that a user may
+    not expect but that stops nothing (a file git ignores, a file not found where it was looked for)."""
 
     def __init__(self) -> None:
         self._items: list[Problem] = []
+        self.notes: list[Problem] = []
+
+    def note(self, where: Path | str, key: str, message: str) -> None:
+        note = Problem(display_path(where) if isinstance(where, Path) else where, key, message)
+        if note not in self.notes:   # the same file read for several environments is said once
+            self.notes.append(note)
 
     def add(self, where: Path | str, key: str, message: str) -> None:
         where_text = display_path(where) if isinstance(where, Path) else where

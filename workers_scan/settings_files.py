@@ -14,6 +14,7 @@ from . import settings as schema
 from . import secret_values
 from .envfile import read_env_file
 from .errors import InputError, Problem, Problems, display_path
+from .git_files import ignore_rule
 from .setting_parsers import ENVIRONMENT_RE, RESERVED_ENVIRONMENTS, Invalid, parse_environments
 from .settings import EMPTY, FROM_ENVIRONMENT, KEYS, KEYS_BY_NAME, SETTINGS_FILE_VARIABLE, Settings, SettingsSource
 from .settings_checks import apply_environment_defaults, assign_api_gateway_account, check_stacks_apart, cross_checks
@@ -26,8 +27,9 @@ def in_ci(environ: Mapping[str, str]) -> bool:
 
 def locate_settings(env_file: str | os.PathLike | None = None, environ: Mapping[str, str] | None = None,
                     default: Path | None = None, cwd: Path | None = None, example: bool = False) -> SettingsSource:
-    """--example, else --env-file, else $INFRA_ENV_FILE, else a settings file (`.env` or `infra/aws/.env` holding a
-    connection key) where the command runs or in a folder above it, up to the repository's root, else .env in this
+    """--example, else --env-file, else $INFRA_ENV_FILE, else a settings file where the command runs or in a folder
+    above it, up to the repository's root (in each, `platform.env`, then a `.env` holding a connection key, then the
+    same two in `infra/aws/`), else .env in this
     project's root, else the embedded example, but only in this project's own folder and outside CI: anywhere else
     (a team's CI checkout, where .env is usually ignored by git) an InputError lists every place looked."""
     environ = os.environ if environ is None else environ
@@ -40,7 +42,11 @@ def locate_settings(env_file: str | os.PathLike | None = None, environ: Mapping[
     here = (Path.cwd() if cwd is None else cwd).absolute()
     skipped, looked = [], []
     for folder in _up_to_repository_root(here):
-        for candidate in (folder / ".env", folder / "infra" / "aws" / ".env"):
+        for place in (folder, folder / "infra" / "aws"):
+            committed, candidate = place / COMMITTED_NAME, place / LOCAL_NAME
+            if _exists(committed):   # the name is this tool's: no connection key needed to recognise it
+                return SettingsSource(committed.absolute(), is_example=False)
+            looked.append(committed)
             if candidate.resolve() == default.resolve():
                 continue
             if is_settings_file(candidate):
@@ -59,9 +65,9 @@ def locate_settings(env_file: str | os.PathLike | None = None, environ: Mapping[
     why = "CI=true: the embedded example is never used in CI" if in_ci(environ) else \
         f"the embedded example is used only in this app's folder, {schema.PROJECT_ROOT}"
     raise InputError([Problem(display_path(here), "settings file", (
-        f"none found; looked at {', '.join(places)}. Give it with --env-file or ${SETTINGS_FILE_VARIABLE}; in CI, "
-        "commit it (.env is usually ignored by git: name it e.g. infra/aws/platform.env and pass --env-file), or "
-        f"run with --example for the embedded example ({why})"))])
+        f"none found; looked at {', '.join(places)}. Create it with `python main.py init` (it writes "
+        f"infra/aws/{COMMITTED_NAME}, which is committed and found from anywhere in the repository), or give one with "
+        f"--env-file or ${SETTINGS_FILE_VARIABLE}, or run with --example for the embedded example ({why})"))])
 
 
 def _up_to_repository_root(folder: Path) -> list[Path]:
@@ -84,6 +90,11 @@ def _within(folder: Path, root: Path) -> bool:
         return False
 
 
+# The settings file a team commits (CI has it), and the file beside it read over it for this machine only (local
+# overrides; .env is ignored by git in most Node repositories). A .env alone, holding a connection key, is the
+# settings file, as in the first versions.
+COMMITTED_NAME = "platform.env"
+LOCAL_NAME = ".env"
 # A .env of this tool sets the connection key one of the backends requires; an application's .env does not.
 CONNECTION_KEYS = ("APP_RUNNER_CONNECTION_ARN", "CODECONNECTIONS_ARN")
 ASSIGNED_KEY = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=", re.MULTILINE)
@@ -113,28 +124,37 @@ def load_settings(source: SettingsSource, environ: Mapping[str, str] | None = No
     return load_all_settings(source, environ)[0]
 
 
-def load_all_settings(source: SettingsSource, environ: Mapping[str, str] | None = None) -> list[Settings]:
-    """Read and validate every environment's settings; raise one InputError listing every problem.
+def load_all_settings(source: SettingsSource, environ: Mapping[str, str] | None = None,
+                      problems: Problems | None = None) -> list[Settings]:
+    """Read and validate every environment's settings; raise one InputError listing every problem, or, given
+    `problems`, add them there (and the notes) and return the environments that resolved.
 
     Layers, lowest to highest: the settings file, `<settings file>.<environment>` when ENVIRONMENTS lists
-    several environments, then known keys of the process environment (not for the embedded example,
-    which is synthesized from its own file only so a developer's shell cannot break it).
+    several environments, the local overrides (`.env` beside a `platform.env`), then known keys of the process
+    environment (not for the embedded example, which is synthesized from its own file only so a developer's shell
+    cannot break it).
     """
     environ = {} if source.is_example else (os.environ if environ is None else environ)
-    problems = Problems()
+    collect = problems is not None
+    problems = Problems() if problems is None else problems
     path = source.path
     if not path.is_file():
         problems.add(path, "", f"settings file not found (given by --env-file or ${SETTINGS_FILE_VARIABLE}); "
                                "copy examples/monorepo/infra/aws/.env.example and edit it")
         problems.raise_if_any()
+    before = len(problems)
     base = _read_layer(path, problems)
     if base is None:  # unreadable: reporting every required key as missing too would only be noise
-        problems.raise_if_any()
+        return _finish([], problems, collect)
+    local_path = path.with_name(LOCAL_NAME) if path.name == COMMITTED_NAME else None
+    local = (_read_layer(local_path, problems) or {}) if local_path and local_path.is_file() else {}
+    if not source.is_example:
+        _note_ignored(path, problems)
     env_layer = {k: (v, FROM_ENVIRONMENT) for k, v in environ.items() if k in KEYS_BY_NAME}
     for key in sorted(RETIRED_KEYS.keys() & environ.keys()):
         problems.add(FROM_ENVIRONMENT, key, f"is no longer read: {RETIRED_KEYS[key]}; unset it")
 
-    listed = {**base, **env_layer}.get("ENVIRONMENTS")
+    listed = {**base, **local, **env_layer}.get("ENVIRONMENTS")
     environments: list[str | None] = [None]
     parsed: dict[str, Any] = {}   # keys parsed before the layers are resolved: not parsed again
     if listed is not None and listed[0].strip():
@@ -142,7 +162,7 @@ def load_all_settings(source: SettingsSource, environ: Mapping[str, str] | None 
             parsed["ENVIRONMENTS"] = parse_environments(listed[0])
         except Invalid as exc:
             problems.add(listed[1], "ENVIRONMENTS", str(exc))
-            problems.raise_if_any()
+            return _finish([], problems, collect)
         environments = list(parsed["ENVIRONMENTS"])
     _check_overlays(path, [e for e in environments if e is not None], problems)
 
@@ -153,6 +173,7 @@ def load_all_settings(source: SettingsSource, environ: Mapping[str, str] | None 
             overlay_path = path.with_name(f"{path.name}.{environment}")
             if overlay_path.is_file():
                 layers.update(_read_layer(overlay_path, problems) or {})
+        layers.update(local)
         layers.update(env_layer)
         if environment is not None:
             layers["ENVIRONMENT"] = (environment, layers["ENVIRONMENTS"][1])
@@ -161,25 +182,55 @@ def load_all_settings(source: SettingsSource, environ: Mapping[str, str] | None 
             results.append(settings)
     check_stacks_apart(results, problems)
     results = assign_api_gateway_account(results, problems)
-    problems.raise_if_any()
+    return _finish(results if len(problems) == before else [], problems, collect)
+
+
+def _finish(results: list[Settings], problems: Problems, collect: bool) -> list[Settings]:
+    if not collect:
+        problems.raise_if_any()
     return results
+
+
+def _note_ignored(path: Path, problems: Problems) -> None:
+    """A settings file git ignores is not in a CI checkout: CI would stop there (it never falls back to the
+    example), so say it on the machine where it is still easy to fix."""
+    rule = ignore_rule(path)
+    if rule is None:
+        return
+    fix = (f"add !{path.name} after that rule (a .gitignore line) and commit it" if path.name == COMMITTED_NAME
+           else f"commit the settings as {path.with_name(COMMITTED_NAME).name} beside it ({LOCAL_NAME} can stay, "
+                "ignored, for this machine's overrides)")
+    problems.note(path, "", f"is ignored by git ({rule}): a CI checkout will not have it; {fix}")
 
 
 def _check_overlays(path: Path, environments: list[str], problems: Problems) -> None:
     """A `<settings file>.<environment>` beside the file for no environment ENVIRONMENTS lists would never be read:
-    an error, like a key no setting has (most often a renamed or removed environment)."""
+    an error, like a key no setting has (most often a renamed or removed environment). So is a `.env.<environment>`
+    beside a platform.env, whose layers are platform.env.<environment>. A sibling that is a settings file of its
+    own (it sets a connection key: the example's .env.ecs.example copied as .env.ecs) is a note: it is meant to be
+    given with --env-file."""
     try:
         siblings = sorted(path.parent.iterdir())
     except OSError:
         return
+    prefixes = [path.name] + ([LOCAL_NAME] if path.name == COMMITTED_NAME else [])
     for sibling in siblings:
-        name = sibling.name.removeprefix(f"{path.name}.")
-        if (sibling.name != name and ENVIRONMENT_RE.match(name) and name not in RESERVED_ENVIRONMENTS
-                and name not in environments and sibling.is_file()):
-            why = (f"{name} is not in ENVIRONMENTS ({', '.join(environments)}); add it there" if environments else
-                   f"layers {path.name}.<environment> are read for the environments ENVIRONMENTS lists, and it is "
-                   "not set; set it")
-            problems.add(sibling, "", f"is not read: {why}, or rename or remove the file")
+        for prefix in prefixes:
+            name = sibling.name.removeprefix(f"{prefix}.")
+            if (sibling.name == name or not ENVIRONMENT_RE.match(name) or name in RESERVED_ENVIRONMENTS
+                    or prefix == path.name and name in environments or not sibling.is_file()):
+                continue
+            if is_settings_file(sibling):
+                problems.note(sibling, "", f"is a settings file of its own, not read with {display_path(path)}: "
+                                           f"give it with --env-file {display_path(sibling)} to synthesize it")
+            elif prefix != path.name:
+                problems.add(sibling, "", f"is not read: beside {COMMITTED_NAME}, the layer of environment {name} "
+                                          f"is {COMMITTED_NAME}.{name}; rename it")
+            else:
+                why = (f"{name} is not in ENVIRONMENTS ({', '.join(environments)}); add it there" if environments
+                       else f"layers {path.name}.<environment> are read for the environments ENVIRONMENTS lists, "
+                            "and it is not set; set it")
+                problems.add(sibling, "", f"is not read: {why}, or rename or remove the file")
 
 
 # Keys earlier versions read: setting one is an error, never silently ignored.
