@@ -11,7 +11,7 @@ from pathlib import Path
 from workers_scan import CONNECTION_KEYS, InputError, load_all_settings, locate_settings
 from workers_scan.errors import Problems, display_path
 from workers_scan.settings import PROJECT_ROOT
-from workers_scan.workers import WORKERS_TOML, check_scaling_configuration_quota, scan_workers
+from workers_scan.workers import WORKERS_TOML, check_scaling_configuration_quota, check_workers_toml, scan_workers
 
 from .report import backend, mermaid, resources_table, routes_table, skipped, skipped_table, workers_json, workers_table
 
@@ -92,8 +92,10 @@ def read_inputs(args: argparse.Namespace, notice) -> list:
                "do not deploy it, see README 'Use it on your monorepo'.")
     problems = Problems()
     try:
-        inputs = [(settings, scan_workers(settings, problems))
-                  for settings in load_all_settings(source, problems=problems)]
+        all_settings = load_all_settings(source, problems=problems)
+        if problems:   # the workers cannot be found without settings, but workers.toml can be checked: all at once
+            check_workers_toml(source.path.parent / WORKERS_TOML, problems)
+        inputs = [(settings, scan_workers(settings, problems)) for settings in all_settings]
     finally:   # notes stop nothing: said whether or not problems follow
         for note in problems.notes:
             notice(str(note))

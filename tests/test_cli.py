@@ -618,3 +618,23 @@ def test_synth_says_while_destroying_the_data_is_allowed(tmp_path, capsys):
     assert main.main(["--env-file", str(env), "--out", str(tmp_path / "out")]) == main.EXIT_OK
     assert ("acme-dev: ALLOW_DESTROY_DATA=true: terraform destroy deletes Aurora and Redis with no final snapshot, "
             "and the NLB (throwaway environments only)") in capsys.readouterr().err
+
+
+def test_settings_problems_and_workers_toml_problems_are_reported_in_one_run(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    env = make_monorepo(tmp_path, ["orders.ts"], settings={"WORKER_CPU": "3"},
+                        toml="[orders]\nmax_instances = 40\nhealth_check_path = 'health'\nport = 3000\n"
+                             "[billing]\nroute = 'proxy'\n")
+    assert main.main(["workers", "--env-file", str(env)]) == main.EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert "infra/aws/.env: WORKER_CPU: 3 is not a CPU size" in err
+    for expected in ("infra/aws/workers.toml: [orders].max_instances: 40 is not a whole number from 1 to 25",
+                     "infra/aws/workers.toml: [orders].health_check_path: 'health' is not an HTTP path like /health",
+                     "infra/aws/workers.toml: [orders].port: unknown key; use one of",
+                     "infra/aws/workers.toml: [billing].route: 'proxy' is reserved; choose another route"):
+        assert expected in err
+    # A workers.toml that is not TOML is said with the settings' problems too
+    (env.parent / "workers.toml").write_text("[orders\n")
+    assert main.main(["workers", "--env-file", str(env)]) == main.EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert "WORKER_CPU: 3 is not a CPU size" in err and "infra/aws/workers.toml: is not valid TOML" in err

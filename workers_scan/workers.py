@@ -21,6 +21,8 @@ HEALTH_PATH_RE = re.compile(r"^/[A-Za-z0-9._~/-]{0,50}$")
 # Routes that would shadow API Gateway's own paths or confuse operators.
 RESERVED_ROUTES = frozenset({"proxy"})
 TOML_KEYS = ("cpu", "memory", "min_instances", "max_instances", "max_concurrency", "health_check_path", "route")
+# Whole-number keys and their ranges: App Runner's and ECS's instance counts, App Runner's concurrency.
+INTEGER_KEYS = {"min_instances": (1, 25), "max_instances": (1, 25), "max_concurrency": (1, 200)}
 # Keys one backend reads. Set under the other they are kept (one workers.toml serves both backends, and a switch
 # between them), and synth says they are not read.
 BACKEND_ONLY_TOML_KEYS = {"apprunner": ("max_concurrency",)}
@@ -184,21 +186,43 @@ def _read_toml(path: Path, problems: Problems) -> dict[str, dict]:
     return tables
 
 
-def _configure(found, table: dict, settings: Settings, toml_path: Path, problems: Problems) -> Worker | None:
-    count_before = len(problems)
+def check_workers_toml(path: Path, problems: Problems) -> None:
+    """What workers.toml can be checked for without the settings (its syntax, keys and values), for a run whose
+    settings have problems: reported with them, not on the next run."""
+    for name, table in _read_toml(path, problems).items():
+        _check_table(name, table, path, problems)
 
-    def key(name: str) -> str:
-        return f"[{found.name}].{name}"
+
+def _check_table(name: str, table: dict, toml_path: Path, problems: Problems) -> None:
+    """The keys of one worker's table and the values that need no settings to be checked."""
+    def key(field_name: str) -> str:
+        return f"[{name}].{field_name}"
 
     for unknown in sorted(set(table) - set(TOML_KEYS)):
         problems.add(toml_path, key(unknown), f"unknown key; use one of {', '.join(TOML_KEYS)}")
-
-    def integer(name: str, default: int, low: int, high: int) -> int:
-        value = table.get(name, default)
+    for field_name, (low, high) in INTEGER_KEYS.items():
+        value = table.get(field_name, low)
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            problems.add(toml_path, key(name), f"{value!r} is not a whole number from {low} to {high}")
-            return default
-        return value
+            problems.add(toml_path, key(field_name), f"{value!r} is not a whole number from {low} to {high}")
+    health = table.get("health_check_path")
+    if health is not None and (not isinstance(health, str) or not HEALTH_PATH_RE.match(health)):
+        problems.add(toml_path, key("health_check_path"), f"{health!r} is not an HTTP path like /health")
+    route = table.get("route")
+    if route is not None and (not isinstance(route, str) or not ROUTE_RE.match(route)):
+        problems.add(toml_path, key("route"), f"{route!r} is not a valid route (1-64 of a-z, 0-9 and '-', "
+                                              "not starting or ending with '-')")
+    elif route in RESERVED_ROUTES:
+        problems.add(toml_path, key("route"), f"{route!r} is reserved; choose another route")
+
+
+def _configure(found, table: dict, settings: Settings, toml_path: Path, problems: Problems) -> Worker | None:
+    count_before = len(problems)
+    _check_table(found.name, table, toml_path, problems)
+
+    def integer(name: str, default: int) -> int:
+        value = table.get(name, default)
+        low, high = INTEGER_KEYS[name]
+        return value if not isinstance(value, bool) and isinstance(value, int) and low <= value <= high else default
 
     sizes = SIZE_TABLES[settings.compute]
     cpu = table.get("cpu", settings.worker_cpu)
@@ -206,23 +230,18 @@ def _configure(found, table: dict, settings: Settings, toml_path: Path, problems
     if memory is None and not isinstance(cpu, bool) and cpu in sizes:
         memory = sizes[cpu][0]
     if problem := size_problem(settings.compute, cpu, memory):
-        problems.add(toml_path, key(problem[0]), problem[1])
-    low = integer("min_instances", settings.worker_min_instances, 1, 25)
-    high = integer("max_instances", settings.worker_max_instances, 1, 25)
+        problems.add(toml_path, f"[{found.name}].{problem[0]}", problem[1])
+    low = integer("min_instances", settings.worker_min_instances)
+    high = integer("max_instances", settings.worker_max_instances)
     if low > high:
-        problems.add(toml_path, key("min_instances"), f"{low} is more than max_instances ({high})")
-    concurrency = integer("max_concurrency", settings.worker_max_concurrency, 1, 200)
-
+        problems.add(toml_path, f"[{found.name}].min_instances", f"{low} is more than max_instances ({high})")
+    concurrency = integer("max_concurrency", settings.worker_max_concurrency)
     health = table.get("health_check_path")
-    if health is not None and (not isinstance(health, str) or not HEALTH_PATH_RE.match(health)):
-        problems.add(toml_path, key("health_check_path"), f"{health!r} is not an HTTP path like /health")
     route = table.get("route", found.route)
     if not isinstance(route, str) or not ROUTE_RE.match(route):
-        problems.add(toml_path, key("route"), f"{route!r} is not a valid route (1-64 of a-z, 0-9 and '-', "
-                                              "not starting or ending with '-')")
         route = found.route
-    if route in RESERVED_ROUTES:
-        where, where_key = (toml_path, key("route")) if "route" in table else (found.source, "route")
+    if route in RESERVED_ROUTES and table.get("route") != route:   # the file's own name (a table's: said above)
+        where, where_key = (toml_path, f"[{found.name}].route") if "route" in table else (found.source, "route")
         problems.add(where, where_key, f"{route!r} is reserved; choose another route")
 
     name = service_name(settings.project_name, settings.environment, route)
