@@ -76,3 +76,40 @@ def test_fargates_table_holds_the_documented_edges():
         256: (512, 2048, 3), 512: (1024, 4096, 4), 1024: (2048, 8192, 7), 2048: (4096, 16384, 13),
         4096: (8192, 30720, 23), 8192: (16384, 61440, 12), 16384: (32768, 122880, 12)}
     assert table[512] == (1024, 2048, 3072, 4096) and table[8192][:2] == (16384, 20480)
+
+
+def test_a_64_character_route_is_refused_on_ecs_naming_the_worker_and_the_dns_label_limit(tmp_path):
+    from workers_scan import InputError, load_workers
+
+    from .helpers import ECS_SETTINGS, make_monorepo, settings_from
+
+    route = "r" * 64
+    env = make_monorepo(tmp_path, ["orders.ts", "billing.ts"], settings=ECS_SETTINGS,
+                        toml=f'[orders]\nroute = "{route}"\n[billing]\nroute = "{"b" * 63}"\n')
+    with pytest.raises(InputError) as refused:
+        load_workers(settings_from(env))
+    [problem] = refused.value.problems
+    assert problem.where.endswith("infra/aws/workers.toml") and problem.key == "[orders].route"
+    assert f"with COMPUTE=ecs it is the first label of the host {route}.workers.internal" in problem.message
+    assert "a DNS label holds at most 63" in problem.message
+    # App Runner has no such host: the same route is fine there
+    env = make_monorepo(tmp_path / "apprunner", ["orders.ts"], toml=f'[orders]\nroute = "{route}"\n')
+    assert [w.route for w in load_workers(settings_from(env))] == [route]
+
+
+def test_a_host_longer_than_an_alb_rule_matches_is_refused_with_the_domain_that_leaves_no_room(tmp_path):
+    from workers_scan import InputError, load_workers
+
+    from .helpers import ECS_SETTINGS, make_monorepo, settings_from
+
+    domain = ".".join(["d" * 60] * 2) + ".example.com"   # 133 characters
+    env = make_monorepo(tmp_path, settings={**ECS_SETTINGS, "ECS_ROUTING_DOMAIN": domain})
+    with pytest.raises(InputError, match=r"ECS_ROUTING_DOMAIN: has 133 characters, leaving no room for a route"):
+        settings_from(env)
+    domain = "d" * 60 + "." + "e" * 50 + ".example.com"   # 123 characters: the host of "orders" has 130
+    env = make_monorepo(tmp_path, settings={**ECS_SETTINGS, "ECS_ROUTING_DOMAIN": domain})
+    with pytest.raises(InputError) as refused:
+        load_workers(settings_from(env))
+    [problem] = refused.value.problems
+    assert problem.key == "route" and problem.where.endswith("orders.ts")
+    assert "has 130 characters, but the ALB rule that routes it (host header) matches at most 128" in problem.message

@@ -47,6 +47,33 @@ def worker_host(route: str, domain: str = ROUTING_DOMAIN) -> str:
     return f"{route}.{domain}"
 
 
+# DNS (RFC 1035, 2.3.4): a label holds at most 63 characters. Elastic Load Balancing ("Add a listener rule for your
+# Application Load Balancer", host header): a host-header condition's value holds at most 128 characters.
+DNS_LABEL_MAX = 63
+HOST_HEADER_MAX = 128
+
+
+def worker_host_problem(route: str, domain: str) -> str | None:
+    """Why `<route>.<domain>` cannot be a worker's host (a label or the whole name too long); None when it can."""
+    host = worker_host(route, domain)
+    if len(route) > DNS_LABEL_MAX:
+        return (f"{route!r} has {len(route)} characters, but with COMPUTE=ecs it is the first label of the host "
+                f"{host}, and a DNS label holds at most {DNS_LABEL_MAX}; set a shorter route in workers.toml")
+    if len(host) > HOST_HEADER_MAX:
+        return (f"the host {host} has {len(host)} characters, but the ALB rule that routes it (host header) "
+                f"matches at most {HOST_HEADER_MAX}; set a shorter route in workers.toml or ECS_ROUTING_DOMAIN")
+    return None
+
+
+def routing_domain_problem(domain: str) -> str | None:
+    """Why `domain` cannot end the workers' hosts; None when it can (one character of route and its dot left).
+    Its labels are checked by the setting's parser."""
+    if len(domain) + 2 > HOST_HEADER_MAX:
+        return (f"has {len(domain)} characters, leaving no room for a route in a worker's host: an ALB rule's host "
+                f"header holds at most {HOST_HEADER_MAX}")
+    return None
+
+
 def alb_listener(tls: bool) -> tuple[str, int]:
     """(protocol, port) of the workers' ALB listener, which the NLB passes TCP through to: HTTPS with a
     certificate (ECS_CERTIFICATE_ARN), else plain HTTP inside the VPC."""

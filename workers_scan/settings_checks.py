@@ -9,6 +9,7 @@ from typing import Any
 
 from .aws_names import bucket_name_problems, project_name_problems
 from .errors import Problems, display_path
+from .fargate import routing_domain_problem
 from .settings import (ARN_RE, BACKEND_ONLY_KEYS, CERTIFICATE_ARN_RE, CODECONNECTIONS_ARN_RE, ENGINE_DEFAULT_VERSIONS, KEYS_BY_NAME,
                        PRODUCTION_DEFAULTS, PRODUCTION_ENVIRONMENTS, SIZE_TABLES, Settings)
 
@@ -107,6 +108,8 @@ def cross_checks(values: dict[str, Any], origin: dict[str, str], path: Path, pro
             problems.add(where(key), key, f"is in region {pattern.match(value).group('region')} but AWS_REGION is "
                          f"{region} (from {where('AWS_REGION')}); {why}")
     domain = values.get("ecs_routing_domain")
+    if compute == "ecs" and domain and (problem := routing_domain_problem(domain)):
+        problems.add(where("ECS_ROUTING_DOMAIN"), "ECS_ROUTING_DOMAIN", problem)
     if values.get("ecs_certificate_arn") and domain and domain.endswith(".internal"):
         problems.add(where("ECS_ROUTING_DOMAIN"), "ECS_ROUTING_DOMAIN",
                      f"is {domain}, but ECS_CERTIFICATE_ARN is set: API Gateway trusts only certificates of public "

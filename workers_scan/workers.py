@@ -12,7 +12,7 @@ from .build_check import check_commands
 from .discovery import ROUTE_RE, discover_workers, service_name
 from .environment import SHARED_FILE, WorkerEnvironment, load_environments
 from .errors import Problems, display_path
-from .fargate import workers_per_load_balancer_problem
+from .fargate import worker_host_problem, workers_per_load_balancer_problem
 from .settings import SIZE_TABLES, Settings
 from .settings_checks import size_problem
 
@@ -158,6 +158,10 @@ def scan_workers(settings: Settings, problems: Problems) -> list[Worker]:
             problems.add(worker.source, "service name", f"{worker.service_name!r} is also the service name of "
                                                         f"{by_service[worker.service_name].source_display}")
         by_service.setdefault(worker.service_name, worker)
+        if settings.uses_ecs and (problem := worker_host_problem(worker.route, settings.ecs_routing_domain)):
+            where, key = (toml_path, f"[{worker.name}].route") if "route" in tables.get(worker.name, {}) else \
+                (worker.source, "route")
+            problems.add(where, key, problem)
     environments = load_environments(settings, [w.name for w in found], problems) if found else {}
     workers = [replace(w, environment=environments[w.name]) for w in workers]
     return sorted(workers, key=lambda w: w.name)
