@@ -1,4 +1,4 @@
-"""`python main.py [synth|workers|diagram|doctor|local]`: read the inputs, call the core or the app, print."""
+"""`python main.py [synth|workers|diagram|doctor|local|init]`: read the inputs, call the core or the app, print."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from pathlib import Path
 
 from workers_scan import CONNECTION_KEYS, InputError, load_all_settings, locate_settings
 from workers_scan.errors import Problems, display_path
-from workers_scan.settings import PROJECT_ROOT
+from workers_scan.settings import COMPUTE_BACKENDS, KEYS_BY_NAME, PROJECT_ROOT
 from workers_scan.workers import WORKERS_TOML, check_scaling_configuration_quota, check_workers_toml, scan_workers
 
+from . import init as scaffold
 from .report import backend, mermaid, resources_table, routes_table, skipped, skipped_table, workers_json, workers_table
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
@@ -59,6 +60,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     local.add_argument("--redis", metavar="HOST:PORT", help="use this Redis instead of a throwaway one")
     local.add_argument("--secrets", metavar="FILE", help="KEY=value of the workers' own secrets for local runs "
                        "(default: secrets.local.env beside the settings file; keep it out of git)")
+    init = commands.add_parser("init", help=f"write what your monorepo lacks: {scaffold.SETTINGS_FILE.as_posix()}, "
+                               "workers.toml, the start script, a first worker, .gitignore lines (keeps every file "
+                               "that exists)", description="Settings missing from the flags are asked for in a "
+                               "terminal; without one, init lists them and exits 2.")
+    init.add_argument("--monorepo", metavar="PATH", help="your monorepo (default: the repository's root, the first "
+                      "folder holding .git at or above this one)")
+    compute = KEYS_BY_NAME["COMPUTE"]
+    init.add_argument("--compute", choices=COMPUTE_BACKENDS, help=f"{compute.help} Default {compute.default}.")
+    for key in scaffold.flag_keys():
+        init.add_argument(scaffold.flag(key.name), dest=key.name, metavar=key.name, help=key.help)
+    init.set_defaults(quiet=False)
     # `python main.py` and `python main.py --env-file X` (what cdktf runs) mean `synth`.
     if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
         argv = ["synth", *argv]
@@ -194,7 +206,9 @@ def diagram(args, inputs, notice) -> int:
 def doctor(args) -> int:
     from .doctor import FAIL, check_inputs, environment_checks, render
 
-    environment, inputs = environment_checks(), check_inputs(lambda: read_inputs(args, lambda *_: None))
+    environment = environment_checks()
+    inputs = check_inputs(lambda: read_inputs(args, lambda *_: None),
+                          lambda: locate_settings(args.env_file, example=args.example))
     print(render(environment + inputs))
     if any(c.status == FAIL for c in inputs):
         return EXIT_BAD_INPUT
@@ -248,6 +262,8 @@ def main(argv: list[str] | None = None) -> int:
     say = (lambda *_: None) if args.quiet else print
     notice = (lambda *_: None) if args.quiet else (lambda text: print(text, file=notice_stream()))
     try:
+        if args.command == "init":
+            return EXIT_OK if scaffold.run(args) else EXIT_BAD_INPUT
         if args.command == "doctor":
             return doctor(args)
         inputs = read_inputs(args, notice)

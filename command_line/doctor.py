@@ -138,23 +138,52 @@ def check_provider() -> Check:
                  f"{PROVIDER_VERSION} not in a local mirror: `terraform init` downloads it from the registry")
 
 
-def check_inputs(load: Callable[[], list]) -> list[Check]:
-    """`load` returns the (settings, workers) of every stack or raises InputError."""
+def check_inputs(load: Callable[[], list], locate: Callable[[], object] | None = None) -> list[Check]:
+    """`load` returns the (settings, workers) of every stack or raises InputError; `locate` gives the settings
+    file's SettingsSource (or raises InputError), to tell which missing files `init` writes."""
     from workers_scan.errors import InputError, display_path
+
+    from .init import SETTINGS_FILE, init_command
 
     try:
         inputs = load()
     except InputError as error:
+        hints = init_hints(locate) if locate else []
         return [Check("settings and workers", FAIL, f"{len(error.problems)} problem(s)",
-                      "\n".join(f"    {p}" for p in error.problems))]
+                      "\n".join([*(f"    {p}" for p in error.problems), *(f"    -> {hint}" for hint in hints)]))]
     settings_file, count = display_path(inputs[0][0].settings_file), sum(len(w) for _, w in inputs)
     if inputs[0][0].is_example:
         checks = [Check("settings file", WARN, f"{settings_file} (the EMBEDDED EXAMPLE, not your monorepo)",
-                        "give --env-file <your monorepo>/infra/aws/.env, or run from the folder holding it"),
+                        f"`{init_command()}` writes {SETTINGS_FILE.as_posix()} in your monorepo, and what else it "
+                        "lacks; or give --env-file <your settings file>, or run from the folder holding it"),
                   Check("workers", WARN, f"{count} found in the example")]
     else:
         checks = [Check("settings file", OK, settings_file), Check("workers", OK, f"{count} found")]
     return checks + [check_compute(settings) for settings, _ in inputs]
+
+
+def init_hints(locate: Callable[[], object]) -> list[str]:
+    """The files `init` writes among those the inputs lack: the settings file, or the start script and a first
+    worker of settings that load."""
+    from workers_scan import load_all_settings
+    from workers_scan.errors import InputError, display_path
+
+    from .init import SETTINGS_FILE, init_command, missing_pieces
+
+    try:
+        source = locate()
+        found = source.path.is_file()
+    except InputError:
+        found = False
+    if not found:
+        return [f"no settings file: `{init_command()}` writes {SETTINGS_FILE.as_posix()} in your monorepo (its keys "
+                "from flags, or asked), with workers.toml, the start script and a first worker"]
+    try:
+        every = load_all_settings(source)
+    except InputError:   # settings to fix first: init keeps an existing settings file as it is
+        return []
+    pieces = dict.fromkeys((piece, settings.monorepo_root) for settings in every for piece in missing_pieces(settings))
+    return [f"{display_path(piece)} is missing: `{init_command(root)}` writes it" for piece, root in pieces]
 
 
 def check_compute(settings) -> Check:

@@ -2,8 +2,9 @@
 
 from .errors import InputError, Problem
 from .settings import Settings, SettingsSource
-from .settings_files import CONNECTION_KEYS, in_ci, load_all_settings, load_settings, locate_settings
+from .settings_files import (COMMITTED_NAME, CONNECTION_KEYS, LOCAL_NAME, in_ci, load_all_settings, load_settings,
+                             locate_settings, repository_root)
 from .workers import Worker, load_workers
 
-__all__ = ["CONNECTION_KEYS", "InputError", "Problem", "Settings", "SettingsSource", "Worker", "in_ci",
-           "load_all_settings", "load_settings", "load_workers", "locate_settings"]
+__all__ = ["COMMITTED_NAME", "CONNECTION_KEYS", "LOCAL_NAME", "InputError", "Problem", "Settings", "SettingsSource",
+           "Worker", "in_ci", "load_all_settings", "load_settings", "load_workers", "locate_settings", "repository_root"]

@@ -24,7 +24,8 @@ from .setting_parsers import (KMS_KEY_ARN_RE, parse_acu_from, parse_boolean, par
 from .setting_parsers import ENVIRONMENT_RE as ENVIRONMENT_RE, RESERVED_ENVIRONMENTS as RESERVED_ENVIRONMENTS
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE_SETTINGS = PROJECT_ROOT / "examples" / "monorepo" / "infra" / "aws" / ".env.example"
+EXAMPLE_MONOREPO = PROJECT_ROOT / "examples" / "monorepo"
+EXAMPLE_SETTINGS = EXAMPLE_MONOREPO / "infra" / "aws" / ".env.example"
 # The same example on COMPUTE=ecs. Not `.env.ecs`: that is the layer of an environment named ecs (ENVIRONMENTS).
 EXAMPLE_ECS_SETTINGS = EXAMPLE_SETTINGS.with_name(".env.ecs.example")
 DEFAULT_SETTINGS = PROJECT_ROOT / ".env"
@@ -68,6 +69,8 @@ CERTIFICATE_ARN_RE = re.compile(
     r"[0-9a-f]{4}-[0-9a-f]{12}$"
 )
 COMPUTE_BACKENDS = tuple(SIZE_TABLES)
+# The connection to GitHub each backend builds through: the key is required with that backend.
+CONNECTION_KEY = {"apprunner": "APP_RUNNER_CONNECTION_ARN", "ecs": "CODECONNECTIONS_ARN"}
 # Keys one backend reads and the other does not (a key of the other backend, set, is an error, never ignored).
 BACKEND_ONLY_KEYS: dict[str, tuple[str, ...]] = {
     "apprunner": ("APP_RUNNER_CONNECTION_ARN", "APPRUNNER_SCALING_CONFIGURATION_QUOTA", "WORKER_MAX_CONCURRENCY"),

@@ -11,7 +11,7 @@ from .aws_names import bucket_name_problems, project_name_problems
 from .errors import Problems, display_path
 from .fargate import routing_domain_problem
 from .settings import (ARN_RE, BACKEND_ONLY_KEYS, CERTIFICATE_ARN_RE, CODECONNECTIONS_ARN_RE, ENGINE_DEFAULT_VERSIONS, KEYS_BY_NAME,
-                       PRODUCTION_DEFAULTS, PRODUCTION_ENVIRONMENTS, SIZE_TABLES, Settings)
+                       CONNECTION_KEY, PRODUCTION_DEFAULTS, PRODUCTION_ENVIRONMENTS, SIZE_TABLES, Settings)
 
 
 def assign_api_gateway_account(results: list[Settings], problems: Problems) -> list[Settings]:
@@ -84,12 +84,12 @@ def cross_checks(values: dict[str, Any], origin: dict[str, str], path: Path, pro
         problems.add(where("STATE_BUCKET"), "STATE_BUCKET", f"{values['state_bucket']!r} {message}")
 
     compute = values.get("compute")
-    for key, field_name, backend in (("APP_RUNNER_CONNECTION_ARN", "connection_arn", "apprunner"),
-                                     ("CODECONNECTIONS_ARN", "codeconnections_arn", "ecs")):
-        if compute == backend and values.get(field_name) == "":  # absent when it did not parse: said already
-            other = "CODECONNECTIONS_ARN" if backend == "apprunner" else "APP_RUNNER_CONNECTION_ARN"
-            hint = (f"; {other} is set: is COMPUTE={'ecs' if backend == 'apprunner' else 'apprunner'} meant?"
-                    if values.get(KEYS_BY_NAME[other].field) else "")
+    for backend, key in CONNECTION_KEY.items():
+        # Absent (not "") when it did not parse: said already.
+        if compute == backend and values.get(KEYS_BY_NAME[key].field) == "":
+            hint = "".join(f"; {other} is set: is COMPUTE={other_backend} meant?"
+                           for other_backend, other in CONNECTION_KEY.items()
+                           if other != key and values.get(KEYS_BY_NAME[other].field))
             problems.add(where(key), key, f"is required with COMPUTE={backend} ({KEYS_BY_NAME[key].help}){hint}")
     # A key only the other backend reads, written down, would be ignored: say so instead.
     if compute in BACKEND_ONLY_KEYS:

@@ -73,13 +73,19 @@ def locate_settings(env_file: str | os.PathLike | None = None, environ: Mapping[
 def _up_to_repository_root(folder: Path) -> list[Path]:
     """`folder` and each folder above it, up to the first that holds .git (the repository's root), or /."""
     chain = [folder, *folder.parents]
-    for index, candidate in enumerate(chain):
+    root = repository_root(folder)
+    return chain[:chain.index(root) + 1] if root else chain
+
+
+def repository_root(folder: Path) -> Path | None:
+    """The first of `folder` and the folders above it that holds .git: the repository's root, where discovery stops."""
+    for candidate in [folder, *folder.parents]:
         try:
             if (candidate / ".git").exists():
-                return chain[:index + 1]
+                return candidate
         except OSError:   # e.g. a name too long to check
             continue
-    return chain
+    return None
 
 
 def _within(folder: Path, root: Path) -> bool:
@@ -96,7 +102,7 @@ def _within(folder: Path, root: Path) -> bool:
 COMMITTED_NAME = "platform.env"
 LOCAL_NAME = ".env"
 # A .env of this tool sets the connection key one of the backends requires; an application's .env does not.
-CONNECTION_KEYS = ("APP_RUNNER_CONNECTION_ARN", "CODECONNECTIONS_ARN")
+CONNECTION_KEYS = tuple(schema.CONNECTION_KEY.values())
 ASSIGNED_KEY = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=", re.MULTILINE)
 
 

@@ -20,7 +20,18 @@ WORKERS_TOML = "workers.toml"
 HEALTH_PATH_RE = re.compile(r"^/[A-Za-z0-9._~/-]{0,50}$")
 # Routes that would shadow API Gateway's own paths or confuse operators.
 RESERVED_ROUTES = frozenset({"proxy"})
-TOML_KEYS = ("cpu", "memory", "min_instances", "max_instances", "max_concurrency", "health_check_path", "route")
+# Every key of a worker's table in workers.toml, with what it sets (`python main.py init` writes this list).
+TOML_KEYS = {
+    "cpu": "CPU units per instance (or task), a size of COMPUTE's table; default WORKER_CPU.",
+    "memory": "MB per instance (or task); it must fit cpu; default WORKER_MEMORY, or with cpu alone its smallest "
+              "memory.",
+    "min_instances": "Minimum instances (or tasks), 1 to 25; default WORKER_MIN_INSTANCES.",
+    "max_instances": "Maximum instances (or tasks), 1 to 25, at least min_instances; default WORKER_MAX_INSTANCES.",
+    "max_concurrency": "Requests per instance before scaling out, 1 to 200; default WORKER_MAX_CONCURRENCY.",
+    "health_check_path": "HTTP path of the health check; without it, a TCP check (ecs: HTTP GET / accepting "
+                         "200-499).",
+    "route": "API path segment instead of the one derived from the file name.",
+}
 # Whole-number keys and their ranges: App Runner's and ECS's instance counts, App Runner's concurrency.
 INTEGER_KEYS = {"min_instances": (1, 25), "max_instances": (1, 25), "max_concurrency": (1, 200)}
 # Keys one backend reads. Set under the other they are kept (one workers.toml serves both backends, and a switch
