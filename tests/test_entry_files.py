@@ -2,11 +2,13 @@
 the reason, NestJS's non-entry file types are skipped visibly, and workers.toml can declare an entry detection cannot
 see."""
 
+import json
 import pathlib
 from pathlib import Path
 
 import pytest
 
+import main
 from workers_scan import InputError, load_workers
 from workers_scan.discovery import skipped_entries
 from workers_scan.entry_points import MAX_IMPORT_HOPS
@@ -245,3 +247,37 @@ def test_an_entry_file_that_cannot_be_read_is_reported(tmp_path, monkeypatch):
 
     monkeypatch.setattr(pathlib.Path, "read_bytes", refuse)
     assert "cannot be read (Permission denied)" in refusal_of(env, "orders.ts")
+
+
+def test_the_workers_command_refuses_a_file_that_starts_nothing_with_the_reason(tmp_path, capsys):
+    env = monorepo(tmp_path, {"workers/orders.ts": BOOTSTRAP, "workers/queues.ts": MODULE_FILE})
+    assert main.main(["workers", "--env-file", str(env)]) == main.EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert f"{display_path(tmp_path / WORKERS / 'queues.ts')}: does not start a NestJS application" in err
+
+
+def test_the_workers_command_shows_skipped_file_types_and_declared_entries(tmp_path, capsys):
+    env = monorepo(tmp_path, {"workers/orders.ts": BOOTSTRAP, "workers/mail.processor.ts": MODULE_FILE,
+                              "workers/mailer.ts": "import { startWorker } from '@acme/platform';\nstartWorker();\n"},
+                   toml="[mailer]\nentry = true\n")
+    assert main.main(["workers", "--env-file", str(env)]) == main.EXIT_OK
+    out = capsys.readouterr().out
+    assert "mail.processor.ts  always excluded (*.processor.ts)" in out
+    assert "Entry point declared in workers.toml (entry = true), not checked: mailer" in out
+    assert main.main(["workers", "--json", "--env-file", str(env)]) == main.EXIT_OK
+    [stack] = json.loads(capsys.readouterr().out)
+    assert {w["name"]: w["entry"] for w in stack["workers"]} == {"mailer": "declared", "orders": "detected"}
+    assert stack["skipped"] == [{"entry": "mail.processor.ts", "why": "always excluded (*.processor.ts)"}]
+
+
+def test_doctor_shows_why_each_file_is_skipped_or_refused(tmp_path, capsys):
+    env = monorepo(tmp_path, {"workers/orders.ts": BOOTSTRAP, "workers/mail.processor.ts": MODULE_FILE})
+    main.main(["doctor", "--env-file", str(env)])
+    out = capsys.readouterr().out
+    assert f"[  ok] not workers             1 other entry in {display_path(tmp_path / WORKERS)}" in out
+    assert "    mail.processor.ts: always excluded (*.processor.ts)" in out
+    write(tmp_path / WORKERS / "queues.ts", MODULE_FILE)
+    assert main.main(["doctor", "--env-file", str(env)]) == main.EXIT_BAD_INPUT
+    out = capsys.readouterr().out
+    assert "[FAIL] settings and workers" in out
+    assert f"    {display_path(tmp_path / WORKERS / 'queues.ts')}: does not start a NestJS application" in out
