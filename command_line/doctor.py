@@ -144,6 +144,7 @@ def check_inputs(load: Callable[[], list], locate: Callable[[], object] | None =
     from workers_scan.errors import InputError, display_path
 
     from .init import SETTINGS_FILE, init_command
+    from .report import declared_entries
 
     try:
         inputs = load()
@@ -152,14 +153,31 @@ def check_inputs(load: Callable[[], list], locate: Callable[[], object] | None =
         return [Check("settings and workers", FAIL, f"{len(error.problems)} problem(s)",
                       "\n".join([*(f"    {p}" for p in error.problems), *(f"    -> {hint}" for hint in hints)]))]
     settings_file, count = display_path(inputs[0][0].settings_file), sum(len(w) for _, w in inputs)
+    declared = declared_entries(inputs[0][1])   # every stack reads the same workers folder and workers.toml
+    found = f"{count} found in the example" if inputs[0][0].is_example else f"{count} found"
+    found += f"; {declared}" if declared else ""
     if inputs[0][0].is_example:
         checks = [Check("settings file", WARN, f"{settings_file} (the EMBEDDED EXAMPLE, not your monorepo)",
                         f"`{init_command()}` writes {SETTINGS_FILE.as_posix()} in your monorepo, and what else it "
                         "lacks; or give --env-file <your settings file>, or run from the folder holding it"),
-                  Check("workers", WARN, f"{count} found in the example")]
+                  Check("workers", WARN, found)]
     else:
-        checks = [Check("settings file", OK, settings_file), Check("workers", OK, f"{count} found")]
-    return checks + [check_compute(settings) for settings, _ in inputs]
+        checks = [Check("settings file", OK, settings_file), Check("workers", OK, found)]
+    folders = {settings.workers_path: settings for settings, _ in inputs}
+    return checks + [check_skipped(settings) for settings in folders.values()] + \
+        [check_compute(settings) for settings, _ in inputs]
+
+
+def check_skipped(settings) -> Check:
+    """The other entries of a workers folder, each with the rule that makes it no worker."""
+    from workers_scan.errors import display_path
+
+    from .report import skipped
+
+    entries = skipped(settings)
+    folder = display_path(settings.workers_path)
+    count = f"{len(entries)} other entr{'y' if len(entries) == 1 else 'ies'}" if entries else "no other entry"
+    return Check("not workers", OK, f"{count} in {folder}", "\n".join(f"    {name}: {why}" for name, why in entries))
 
 
 def init_hints(locate: Callable[[], object]) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Iterable, Sequence
 
-from workers_scan.discovery import skipped_entries
+from workers_scan.discovery import ENTRY_KEY, WORKERS_TOML, skipped_entries
 from workers_scan.fargate import alb_listener, fargate_size_label, worker_host
 from workers_scan.injected import injected
 from workers_scan.ports import HTTPS_PORT, POSTGRES_PORT, REDIS_PORT
@@ -72,6 +72,13 @@ def skipped_table(entries: list[tuple[str, str]]) -> str:
     return table(("not a worker", "why"), entries)
 
 
+def declared_entries(workers: Sequence[Worker]) -> str:
+    """The workers whose file was taken as an entry point on the user's word, not checked; "" if none."""
+    names = [w.name for w in workers if w.entry_declared]
+    return f"Entry point declared in {WORKERS_TOML} ({ENTRY_KEY} = true), not checked: {', '.join(names)}" if names \
+        else ""
+
+
 def routes_table(settings: Settings, workers: Sequence[Worker]) -> str:
     if settings.uses_ecs:
         return table(("worker", "public URL", "ALB host", "start command"),
@@ -90,7 +97,8 @@ def workers_json(settings: Settings, workers: Sequence[Worker]) -> dict:
                    if settings.uses_ecs else {"max_concurrency": w.max_concurrency})
         return {
             "name": w.name, "route": f"/{w.route}", "service_name": w.service_name, "source": w.source_display,
-            "worker_file": w.worker_file, "start_command": w.start_command, "cpu": w.cpu, "memory": w.memory,
+            "worker_file": w.worker_file, "entry": "declared" if w.entry_declared else "detected",
+            "start_command": w.start_command, "cpu": w.cpu, "memory": w.memory,
             "min_instances": w.min_instances, "max_instances": w.max_instances,
             **scaling, "health_check_path": w.health_check_path,
             "url_pattern": url_pattern(settings, w), "environment_variables": plain, "secrets": secrets,

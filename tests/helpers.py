@@ -44,6 +44,19 @@ def build_files(root: Path) -> None:
     (root / "pnpm-workspace.yaml").write_text("packages:\n  - 'apps/*'\n")
 
 
+# A worker file that starts an application, as discovery requires (workers_scan/entry_points.py).
+BOOTSTRAP = """import { NestFactory } from '@nestjs/core';
+import { AppModule } from './app.module';
+
+async function bootstrap(): Promise<void> {
+  const app = await NestFactory.create(AppModule);
+  await app.listen(Number(process.env.PORT ?? 3000), '0.0.0.0');
+}
+
+void bootstrap();
+"""
+
+
 def make_monorepo(root: Path, workers: list[str] = ("orders.ts",), settings: dict | None = None,
                   toml: str | None = None, extra_lines: str = "") -> Path:
     """A monorepo under `root` with the given worker files (a name ending in / is a folder worker).
@@ -55,9 +68,9 @@ def make_monorepo(root: Path, workers: list[str] = ("orders.ts",), settings: dic
     for name in workers:
         if name.endswith("/"):
             (folder / name).mkdir(parents=True, exist_ok=True)
-            (folder / name / "main.ts").write_text("export {};\n")
+            (folder / name / "main.ts").write_text(BOOTSTRAP)
         else:
-            (folder / name).write_text("export {};\n")
+            (folder / name).write_text(BOOTSTRAP)
     build_files(root)
     values = dict(BASE_SETTINGS)
     values.update(settings or {})

@@ -10,7 +10,7 @@ import main
 from workers_scan.environment import LAYERS
 from workers_scan.errors import display_path
 
-from .helpers import WORKERS, make_monorepo
+from .helpers import BOOTSTRAP, WORKERS, make_monorepo
 
 PLAINTEXT = "sk_live_abc"   # must never be echoed
 SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:acme/x-AbCdEf"
@@ -67,12 +67,12 @@ CASES = [
      ["apps/api/src/jobs", "WORKERS_DIR", "workers folder not found"]),
     ("workers-folder-empty", {}, lambda r: (workers_dir(r) / "orders.ts").unlink(),
      ["apps/api/src/workers", "WORKERS_DIR", "no worker found"]),
-    ("worker-names-differ-in-case", {}, lambda r: write(workers_dir(r) / "Orders.ts", ""),
+    ("worker-names-differ-in-case", {}, lambda r: write(workers_dir(r) / "Orders.ts", BOOTSTRAP),
      ["Orders.ts", "orders.ts", "rename one of them"]),
-    ("worker-names-underscore-vs-dash", {}, lambda r: (write(workers_dir(r) / "email_sender.ts", ""),
-                                                        write(workers_dir(r) / "email-sender.ts", "")),
+    ("worker-names-underscore-vs-dash", {}, lambda r: (write(workers_dir(r) / "email_sender.ts", BOOTSTRAP),
+                                                        write(workers_dir(r) / "email-sender.ts", BOOTSTRAP)),
      ["email_sender.ts", "email-sender.ts", "'email-sender'"]),
-    ("worker-file-vs-folder", {}, lambda r: write(workers_dir(r) / "orders" / "main.ts", ""),
+    ("worker-file-vs-folder", {}, lambda r: write(workers_dir(r) / "orders" / "main.ts", BOOTSTRAP),
      ["orders", "orders.ts", "rename one of them"]),
     ("worker-file-name-with-space", {}, lambda r: write(workers_dir(r) / "pdf export.ts", ""),
      ["pdf export.ts", "may hold only letters"]),
@@ -85,7 +85,7 @@ CASES = [
                                                os.symlink(r.parent / f"{r.name}-outside.ts",
                                                           workers_dir(r) / "stray.ts")),
      ["stray.ts", "outside the monorepo"]),
-    ("two-hundred-workers", {}, lambda r: [write(workers_dir(r) / f"w{i:03d}.ts", "") for i in range(200)],
+    ("two-hundred-workers", {}, lambda r: [write(workers_dir(r) / f"w{i:03d}.ts", BOOTSTRAP) for i in range(200)],
      ["apps/api/src/workers", "WORKERS_DIR", "routes at most 149"]),
     ("toml-unknown-worker", {}, lambda r: write(aws(r) / "workers.toml", "[order]\ncpu = 512\n"),
      ["workers.toml", "[order]", "workers are: orders"]),

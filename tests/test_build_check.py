@@ -9,7 +9,7 @@ import pytest
 from workers_scan.build_check import check_commands, workers_package
 from workers_scan.errors import Problems, display_path
 
-from .helpers import make_monorepo, settings_from
+from .helpers import BOOTSTRAP, make_monorepo, settings_from
 
 BUILD = "pnpm install --frozen-lockfile && pnpm run build --filter {package}"
 
@@ -53,7 +53,7 @@ def test_no_package_hint_when_the_workers_package_is_too_deep_to_be_a_workspace_
     deep = "apps/team/api/service/src/workers"
     env = make_monorepo(tmp_path, settings={"WORKERS_DIR": deep, "BUILD_COMMAND": BUILD.format(package="@x/y")})
     (tmp_path / deep).mkdir(parents=True)
-    (tmp_path / deep / "orders.ts").write_text("export {};\n")
+    (tmp_path / deep / "orders.ts").write_text(BOOTSTRAP)
     (tmp_path / "apps/team/api/service/package.json").write_text('{"name": "@monorepo/service"}')
     settings = settings_from(env)
     assert workers_package(settings) == "@monorepo/service"
@@ -67,7 +67,7 @@ def test_no_package_hint_when_the_workers_package_is_too_deep_to_be_a_workspace_
 def test_the_workers_package_is_looked_for_inside_the_monorepo_only(tmp_path):
     outside = tmp_path / "outside"
     (outside / "workers").mkdir(parents=True)
-    (outside / "workers" / "orders.ts").write_text("export {};\n")
+    (outside / "workers" / "orders.ts").write_text(BOOTSTRAP)
     (outside / "package.json").write_text('{"name": "@elsewhere/pkg"}')
     root = tmp_path / "repo"
     env = make_monorepo(root, [])

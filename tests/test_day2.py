@@ -35,7 +35,7 @@ from workers_scan.settings import EXAMPLE_SETTINGS
 
 from .apprunner_standin import apprunner_standin
 from .emulator import CREDENTIALS, moto_server, provider_override
-from .helpers import ECS_SETTINGS, settings_from
+from .helpers import BOOTSTRAP, ECS_SETTINGS, settings_from
 from .terraform import run, terraform_env
 
 pytestmark = pytest.mark.emulator
@@ -250,7 +250,7 @@ def test_state_and_user_files_survive_a_resynth_with_nothing_changed(platform):
 
 def test_adding_then_removing_a_worker(platform):
     worker = platform.monorepo / "apps" / "api" / "src" / "workers" / "reports.ts"
-    worker.write_text("export {};\n")
+    worker.write_text(BOOTSTRAP)
     added = step(platform, "add-worker", api_changes=True)
     assert {"type": "aws_apprunner_service", "action": "create"} in [{"type": c["type"], "action": c["action"]}
                                                                      for c in added]

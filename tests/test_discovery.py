@@ -14,7 +14,7 @@ from workers_scan.errors import Problems, display_path
 from workers_scan import SettingsSource, load_settings
 from workers_scan.settings import EXAMPLE_SETTINGS, KEYS
 
-from .helpers import WORKERS, make_monorepo, settings_from
+from .helpers import BOOTSTRAP, WORKERS, make_monorepo, settings_from
 
 
 def workers_of(env, environ=None):
@@ -71,7 +71,7 @@ def test_folder_with_main_ts_is_a_worker_named_after_the_folder(tmp_path):
 def test_include_exclude_and_folder_entry_are_configurable(tmp_path):
     env = make_monorepo(tmp_path, ["a.worker.ts", "b.ts", "bb.worker.ts", "c/"], settings={
         "WORKER_INCLUDE": "*.worker.ts", "WORKER_FOLDER_ENTRY": "index.ts", "WORKER_EXCLUDE": "*.spec.ts,bb*"})
-    (tmp_path / WORKERS / "c" / "index.ts").write_text("")
+    (tmp_path / WORKERS / "c" / "index.ts").write_text(BOOTSTRAP)
     assert [(w.name, w.worker_file) for w in workers_of(env)] == [("a", "a.worker.js"), ("c", "c/index.js")]
 
 
@@ -140,7 +140,7 @@ def test_symlink_leaving_the_monorepo_is_an_error(tmp_path):
 def test_symlink_inside_the_monorepo_is_followed(tmp_path):
     env = make_monorepo(tmp_path, ["orders.ts"])
     shared = tmp_path / "apps" / "api" / "src" / "shared.ts"
-    shared.write_text("")
+    shared.write_text(BOOTSTRAP)
     os.symlink(shared, tmp_path / WORKERS / "shared.ts")
     assert [w.name for w in workers_of(env)] == ["orders", "shared"]
 

@@ -19,6 +19,8 @@ from hypothesis import strategies as st
 from workers_scan.discovery import ROUTE_RE, SERVICE_NAME_RE, discover_workers, service_name
 from workers_scan.errors import Problems, display_path
 
+from .helpers import BOOTSTRAP
+
 PROJECT, ENVIRONMENT = "acme-platform-team", "staging"
 # Not "worker", "spec", "test", "index", "ts", "js" (they change what a name means to discovery); a letter, then a
 # lower-case letter (so no style can merge two words); each with a letter the awkward names cannot hold (so an
@@ -94,9 +96,9 @@ def build(root: Path, entries: list[Entry], reverse: bool) -> None:
         try:
             if entry.folder:
                 (root / entry.name).mkdir()
-                (root / entry.name / "main.ts").write_text("")
+                (root / entry.name / "main.ts").write_text(BOOTSTRAP)
             else:
-                (root / entry.name).write_text("")
+                (root / entry.name).write_text(BOOTSTRAP)
         except OSError:
             pass  # an awkward "." or "..", or a file and a folder of one name: the listings may then differ
 

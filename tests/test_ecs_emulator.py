@@ -17,7 +17,7 @@ from workers_scan import load_workers
 from workers_scan.environment import SECRET_KEY_RE
 
 from .emulator import moto_server
-from .helpers import CODECONNECTIONS_ARN, ECS_SETTINGS, settings_from
+from .helpers import BOOTSTRAP, CODECONNECTIONS_ARN, ECS_SETTINGS, settings_from
 from .test_day2 import DEPLOYMENT, Platform, differences, step
 
 pytestmark = pytest.mark.emulator
@@ -159,7 +159,7 @@ def test_resizing_a_worker_registers_a_revision_and_updates_its_service_in_place
 
 
 def test_adding_a_worker_adds_its_service_rule_and_build_target(platform):
-    (platform.monorepo / "apps" / "api" / "src" / "workers" / "reports.ts").write_text("export {};\n")
+    (platform.monorepo / "apps" / "api" / "src" / "workers" / "reports.ts").write_text(BOOTSTRAP)
     changes = step(platform, "add-worker", api_changes=True)
     created = {c["type"] for c in changes if c["action"] == "create"}
     assert {"aws_ecs_service", "aws_ecs_task_definition", "aws_lb_listener_rule", "aws_lb_target_group"} <= created

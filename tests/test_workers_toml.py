@@ -68,7 +68,8 @@ def test_a_table_far_from_every_worker_gets_no_guess(tmp_path, table):
     ("route = ['orders']", "[orders].route",
      "['orders'] is not a valid route (1-64 of a-z, 0-9 and '-', not starting or ending with '-')"),
     ("cpus = 1024", "[orders].cpus",
-     "unknown key; use one of cpu, memory, min_instances, max_instances, max_concurrency, health_check_path, route"),
+     "unknown key; use one of cpu, memory, min_instances, max_instances, max_concurrency, health_check_path, route, "
+     "entry"),
 ])
 def test_bad_worker_settings_name_file_and_key(tmp_path, body, key, expected):
     env = make_monorepo(tmp_path, ["orders.ts"], toml=f"[orders]\n{body}\n")

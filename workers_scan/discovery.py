@@ -7,8 +7,10 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Collection
 
 from .aws_names import APPRUNNER_NAME_MAX, short_hash, shorten  # noqa: F401 (short_hash, shorten: re-exported)
+from .entry_points import EntryPoints
 from .errors import Problems
 from .quotas import quota
 
@@ -17,13 +19,18 @@ SERVICE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{3,39}$")
 FILE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 SERVICE_NAME_MAX = APPRUNNER_NAME_MAX
 # Never worker entry points, whatever WORKER_EXCLUDE adds: tests, type declarations, barrels, private and hidden
-# files, and the file types of a NestJS codebase (what `nest generate` writes).
+# files, and the file types of a NestJS codebase (what `nest generate` writes; BullMQ's processors and consumers).
 ALWAYS_EXCLUDED = (
     "*.spec.ts", "*.test.ts", "*.d.ts", "index.ts", "_*", ".*",
     "*.module.ts", "*.service.ts", "*.controller.ts", "*.dto.ts", "*.entity.ts", "*.guard.ts", "*.interceptor.ts",
     "*.pipe.ts", "*.filter.ts", "*.decorator.ts", "*.strategy.ts", "*.middleware.ts", "*.resolver.ts",
     "*.gateway.ts", "*.interface.ts", "*.enum.ts", "*.constants.ts", "*.types.ts", "*.config.ts",
+    "*.processor.ts", "*.consumer.ts",
 )
+# Per-worker settings, next to the settings file; a table's `entry = true` declares an entry point that the
+# check in entry_points.py cannot see (e.g. an application started by a library's function).
+WORKERS_TOML = "workers.toml"
+ENTRY_KEY = "entry"
 # A REST API holds 300 resources by default (root included); each worker adds two.
 API_RESOURCE_QUOTA = quota("apigateway-resources").value
 MAX_WORKERS = (API_RESOURCE_QUOTA - 1) // 2
@@ -68,18 +75,21 @@ def discover_workers(
     exclude: tuple[str, ...] = (),
     default_exclusions: bool = True,
     folder_entry: str = "main.ts",
+    declared_entries: Collection[str] = (),
     problems: Problems,
     key: str = "WORKERS_DIR",
 ) -> list[DiscoveredWorker]:
     """Every worker entry point in `workers_path`, sorted by name. Problems are collected, not raised.
 
-    `exclude` adds to ALWAYS_EXCLUDED, or replaces them when `default_exclusions` is off."""
+    `exclude` adds to ALWAYS_EXCLUDED, or replaces them when `default_exclusions` is off. A file (a folder's entry
+    file) must start a NestJS application, unless its worker name is in `declared_entries`."""
     exclude = (ALWAYS_EXCLUDED if default_exclusions else ()) + tuple(exclude)
     if not workers_path.is_dir():
         problems.add(workers_path, key, "workers folder not found; set MONOREPO_ROOT (relative to the settings "
                                         "file) and WORKERS_DIR so that MONOREPO_ROOT/WORKERS_DIR is the folder")
         return []
     root = monorepo_root.resolve()
+    entry_points = EntryPoints(root)
     found: list[DiscoveredWorker] = []
     try:
         entries = sorted(os.scandir(workers_path), key=lambda e: os.fsencode(e.name))
@@ -124,6 +134,8 @@ def discover_workers(
             problems.add(path, "", f"derives the route {route!r}, which is not a valid path part "
                                    "(1-64 of a-z, 0-9, '-', not starting or ending with '-'); rename it")
             continue
+        if route not in declared_entries and not _starts_application(entry_points, source, route, problems):
+            continue
         found.append(DiscoveredWorker(name=route, source=path if entry.is_dir() else source, worker_file=worker_file,
                                       route=route))
     if not found and not problems:
@@ -141,6 +153,22 @@ def discover_workers(
         problems.add(workers_path, key, f"holds {len(by_name)} workers; one REST API routes at most {MAX_WORKERS} "
                                         f"(default quota of {API_RESOURCE_QUOTA} resources, two per worker)")
     return sorted(by_name.values(), key=lambda w: w.name)
+
+
+def _starts_application(entry_points: EntryPoints, source: Path, name: str, problems: Problems) -> bool:
+    """Whether `source` starts an application; if not, a problem says what was looked for and what to do."""
+    declare = f"declare it in {WORKERS_TOML}: [{name}] {ENTRY_KEY} = true"
+    try:
+        check = entry_points.check(source)
+    except OSError as exc:
+        problems.add(source, "", f"cannot be read ({exc.strerror or exc}), so whether it starts an application is "
+                                 f"unknown; make it readable, or {declare}")
+        return False
+    if not check.starts:
+        problems.add(source, "", f"{check.refusal()}. If it is not a worker, add it to WORKER_EXCLUDE or rename it "
+                                 "(a leading _, or the suffix of its NestJS file type, e.g. .module.ts, "
+                                 f".processor.ts); if it starts one in a way this check cannot follow, {declare}")
+    return check.starts
 
 
 def skipped_entries(workers_path: Path, *, include: tuple[str, ...] = ("*.ts",), exclude: tuple[str, ...] = (),

@@ -9,14 +9,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .build_check import check_commands
-from .discovery import ROUTE_RE, discover_workers, service_name
+from .discovery import ENTRY_KEY, ROUTE_RE, WORKERS_TOML, discover_workers, service_name
 from .environment import SHARED_FILE, WorkerEnvironment, load_environments
 from .errors import Problems, display_path
 from .fargate import worker_host_problem, workers_per_load_balancer_problem
 from .settings import SIZE_TABLES, Settings
 from .settings_checks import size_problem
 
-WORKERS_TOML = "workers.toml"
 HEALTH_PATH_RE = re.compile(r"^/[A-Za-z0-9._~/-]{0,50}$")
 # Routes that would shadow API Gateway's own paths or confuse operators.
 RESERVED_ROUTES = frozenset({"proxy"})
@@ -31,6 +30,8 @@ TOML_KEYS = {
     "health_check_path": "HTTP path of the health check; without it, a TCP check (ecs: HTTP GET / accepting "
                          "200-499).",
     "route": "API path segment instead of the one derived from the file name.",
+    ENTRY_KEY: "true: the file starts the worker's application, though detection cannot see it (it is then not "
+               "checked).",
 }
 # Whole-number keys and their ranges: App Runner's and ECS's instance counts, App Runner's concurrency.
 INTEGER_KEYS = {"min_instances": (1, 25), "max_instances": (1, 25), "max_concurrency": (1, 200)}
@@ -55,6 +56,7 @@ class Worker:
     health_check_path: str | None  # None: TCP health check
     environment: WorkerEnvironment = field(default_factory=WorkerEnvironment)  # from .env.workers files
     unread_keys: tuple[str, ...] = ()  # its workers.toml keys this stack's backend does not read
+    entry_declared: bool = False  # `entry = true` in workers.toml: not checked to start an application
 
     @property
     def source_display(self) -> str:
@@ -126,11 +128,14 @@ def _misplaced_files(settings: Settings, problems: Problems) -> None:
 
 
 def scan_workers(settings: Settings, problems: Problems) -> list[Worker]:
+    toml_path = settings.settings_dir / WORKERS_TOML
+    tables = _read_toml(toml_path, problems)
+    declared = _declared_entries(tables, toml_path, problems)
     found = discover_workers(
         settings.workers_path, settings.monorepo_root,
         include=settings.worker_include, exclude=settings.worker_exclude,
         default_exclusions=settings.worker_default_exclusions,
-        folder_entry=settings.worker_folder_entry, problems=problems,
+        folder_entry=settings.worker_folder_entry, declared_entries=declared, problems=problems,
     )
     _misplaced_files(settings, problems)
     if settings.uses_ecs and (problem := workers_per_load_balancer_problem(len(found))):
@@ -139,15 +144,8 @@ def scan_workers(settings: Settings, problems: Problems) -> list[Worker]:
     # not again by every file the commands would miss there.
     if settings.workers_path.is_dir():
         check_commands(settings, problems)
-    toml_path = settings.settings_dir / WORKERS_TOML
-    tables = _read_toml(toml_path, problems)
-    names = {w.name for w in found}
-    for table_name in sorted(tables):
-        if table_name not in names and found:
-            known = ", ".join(sorted(names))
-            close = difflib.get_close_matches(table_name, names, n=1, cutoff=0.8)
-            guess = f"did you mean [{close[0]}]? " if close else ""
-            problems.add(toml_path, f"[{table_name}]", f"names no discovered worker; {guess}workers are: {known}")
+    if found:
+        _unknown_tables(tables, {w.name for w in found}, toml_path, problems)
 
     workers: list[Worker] = []
     for found_worker in found:
@@ -176,6 +174,33 @@ def scan_workers(settings: Settings, problems: Problems) -> list[Worker]:
     environments = load_environments(settings, [w.name for w in found], problems) if found else {}
     workers = [replace(w, environment=environments[w.name]) for w in workers]
     return sorted(workers, key=lambda w: w.name)
+
+
+def _unknown_tables(tables: dict[str, dict], names: set[str], toml_path: Path, problems: Problems) -> None:
+    for table_name in sorted(set(tables) - names):
+        close = difflib.get_close_matches(table_name, names, n=1, cutoff=0.8)
+        guess = f"did you mean [{close[0]}]? " if close else ""
+        # `entry` skips the check that a file starts an application, not the exclusions.
+        excluded = (f" ({ENTRY_KEY} = true does not make a worker of an excluded file: `python main.py workers` "
+                    "says why each other file of the workers folder is not one)") if ENTRY_KEY in tables[table_name] \
+            else ""
+        problems.add(toml_path, f"[{table_name}]",
+                     f"names no discovered worker; {guess}workers are: {', '.join(sorted(names))}{excluded}")
+
+
+def _declared_entries(tables: dict[str, dict], toml_path: Path, problems: Problems) -> frozenset[str]:
+    """Worker names whose table says `entry = true`: files that start an application in a way detection cannot see."""
+    declared = set()
+    for name, table in sorted(tables.items()):
+        if ENTRY_KEY not in table:
+            continue
+        if table[ENTRY_KEY] is True:
+            declared.add(name)
+        else:
+            problems.add(toml_path, f"[{name}].{ENTRY_KEY}",
+                         f"{table[ENTRY_KEY]!r} is not true: {ENTRY_KEY} = true declares that the file starts the "
+                         "application where detection cannot see it; to leave a file out, add it to WORKER_EXCLUDE")
+    return frozenset(declared)
 
 
 def _read_toml(path: Path, problems: Problems) -> dict[str, dict]:
@@ -269,4 +294,5 @@ def _configure(found, table: dict, settings: Settings, toml_path: Path, problems
         health_check_path=health,
         unread_keys=tuple(name for backend, names in BACKEND_ONLY_TOML_KEYS.items() if backend != settings.compute
                           for name in names if name in table),
+        entry_declared=table.get(ENTRY_KEY) is True,
     )
