@@ -31,7 +31,10 @@ Images. The task definition reads the image from the ImagePipeline's SSM paramet
 by registering a copy of its current task definition with the new image and pointing the service at it. With
 `track_latest`, Terraform reads the family's latest revision (the pipeline's) instead of the one it registered:
 its image equals the parameter's, so the next plan is empty; a change of ours (a variable, a secret, a size)
-registers a new revision on the running image, and the service moves to it. No `ignore_changes` on the service's
+registers a new revision on the running image, and the service moves to it. When the circuit breaker rolls a
+build's deployment back, the build registers one more revision on the earlier image and writes that image to the
+parameter: the latest revision is again the one running, and the next plan is empty, not a redeployment of the
+failed image. No `ignore_changes` on the service's
 `task_definition`: it would keep every later change of ours off the service, and the pipeline copies what the
 service runs, so our change would never ship. What Terraform must not revert is `desired_count`, which
 Application Auto Scaling owns.

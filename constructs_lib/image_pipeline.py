@@ -19,6 +19,15 @@ other field stays what Terraform wrote. The build also writes the image to an SS
 (`image_parameter_name`): the task definitions that Terraform writes (next step) read it, so an apply registers
 the image that is running, never an older one.
 
+When a deployment fails. The build waits for its deployments and, when ECS's circuit breaker rolls one back,
+puts the parameter and every service it rolled back on the earlier image, on revisions that are again the latest of
+their families, and fails naming the service (ROLL says how). Why the build and not a rule on ECS's
+SERVICE_DEPLOYMENT_FAILED event: only the build knows which services it moved and to what (it must move the ones that
+succeeded back too), whether a later build has taken over since, and it fails where the push is watched; an event
+rule would need its own role and a state machine that finds all this again, and EventBridge delivers at least once
+and in no set order. What the build cannot see is a deployment that fails after it has ended: the wait lasts until
+REVERT_MINUTES before the build's timeout, and a deployment still running then is put back like a failed one.
+
 The Dockerfile is generated here, so the monorepo needs none: Node 22 from the public ECR mirror of Docker's
 official image (no Docker Hub pull limits), the user's BUILD_COMMAND run inside it (the same Node the workers run
 on), and no CMD: every worker's task gives its own command (`bash <start script> <worker file>`).
@@ -129,9 +138,30 @@ else
   DOCKER_BUILDKIT=1 docker build --file "$DOCKERFILE_NAME" --build-arg BUILD_COMMAND="$BUILD_COMMAND" --tag "$IMAGE" .
   docker push "$IMAGE"
 fi"""
-# The copy keeps the revision's tags (--include TAGS): Terraform tracks the latest revision (track_latest) and
-# would otherwise plan to put the provider's default tags back on every revision the build registers.
+BUILD_TIMEOUT_MINUTES = 90  # the project's build_timeout: clone, build, push, roll and wait for the services
+REVERT_MINUTES = 10         # of those, what the roll step keeps for putting every service back
+POLL_SECONDS = 15           # between two reads of the deployments' rolloutState
+# What a service's deployment of revision $next has come to, from `describe-services`: COMPLETED, FAILED (the
+# circuit breaker gave up and ECS is rolling back), IN_PROGRESS, or REPLACED (ECS no longer lists it and runs
+# another revision: a rollback already over); then the revision the service runs now, and ECS's reason.
+ROLLOUT = """.services[0] as $s
+| ([$s.deployments[] | select(.taskDefinition == $next)] | first) as $d
+| [if $d == null then (if $s.taskDefinition == $next then "COMPLETED" else "REPLACED" end)
+   else ($d.rolloutState // "IN_PROGRESS") end,
+   $s.taskDefinition, ($d.rolloutStateReason // "")] | join(" ")"""
+# The roll step. It waits for the deployments by polling their rolloutState, bounded by the build's own timeout,
+# and not with `aws ecs wait services-stable`, which gives up after 10 minutes: a circuit breaker can take longer to
+# decide. A build is all or nothing: the image parameter is every worker's image (their task definitions read it),
+# so when one service's deployment fails (or is still running when the build must end), every service the build
+# rolled goes back to the image ECS rolled the failed one back to (else the image live before the build), on a new
+# revision that is the latest of its family, and the parameter with them. Terraform, which tracks the latest revision
+# and reads the parameter, then plans nothing; with the parameter left on the failed image, its next apply would
+# deploy it again. A build whose image is no longer the parameter's (a later build has rolled since) leaves the
+# services to that build. The copies keep their revision's tags (--include TAGS): Terraform tracks the latest revision
+# (track_latest) and would otherwise plan to put the provider's default tags back on every revision the build
+# registers.
 ROLL = f"""set -euo pipefail
+shopt -s inherit_errexit
 {TAG}
 IMAGE="$IMAGE_REPOSITORY_URL:$TAG"
 LIVE=$(aws ssm get-parameter --name "$IMAGE_PARAMETER" --query Parameter.Value --output text)
@@ -140,23 +170,92 @@ if [[ "$LIVE_TIME" =~ ^[0-9]+$ ]] && (( LIVE_TIME > ${{TAG%%-*}} )); then
   echo "$LIVE is from a newer commit: this build of an older one does not roll the services back"
   exit 0
 fi
-aws ssm put-parameter --name "$IMAGE_PARAMETER" --value "$IMAGE" --overwrite >/dev/null
-for SERVICE in $ECS_SERVICES; do
-  CURRENT=$(aws ecs describe-services --cluster "$ECS_CLUSTER" --services "$SERVICE" --query 'services[0].taskDefinition' --output text)
-  aws ecs describe-task-definition --task-definition "$CURRENT" --include TAGS > current.json
+copy_with_image() {{  # registers a copy of task definition $1 with image $2 in CONTAINER_NAME; prints its ARN
+  aws ecs describe-task-definition --task-definition "$1" --include TAGS > current.json
   jq -e --arg name "$CONTAINER_NAME" 'any(.taskDefinition.containerDefinitions[]; .name == $name)' current.json >/dev/null \\
-    || {{ echo "$CURRENT has no container named $CONTAINER_NAME" >&2; exit 1; }}
-  jq --arg image "$IMAGE" --arg name "$CONTAINER_NAME" \\
+    || {{ echo "$1 has no container named $CONTAINER_NAME" >&2; return 1; }}
+  jq --arg image "$2" --arg name "$CONTAINER_NAME" \\
     '(.tags // []) as $tags
      | .taskDefinition
      | .containerDefinitions |= map(if .name == $name then .image = $image else . end)
      | del(.taskDefinitionArn, .revision, .status, .requiresAttributes, .compatibilities,
            .registeredAt, .registeredBy, .deregisteredAt)
      | if ($tags | length) > 0 then .tags = $tags else . end' current.json > next.json
-  NEXT=$(aws ecs register-task-definition --cli-input-json file://next.json --query taskDefinition.taskDefinitionArn --output text)
-  aws ecs update-service --cluster "$ECS_CLUSTER" --service "$SERVICE" --task-definition "$NEXT" >/dev/null
-  echo "$SERVICE now runs $NEXT ($IMAGE)"
-done"""
+  aws ecs register-task-definition --cli-input-json file://next.json --query taskDefinition.taskDefinitionArn --output text
+}}
+names() {{ for arn in "$@"; do printf ' %s' "${{arn##*/}}"; done; }}
+aws ssm put-parameter --name "$IMAGE_PARAMETER" --value "$IMAGE" --overwrite >/dev/null
+declare -A NEXT
+for SERVICE in $ECS_SERVICES; do
+  CURRENT=$(aws ecs describe-services --cluster "$ECS_CLUSTER" --services "$SERVICE" --query 'services[0].taskDefinition' --output text)
+  NEXT[$SERVICE]=$(copy_with_image "$CURRENT" "$IMAGE")
+  aws ecs update-service --cluster "$ECS_CLUSTER" --service "$SERVICE" --task-definition "${{NEXT[$SERVICE]}}" >/dev/null
+  echo "${{SERVICE##*/}} is deploying ${{NEXT[$SERVICE]}} ($IMAGE)"
+done
+# CodeBuild's environment has the build's start (ms); without it, the deadline counts from here.
+START="${{CODEBUILD_START_TIME:-$(date +%s)000}}"
+DEADLINE=$(( START / 1000 + {(BUILD_TIMEOUT_MINUTES - REVERT_MINUTES) * 60} ))
+PENDING="$ECS_SERVICES"; FAILED=""; BACK=""
+while [ -n "$PENDING" ]; do
+  OWNER=$(aws ssm get-parameter --name "$IMAGE_PARAMETER" --query Parameter.Value --output text)
+  if [ "$OWNER" != "$IMAGE" ]; then
+    echo "$IMAGE_PARAMETER now names $OWNER: a later build has rolled the services since; this one leaves them to it"
+    exit 0
+  fi
+  STILL=""
+  for SERVICE in $PENDING; do
+    ROLLOUT_NOW=$(aws ecs describe-services --cluster "$ECS_CLUSTER" --services "$SERVICE" --output json \\
+      | jq -r --arg next "${{NEXT[$SERVICE]}}" '{ROLLOUT}')
+    read -r STATE RUNS REASON <<< "$ROLLOUT_NOW"
+    case "$STATE" in
+      COMPLETED) echo "${{SERVICE##*/}} runs $IMAGE" ;;
+      FAILED|REPLACED)
+        echo "${{SERVICE##*/}}: the deployment of $IMAGE failed: ${{REASON:-ECS replaced it}} (it runs $RUNS)" >&2
+        FAILED="$FAILED $SERVICE"
+        [ "$RUNS" = "${{NEXT[$SERVICE]}}" ] || BACK="${{BACK:-$RUNS}}" ;;
+      *) STILL="$STILL $SERVICE" ;;
+    esac
+  done
+  PENDING="$STILL"
+  [ -z "$FAILED" ] || break
+  if [ -n "$PENDING" ]; then
+    (( $(date +%s) < DEADLINE )) || break
+    sleep {POLL_SECONDS}
+  fi
+done
+if [ -z "$FAILED$PENDING" ]; then
+  echo "Every service runs $IMAGE"
+  exit 0
+fi
+if [ -n "$FAILED" ]; then
+  PROBLEM="the deployment of $IMAGE failed on$(names $FAILED)"
+else
+  PROBLEM="$IMAGE was still deploying on$(names $PENDING) with {REVERT_MINUTES} minutes of the build left"
+fi
+PREVIOUS=""
+if [ -n "$BACK" ]; then
+  PREVIOUS=$(aws ecs describe-task-definition --task-definition "$BACK" --output json \\
+    | jq -r --arg name "$CONTAINER_NAME" '[.taskDefinition.containerDefinitions[] | select(.name == $name) | .image] | first // ""')
+fi
+if [ -z "$PREVIOUS" ] || [ "$PREVIOUS" = "$IMAGE" ]; then PREVIOUS="$LIVE"; fi
+PREVIOUS_TIME="${{PREVIOUS##*:}}"; PREVIOUS_TIME="${{PREVIOUS_TIME%%-*}}"
+if ! [[ "$PREVIOUS_TIME" =~ ^[0-9]+$ ]]; then
+  echo "Build failed: $PROBLEM. No earlier image to go back to ($PREVIOUS was never built)" >&2
+  exit 1
+fi
+OWNER=$(aws ssm get-parameter --name "$IMAGE_PARAMETER" --query Parameter.Value --output text)
+if [ "$OWNER" != "$IMAGE" ]; then
+  echo "Build failed: $PROBLEM. $IMAGE_PARAMETER now names $OWNER: a later build has rolled since; nothing reverted" >&2
+  exit 1
+fi
+aws ssm put-parameter --name "$IMAGE_PARAMETER" --value "$PREVIOUS" --overwrite >/dev/null
+for SERVICE in $ECS_SERVICES; do
+  GOOD=$(copy_with_image "${{NEXT[$SERVICE]}}" "$PREVIOUS")
+  aws ecs update-service --cluster "$ECS_CLUSTER" --service "$SERVICE" --task-definition "$GOOD" >/dev/null
+  echo "${{SERVICE##*/}} is going back to $PREVIOUS ($GOOD)"
+done
+echo "Build failed: $PROBLEM. Every service it rolled is going back to $PREVIOUS, and $IMAGE_PARAMETER names it again" >&2
+exit 1"""
 
 
 def image_build_project_name(name_prefix: str) -> str:
@@ -286,7 +385,7 @@ class ImagePipeline(Construct):
         source_version = f"refs/heads/{props.branch}"
         project = CodebuildProject(
             self, "project", name=project_name, description=f"One image per push to {props.branch}",
-            service_role=role.arn, build_timeout=60,
+            service_role=role.arn, build_timeout=BUILD_TIMEOUT_MINUTES,
             source=CodebuildProjectSource(
                 type="GITHUB", location=props.repository_url, git_clone_depth=1, buildspec=buildspec(),
                 auth=CodebuildProjectSourceAuth(type="CODECONNECTIONS",

@@ -99,7 +99,8 @@ AUDIT: dict[str, Replacement] = {
     "aws_ecs_task_definition": Replacement("a worker's size, variables, secrets, PORT, START_COMMAND", REPLACED,
                                            "Revisions are immutable: a change registers a new revision, the "
                                            "service rolls to it; the build's own revisions are tracked "
-                                           "(track_latest), not reverted."),
+                                           "(track_latest), not reverted (after a failed deployment the latest "
+                                           "is the build's copy on the earlier image)."),
     "aws_appautoscaling_target": Replacement(f"{PREFIX}, a worker's route", REPLACED,
                                              "Follows its service; min and max tasks update in place."),
     "aws_appautoscaling_policy": Replacement(f"{PREFIX}, a worker's route", REPLACED,

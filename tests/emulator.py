@@ -27,11 +27,12 @@ def _free_port() -> int:
 
 
 @contextmanager
-def moto_server(log_path: Path, faults: tuple[str, ...] = ()):
+def moto_server(log_path: Path, faults: tuple[str, ...] = (), failing_images: tuple[str, ...] = ()):
     """Start `moto.server` on a free loopback port; always stopped, even when the test fails.
 
     faults: actions (CreateVpc, or `POST /restapis` for a REST API) that fail as a bug of the emulator would, to
-    test that one fails fast (tests/moto_patched.py)."""
+    test that one fails fast (tests/moto_patched.py). failing_images: parts of image names whose ECS deployments
+    fail and roll back, as ECS's circuit breaker would (tests/moto_patched.py)."""
     try:
         import moto.server  # noqa: F401
     except ImportError:
@@ -42,6 +43,7 @@ def moto_server(log_path: Path, faults: tuple[str, ...] = ()):
     env.pop("MOTO_PATCHED_FAULT", None)
     if faults:
         env["MOTO_PATCHED_FAULT"] = ",".join(faults)
+    env["MOTO_PATCHED_FAILING_IMAGES"] = ",".join(failing_images)
     with open(log_path, "wb") as log:
         # moto's server plus the API Gateway updates a day-2 apply needs (tests/moto_patched.py).
         process = subprocess.Popen([sys.executable, "-m", "tests.moto_patched", "-H", "127.0.0.1", "-p", str(port)],

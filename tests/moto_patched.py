@@ -15,6 +15,10 @@ moto 5.2:
 - keeps no Performance Insights flag of a DB instance (every second plan would turn it on again);
 - keeps only some fields of an ECS CreateService (health check grace period, ECS managed tags, availability zone
   rebalancing... are dropped, so every second plan would set them again); UpdateService already keeps them all;
+- keeps the one deployment CreateService made for ever: an UpdateService to a task definition now starts a deployment
+  that completes at once, or, when an image of the task definition contains one of $MOTO_PATCHED_FAILING_IMAGES
+  (a test's failing build), fails as ECS's circuit breaker leaves it: FAILED, with ECS's rollback to the last
+  completed deployment's task definition in progress;
 - has no Application Auto Scaling tags (ListTagsForResource, TagResource, UntagResource): the provider reads a
   scalable target's tags after registering it, and the apply fails without them;
 - keeps only the CodeBuild project fields it knows (concurrentBuildLimit would plan again, for one) and has no
@@ -49,7 +53,8 @@ from moto.applicationautoscaling import responses as autoscaling_responses
 from moto.codebuild import responses as codebuild_responses
 from moto.core.exceptions import JsonRESTError
 from moto.core.responses import ActionResult, EmptyResult
-from moto.core.utils import camelcase_to_underscores
+from moto.core.utils import camelcase_to_underscores, utcnow
+from moto.ecs import models as ecs_models
 from moto.ecs import responses as ecs_responses
 from moto.events import responses as events_responses
 from moto.events.models import EventPattern
@@ -58,6 +63,7 @@ from moto.logs.exceptions import ResourceNotFoundException
 from moto.ec2.models import security_groups, vpcs
 from moto.ec2.exceptions import InvalidSecurityGroupNotFoundError
 from moto.ec2.utils import random_private_ip
+from moto.moto_api._internal import mock_random
 from moto.rds import models as rds_models
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from moto.stepfunctions import responses as sfn_responses
@@ -340,6 +346,42 @@ def create_service(self):
     return result
 
 
+# Test hook: images (substrings, comma-separated) whose deployments fail, as a build of a broken commit's would.
+FAILING_IMAGES_VARIABLE = "MOTO_PATCHED_FAILING_IMAGES"
+CIRCUIT_BREAKER = "ECS deployment circuit breaker: tasks failed to start."
+_update_service = ecs_responses.EC2ContainerServiceResponse.update_service
+
+
+def _deployment(service, task_definition: str, rollout: str, reason: str, status: str = "PRIMARY") -> dict:
+    deployment_id = f"ecs-svc/{mock_random.randint(0, 32**12)}"
+    now = utcnow()
+    return {**(service.deployments[0] if service.deployments else {}), "id": deployment_id, "status": status,
+            "taskDefinition": task_definition, "rolloutState": rollout, "rolloutStateReason": reason,
+            "createdAt": now, "updatedAt": now}
+
+
+def update_service(self):
+    """UpdateService to a task definition starts a deployment: COMPLETED, or FAILED and rolled back (module docstring)."""
+    result = _update_service(self)
+    task_definition = self._get_param("taskDefinition")
+    if not task_definition:
+        return result
+    service = result.result["service"]
+    images = [c.get("image", "") for c in self.ecs_backend.describe_task_definition(task_definition).container_definitions]
+    failing = [f for f in os.environ.get(FAILING_IMAGES_VARIABLE, "").split(",") if f]
+    completed = getattr(service, "completed_task_definition", None)
+    if not any(f in image for f in failing for image in images):
+        service.deployments = [_deployment(service, task_definition, "COMPLETED", "ECS deployment completed.")]
+        service.completed_task_definition = task_definition
+    elif completed is None:   # nothing to roll back to: ECS leaves the failed deployment
+        service.deployments = [_deployment(service, task_definition, "FAILED", CIRCUIT_BREAKER)]
+    else:
+        failed = _deployment(service, task_definition, "FAILED", CIRCUIT_BREAKER, status="ACTIVE")
+        service.deployments = [_deployment(service, completed, "IN_PROGRESS", "ECS deployment rolling back."), failed]
+        service.task_definition = completed
+    return result
+
+
 def validate_state_machine_definition(self):
     try:
         definition = json.loads(self._get_param("definition"))
@@ -396,6 +438,8 @@ PATCHES = (
           property(lambda self: bool(getattr(self, "enable_performance_insights", False))), Absent()),
     Patch("ECS CreateService fields", ecs_responses.EC2ContainerServiceResponse, "create_service", create_service,
           Function()),
+    Patch("ECS deployments", ecs_responses.EC2ContainerServiceResponse, "update_service", update_service, Function()),
+    Patch("ECS deployments", ecs_models.Service, "completed_task_definition", None, Absent()),
     Patch("Application Auto Scaling tags", autoscaling_models.ApplicationAutoscalingBackend, "tags_by_arn", None,
           Absent()),
     Patch("Application Auto Scaling tags", AutoScalingResponse, "register_scalable_target", register_scalable_target,

@@ -3,31 +3,42 @@
 The same platform and the same rules as tests/test_day2.py (its Platform and step()): synthesized in place,
 applied in one run, then planned again, and that plan must be empty. AWS is moto alone (tests/moto_patched.py
 mends what it does not read back as written and adds CodeBuild's webhook actions); ECS needs no App Runner
-stand-in. Redis is off, as there.
+stand-in. Redis is off, as there. The build's roll step runs too, as the applied project holds it, with the AWS CLI
+against moto, whose patched deployments fail for FAILING_SHA's image as ECS's circuit breaker would.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import time
 from contextlib import ExitStack
+from pathlib import Path
 
 import pytest
+import yaml
 
 from constructs_lib.fargate_service import CONTAINER_NAME, worker_host
 from workers_scan import load_workers
 from workers_scan.environment import SECRET_KEY_RE
 
-from .emulator import moto_server
+from .emulator import CREDENTIALS, moto_server
 from .helpers import BOOTSTRAP, CODECONNECTIONS_ARN, ECS_SETTINGS, settings_from
+from .terraform import unavailable
 from .test_day2 import DEPLOYMENT, Platform, differences, step
 
 pytestmark = pytest.mark.emulator
+
+GOOD_SHA, FAILING_SHA = "600d" * 10, "badc0ffee" * 4 + "badc"
 
 
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory):
     root = tmp_path_factory.mktemp("ecs")
     with ExitStack() as stack:
-        platform = Platform(root, {"moto": stack.enter_context(moto_server(root / "moto.log"))})
+        moto = stack.enter_context(moto_server(root / "moto.log", failing_images=(FAILING_SHA,)))
+        platform = Platform(root, {"moto": moto})
         platform.overrides.update(ECS_SETTINGS)
         platform.synth()
         platform.terraform("init", "-no-color", "-input=false")
@@ -167,3 +178,49 @@ def test_adding_a_worker_adds_its_service_rule_and_build_target(platform):
     assert not [c for c in changes if c["action"] in ("delete", "replace") and c["type"] != DEPLOYMENT], changes
     assert "acme-dev-reports" in services_of(platform)
     assert_the_build_rolls_every_service(platform)
+
+
+def run_roll_step(platform: Platform, folder: Path, sha: str, commit_time: int) -> subprocess.CompletedProcess:
+    """The applied build project's roll step (its last command) for a commit, with its variables, through the AWS CLI."""
+    if not shutil.which("aws"):
+        unavailable("the AWS CLI is not on PATH (the CodeBuild image has it)")
+    [project] = platform.client("codebuild").batch_get_projects(names=["acme-dev-workers-image"])["projects"]
+    roll = yaml.safe_load(project["source"]["buildspec"])["phases"]["build"]["commands"][-1]
+    git = {"GIT_AUTHOR_DATE": f"@{commit_time} +0000", "GIT_COMMITTER_DATE": f"@{commit_time} +0000",
+           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@e"}
+    folder.mkdir()
+    for args in (["init", "-q"], ["commit", "-q", "--allow-empty", "-m", sha]):
+        subprocess.run(["git", *args], cwd=folder, env={**os.environ, **git}, check=True)
+    env = {**os.environ, **{v["name"]: v["value"] for v in project["environment"]["environmentVariables"]},
+           **CREDENTIALS, "AWS_ENDPOINT_URL": platform.endpoints["moto"], "AWS_REGION": "eu-west-1",
+           "AWS_DEFAULT_REGION": "eu-west-1", "AWS_PAGER": "", "CODEBUILD_RESOLVED_SOURCE_VERSION": sha,
+           "CODEBUILD_START_TIME": str(int(time.time()) * 1000)}
+    return subprocess.run(["bash", "-c", roll], cwd=folder, env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_a_failed_deployment_leaves_nothing_for_the_next_plan_to_deploy_again(platform, tmp_path):
+    """A good build, then a build whose deployments fail and roll back: the parameter and each family's latest
+    revision follow the rollback, each service runs that revision, and the next plan is empty (before, it would
+    have moved every service back onto the failed image)."""
+    ssm, ecs = platform.client("ssm"), platform.client("ecs")
+    repository = ssm.get_parameter(Name="/acme-dev/workers/image")["Parameter"]["Value"].rsplit(":", 1)[0]
+    first = int(time.time()) - 3600
+    good = run_roll_step(platform, tmp_path / "good", GOOD_SHA, first)
+    assert good.returncode == 0, good.stdout + good.stderr
+    leftover = [(c["address"], differences(c)) for c in platform.plan("after-a-build")]
+    assert not leftover, f"the plan after a build is not empty: {leftover}"
+
+    failing = run_roll_step(platform, tmp_path / "failing", FAILING_SHA, first + 60)
+    services = services_of(platform)
+    assert failing.returncode == 1, failing.stdout + failing.stderr
+    [verdict] = [line for line in failing.stderr.splitlines() if line.startswith("Build failed: ")]
+    named = verdict.split(f"the deployment of {repository}:{first + 60}-{FAILING_SHA} failed on ")[1].split(".")[0]
+    assert sorted(named.split()) == sorted(services), verdict
+    image = f"{repository}:{first}-{GOOD_SHA}"
+    assert ssm.get_parameter(Name="/acme-dev/workers/image")["Parameter"]["Value"] == image
+    for name, service in services.items():
+        latest = ecs.describe_task_definition(taskDefinition=name)["taskDefinition"]   # what track_latest reads
+        [container] = latest["containerDefinitions"]
+        assert (container["image"], service["taskDefinition"]) == (image, latest["taskDefinitionArn"]), name
+    leftover = [(c["address"], differences(c)) for c in platform.plan("after-a-failed-build")]
+    assert not leftover, f"the plan after a rolled-back build is not empty: {leftover}"

@@ -5,7 +5,9 @@ from what runs them: each `aws <service> <command>` of the image build's scripts
 the base image call, what CodeBuild and Step Functions document for their roles, each Task of the redeploy machine
 and each EventBridge target. Every call is evaluated, on the resource it touches (ARNs built from the stack's own
 names), with @cloud-copilot/iam-simulate (tests/iam/, pinned by its package-lock.json, installed here by npm).
-A call the policy does not allow fails the test with the call, the resource and the role."""
+A call the policy does not allow fails the test with the call, the resource and the role. That the scripts' text
+names every call they make is checked by running the build once against a stand-in whose deployment fails, so
+the roll step's revert runs too."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ import pytest
 from constructs_lib.image_pipeline import BUILD_AND_PUSH, LOGIN, LOGIN_PUBLIC, ROLL
 
 from .iam_documents import ACCOUNT, REGION, resolver
+from .test_image_pipeline import EARLIER, IMAGE, pipeline_alone, run_build
 from .terraform import unavailable
 
 SIMULATOR = Path(__file__).parent / "iam"
@@ -76,13 +79,18 @@ def role_of(stack: dict, reference: str) -> str:
 
 
 def script_calls(*scripts: str) -> list[str]:
-    """Each IAM action an `aws <service> <command>` of the scripts needs."""
-    actions = []
-    for script in scripts:
-        for service, command in re.findall(r"\baws ([a-z0-9-]+) ([a-z0-9-]+)", script):
-            pascal = "".join(part.capitalize() for part in command.split("-"))
-            actions += CLI_ACTIONS.get((service, command), (f"{service}:{pascal}",))
-    return actions
+    """Each IAM action an `aws <service> <command>` of the scripts needs, once (the roll step reads the parameter
+    before rolling, while it waits and before it reverts: one action on one resource)."""
+    actions = [action for script in scripts
+               for service, command in re.findall(r"\baws ([a-z0-9-]+) ([a-z0-9-]+)", script)
+               for action in cli_actions(service, command)]
+    return list(dict.fromkeys(actions))
+
+
+def cli_actions(service: str, command: str) -> tuple[str, ...]:
+    """What `aws <service> <command>` is to IAM."""
+    pascal = "".join(part.capitalize() for part in command.split("-"))
+    return CLI_ACTIONS.get((service, command), (f"{service}:{pascal}",))
 
 
 def build_calls(stack: dict, resolve) -> tuple[str, list[dict]]:
@@ -181,3 +189,16 @@ def test_a_call_the_policy_lacks_is_named_with_its_resource_and_role(simulator, 
     [problem] = evaluate(simulator, name, policies, [c for c in calls if c["action"].startswith("ssm:")])
     assert problem.startswith(f"ssm:GetParameter on arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/acme-dev/workers/image "
                               "({}): ImplicitlyDenied")
+
+
+def test_the_calls_checked_include_every_one_the_roll_step_makes_when_it_puts_the_services_back(tmp_path):
+    """The calls above are read from the scripts' text; here the build runs (tests/fake_aws.py), its deployment of
+    one service fails, and every `aws` command it ran, the revert's included, must be one of them."""
+    build = run_build(pipeline_alone(), tmp_path, image_exists=False, live=EARLIER,
+                      FAILING_SERVICES="orders", FAILING_IMAGE=IMAGE)
+    assert build.returncode != 0 and "is going back to" in build.log
+    ran = {tuple(call.split()[1:3]) for call in build.calls if call.startswith("aws ")}
+    assert {("ecs", "register-task-definition"), ("ecs", "update-service"), ("ssm", "put-parameter")} <= ran
+    unchecked = {a for service, command in ran for a in cli_actions(service, command)} - set(
+        script_calls(LOGIN, LOGIN_PUBLIC, BUILD_AND_PUSH, ROLL))
+    assert not unchecked

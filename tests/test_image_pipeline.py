@@ -1,7 +1,8 @@
 """The ECS image pipeline built alone, from its props: no settings file, no monorepo, no platform stack.
 
-Besides the JSON, its build commands are run with bash against stand-in `aws` and `docker` commands (jq is the
-real one), so what the build does with the synthesized values is checked, not only that the values are there.
+Besides the JSON, its build commands are run with bash against stand-in `aws` (tests/fake_aws.py: ECS deployments
+that complete, fail or never settle) and `docker` commands (jq is the real one), so what the build does with the
+synthesized values is checked, not only that the values are there.
 """
 
 from __future__ import annotations
@@ -9,17 +10,24 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import stat
 import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
 
 import cdktf
 import pytest
 import yaml
 
-from constructs_lib.image_pipeline import (BASE_IMAGE, DOCKERIGNORE, ImagePipeline, ImagePipelineProps, ImageRepository,
-                                           ImageRepositoryProps, dockerfile)
+from constructs_lib.image_pipeline import (BASE_IMAGE, BUILD_TIMEOUT_MINUTES, DOCKERIGNORE, REVERT_MINUTES, ROLL,
+                                           ImagePipeline, ImagePipelineProps, ImageRepository, ImageRepositoryProps,
+                                           dockerfile)
 
+from .fake_aws import seed
 from .helpers import one, plaintext_secrets
 from .terraform import assert_alone_stack_validates, unavailable
 
@@ -39,6 +47,7 @@ PROPS = dict(name_prefix="globex-qa", region="eu-west-1", account_id=ACCOUNT,
              logs_kms_key_arn=KEY, log_retention_days=30, cluster_arn=CLUSTER, cluster_name="globex-qa",
              service_arns=SERVICES, passed_role_suffixes=("-task", "-execution"))
 REPOSITORY_PROPS = dict(name_prefix="globex-qa", keep_images=25)
+FAKE_AWS = Path(__file__).parent / "fake_aws.py"
 
 
 def pipeline_stack(**overrides) -> cdktf.TerraformStack:
@@ -221,30 +230,17 @@ def test_no_secret_value_is_in_the_json(pipeline):
 
 # --- the build's commands, run -------------------------------------------------------------------------------
 
-FAKE_AWS = r"""#!/usr/bin/env bash
-printf '%s\n' "aws $*" >> "$OUT/calls"
-case "$1 $2" in
-  "ecr get-login-password"|"ecr-public get-login-password") echo not-a-real-token ;;
-  "ssm get-parameter") cat "$OUT/parameter" ;;
-  "ecr describe-images") [ -n "$IMAGE_EXISTS" ] || exit 254 ;;
-  "ecs describe-services") echo "arn:aws:ecs:eu-west-1:123456789012:task-definition/${6##*/}:7" ;;
-  "ecs describe-task-definition")
-    case "$*" in *"--include TAGS"*) ;; *) echo "the copy must keep its tags" >&2; exit 9 ;; esac
-    cat "$OUT/task-definition.json" ;;
-  "ecs register-task-definition")
-    n=$(ls "$OUT" | grep -c '^registered' || true); cp "${4#file://}" "$OUT/registered-$n.json"
-    echo "arn:aws:ecs:eu-west-1:123456789012:task-definition/new-$n:8" ;;
-esac
-"""
 FAKE_DOCKER = r"""#!/usr/bin/env bash
 printf '%s\n' "docker $1" >> "$OUT/calls"
 if [ "$1" = build ]; then printf '%s\n' "$@" > "$OUT/build-args"; cp Dockerfile.workers* "$OUT/"; fi
 if [ "$1" = push ]; then printf '%s\n' "$2" >> "$OUT/pushed"; fi
 cat > /dev/null
 """
+FAKE_SLEEP = """#!/usr/bin/env bash
+printf 'sleep %s\\n' "$*" >> "$OUT/calls"
+"""
 TASK_DEFINITION = {
-    "taskDefinitionArn": "arn:aws:ecs:eu-west-1:123456789012:task-definition/orders:7", "revision": 7,
-    "status": "ACTIVE", "family": "orders", "requiresAttributes": [], "compatibilities": ["FARGATE"],
+    "requiresAttributes": [], "compatibilities": ["FARGATE"],
     "registeredAt": "2026-11-27T10:00:00Z", "registeredBy": "arn:aws:sts::123456789012:assumed-role/x",
     "cpu": "512", "memory": "1024", "networkMode": "awsvpc", "executionRoleArn": f"arn:aws:iam::{ACCOUNT}:role/globex-qa-orders-execution",
     "containerDefinitions": [
@@ -265,10 +261,50 @@ RESOLVED = {  # what Terraform puts where the JSON holds references
 
 COMMIT_TIME = 1764230400  # 2025-11-27T08:00:00Z, the stand-in clone's one commit
 TAG = f"{COMMIT_TIME}-{SHA}"
+IMAGE = f"{REPOSITORY}:{TAG}"
+EARLIER = f"{REPOSITORY}:{COMMIT_TIME - 3600}-{'ab' * 20}"   # the last build's image, live before this one
+UNBUILT = f"{REPOSITORY}:unbuilt"
 
 
-def run_build(pipeline: dict, tmp_path, image_exists: bool, live: str = f"{REPOSITORY}:unbuilt"
-              ) -> tuple[str, list[str]]:
+def service_definition(service_arn: str, image: str) -> dict:
+    """The revision a service runs before the build: its family is its name, as FargateWorkerService writes it."""
+    name = service_arn.rsplit("/", 1)[-1]
+    worker, router = TASK_DEFINITION["containerDefinitions"]
+    return {**TASK_DEFINITION, "family": name,
+            "containerDefinitions": [{**worker, "image": image, "command": ["bash", START_SCRIPT, f"{name}.ts"]},
+                                     router]}
+
+
+@dataclass
+class Build:
+    out: Path
+    calls: list[str]
+    returncode: int
+    log: str          # the failing (else the last) command's stdout and stderr
+
+    @property
+    def state(self) -> dict:
+        return json.loads((self.out / "state.json").read_text())
+
+    def latest(self, service_arn: str) -> dict:
+        """The latest revision of a service's family: what Terraform's task definition (track_latest) reads."""
+        revisions = self.state["families"][service_arn.rsplit("/", 1)[-1]]
+        return revisions[max(revisions, key=int)]["taskDefinition"]
+
+    def runs(self, service_arn: str) -> str:
+        return self.state["services"][service_arn]["taskDefinition"]
+
+    def parameters_written(self) -> list[str]:
+        return [c.split("--value ")[1].split()[0] for c in self.calls if c.startswith("aws ssm put-parameter")]
+
+
+def worker_image(definition: dict) -> str:
+    return definition["containerDefinitions"][0]["image"]
+
+
+def run_build(pipeline: dict, tmp_path: Path, image_exists: bool, live: str = UNBUILT, **scenario: str) -> Build:
+    """The buildspec's commands in order, as CodeBuild runs them (stopping at the first that fails), against
+    tests/fake_aws.py with the services running `live`; `scenario`: its variables (FAILING_SERVICES...)."""
     if not shutil.which("jq"):
         unavailable("jq is not on PATH (the CodeBuild image has it)")
     project = one(pipeline, "aws_codebuild_project")
@@ -278,63 +314,140 @@ def run_build(pipeline: dict, tmp_path, image_exists: bool, live: str = f"{REPOS
     out, bin_dir, clone = tmp_path / "out", tmp_path / "bin", tmp_path / "clone"
     for folder in (out, bin_dir, clone):
         folder.mkdir()
-    for name, text in (("aws", FAKE_AWS), ("docker", FAKE_DOCKER)):
+    fake_aws = f'#!/usr/bin/env bash\nexec {shlex.quote(sys.executable)} {shlex.quote(str(FAKE_AWS))} "$@"\n'
+    for name, text in (("aws", fake_aws), ("docker", FAKE_DOCKER), ("sleep", FAKE_SLEEP)):
         (bin_dir / name).write_text(text)
         (bin_dir / name).chmod(stat.S_IRWXU)
-    (out / "task-definition.json").write_text(json.dumps({"taskDefinition": TASK_DEFINITION, "tags": TAGS}))
-    (out / "parameter").write_text(live + "\n")
+    seed(out, live, {arn: service_definition(arn, live) for arn in SERVICES}, TAGS)
     git = {"GIT_AUTHOR_DATE": f"@{COMMIT_TIME} +0000", "GIT_COMMITTER_DATE": f"@{COMMIT_TIME} +0000",
            "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@e"}
     for args in (["init", "-q"], ["commit", "-q", "--allow-empty", "-m", "the pushed commit"]):
         subprocess.run(["git", *args], cwd=clone, env={**os.environ, **git}, check=True)
     env.update(PATH=f"{bin_dir}:{os.environ['PATH']}", OUT=str(out), AWS_REGION="eu-west-1",
-               CODEBUILD_RESOLVED_SOURCE_VERSION=SHA, IMAGE_EXISTS="1" if image_exists else "")
+               CODEBUILD_RESOLVED_SOURCE_VERSION=SHA, IMAGE_EXISTS="1" if image_exists else "",
+               **{"CODEBUILD_START_TIME": str(int(time.time()) * 1000), **scenario})
     phases = spec["phases"]
     for command in phases["pre_build"]["commands"] + phases["build"]["commands"]:
         done = subprocess.run(["bash", "-c", command], cwd=clone, env=env, capture_output=True, text=True)
-        assert done.returncode == 0, f"{command[:80]}...\n{done.stdout}\n{done.stderr}"
-    return str(out), (out / "calls").read_text().splitlines()
+        if done.returncode != 0:
+            break
+    return Build(out, (out / "calls").read_text().splitlines(), done.returncode, done.stdout + done.stderr)
 
 
 def test_the_build_pushes_the_commit_tag_then_registers_each_service_on_that_image(pipeline, tmp_path):
-    out, calls = run_build(pipeline, tmp_path, image_exists=False)
-    image = f"{REPOSITORY}:{TAG}"
-    with open(f"{out}/pushed") as pushed:
-        assert pushed.read().split() == [image]
-    args = open(f"{out}/build-args").read().splitlines()
-    assert args[args.index("--tag") + 1] == image
+    build = run_build(pipeline, tmp_path, image_exists=False)
+    assert build.returncode == 0, build.log
+    out, calls = build.out, build.calls
+    assert (out / "pushed").read_text().split() == [IMAGE]
+    args = (out / "build-args").read_text().splitlines()
+    assert args[args.index("--tag") + 1] == IMAGE
     assert f"BUILD_COMMAND={BUILD_COMMAND}" in args          # unchanged through Terraform, JSON and bash
-    assert open(f"{out}/Dockerfile.workers").read() == dockerfile(START_SCRIPT) + "\n"
-    assert open(f"{out}/Dockerfile.workers.dockerignore").read() == DOCKERIGNORE
-    assert f"aws ssm put-parameter --name /globex-qa/workers/image --value {image} --overwrite" in calls
+    assert (out / "Dockerfile.workers").read_text() == dockerfile(START_SCRIPT) + "\n"
+    assert (out / "Dockerfile.workers.dockerignore").read_text() == DOCKERIGNORE
+    assert f"aws ssm put-parameter --name /globex-qa/workers/image --value {IMAGE} --overwrite" in calls
     for n, service in enumerate(SERVICES):
-        registered = json.load(open(f"{out}/registered-{n}.json"))
+        name = service.rsplit("/", 1)[-1]
+        registered = json.loads((out / f"registered-{n}.json").read_text())
         worker, router = registered["containerDefinitions"]
-        assert worker["image"] == image and worker["command"] == ["bash", START_SCRIPT, "orders.ts"]
+        assert worker["image"] == IMAGE and worker["command"] == ["bash", START_SCRIPT, f"{name}.ts"]
         assert worker["secrets"] == TASK_DEFINITION["containerDefinitions"][0]["secrets"]
         assert router == TASK_DEFINITION["containerDefinitions"][1]
         assert not {"taskDefinitionArn", "revision", "status", "registeredAt"} & registered.keys()
         assert registered["tags"] == TAGS  # else the next plan would put the provider's default tags back
-        new = f"arn:aws:ecs:eu-west-1:123456789012:task-definition/new-{n}:8"
+        new = f"arn:aws:ecs:eu-west-1:123456789012:task-definition/{name}:8"
         assert f"aws ecs update-service --cluster {CLUSTER} --service {service} --task-definition {new}" in calls
     assert calls.index("docker push") < min(i for i, c in enumerate(calls) if "update-service" in c)
 
 
 def test_a_retried_commit_is_not_rebuilt_over_its_immutable_tag_but_still_rolls(pipeline, tmp_path):
-    out, calls = run_build(pipeline, tmp_path, image_exists=True)
-    assert not [c for c in calls if c.startswith("docker build") or c.startswith("docker push")]
-    assert len([c for c in calls if "update-service" in c]) == len(SERVICES)
+    build = run_build(pipeline, tmp_path, image_exists=True)
+    assert build.returncode == 0, build.log
+    assert not [c for c in build.calls if c.startswith("docker build") or c.startswith("docker push")]
+    assert len([c for c in build.calls if "update-service" in c]) == len(SERVICES)
 
 
 def test_a_build_of_an_older_commit_than_the_live_image_does_not_roll_back(pipeline, tmp_path):
     newer = f"{REPOSITORY}:{COMMIT_TIME + 60}-fedcba9876543210fedcba9876543210fedcba98"
-    out, calls = run_build(pipeline, tmp_path, image_exists=False, live=newer)
-    assert "docker push" in calls   # its image is still pushed (a rollback can pick it)...
-    assert not [c for c in calls if "put-parameter" in c or "update-service" in c]   # ...but nothing rolls to it
+    build = run_build(pipeline, tmp_path, image_exists=False, live=newer)
+    assert build.returncode == 0, build.log
+    assert "docker push" in build.calls   # its image is still pushed (a rollback can pick it)...
+    assert not [c for c in build.calls if "put-parameter" in c or "update-service" in c]   # ...but nothing rolls to it
     older = f"{REPOSITORY}:{COMMIT_TIME - 60}-fedcba9876543210fedcba9876543210fedcba98"
     (tmp_path / "again").mkdir()
-    _, calls = run_build(pipeline, tmp_path / "again", image_exists=True, live=older)
-    assert len([c for c in calls if "update-service" in c]) == len(SERVICES)
+    build = run_build(pipeline, tmp_path / "again", image_exists=True, live=older)
+    assert len([c for c in build.calls if "update-service" in c]) == len(SERVICES)
+
+
+def test_the_build_waits_until_every_deployment_has_completed_and_reverts_nothing(pipeline, tmp_path):
+    build = run_build(pipeline, tmp_path, image_exists=True, live=EARLIER)
+    assert build.returncode == 0, build.log
+    polls = [c for c in build.calls if c.startswith("aws ecs describe-services") and "--output json" in c]
+    assert len(polls) == 2 * len(SERVICES) and "sleep 15" in build.calls   # in progress, then completed
+    assert build.parameters_written() == [IMAGE]
+    for service in SERVICES:
+        latest = build.latest(service)
+        assert (latest["revision"], worker_image(latest)) == (8, IMAGE)
+        assert build.runs(service) == latest["taskDefinitionArn"]
+    assert "Every service runs" in build.log
+
+
+def test_a_failed_deployment_puts_the_parameter_and_every_service_back_and_fails_naming_the_service(
+        pipeline, tmp_path):
+    """report-generator's deployment fails (ECS's circuit breaker rolls it back to revision 7); orders' completes.
+    The parameter is every worker's image, so both go back to the earlier image, each on a new revision that is
+    the latest of its family: what Terraform tracks and writes (the parameter's image) is what runs."""
+    build = run_build(pipeline, tmp_path, image_exists=True, live=EARLIER,
+                      FAILING_SERVICES="report-generator", FAILING_IMAGE=IMAGE)
+    assert build.returncode != 0
+    assert f"Build failed: the deployment of {IMAGE} failed on report-generator." in build.log
+    assert f"report-generator: the deployment of {IMAGE} failed: ECS deployment circuit breaker" in build.log
+    assert build.parameters_written() == [IMAGE, EARLIER] and build.state["parameter"] == EARLIER
+    for service in SERVICES:
+        name = service.rsplit("/", 1)[-1]
+        latest = build.latest(service)
+        assert (latest["revision"], worker_image(latest)) == (9, EARLIER), name
+        assert build.runs(service) == latest["taskDefinitionArn"], name
+        # What Terraform writes with the parameter's image, field for field: its next plan changes nothing.
+        before = service_definition(service, EARLIER)
+        assert latest["containerDefinitions"] == before["containerDefinitions"], name
+        assert build.state["families"][name]["9"]["tags"] == TAGS, name
+        assert worker_image(build.state["families"][name]["8"]["taskDefinition"]) == IMAGE   # kept, not the latest
+
+
+def test_a_deployment_still_running_when_the_build_must_end_is_put_back_too(pipeline, tmp_path):
+    started = int(time.time()) - (BUILD_TIMEOUT_MINUTES - REVERT_MINUTES) * 60
+    build = run_build(pipeline, tmp_path, image_exists=True, live=EARLIER, STUCK="1",
+                      CODEBUILD_START_TIME=str(started * 1000))
+    assert build.returncode != 0
+    assert (f"Build failed: {IMAGE} was still deploying on orders report-generator with {REVERT_MINUTES} minutes "
+            "of the build left") in build.log
+    assert build.state["parameter"] == EARLIER
+    assert all(worker_image(build.latest(s)) == EARLIER and build.runs(s) == build.latest(s)["taskDefinitionArn"]
+               for s in SERVICES)
+
+
+def test_a_build_whose_image_a_later_build_replaced_meanwhile_leaves_the_services_to_it(pipeline, tmp_path):
+    later = f"{REPOSITORY}:{COMMIT_TIME + 60}-fedcba9876543210fedcba9876543210fedcba98"
+    build = run_build(pipeline, tmp_path, image_exists=True, live=EARLIER, LATER_IMAGE=later,
+                      FAILING_SERVICES="orders report-generator", FAILING_IMAGE=IMAGE)
+    assert build.returncode == 0, build.log
+    assert f"/globex-qa/workers/image now names {later}: a later build has rolled the services since" in build.log
+    assert build.parameters_written() == [IMAGE] and build.state["parameter"] == later
+    assert len([c for c in build.calls if "update-service" in c]) == len(SERVICES)   # its own roll, no revert
+
+
+def test_a_failed_first_image_has_no_earlier_image_to_go_back_to(pipeline, tmp_path):
+    build = run_build(pipeline, tmp_path, image_exists=True, live=UNBUILT,
+                      FAILING_SERVICES="orders", FAILING_IMAGE=IMAGE)
+    assert build.returncode != 0
+    assert f"failed on orders. No earlier image to go back to ({UNBUILT} was never built)" in build.log
+    assert build.parameters_written() == [IMAGE]
+
+
+def test_the_wait_leaves_the_revert_its_minutes_within_the_build_timeout(pipeline):
+    assert one(pipeline, "aws_codebuild_project")["build_timeout"] == BUILD_TIMEOUT_MINUTES
+    assert f"DEADLINE=$(( START / 1000 + {(BUILD_TIMEOUT_MINUTES - REVERT_MINUTES) * 60} ))" in ROLL
+    assert "services-stable" not in ROLL   # `aws ecs wait services-stable` gives up after 10 minutes
 
 
 def test_dotenv_files_stay_out_of_the_image():
