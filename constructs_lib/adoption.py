@@ -27,11 +27,15 @@ class Adoption:
     found: str   # Terraform expression of the names that exist (a data source's list)
 
 
-def imports_tf(adoptions: tuple[Adoption, ...]) -> str:
+def imports_tf(adoptions: tuple[Adoption, ...], forgotten: tuple[str, ...] = ()) -> str:
+    """The import blocks of `adoptions`, and a `removed` block (destroy = false) per address of `forgotten`: an
+    earlier layout's resources Terraform lets go of without deleting them (a block for an address not in the state
+    does nothing)."""
     lines = ["# Written by synth, rewritten on every synth: edits are lost (constructs_lib/adoption.py).",
              "# An import block whose for_each is empty imports nothing; once imported, it is a no-op.", ""]
-    if adoptions:
-        # for_each in an import block; here, not in cdk.tf.json, whose required_version checkov cannot parse.
+    if adoptions or forgotten:
+        # for_each in an import block, removed blocks; here, not in cdk.tf.json, whose required_version checkov
+        # cannot parse.
         lines += ["terraform {", '  required_version = ">= 1.7"', "}", ""]
     for adoption in adoptions:
         name = json.dumps(adoption.name)  # an HCL string literal: JSON's escapes are HCL's
@@ -40,6 +44,8 @@ def imports_tf(adoptions: tuple[Adoption, ...]) -> str:
                   f"  to       = {adoption.to}",
                   "  id       = each.value",
                   "}", ""]
+    for address in forgotten:
+        lines += ["removed {", f"  from = {address}", "  lifecycle {", "    destroy = false", "  }", "}", ""]
     return "\n".join(lines)
 
 

@@ -61,7 +61,8 @@ class RestApiProps:
 
 
 class RestApi(Construct):
-    """Exposes `rest_api_id`, `stage_arn`, `stage_name`, `invoke_url` and `worker_urls` (name -> URL)."""
+    """Exposes `rest_api_id`, `stage` (the resource), `stage_arn`, `stage_name`, `invoke_url` and `worker_urls`
+    (name -> URL)."""
 
     def __init__(self, scope: Construct, id_: str, *, props: RestApiProps):
         super().__init__(scope, id_)
@@ -116,6 +117,7 @@ class RestApi(Construct):
             ),
         )
         self.rest_api_id: str = api.id
+        self.stage = stage   # what must change only once the stage has moved depends on it
         self.stage_arn: str = stage.arn
         self.stage_name: str = props.stage_name
         self.invoke_url: str = stage.invoke_url

@@ -105,7 +105,7 @@ def synthesize(inputs: list[StackInput], outdir: str | os.PathLike) -> SynthResu
         quota_notices = _check_quotas(staging, platform_stacks)
         secret_notices = _check_secrets(staging, platform_stacks, inputs)
         for name, stack in platform_stacks.items():
-            (staging / "stacks" / name / IMPORTS_FILE).write_text(imports_tf(stack.adoptions))
+            (staging / "stacks" / name / IMPORTS_FILE).write_text(imports_tf(stack.adoptions, stack.forgotten))
         _move_into_place(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -14,7 +14,7 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from cdktf import TerraformOutput, TerraformStack
+from cdktf import TerraformOutput, TerraformResource, TerraformStack
 
 from workers_scan import Settings, Worker
 from workers_scan.aws_names import short_hash
@@ -101,6 +101,8 @@ class Compute(Protocol):
 
     def build_workers(self, infrastructure: InfrastructureEnvironment) -> tuple[Route, ...]: ...
 
+    def admit_ingress(self, after: list[TerraformResource]) -> None: ...
+
     def outputs(self) -> None: ...
 
 
@@ -154,6 +156,10 @@ class AppRunnerCompute:
         return tuple(Route(name=w.name, path=w.route, ingress_domain=self.services[w.name].ingress_domain)
                      for w in self._workers)
 
+    def admit_ingress(self, after: list[TerraformResource]) -> None:
+        """The endpoint admits the NLB's group, `after` the stage (constructs_lib/private_ingress.py)."""
+        self.ingress.admit_nlb(after)
+
     def outputs(self) -> None:
         TerraformOutput(self._stack, "service_arns", description="App Runner service ARN of each worker",
                         value={name: service.service_arn for name, service in self.services.items()})
@@ -186,7 +192,6 @@ class EcsCompute:
         self.cluster = FargateCluster(stack, "ecs-cluster", props=FargateClusterProps(
             name_prefix=settings.name_prefix, vpc_id=network.vpc_id,
             private_subnet_ids=tuple(network.private_subnet_ids),
-            ingress_cidrs=(network.vpc_cidr,), extra_ingress_cidrs=network.vpc_secondary_cidrs,
             logs_kms_key_arn=logs_kms_key_arn, log_retention_days=settings.log_retention_days,
             listener_port=port, certificate_arn=certificate,
             deletion_protection=settings.is_production,
@@ -196,7 +201,8 @@ class EcsCompute:
             name_prefix=settings.name_prefix, region=settings.aws_region,
             deletion_protection=not settings.allow_destroy_data, network=network,
             alb=AlbTarget(arn=self.cluster.load_balancer_arn, listener=(self.cluster.listener,),
-                          port=self.cluster.listener_port, protocol=self.cluster.listener_protocol)))
+                          port=self.cluster.listener_port, protocol=self.cluster.listener_protocol,
+                          security_group_id=self.cluster.security_group_id)))
         self.client_security_group_id = self.cluster.tasks_security_group_id
         self.redeploy_action = ecs_redeploy(settings.aws_region, settings.account_region[0],
                                             self.cluster.cluster_arn, self.cluster.cluster_name)
@@ -246,6 +252,10 @@ class EcsCompute:
         scheme = self.cluster.listener_protocol.lower()
         return tuple(Route(name=w.name, path=w.route, ingress_domain=self.services[w.name].host, scheme=scheme)
                      for w in self._workers)
+
+    def admit_ingress(self, after: list[TerraformResource]) -> None:
+        """The ALB admits the NLB's group, `after` the stage (constructs_lib/private_ingress.py)."""
+        self.cluster.admit(self.ingress.security_group_id, after)
 
     def outputs(self) -> None:
         stack = self._stack

@@ -45,7 +45,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from cdktf import TerraformIterator, TerraformResourceLifecycle, Token
+from cdktf import TerraformResource, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.appautoscaling_policy import (
     AppautoscalingPolicy, AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration,
     AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification)
@@ -73,6 +73,7 @@ from workers_scan.aws_names import ELB_NAME_MAX, IAM_ROLE_NAME_MAX, short_hash, 
 from workers_scan.fargate import ROUTING_DOMAIN, alb_listener, worker_host
 
 from .adoption import Adoption, aws_named_log_group
+from .private_ingress import admission
 from .iam import policy_json, service_trust_policy
 from .worker_service import secret_read_statements
 
@@ -91,14 +92,11 @@ class FargateClusterProps:
     name_prefix: str                    # <project>-<env>: the cluster's, the ALB's and its group's names
     vpc_id: str
     private_subnet_ids: tuple[str, ...]
-    ingress_cidrs: tuple[str, ...]      # where the NLB's nodes are (an ALB target sees the NLB's addresses)
     logs_kms_key_arn: str               # of Container Insights' performance log group
     log_retention_days: int
     listener_port: int = 80
     certificate_arn: str | None = None  # HTTPS on the listener (TLS from the NLB, which passes TCP through)
     deletion_protection: bool = False   # like the NLB's: on for prod, so a replacement stops instead of deleting
-    # A Terraform list of more CIDRs the NLB may sit in (an existing VPC's secondary blocks), or None.
-    extra_ingress_cidrs: list | None = None
     # The tasks' shared security group (the data stores admit it, like App Runner's connector group) and the
     # ports it may reach on the internet through NAT (ECR, logs, APIs). None: no shared group.
     worker_egress_ports: tuple[int, ...] | None = None
@@ -127,17 +125,6 @@ class FargateCluster(Construct):
         group = SecurityGroup(self, "security-group", name=f"{prefix}-workers-alb", vpc_id=props.vpc_id,
                               description="Workers' internal ALB: from the NLB only, to the workers only",
                               tags={"Name": f"{prefix}-workers-alb"})
-        for n, cidr in enumerate(props.ingress_cidrs):
-            VpcSecurityGroupIngressRule(
-                self, f"ingress-{n}", security_group_id=group.id, ip_protocol="tcp", cidr_ipv4=cidr,
-                from_port=props.listener_port, to_port=props.listener_port,
-                description=f"NLB to the workers' ALB on TCP {props.listener_port}")
-        if props.extra_ingress_cidrs is not None:
-            extra = TerraformIterator.from_list(props.extra_ingress_cidrs)
-            VpcSecurityGroupIngressRule(
-                self, "ingress-secondary-cidrs", for_each=extra, security_group_id=group.id, ip_protocol="tcp",
-                cidr_ipv4=Token.as_string(extra.value), from_port=props.listener_port, to_port=props.listener_port,
-                description=f"NLB to the workers' ALB on TCP {props.listener_port} (secondary VPC CIDR block)")
         # Day 2: name, internal and load_balancer_type are ForceNew (a new prefix replaces the ALB, and its
         # listener and rules with it); subnets and security groups update in place.
         alb = Lb(self, "load-balancer", name=shorten(f"{prefix}-workers", ELB_NAME_MAX), internal=True,
@@ -173,6 +160,14 @@ class FargateCluster(Construct):
         self.listener_protocol = protocol
         self.listener_port = props.listener_port
         self.security_group_id: str = group.id
+
+    def admit(self, security_group_id: str, after: list[TerraformResource]) -> None:
+        """The ALB's one inbound rule: the NLB's group on the listener's port, made as
+        constructs_lib/private_ingress.py `admission` says (`after` the API's stage, new before old)."""
+        VpcSecurityGroupIngressRule(
+            self, "ingress-0", security_group_id=self.security_group_id, ip_protocol="tcp",
+            referenced_security_group_id=security_group_id, from_port=self.listener_port, to_port=self.listener_port,
+            description=f"NLB to the workers' ALB on TCP {self.listener_port}", **admission(after))
 
 
 @dataclass(frozen=True)

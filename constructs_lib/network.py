@@ -70,9 +70,7 @@ class NetworkProps:
 class Network(Construct):
     """Creates a VPC (NewVpcProps), or looks up an existing one (ExistingVpcProps).
 
-    Exposes `vpc_id`, `vpc_cidr`, `private_subnet_ids` and `subnet_count` (a Python int, known at synth), and
-    `vpc_secondary_cidrs`: None for a VPC it creates (one block), else a Terraform list of the existing VPC's
-    other CIDR blocks.
+    Exposes `vpc_id`, `vpc_cidr`, `private_subnet_ids` and `subnet_count` (a Python int, known at synth).
     """
 
     def __init__(self, scope: Construct, id_: str, *, props: NetworkProps):
@@ -82,17 +80,11 @@ class Network(Construct):
             existing = DataAwsVpc(self, "existing-vpc", id=vpc.vpc_id)
             self.vpc_id: str = existing.id
             self.vpc_cidr: str = existing.cidr_block
-            # A VPC may have secondary CIDR blocks: subnets, and the NLB in them, can sit in any of them.
-            self.vpc_secondary_cidrs = TerraformLocal(
-                self, "existing-vpc-secondary-cidrs",
-                f"${{toset([for block in {existing.fqn}.cidr_block_associations : block.cidr_block "
-                f"if block.cidr_block != {existing.fqn}.cidr_block])}}").as_list
             self.private_subnet_ids: list[str] = list(vpc.private_subnet_ids)
             self.subnet_count = len(vpc.private_subnet_ids)
             self.nat_gateway_ids: list[str] = []
             return
         self.subnet_count = vpc.az_count
-        self.vpc_secondary_cidrs = None
         self._build_vpc(props.name_prefix, props.region, vpc)
         if vpc.flow_logs:
             self._build_flow_logs(props.name_prefix, props.region, vpc.flow_logs)

@@ -28,7 +28,8 @@ from .waf import Waf, WafProps
 class PlatformStack(TerraformStack):
     """Exposes `network`, `compute` (the backend COMPUTE picks), `ingress`, `services` (worker name -> the
     backend's service), `data_stores`, `secret_redeploy` (None when no worker reads a secret, or turned off),
-    `api`, `waf`, and `adoptions` (the import blocks app.synthesize writes to imports.tf)."""
+    `api`, `waf`, `adoptions` (the import blocks app.synthesize writes to imports.tf) and `forgotten` (its
+    `removed` blocks)."""
 
     def __init__(self, scope: Construct, id_: str, *, settings: Settings, workers: list[Worker]):
         super().__init__(scope, id_)
@@ -63,6 +64,8 @@ class PlatformStack(TerraformStack):
         )) if settings.redeploys_on_secret_change and readers else None
         self.api = RestApi(self, "api", props=rest_api_props(
             settings, nlb_arn=self.ingress.nlb_arn, routes=routes, logs_kms_key_arn=logs_key))
+        self.compute.admit_ingress([self.api.stage])
+        self.forgotten = self.ingress.forgotten
         self.waf = Waf(self, "waf", props=WafProps(
             name_prefix=settings.name_prefix, rate_limit=settings.waf_rate_limit,
             count_rules=settings.waf_count_rules, log_all_requests=settings.waf_log_all_requests,

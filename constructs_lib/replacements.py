@@ -55,8 +55,9 @@ AUDIT: dict[str, Replacement] = {
     "aws_lb": Replacement(f"{PREFIX}; removing or changing a subnet ({PLACEMENT})", MANUAL,
                           "Adding a zone is in place. AWS refuses to delete an NLB a VPC link uses, and its name is "
                           "unique: fewer or other zones need a new environment. COMPUTE keeps the NLB; its deletion "
-                          "protection is on until ALLOW_DESTROY_DATA. The workers' ALB (ecs) follows the prefix, "
-                          "with deletion protection in production."),
+                          "protection is on until ALLOW_DESTROY_DATA. Its security group, first given to an NLB "
+                          "made without one, replaced it once (README \"The NLB's security group\"). The workers' "
+                          "ALB (ecs) follows the prefix, with deletion protection in production."),
     "aws_lb_listener": Replacement("a replaced load balancer; COMPUTE, ECS_CERTIFICATE_ARN", REPLACED,
                                    "Follows its load balancer. The NLB's listener on 443 keeps its address across "
                                    "COMPUTE and only changes target group; on 80 (ecs without a certificate) it is "
@@ -142,7 +143,9 @@ AUDIT: dict[str, Replacement] = {
     "aws_security_group": Replacement(PREFIX, MANUAL,
                                       "Only a new prefix renames a group, which also replaces the stores (refused). "
                                       "Descriptions are kept as created (AWS refuses to delete a group in use)."),
-    "aws_vpc_security_group_ingress_rule": Replacement("", IN_PLACE, "Ports and sources update in place."),
+    "aws_vpc_security_group_ingress_rule": Replacement("", IN_PLACE, "Ports and sources update in place; a new "
+                                                       "kind of source (a CIDR, then a group) is a new rule: the NLB's "
+                                                       "admission, new before old, once the stage has moved."),
     "aws_vpc_security_group_egress_rule": Replacement("", IN_PLACE, "WORKER_EGRESS_PORTS adds and removes rules."),
     "aws_default_security_group": Replacement("VPC_CIDR", REPLACED, "Follows the VPC (never deleted, only forgotten)."),
     "aws_internet_gateway": Replacement("", IN_PLACE, "Follows the VPC in place."),

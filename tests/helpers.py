@@ -84,6 +84,10 @@ def settings_from(path: Path, environ: dict | None = None):
     return load_settings(SettingsSource(path, is_example=False), environ=environ or {})
 
 
+# aws_lb's "on"/"off" switch for PrivateLink traffic: a provider attribute, whose name only contains PRIVATE.
+PROVIDER_ATTRIBUTES_NAMED_LIKE_SECRETS = {"enforce_security_group_inbound_rules_on_private_link_traffic"}
+
+
 def plaintext_secrets(document) -> list[tuple[str, str]]:
     """(key, value) pairs under secret-looking keys whose value is neither a Terraform reference nor an ARN."""
     from workers_scan.environment import SECRET_KEY_RE
@@ -93,6 +97,8 @@ def plaintext_secrets(document) -> list[tuple[str, str]]:
     def walk(node):
         if isinstance(node, dict):
             for key, value in node.items():
+                if key in PROVIDER_ATTRIBUTES_NAMED_LIKE_SECRETS:
+                    continue
                 if isinstance(value, str) and SECRET_KEY_RE.search(str(key).upper()) and value and \
                         not value.startswith(("${", "arn:aws:")):
                     found.append((key, value))

@@ -29,6 +29,8 @@ moto 5.2:
   definition) nor ListStateMachineVersions (it reads a machine's versions after every read). Added: the
   definition must parse and its StartAt name one of its States, as AWS's first checks; we publish no versions.
 - answers EventBridge TestEventPattern with nothing: it now matches with the engine moto routes events by.
+- drops an NLB's EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic given to SetSecurityGroups (every second plan
+  would set it again);
 - has no CloudWatch Logs AssociateKmsKey nor DisassociateKmsKey (the provider's in-place change of a group's
   key, e.g. when it adopts a group AWS made unencrypted): added, on the group they name.
 """
@@ -56,6 +58,7 @@ from moto.core.responses import ActionResult, EmptyResult
 from moto.core.utils import camelcase_to_underscores, utcnow
 from moto.ecs import models as ecs_models
 from moto.ecs import responses as ecs_responses
+from moto.elbv2 import responses as elbv2_responses
 from moto.events import responses as events_responses
 from moto.events.models import EventPattern
 from moto.logs import responses as logs_responses
@@ -382,6 +385,21 @@ def update_service(self):
     return result
 
 
+_set_security_groups = elbv2_responses.ELBV2Response.set_security_groups
+
+
+def set_security_groups(self):
+    """SetSecurityGroups keeping the NLB's EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic, which
+    DescribeLoadBalancers then returns, as ELB does."""
+    result = _set_security_groups(self)
+    enforce = self._get_param("EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic")
+    if enforce is not None:
+        balancer = self.elbv2_backend.load_balancers[self._get_param("LoadBalancerArn")]
+        balancer.enforce_security_group_inbound_rules_on_private_link_traffic = enforce
+        result.result["EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic"] = enforce
+    return result
+
+
 def validate_state_machine_definition(self):
     try:
         definition = json.loads(self._get_param("definition"))
@@ -440,6 +458,8 @@ PATCHES = (
           Function()),
     Patch("ECS deployments", ecs_responses.EC2ContainerServiceResponse, "update_service", update_service, Function()),
     Patch("ECS deployments", ecs_models.Service, "completed_task_definition", None, Absent()),
+    Patch("ELBv2 SetSecurityGroups PrivateLink enforcement", elbv2_responses.ELBV2Response, "set_security_groups",
+          set_security_groups, Function(("self",))),
     Patch("Application Auto Scaling tags", autoscaling_models.ApplicationAutoscalingBackend, "tags_by_arn", None,
           Absent()),
     Patch("Application Auto Scaling tags", AutoScalingResponse, "register_scalable_target", register_scalable_target,

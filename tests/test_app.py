@@ -58,6 +58,7 @@ def test_resynth_keeps_everything_it_did_not_write(tmp_path, example_settings, e
 def test_every_platform_stack_gets_its_import_blocks_and_a_stale_one_never_survives(tmp_path):
     """imports.tf holds the adoption of Aurora's export group while there is an Aurora, and no block after."""
     from constructs_lib.adoption import IMPORTS_FILE
+    from constructs_lib.private_ingress import FORGOTTEN_ADDRESSES
 
     out = tmp_path / "cdktf.out"
     env = make_monorepo(tmp_path / "repo", ["orders.ts"])
@@ -72,7 +73,10 @@ def test_every_platform_stack_gets_its_import_blocks_and_a_stale_one_never_survi
     env.write_text(env.read_text() + "AURORA_ENABLED=false\n")
     settings = settings_from(env)
     synthesize([StackInput(settings, tuple(load_workers(settings)))], out)
-    assert imports.is_file() and "import {" not in imports.read_text() and "terraform {" not in imports.read_text()
+    text = imports.read_text()
+    assert imports.is_file() and "import {" not in text
+    # The layout before the NLB had a security group: forgotten whatever the stack holds (constructs_lib/private_ingress.py)
+    assert text.count("removed {") == len(FORGOTTEN_ADDRESSES) and text.count("destroy = false") == len(FORGOTTEN_ADDRESSES)
 
 
 def test_local_state_lives_beside_the_output_folder(example_stack):

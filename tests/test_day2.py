@@ -45,6 +45,7 @@ STATEFUL_TYPES = ("aws_rds_cluster", "aws_rds_cluster_instance", "aws_elasticach
                   "aws_s3_bucket", "aws_dynamodb_table")
 DEPLOYMENT = "aws_api_gateway_deployment"
 AURORA_EXPORTS = f"/aws/rds/cluster/{STACK}-aurora/postgresql"
+BEFORE_NLB_SECURITY_GROUP = Path(__file__).parent / "fixtures" / "ingress-before-nlb-security-group"
 
 
 class Platform:
@@ -128,6 +129,10 @@ def platform(tmp_path_factory):
                      "apprunner": stack.enter_context(apprunner_standin(root / "apprunner.log"))}
         platform = Platform(root, endpoints)
         platform.synth()
+        # The first apply is the layout an earlier version synthesized for these settings, before the NLB had a
+        # security group (tests/fixtures): test_the_nlb_gets_its_security_group_beside_the_old_one moves it on.
+        for name in ("cdk.tf.json", "imports.tf"):
+            shutil.copy(BEFORE_NLB_SECURITY_GROUP / name, platform.stack_dir / name)
         platform.terraform("init", "-no-color", "-input=false")
         # As RDS makes it for a cluster applied before the stack managed the group: unencrypted, kept forever.
         platform.client("logs").create_log_group(logGroupName=AURORA_EXPORTS)
@@ -161,6 +166,38 @@ def differences(change: dict) -> dict[str, tuple]:
 
 def addresses(changes: list[dict], rtype: str, action: str) -> list[str]:
     return sorted(c["address"] for c in changes if c["type"] == rtype and c["action"] == action)
+
+
+def test_the_nlb_gets_its_security_group_beside_the_old_one_which_goes_once_the_stage_has_moved(platform):
+    """From the layout that admitted the VPC's CIDR at the endpoint (AWS adds no security group to an NLB made
+    without one, and refuses to delete one a VPC link uses): a new NLB, listener, target group and VPC link beside
+    the old ones, the stage moved, the endpoint's rule turned to the NLB's group, then the old link and NLB deleted
+    (its protection turned off first, as the README says) and its listener, target group and attachments let go of."""
+    elbv2 = platform.client("elbv2")
+    [old] = elbv2.describe_load_balancers()["LoadBalancers"]
+    assert old["LoadBalancerName"] == f"{STACK}-ingress"
+    [old_group] = elbv2.describe_target_groups()["TargetGroups"]
+    # The README's command, run before the apply (the stack's nlb_arn output names the old NLB until then).
+    elbv2.modify_load_balancer_attributes(LoadBalancerArn=old["LoadBalancerArn"], Attributes=[
+        {"Key": "deletion_protection.enabled", "Value": "false"}])
+    changes = step(platform, "nlb-security-group", api_changes=True)
+    deleted = sorted((c["type"], c["action"]) for c in changes if c["action"] in ("delete", "replace")
+                     and c["type"] != DEPLOYMENT)
+    # The endpoint's rule changes source (the VPC's CIDR, then the NLB's group): ForceNew, new before old.
+    assert deleted == [("aws_api_gateway_vpc_link", "replace"), ("aws_lb", "delete"),
+                       ("aws_vpc_security_group_ingress_rule", "replace")], changes
+    assert addresses(changes, "aws_vpc_security_group_ingress_rule", "replace") == [
+        "aws_vpc_security_group_ingress_rule.private-ingress_endpoint-https-from-vpc_C21A281E"]
+    # In AWS: only the new NLB; the old target group is left (README: one command deletes it).
+    [nlb] = elbv2.describe_load_balancers()["LoadBalancers"]
+    assert nlb["LoadBalancerName"] == f"{STACK}-vpc-link" and len(nlb["SecurityGroups"]) == 1
+    assert old_group["TargetGroupArn"] in [g["TargetGroupArn"] for g in elbv2.describe_target_groups()["TargetGroups"]]
+    state = platform.state()
+    [link] = state["aws_api_gateway_vpc_link"]
+    assert link["target_arns"] == [nlb["LoadBalancerArn"]]
+    rules = [r for r in state["aws_vpc_security_group_ingress_rule"]
+             if r.get("referenced_security_group_id") == nlb["SecurityGroups"][0]]
+    assert [(r["from_port"], r["cidr_ipv4"]) for r in rules] == [(443, None)]
 
 
 def test_what_security_depends_on_reads_back_from_the_emulators_after_the_first_apply(platform):

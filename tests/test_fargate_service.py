@@ -32,8 +32,9 @@ DATA_ACCESS = ({"Sid": "ConnectAsWorker", "Effect": "Allow", "Action": "rds-db:c
 def build(worker_overrides: dict | None = None, cluster_overrides: dict | None = None) -> cdktf.TerraformStack:
     stack = cdktf.TerraformStack(cdktf.Testing.app(), "fargate-alone")
     cluster = FargateCluster(stack, "ecs", props=FargateClusterProps(**{
-        "name_prefix": "globex-qa", "vpc_id": VPC, "private_subnet_ids": SUBNETS, "ingress_cidrs": ("10.20.0.0/16",),
+        "name_prefix": "globex-qa", "vpc_id": VPC, "private_subnet_ids": SUBNETS,
         "logs_kms_key_arn": KEY, "log_retention_days": 14, **(cluster_overrides or {})}))
+    cluster.admit("sg-0ccccccccccccccc1", after=[])   # the NLB's group
     FargateWorkerService(stack, "report-generator", props=FargateWorkerServiceProps(**{
         "name": "globex-qa-report-generator", "route": "report-generator", "region": REGION,
         "account_id": ACCOUNT, "cluster_arn": cluster.cluster_arn, "cluster_name": cluster.cluster_name,
@@ -94,8 +95,7 @@ def test_container_insights_writes_to_a_group_made_first_encrypted_bounded_and_a
 
     built = cdktf.TerraformStack(cdktf.Testing.app(), "insights")
     cluster = FargateCluster(built, "ecs", props=FargateClusterProps(
-        name_prefix="globex-qa", vpc_id=VPC, private_subnet_ids=SUBNETS, ingress_cidrs=("10.20.0.0/16",),
-        logs_kms_key_arn=KEY, log_retention_days=14))
+        name_prefix="globex-qa", vpc_id=VPC, private_subnet_ids=SUBNETS, logs_kms_key_arn=KEY, log_retention_days=14))
     synthesized = json.loads(cdktf.Testing.synth(built))
     name = "/aws/ecs/containerinsights/globex-qa/performance"
     group = synthesized["resource"]["aws_cloudwatch_log_group"]["ecs_container_insights_logs"]
@@ -119,16 +119,16 @@ def test_the_alb_is_internal_in_the_private_subnets_behind_its_own_group(stack):
     assert one(synth(cluster_overrides={"deletion_protection": True}), "aws_lb")["enable_deletion_protection"] is True
 
 
-def test_the_alb_admits_only_the_given_cidrs_on_the_listener_port(stack):
+def test_the_alb_admits_only_the_group_it_is_given_on_the_listener_port_and_no_cidr(stack):
     alb_group = ref(stack, "aws_security_group", "id", "ecs_")
     ingress = [r for r in resources(stack, "aws_vpc_security_group_ingress_rule").values()
                if r["security_group_id"] == alb_group]
-    assert [(r["cidr_ipv4"], r["from_port"], r["to_port"], r["ip_protocol"]) for r in ingress] == [
-        ("10.20.0.0/16", 80, 80, "tcp")]
-    wider = synth(cluster_overrides={"ingress_cidrs": ("10.20.0.0/16", "10.30.0.0/16"), "listener_port": 8443})
-    cidrs = sorted((r.get("cidr_ipv4"), r["from_port"]) for r in resources(wider, "aws_vpc_security_group_ingress_rule")
-                   .values() if "cidr_ipv4" in r)
-    assert cidrs == [("10.20.0.0/16", 8443), ("10.30.0.0/16", 8443)]
+    assert [(r.get("referenced_security_group_id"), r.get("cidr_ipv4"), r["from_port"], r["to_port"],
+             r["ip_protocol"]) for r in ingress] == [("sg-0ccccccccccccccc1", None, 80, 80, "tcp")]
+    wider = synth(cluster_overrides={"listener_port": 8443})
+    assert [(r.get("referenced_security_group_id"), r["from_port"]) for r in
+            resources(wider, "aws_vpc_security_group_ingress_rule").values() if r["security_group_id"] == alb_group] \
+        == [("sg-0ccccccccccccccc1", 8443)]
 
 
 def test_a_host_no_worker_claims_gets_a_404_and_tls_needs_a_certificate(stack):

@@ -76,4 +76,3 @@ def test_an_existing_vpc_is_looked_up_and_its_subnets_passed_through_untouched()
     assert "resource" not in stack
     assert [v["id"] for v in stack["data"]["aws_vpc"].values()] == ["vpc-0123456789abcdef0"]
     assert (network.private_subnet_ids, network.subnet_count, network.nat_gateway_ids) == (list(subnets), 3, [])
-    assert network.vpc_secondary_cidrs is not None

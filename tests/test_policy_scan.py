@@ -73,7 +73,7 @@ def finding_on(check_id: str, address: str) -> tuple[dict, dict]:
 
 
 @pytest.mark.parametrize("check_id, address, excused", [
-    ("CKV_AWS_91", "aws_lb.private-ingress_nlb_7A033B02", True),
+    ("CKV_AWS_91", "aws_lb.private-ingress_vpc-link-nlb_539BC38F", True),
     ("CKV_AWS_91", "aws_lb.public-ingress_nlb_0A1B2C3D", False),      # a second load balancer
     ("CKV_AWS_354", "aws_rds_cluster_instance.aurora_writer", True),
     ("CKV_AWS_354", "aws_rds_cluster_instance.reporting_0A1B2C3D", False),

@@ -131,16 +131,36 @@ def test_requests_endpoint_is_private_interface_in_private_subnets(example_stack
     assert sorted(endpoint["subnet_ids"]) == sorted(f"${{aws_subnet.{n}.id}}" for n in private)
 
 
-def test_endpoint_security_group_admits_only_https_from_the_vpc(example_stack):
+def test_the_endpoint_admits_only_the_nlbs_group_and_the_nlb_admits_nothing_but_its_vpc_link(example_stack):
+    """Nothing inside the VPC bypasses the WAF, the stage and its authorization: not another worker, not a task."""
     endpoint_group = one(example_stack, "aws_vpc_endpoint")["security_group_ids"][0].split(".")[1]
-    rules = [r for r in resources(example_stack, "aws_vpc_security_group_ingress_rule").values()
-             if r["security_group_id"] == f"${{aws_security_group.{endpoint_group}.id}}"]
-    assert [(r["ip_protocol"], r["from_port"], r["to_port"], r["cidr_ipv4"]) for r in rules] == [
-        ("tcp", 443, 443, "10.0.0.0/16")]
-    assert not [r for r in resources(example_stack, "aws_vpc_security_group_ingress_rule").values()
-                if r.get("cidr_ipv4") == "0.0.0.0/0"]
+    [nlb_group] = [ref.split(".")[1] for ref in one(example_stack, "aws_lb")["security_groups"]]
+    ingress = resources(example_stack, "aws_vpc_security_group_ingress_rule").values()
+    rules = [r for r in ingress if r["security_group_id"] == f"${{aws_security_group.{endpoint_group}.id}}"]
+    assert [(r["ip_protocol"], r["from_port"], r["to_port"], r["referenced_security_group_id"], r.get("cidr_ipv4"))
+            for r in rules] == [("tcp", 443, 443, f"${{aws_security_group.{nlb_group}.id}}", None)]
+    # Changed only once the stage has moved to the new NLB's link (the migration from the VPC-wide rule).
+    assert rules[0]["depends_on"] == [f"aws_api_gateway_stage.{next(iter(resources(example_stack, 'aws_api_gateway_stage')))}"]
+    assert not [r for r in ingress if r["security_group_id"] == f"${{aws_security_group.{nlb_group}.id}}"]
+    assert one(example_stack, "aws_lb")["enforce_security_group_inbound_rules_on_private_link_traffic"] == "off"
+    egress = [r for r in resources(example_stack, "aws_vpc_security_group_egress_rule").values()
+              if r["security_group_id"] == f"${{aws_security_group.{nlb_group}.id}}"]
+    assert [(r["from_port"], r["referenced_security_group_id"]) for r in egress] == [
+        (443, f"${{aws_security_group.{endpoint_group}.id}}")]
+    assert not [r for r in ingress if r.get("cidr_ipv4") in ("0.0.0.0/0", "10.0.0.0/16")]
     for group in resources(example_stack, "aws_security_group").values():
         assert "ingress" not in group and "egress" not in group
+
+
+def test_the_forgotten_addresses_of_the_old_ingress_are_none_of_either_backends_resources(example_stack,
+                                                                                       ecs_example_stack):
+    """A `removed` block naming an address the configuration has is an error: none may."""
+    from constructs_lib.private_ingress import FORGOTTEN_ADDRESSES
+
+    for stack in (example_stack, ecs_example_stack):
+        addresses = {f"{rtype}.{name}" for rtype, named in stack["resource"].items() for name in named}
+        assert not addresses & set(FORGOTTEN_ADDRESSES)
+        assert {address.split(".")[0] for address in FORGOTTEN_ADDRESSES} <= set(stack["resource"])
 
 
 def test_nlb_is_internal_tcp_passthrough_to_endpoint_ips(example_stack):
@@ -373,16 +393,12 @@ def test_existing_vpc_creates_no_network(stack_for):
     assert one(stack, "aws_vpc_endpoint")["subnet_ids"] == ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
     [vpc] = stack["data"]["aws_vpc"]
     assert len(resources(stack, "aws_lb_target_group_attachment")) == 2
-    # The endpoint admits HTTPS from every CIDR block of the VPC: the primary one and, one rule each, the others.
+    # The endpoint admits the NLB's group, wherever in the VPC's blocks the NLB's subnets are.
     endpoint_group = "${aws_security_group." + one(stack, "aws_vpc_endpoint")["security_group_ids"][0].split(".")[1]
     rules = [r for r in resources(stack, "aws_vpc_security_group_ingress_rule").values()
              if r["security_group_id"].startswith(endpoint_group)]
-    assert sorted((r.get("for_each", ""), r["cidr_ipv4"]) for r in rules) == sorted([
-        ("", f"${{data.aws_vpc.{vpc}.cidr_block}}"),
-        ("${toset(local." + next(iter(stack["locals"])) + ")}", "${each.value}")])
-    [secondary] = stack["locals"].values()
-    assert secondary == (f"${{toset([for block in data.aws_vpc.{vpc}.cidr_block_associations : block.cidr_block "
-                         f"if block.cidr_block != data.aws_vpc.{vpc}.cidr_block])}}")
+    assert [r["referenced_security_group_id"] for r in rules] == one(stack, "aws_lb")["security_groups"]
+    assert "locals" not in stack and vpc
 
 
 TOPOLOGY_PER_WORKER = ("aws_apprunner_service", "aws_apprunner_vpc_ingress_connection")
