@@ -72,8 +72,14 @@ MUTATIONS = (
              'cidr_ipv4="0.0.0.0/0", description=f"{what} from workers")',
              ("tests/test_data_plane.py::test_data_stores_admit_only_the_connector_on_their_port",)),
     Mutation("endpoint SG admits 0.0.0.0/0", "constructs_lib/private_ingress.py",
-             "cidr_ipv4=network.vpc_cidr,", 'cidr_ipv4="0.0.0.0/0",',
-             ("tests/test_stack.py::test_endpoint_security_group_admits_only_https_from_the_vpc",)),
+             "from_port=HTTPS, to_port=HTTPS, referenced_security_group_id=self.security_group_id,",
+             'from_port=HTTPS, to_port=HTTPS, cidr_ipv4="0.0.0.0/0",',
+             ("tests/test_stack.py::test_the_endpoint_admits_only_the_nlbs_group_and_the_nlb_admits_nothing_but_its_"
+              "vpc_link",)),
+    Mutation("the NLB filters nothing (no security group)", "constructs_lib/private_ingress.py",
+             "security_groups=[self.security_group_id],", "",
+             ("tests/test_stack.py::test_the_endpoint_admits_only_the_nlbs_group_and_the_nlb_admits_nothing_but_its_"
+              "vpc_link",)),
     Mutation("a managed rule group dropped", "constructs_lib/waf.py",
              "enumerate(MANAGED_RULE_GROUPS, start=1)", "enumerate(MANAGED_RULE_GROUPS[:1], start=1)",
              ("tests/test_stack.py::test_waf_rate_limit_and_managed_rules_on_the_stage",)),
