@@ -210,9 +210,9 @@ def diagram(args, inputs, notice) -> int:
 def doctor(args) -> int:
     from .doctor import FAIL, check_inputs, environment_checks, render
 
-    environment = environment_checks()
-    inputs = check_inputs(lambda: read_inputs(args, lambda *_: None),
-                          lambda: locate_settings(args.env_file, example=args.example))
+    environment, notes = environment_checks(), []
+    inputs = check_inputs(lambda: read_inputs(args, notes.append),
+                          lambda: locate_settings(args.env_file, example=args.example), notes=notes)
     print(render(environment + inputs))
     if any(c.status == FAIL for c in inputs):
         return EXIT_BAD_INPUT

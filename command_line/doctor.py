@@ -138,9 +138,19 @@ def check_provider() -> Check:
                  f"{PROVIDER_VERSION} not in a local mirror: `terraform init` downloads it from the registry")
 
 
-def check_inputs(load: Callable[[], list], locate: Callable[[], object] | None = None) -> list[Check]:
+def check_inputs(load: Callable[[], list], locate: Callable[[], object] | None = None,
+                 notes: list[str] | None = None) -> list[Check]:
     """`load` returns the (settings, workers) of every stack or raises InputError; `locate` gives the settings
-    file's SettingsSource (or raises InputError), to tell which missing files `init` writes."""
+    file's SettingsSource (or raises InputError), to tell which missing files `init` writes; `notes` fills with
+    what `load` noted (a file git ignores, a port the egress rules close...), shown as one warning."""
+    checks = _check_inputs(load, locate)
+    if notes:
+        checks.append(Check("notes", WARN, f"{len(notes)} note(s) on the inputs",
+                            "\n".join(f"    {note}" for note in notes)))
+    return checks
+
+
+def _check_inputs(load: Callable[[], list], locate: Callable[[], object] | None) -> list[Check]:
     from workers_scan.errors import InputError, display_path
 
     from .init import SETTINGS_FILE, init_command

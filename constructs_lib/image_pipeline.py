@@ -59,6 +59,7 @@ from cdktf_cdktf_provider_aws.ssm_parameter import SsmParameter
 from constructs import Construct
 
 from workers_scan.aws_names import IAM_ROLE_NAME_MAX, shorten
+from workers_scan.fargate import IMAGE_IGNORED
 
 from .iam import policy_json, service_trust_policy
 from .terraform_text import terraform_literal
@@ -104,9 +105,9 @@ def dockerfile(start_script: str | None, node_major: int = 22) -> str:
     ))
 
 
-# The build context: the fresh clone, without its history, installed dependencies or dotenv files (nothing the
-# workers read comes from them: the task definition gives their variables; a settings .env stays out of images).
-DOCKERIGNORE = ".git\n**/node_modules\n**/.env\n**/.env.*\n"
+# The build context: the fresh clone, without its history, installed dependencies or dotenv files
+# (workers_scan/fargate.py IMAGE_IGNORED says why; synth notes the committed .env files this leaves out).
+DOCKERIGNORE = "".join(f"{pattern}\n" for pattern in IMAGE_IGNORED)
 
 
 def branch_pattern(branch: str) -> str:

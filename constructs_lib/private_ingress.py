@@ -165,7 +165,7 @@ class PrivateIngress(Construct):
         self.port = HTTPS
 
     def admit_nlb(self, after: list[TerraformResource]) -> None:
-        """The endpoint's one inbound rule: HTTPS from the NLB's group (ADMISSION)."""
+        """The endpoint's one inbound rule: HTTPS from the NLB's group, made as `admission` says."""
         VpcSecurityGroupIngressRule(
             self, "endpoint-https-from-vpc", security_group_id=self.endpoint_security_group_id, ip_protocol="tcp",
             from_port=HTTPS, to_port=HTTPS, referenced_security_group_id=self.security_group_id,

@@ -638,3 +638,11 @@ def test_settings_problems_and_workers_toml_problems_are_reported_in_one_run(tmp
     assert main.main(["workers", "--env-file", str(env)]) == main.EXIT_BAD_INPUT
     err = capsys.readouterr().err
     assert "WORKER_CPU: 3 is not a CPU size" in err and "infra/aws/workers.toml: is not valid TOML" in err
+
+
+def test_doctor_shows_the_notes_of_the_inputs(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    env = make_monorepo(tmp_path, ["orders.ts"])   # no .env.workers: a note
+    main.main(["doctor", "--env-file", str(env)])
+    out = capsys.readouterr().out
+    assert "notes" in out and "infra/aws/.env.workers: not found" in out

@@ -325,8 +325,8 @@ def test_on_ecs_the_committed_env_files_the_image_leaves_out_are_noted(tmp_path,
     # Nothing committed yet: nothing noted. Then everything but what .gitignore names is committed.
     assert notes_with(tmp_path, monkeypatch, files, gitignore=".env.local\n", **ECS_SETTINGS) == []
     subprocess.run(["git", "-C", str(tmp_path), "add", "-A"], check=True)
-    assert notes_with(tmp_path, monkeypatch, files, **ECS_SETTINGS) == ["apps/api: COMPUTE=ecs: the image leaves out the committed apps/api/.env, "
-                     "apps/api/.env.production, apps/api/config/.env.test, which App Runner's build from the "
-                     "repository would keep; give their values as worker variables (.env.workers beside the settings "
-                     "file) or as secrets"]
+    assert notes_with(tmp_path, monkeypatch, files, **ECS_SETTINGS) == [   # a test run's .env.test is no runtime's
+        "apps/api: COMPUTE=ecs: the image leaves out the committed apps/api/.env, apps/api/.env.production, which "
+        "App Runner's build from the repository would keep; give their values as worker variables (.env.workers "
+        "beside the settings file) or as secrets"]
     assert notes_with(tmp_path, monkeypatch, files) == []   # App Runner builds from the repository: it has them

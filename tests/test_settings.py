@@ -732,8 +732,8 @@ def test_missing_settings_file_says_where_it_was_looked_for_and_what_to_copy(tmp
     with pytest.raises(InputError) as caught:
         load_settings(source, environ={})
     assert [str(p) for p in caught.value.problems] == [
-        f"{_rel(tmp_path / 'nope.env')}: settings file not found (given by --env-file or $INFRA_ENV_FILE); copy "
-        "examples/monorepo/infra/aws/.env.example and edit it"]
+        f"{_rel(tmp_path / 'nope.env')}: settings file not found (given by --env-file or $INFRA_ENV_FILE); "
+        "`python main.py init` writes one, or copy examples/monorepo/infra/aws/.env.example"]
 
 
 def test_only_known_keys_of_the_process_environment_are_read(tmp_path):
@@ -1094,8 +1094,9 @@ def test_a_settings_file_copied_beside_another_as_the_example_pair_is_noted_not_
 
 
 @pytest.mark.parametrize("name, fix", [
-    (".env", "commit the settings as platform.env beside it (.env can stay, ignored, for this machine's overrides)"),
-    ("platform.env", "add !platform.env after that rule (a .gitignore line) and commit it"),
+    (".env", "rename it (git mv) to platform.env and commit it; a .env beside it is then read over it, on this "
+             "machine only"),
+    ("platform.env", "add !infra/aws/platform.env after that rule (a .gitignore line) and commit it"),
 ])
 def test_a_settings_file_git_ignores_is_noted_with_the_rule_and_the_fix(tmp_path, monkeypatch, name, fix):
     monkeypatch.chdir(tmp_path)
@@ -1120,3 +1121,38 @@ def test_synth_prints_the_notes_of_the_settings(tmp_path, capsys, monkeypatch):
     assert main.main(["workers", "--env-file", str(env)]) == 0
     assert "infra/aws/.env: is ignored by git (.gitignore:1:.env): a CI checkout will not have it" in \
         capsys.readouterr().err
+
+
+def test_an_applications_env_files_beside_a_root_platform_env_are_noted_not_read_nor_refused(tmp_path, monkeypatch):
+    """A NestJS repository keeps its own .env, .env.local, .env.test at its root: beside a platform.env there,
+    they are the application's, not this machine's overrides nor misnamed layers."""
+    monkeypatch.chdir(tmp_path)
+    committed = make_monorepo(tmp_path, settings={"MONOREPO_ROOT": "."}).rename(tmp_path / "platform.env")
+    (tmp_path / ".env").write_text("DATABASE_URL=postgres://localhost/app\nPORT=8081\n")
+    (tmp_path / ".env.test").write_text("DATABASE_URL=postgres://localhost/test\n")
+    problems = Problems()
+    [settings] = load_all_settings(SettingsSource(committed, is_example=False), environ={}, problems=problems)
+    assert not problems and settings.port == 3000 and settings.source_of("PORT") == "platform.env"
+    assert [str(n) for n in problems.notes] == [
+        ".env: not read as this machine's overrides of platform.env: it sets DATABASE_URL, which are no settings "
+        "(an application's .env)"]
+
+
+def test_local_overrides_are_announced_key_by_key(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    committed = make_monorepo(tmp_path).rename(tmp_path / "infra" / "aws" / "platform.env")
+    (committed.parent / ".env").write_text("WORKER_MEMORY=4096\nWORKER_CPU=2048\n")
+    problems = Problems()
+    load_all_settings(SettingsSource(committed, is_example=False), environ={}, problems=problems)
+    assert [str(n) for n in problems.notes] == [
+        "infra/aws/.env: overrides WORKER_CPU, WORKER_MEMORY of platform.env on this machine only (local overrides: "
+        "a CI checkout does not have them)"]
+
+
+def test_a_layer_that_sets_a_connection_key_is_still_a_layer(tmp_path):
+    """Only a whole settings file beside another is noted as one of its own: a layer for an environment
+    ENVIRONMENTS does not list (say, prod's other account) stays an error."""
+    env = make_monorepo(tmp_path, settings={"ENVIRONMENT": None, "ENVIRONMENTS": "dev,qa"})
+    env.with_name(".env.prod").write_text(f"APP_RUNNER_CONNECTION_ARN={VALID_ARN}\n")
+    with pytest.raises(InputError, match=r"\.env\.prod: is not read: prod is not in ENVIRONMENTS \(dev, qa\)"):
+        load_all_settings(SettingsSource(env, is_example=False), environ={})

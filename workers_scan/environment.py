@@ -7,6 +7,7 @@ infrastructure sets may not be set by a file.
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 from .envfile import read_env_file
 from .errors import Problems, display_path
 from .build_check import workers_package_dir
+from .fargate import LEFT_OUT_OF_IMAGE
 from .git_files import ignore_rule, tracked_files
 from .injected import injected
 from .secret_values import SECRET_KEY_RE, advice, key_looks_secret, scan  # noqa: F401 (SECRET_KEY_RE: re-exported)
@@ -134,7 +136,6 @@ def _read(path: Path, settings: Settings, reserved: set[str], problems: Problems
                                       "if it is not secret)")
             continue
         values[key] = value
-    _note_blocked_ports(path, entries, values, settings, problems)
     plain = [(key, value) for key, value in values.items()
              if not is_secret_reference(value) and key not in settings.secret_key_allowlist]
     for finding in filter(None, scan(plain)):
@@ -143,6 +144,7 @@ def _read(path: Path, settings: Settings, reserved: set[str], problems: Problems
                      f"Terraform JSON and state: {advice(finding)} (or list the key in SECRET_KEY_ALLOWLIST if it "
                      "is not secret)")
         del values[finding.key]
+    _note_blocked_ports(path, entries, values, settings, problems)
     return values
 
 
@@ -183,28 +185,43 @@ DEFAULT_PORTS = {
     "mongodb": 27017, "mongodb+srv": 27017, "redis": 6379, "rediss": 6379, "amqp": 5672, "amqps": 5671,
     "smtp": 25, "smtps": 465, "nats": 4222, "kafka": 9092, "ldap": 389, "ldaps": 636,
 }
-HOST_PORT = re.compile(r"^(?=[^:]*[A-Za-z.])[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?:(?P<port>\d{1,5})$")  # not 12:30
+# host:port outside a URL: a domain name (with a dot) or an IPv4 address, so that node:18 or 12:30 are not taken.
+HOST_PORT = re.compile(r"^(?P<host>[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+):(?P<port>[0-9]{1,5})$")
+LOOPBACK = ("localhost", "127.", "::1", "[::1]")
 
 
 def reached_ports(value: str) -> list[int]:
-    """The TCP ports a value names: each URL's (its own, else its scheme's default) or host:port's, of a
-    comma-separated list too (mongodb://a:27017,b:27017 and kafka brokers)."""
+    """The TCP ports a value names: a URL's (its own, else its scheme's default; every host of a mongodb://a,b
+    list) or a comma-separated list of host:port (kafka brokers). Loopback addresses never leave the task."""
+    value = value.strip()
+    scheme, separator, rest = value.partition("://")
+    if separator:
+        authority = re.split(r"[/?#]", rest, maxsplit=1)[0].rsplit("@", 1)[-1]
+        hosts = authority.split(",")
+        default = DEFAULT_PORTS.get(scheme.lower())
+    else:
+        hosts = [part.strip() for part in value.split(",")]
+        if not all(HOST_PORT.match(host) for host in hosts):
+            return []
+        default = None
     ports = []
-    for part in value.split(","):
-        part = part.strip()
-        scheme, _, rest = part.partition("://")
-        if rest:
-            authority = rest.split("/", 1)[0].rsplit("@", 1)[-1]
-            port = authority.rsplit(":", 1)[1] if ":" in authority.lstrip("[").split("]")[-1] else ""
-            if port.isdigit():
-                ports.append(int(port))
-            elif scheme.lower() in DEFAULT_PORTS:
-                ports.append(DEFAULT_PORTS[scheme.lower()])
-        elif match := HOST_PORT.match(part):
-            ports.append(int(match.group("port")))
-        elif ports and (host := part.split("/", 1)[0]).rsplit(":", 1)[-1].isdigit():   # a URL's further hosts
-            ports.append(int(host.rsplit(":", 1)[-1]))
+    for host in hosts:
+        name, port = _host_and_port(host)
+        if name.startswith(LOOPBACK):
+            continue
+        if port is not None:
+            ports.append(port)
+        elif default is not None:
+            ports.append(default)
     return [port for port in dict.fromkeys(ports) if 0 < port < 65536]
+
+
+def _host_and_port(host: str) -> tuple[str, int | None]:
+    """("[::1]", 5432) of "[::1]:5432", ("db.example.com", None) of "db.example.com"."""
+    name, colon, port = host.rpartition(":") if not host.endswith("]") else ("", "", "")
+    if colon and port.isascii() and port.isdecimal() and not name.endswith(":"):
+        return name, int(port)
+    return host, None
 
 
 def _note_blocked_ports(path: Path, entries, values: dict[str, str], settings: Settings, problems: Problems) -> None:
@@ -229,8 +246,9 @@ def _note_left_out_of_the_image(settings: Settings, problems: Problems) -> None:
     run with two configurations: say which files ECS does not have."""
     package = workers_package_dir(settings)
     tracked = tracked_files(package) if package else None
-    left_out = [path for path in tracked or [] if (path.name == ".env" or path.name.startswith(".env."))
-                and not path.name.endswith((".example", ".sample", ".template"))]
+    left_out = [path for path in tracked or [] if any(fnmatch.fnmatchcase(path.name, name) for name in LEFT_OUT_OF_IMAGE)
+                and not path.name.endswith((".example", ".sample", ".template"))
+                and not path.name.startswith((".env.test", SHARED_FILE))]   # test runs', and the ones noted above
     if left_out:
         names = ", ".join(display_path(path) for path in left_out)
         problems.note(package, "", f"COMPUTE=ecs: the image leaves out the committed {names}, which App Runner's "

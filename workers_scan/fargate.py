@@ -42,6 +42,13 @@ NLB_LISTENERS_PER_LOAD_BALANCER = quota("nlb-listeners").value
 ROUTING_DOMAIN = "workers.internal"
 
 
+# The worker image's build context leaves these out (.dockerignore): a settings .env stays out of images, and what
+# workers read comes from the task definition. `.git` and node_modules are rebuilt or unneeded.
+IMAGE_IGNORED = (".git", "**/node_modules", "**/.env", "**/.env.*")
+# The file names those patterns leave out of every folder (worker environment files among them).
+LEFT_OUT_OF_IMAGE = (".env", ".env.*")
+
+
 def worker_host(route: str, domain: str = ROUTING_DOMAIN) -> str:
     """The Host header API Gateway sends for this worker (the host of its integration URI), and its rule matches."""
     return f"{route}.{domain}"

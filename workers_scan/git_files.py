@@ -12,7 +12,8 @@ def _git(folder: Path, *args: str) -> subprocess.CompletedProcess | None:
     if shutil.which("git") is None or not folder.is_dir():
         return None
     try:
-        return subprocess.run(["git", "-C", str(folder), *args], capture_output=True, text=True, timeout=30)
+        return subprocess.run(["git", "-C", str(folder), *args], capture_output=True, text=True,
+                              errors="surrogateescape", timeout=30)   # any byte in a file name
     except (OSError, subprocess.TimeoutExpired):
         return None
 

@@ -1,6 +1,6 @@
-"""Where the settings come from: the file found or given, its per-environment overlays and the process
-environment, read in layers, each value parsed by its key (workers_scan/settings.py) and checked
-(workers_scan/settings_checks.py), every problem reported at once."""
+"""Where the settings come from: the file found or given, its per-environment overlays, the local overrides
+beside a platform.env and the process environment, read in layers, each value parsed by its key
+(workers_scan/settings.py) and checked (workers_scan/settings_checks.py), every problem reported at once."""
 
 from __future__ import annotations
 
@@ -110,10 +110,7 @@ def is_settings_file(path: Path) -> bool:
     """A .env of this tool (not an application's): it sets a connection key, or a misspelling of one (so that the
     typo gets the unknown-key error, "did you mean", instead of the file being passed over for the example); not
     another variable that contains one (MY_APP_RUNNER_CONNECTION_ARN)."""
-    try:
-        keys = ASSIGNED_KEY.findall(path.read_text(encoding="utf-8", errors="replace")) if path.is_file() else []
-    except OSError:
-        return False
+    keys = _assigned_keys(path) if _exists(path) else []
     return any(key in CONNECTION_KEYS or difflib.get_close_matches(key, CONNECTION_KEYS, n=1, cutoff=0.85)
                and not any(known in key for known in CONNECTION_KEYS) for key in keys)
 
@@ -146,14 +143,13 @@ def load_all_settings(source: SettingsSource, environ: Mapping[str, str] | None 
     path = source.path
     if not path.is_file():
         problems.add(path, "", f"settings file not found (given by --env-file or ${SETTINGS_FILE_VARIABLE}); "
-                               "copy examples/monorepo/infra/aws/.env.example and edit it")
-        problems.raise_if_any()
+                               "`python main.py init` writes one, or copy examples/monorepo/infra/aws/.env.example")
+        return _finish([], problems, collect)
     before = len(problems)
     base = _read_layer(path, problems)
     if base is None:  # unreadable: reporting every required key as missing too would only be noise
         return _finish([], problems, collect)
-    local_path = path.with_name(LOCAL_NAME) if path.name == COMMITTED_NAME else None
-    local = (_read_layer(local_path, problems) or {}) if local_path and local_path.is_file() else {}
+    local = _local_overrides(path, problems)
     if not source.is_example:
         _note_ignored(path, problems)
     env_layer = {k: (v, FROM_ENVIRONMENT) for k, v in environ.items() if k in KEYS_BY_NAME}
@@ -197,15 +193,42 @@ def _finish(results: list[Settings], problems: Problems, collect: bool) -> list[
     return results
 
 
+def _local_overrides(path: Path, problems: Problems) -> dict[str, tuple[str, str]]:
+    """The `.env` beside a platform.env, read over it: this machine's overrides, said key by key (CI has none of
+    them). A `.env` there that sets anything but settings is an application's: noted, not read."""
+    local_path = path.with_name(LOCAL_NAME)
+    if path.name != COMMITTED_NAME or not _exists(local_path):
+        return {}
+    foreign = sorted(key for key in set(_assigned_keys(local_path)) - set(KEYS_BY_NAME) - set(RETIRED_KEYS)
+                     if not difflib.get_close_matches(key, KEYS_BY_NAME, n=1, cutoff=0.85))   # a typo is read (and said)
+    if foreign:
+        problems.note(local_path, "", f"not read as this machine's overrides of {path.name}: it sets "
+                                      f"{', '.join(foreign[:3])}{'...' if len(foreign) > 3 else ''}, which are no "
+                                      "settings (an application's .env)")
+        return {}
+    local = _read_layer(local_path, problems) or {}
+    if local:
+        problems.note(local_path, "", f"overrides {', '.join(sorted(local))} of {path.name} on this machine only "
+                                      "(local overrides: a CI checkout does not have them)")
+    return local
+
+
+def _assigned_keys(path: Path) -> list[str]:
+    try:
+        return ASSIGNED_KEY.findall(path.read_text(encoding="utf-8", errors="replace"))
+    except OSError:
+        return []
+
+
 def _note_ignored(path: Path, problems: Problems) -> None:
     """A settings file git ignores is not in a CI checkout: CI would stop there (it never falls back to the
     example), so say it on the machine where it is still easy to fix."""
     rule = ignore_rule(path)
     if rule is None:
         return
-    fix = (f"add !{path.name} after that rule (a .gitignore line) and commit it" if path.name == COMMITTED_NAME
-           else f"commit the settings as {path.with_name(COMMITTED_NAME).name} beside it ({LOCAL_NAME} can stay, "
-                "ignored, for this machine's overrides)")
+    fix = (f"add !{display_path(path)} after that rule (a .gitignore line) and commit it" if path.name == COMMITTED_NAME
+           else f"rename it (git mv) to {COMMITTED_NAME} and commit it; a {LOCAL_NAME} beside it is then read over "
+                "it, on this machine only")
     problems.note(path, "", f"is ignored by git ({rule}): a CI checkout will not have it; {fix}")
 
 
@@ -226,17 +249,29 @@ def _check_overlays(path: Path, environments: list[str], problems: Problems) -> 
             if (sibling.name == name or not ENVIRONMENT_RE.match(name) or name in RESERVED_ENVIRONMENTS
                     or prefix == path.name and name in environments or not sibling.is_file()):
                 continue
-            if is_settings_file(sibling):
+            if prefix != path.name:
+                # .env.<x> beside a platform.env: an application's (.env.local, .env.test...) unless it sets
+                # settings only, which makes it a layer under the wrong name.
+                keys = set(_assigned_keys(sibling))
+                if keys and keys <= set(KEYS_BY_NAME):
+                    problems.add(sibling, "", f"is not read: beside {COMMITTED_NAME}, the layer of environment "
+                                              f"{name} is {COMMITTED_NAME}.{name}; rename it")
+            elif _is_whole_settings_file(sibling):
                 problems.note(sibling, "", f"is a settings file of its own, not read with {display_path(path)}: "
                                            f"give it with --env-file {display_path(sibling)} to synthesize it")
-            elif prefix != path.name:
-                problems.add(sibling, "", f"is not read: beside {COMMITTED_NAME}, the layer of environment {name} "
-                                          f"is {COMMITTED_NAME}.{name}; rename it")
             else:
                 why = (f"{name} is not in ENVIRONMENTS ({', '.join(environments)}); add it there" if environments
                        else f"layers {path.name}.<environment> are read for the environments ENVIRONMENTS lists, "
                             "and it is not set; set it")
                 problems.add(sibling, "", f"is not read: {why}, or rename or remove the file")
+
+
+def _is_whole_settings_file(path: Path) -> bool:
+    """A settings file that stands alone (the example's .env.ecs.example copied as .env.ecs): it sets a connection
+    key and every key without a default, where a layer sets a few keys over its base."""
+    keys = set(_assigned_keys(path))
+    required = {key.name for key in KEYS if key.default is None}
+    return is_settings_file(path) and required <= keys
 
 
 # Keys earlier versions read: setting one is an error, never silently ignored.
