@@ -152,8 +152,11 @@ AUDIT: dict[str, Replacement] = {
     "aws_route_table_association": Replacement("AVAILABILITY_ZONES, VPC_CIDR", REPLACED, "Follows its subnet."),
     "aws_flow_log": Replacement(PREFIX, REPLACED, "Follows its log group and role."),
     # Logs, keys, roles
-    "aws_cloudwatch_log_group": Replacement(PREFIX, REPLACED, "A new name is a new group; the old one and its logs "
-                                                              "are deleted (export first)."),
+    "aws_cloudwatch_log_group": Replacement(
+        f"{PREFIX}; ecs: a worker's route", REPLACED,
+        "A new name is a new group. A worker's ECS group (/ecs/<service name>) is kept: skip_destroy leaves the "
+        "old group and its logs (until its retention) when a route changes or a worker goes, and the group is "
+        "adopted again when its name comes back. Any other group is deleted with its logs (export first)."),
     "aws_kms_key": Replacement("", IN_PLACE, "Setting LOGS_KMS_KEY_ARN schedules it for deletion (30 days)."),
     "aws_kms_alias": Replacement(PREFIX, REPLACED, "A new name is a new alias."),
     "aws_iam_role": Replacement(f"{PREFIX}, a worker's route", REPLACED, "A new name is a new role; policies update "
