@@ -19,6 +19,7 @@ from workers_scan.environment import SECRET_KEY_RE
 
 from .emulator import moto_server
 from .helpers import CODECONNECTIONS_ARN, ECS_SETTINGS, settings_from
+from .replacement_plans import Base, check_the_audit
 from .test_day2 import DEPLOYMENT, Platform, differences, step
 
 pytestmark = pytest.mark.emulator
@@ -38,6 +39,7 @@ def platform(tmp_path_factory):
         assert {"aws_codebuild_project", "aws_codebuild_webhook", "aws_ecr_repository"} <= {c["type"] for c in created}
         leftover = [(c["address"], c["change"]["actions"], differences(c)) for c in platform.plan("first-again")]
         assert not leftover, f"the plan after the first apply is not empty: {leftover}"
+        platform.base = Base.take(platform, root / "base")   # the applied example, for the replacement audit
         yield platform
 
 
@@ -222,3 +224,8 @@ def test_a_new_route_keeps_the_old_log_group_and_the_old_route_adopts_it_again(p
                     "ecs_worker_logs_acme-dev-invoices": ("delete", False)}
     names = {g["logGroupName"] for g in logs.describe_log_groups(logGroupNamePrefix="/ecs/")["logGroups"]}
     assert {"/ecs/acme-dev-billing", "/ecs/acme-dev-invoices"} <= names
+
+
+def test_the_replacement_audit_names_every_input_that_replaces_a_resource(platform, tmp_path):
+    """Each input changed alone and planned against the applied example (tests/replacement_plans.py)."""
+    check_the_audit(platform, "ecs", tmp_path)
