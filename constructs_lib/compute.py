@@ -97,7 +97,7 @@ class Compute(Protocol):
     ingress: PrivateIngress
     client_security_group_id: str | None  # what the data stores admit (None: no VPC egress, no stores)
     redeploy_action: RedeployAction       # restarts a service on its current configuration
-    adoptions: tuple[Adoption, ...]       # for imports.tf (constructs_lib/adoption.py)
+    adoptions: tuple[Adoption, ...]       # for imports.tf (constructs_lib/adoption.py), complete after build_workers
 
     def build_workers(self, infrastructure: InfrastructureEnvironment) -> tuple[Route, ...]: ...
 
@@ -238,6 +238,7 @@ class EcsCompute:
                     network_key=":".join((settings.vpc_id, *settings.private_subnet_ids, str(settings.vpc_cidr))),
                 )))
         services = list(self.services.values())
+        self.adoptions = (*self.cluster.adoptions, *(a for service in services for a in service.adoptions))
         # After the services: the build rolls them.
         self.pipeline = ImagePipeline(self._stack, "image-pipeline", props=ImagePipelineProps(
             name_prefix=settings.name_prefix, region=region, account_id=account,

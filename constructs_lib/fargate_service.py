@@ -43,9 +43,9 @@ Application Auto Scaling owns.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from cdktf import TerraformResource, TerraformResourceLifecycle
+from cdktf import TerraformResource, TerraformResourceLifecycle, TerraformStack
 from cdktf_cdktf_provider_aws.appautoscaling_policy import (
     AppautoscalingPolicy, AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration,
     AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification)
@@ -85,6 +85,11 @@ CONTAINER_INSIGHTS_LOGS_ADDRESS = "ecs_container_insights_logs"  # pinned: impor
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 XRAY_ACTIONS = ["xray:GetSamplingRules", "xray:GetSamplingStatisticSummaries", "xray:GetSamplingTargets",
                 "xray:PutTelemetryRecords", "xray:PutTraceSegments"]
+
+
+def worker_logs_address(service_name: str) -> str:
+    """The Terraform address (name part) of the group `/ecs/<service_name>`: it follows the name, not the worker."""
+    return f"ecs_worker_logs_{service_name}"
 
 
 @dataclass(frozen=True)
@@ -211,7 +216,7 @@ class FargateWorkerServiceProps:
 
 class FargateWorkerService(Construct):
     """Exposes `service_name`, `service_arn`, `task_role_arn`, `execution_role_arn`, `security_group_id`,
-    `target_group_arn` and `host`."""
+    `target_group_arn`, `host` and `adoptions` (its log group's, constructs_lib/adoption.py)."""
 
     def __init__(self, scope: Construct, id_: str, *, props: FargateWorkerServiceProps):
         super().__init__(scope, id_)
@@ -220,9 +225,7 @@ class FargateWorkerService(Construct):
         name, port = props.name, props.port
         self.host = worker_host(props.route, props.routing_domain)
 
-        # Day 2: the name is ForceNew (a new name starts an empty group); key and retention update in place.
-        logs = CloudwatchLogGroup(self, "logs", name=f"/ecs/{name}", retention_in_days=props.log_retention_days,
-                                  kms_key_id=props.logs_kms_key_arn)
+        logs, adoption = self._build_log_group(props)
         task_role = self._build_task_role(props)
         execution_role, execution_policy = self._build_execution_role(props, logs.arn)
 
@@ -326,6 +329,22 @@ class FargateWorkerService(Construct):
         self.execution_role_arn: str = execution_role.arn
         self.security_group_id: str = group.id
         self.target_group_arn: str = target_group.arn
+        self.adoptions: list[Adoption] = [adoption]
+
+    def _build_log_group(self, props: FargateWorkerServiceProps) -> tuple[CloudwatchLogGroup, Adoption]:
+        """Day 2: the name is ForceNew and follows the route, and a replaced or removed group would take its logs
+        with it. So the group is kept when it leaves the configuration (skip_destroy: a new route, a removed worker,
+        a destroy; its logs expire by its retention), and adopted again when its name comes back (the import
+        block). Its address is its name's (`worker_logs_address`), never the worker's: an address only ever holds
+        one group, so the import never meets another one there. Key and retention update in place."""
+        name = f"/ecs/{props.name}"
+        group, adoption = aws_named_log_group(
+            self, "logs", name=name, address=worker_logs_address(props.name), kms_key_arn=props.logs_kms_key_arn,
+            retention_days=props.log_retention_days, skip_destroy=True)
+        # Until this release the group sat at the construct's own address, without skip_destroy: there it is
+        # forgotten, not destroyed, and adopted at the new address in the same apply, whatever else changes then.
+        earlier = TerraformStack.of(self).get_logical_id(group)
+        return group, replace(adoption, previous_address=f"aws_cloudwatch_log_group.{earlier}")
 
     @staticmethod
     def _health_check(path: str | None) -> LbTargetGroupHealthCheck:

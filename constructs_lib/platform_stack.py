@@ -48,11 +48,11 @@ class PlatformStack(TerraformStack):
         self.data_stores = DataStores(self, "data-stores", props=data_stores_props(
             settings, network=self.network, client_security_group_id=self.compute.client_security_group_id,
             logs_kms_key_arn=logs_key))
-        self.adoptions = (*self.compute.adoptions, *self.data_stores.adoptions)
         infrastructure = InfrastructureEnvironment(
             variables=self.data_stores.environment, secrets=self.data_stores.secrets,
             kms_key_arns=tuple(self.data_stores.kms_key_arns), statements=tuple(self.data_stores.worker_statements))
         routes = self.compute.build_workers(infrastructure)
+        self.adoptions = (*self.compute.adoptions, *self.data_stores.adoptions)
         self.services = self.compute.services
         account = settings.account_region[0]
         readers = secret_readers(workers, {name: s.service_arn for name, s in self.services.items()}, infrastructure,

@@ -5,7 +5,7 @@ moto 5.2:
 - keeps no API Gateway integration `connectionId` (every second plan would show the VPC link as changed)
   and has no UpdateMethod or UpdateIntegration (switching API_AUTHORIZATION, or moving an integration to
   another VPC link or URI, would fail to apply), nor UpdateVpcLink (switching COMPUTE changes the link's
-  description). Added as API Gateway documents them; any other patch path is refused loudly, never ignored.
+  description), nor UpdateResource (a worker's new route changes its resources' path part). Added as API Gateway documents them; any other patch path is refused loudly, never ignored.
 - returns an empty Serverless v1 ScalingConfigurationInfo for every Aurora cluster (RDS omits it outside
   engine mode `serverless`);
 - drops the description of a security group rule that references another group, and ignores a new referenced
@@ -153,6 +153,16 @@ def update_integration(self):
     if error:
         return self.error("BadRequestException", error)
     return 200, {}, json.dumps(integration.to_json())
+
+
+def update_resource(self):
+    api, resource_id = self.path.split("/")[2], self.path.split("/")[4]  # /restapis/{api}/resources/{resource}
+    resource = self.backend.get_resource(api, resource_id)
+    error = _apply(resource, self._get_param("patchOperations"),
+                   {"/pathPart": ("path_part", str), "/parentId": ("parent_id", str)}, {})
+    if error:
+        return self.error("BadRequestException", error)
+    return 200, {}, json.dumps(resource.to_dict())
 
 
 def update_vpc_link(self):
@@ -440,6 +450,7 @@ PATCHES = (
     Patch("API Gateway UpdateMethod", _APIGATEWAY, "update_method", update_method, Absent()),
     Patch("API Gateway UpdateIntegration", _APIGATEWAY, "update_integration", update_integration, Absent()),
     Patch("API Gateway UpdateVpcLink", _APIGATEWAY, "update_vpc_link", update_vpc_link, Absent()),
+    Patch("API Gateway UpdateResource", _APIGATEWAY, "update_resource", update_resource, Absent()),
     Patch("Aurora ScalingConfigurationInfo", _RDS.DBCluster, "scaling_configuration_info", property(_scaling_info),
           Property()),
     Patch("security group rule description", security_groups.SecurityGroupRule, "description",

@@ -36,6 +36,7 @@ from workers_scan.settings import EXAMPLE_SETTINGS
 from .apprunner_standin import apprunner_standin
 from .emulator import CREDENTIALS, moto_server, provider_override
 from .helpers import BOOTSTRAP, ECS_SETTINGS, settings_from
+from .replacement_plans import Base, check_the_audit
 from .terraform import run, terraform_env
 
 pytestmark = pytest.mark.emulator
@@ -142,6 +143,7 @@ def platform(tmp_path_factory):
         # Adopted by the import block, then encrypted and bounded in place (test_what_security_depends_on... reads it).
         assert [(c["action"], c["imported"]) for c in first
                 if c["address"] == f"aws_cloudwatch_log_group.{AURORA_LOGS_ADDRESS}"] == [("update", True)]
+        platform.base = Base.take(platform, root / "base")   # the applied example, for the replacement audit
         yield platform
 
 
@@ -366,3 +368,8 @@ def test_switching_to_ecs_keeps_the_network_the_stores_and_the_way_in(platform):
     assert way_in(platform.state()) == before
     assert {"aws_ecs_service", "aws_codebuild_project"} <= {c["type"] for c in changes if c["action"] == "create"}
     assert {c["action"] for c in changes if c["type"].startswith("aws_apprunner_")} == {"delete"}
+
+
+def test_the_replacement_audit_names_every_input_that_replaces_a_resource(platform, tmp_path):
+    """Each input changed alone and planned against the applied example (tests/replacement_plans.py)."""
+    check_the_audit(platform, "apprunner", tmp_path)

@@ -9,6 +9,7 @@ against moto, whose patched deployments fail for FAILING_SHA's image as ECS's ci
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -25,6 +26,7 @@ from workers_scan.environment import SECRET_KEY_RE
 
 from .emulator import CREDENTIALS, moto_server
 from .helpers import BOOTSTRAP, CODECONNECTIONS_ARN, ECS_SETTINGS, settings_from
+from .replacement_plans import Base, check_the_audit
 from .terraform import unavailable
 from .test_day2 import DEPLOYMENT, Platform, differences, step
 
@@ -48,6 +50,7 @@ def platform(tmp_path_factory):
         assert {"aws_codebuild_project", "aws_codebuild_webhook", "aws_ecr_repository"} <= {c["type"] for c in created}
         leftover = [(c["address"], c["change"]["actions"], differences(c)) for c in platform.plan("first-again")]
         assert not leftover, f"the plan after the first apply is not empty: {leftover}"
+        platform.base = Base.take(platform, root / "base")   # the applied example, for the replacement audit
         yield platform
 
 
@@ -224,3 +227,62 @@ def test_a_failed_deployment_leaves_nothing_for_the_next_plan_to_deploy_again(pl
         assert (container["image"], service["taskDefinition"]) == (image, latest["taskDefinitionArn"]), name
     leftover = [(c["address"], differences(c)) for c in platform.plan("after-a-failed-build")]
     assert not leftover, f"the plan after a rolled-back build is not empty: {leftover}"
+
+
+# Where the release before this one kept each example worker's log group: cdktf's address of ecs-worker-<name>/logs
+# (constructs_lib/fargate_service.py forgets it there with a removed block).
+EARLIER_LOG_GROUPS = {"billing": "ecs-worker-billing_logs_794910BA",
+                      "email-sender": "ecs-worker-email-sender_logs_589271E3",
+                      "orders": "ecs-worker-orders_logs_4EB4AACC"}
+
+
+def as_the_previous_release_left_it(platform: Platform) -> None:
+    """The state as that release applied it: each worker's group at the worker's address, without skip_destroy."""
+    path = platform.out.parent / f"terraform.{platform.stack_dir.name}.tfstate"
+    text = path.read_text()
+    for worker, earlier in EARLIER_LOG_GROUPS.items():
+        text = text.replace(f"ecs_worker_logs_acme-dev-{worker}\"", f'{earlier}"')
+    document = json.loads(text)
+    for resource in document["resources"]:
+        if resource["name"] in EARLIER_LOG_GROUPS.values():
+            resource["instances"][0]["attributes"]["skip_destroy"] = False
+    assert sum(r["name"] in EARLIER_LOG_GROUPS.values() for r in document["resources"]) == len(EARLIER_LOG_GROUPS)
+    document["serial"] += 1
+    path.write_text(json.dumps(document))
+
+
+def log_group_changes(changes: list[dict]) -> dict[str, tuple[str, bool]]:
+    return {c["address"].split(".", 1)[1]: (c["action"], c["imported"]) for c in changes
+            if c["type"] == "aws_cloudwatch_log_group"}
+
+
+def test_a_new_route_keeps_the_old_log_group_and_the_old_route_adopts_it_again(platform):
+    """A worker's group is named after its service, which a new route renames. The route changes in the first apply
+    of this release on a stack the previous one applied (the worst case: the groups move address and lose
+    nothing), then changes back."""
+    logs = platform.client("logs")
+    toml = platform.settings_dir / "workers.toml"
+    original = toml.read_text()
+    as_the_previous_release_left_it(platform)
+    toml.write_text(original.replace("[billing]\n", '[billing]\nroute = "invoices"\n'))
+    changes = log_group_changes(step(platform, "route", api_changes=True))
+    names = {g["logGroupName"] for g in logs.describe_log_groups(logGroupNamePrefix="/ecs/")["logGroups"]}
+    assert {"/ecs/acme-dev-billing", "/ecs/acme-dev-invoices"} <= names, f"the old route's logs are gone: {changes}"
+    # Forgotten where the previous release kept them (never deleted), adopted where their names put them now.
+    assert changes == {**dict.fromkeys(EARLIER_LOG_GROUPS.values(), ("remove", False)),
+                       "ecs_worker_logs_acme-dev-email-sender": ("update", True),
+                       "ecs_worker_logs_acme-dev-orders": ("update", True),
+                       "ecs_worker_logs_acme-dev-invoices": ("create", False)}
+
+    toml.write_text(original)
+    back = log_group_changes(step(platform, "route-back", api_changes=True))
+    # The kept group is adopted again; the route's group is left (terraform says delete, skip_destroy keeps it).
+    assert back == {"ecs_worker_logs_acme-dev-billing": ("update", True),
+                    "ecs_worker_logs_acme-dev-invoices": ("delete", False)}
+    names = {g["logGroupName"] for g in logs.describe_log_groups(logGroupNamePrefix="/ecs/")["logGroups"]}
+    assert {"/ecs/acme-dev-billing", "/ecs/acme-dev-invoices"} <= names
+
+
+def test_the_replacement_audit_names_every_input_that_replaces_a_resource(platform, tmp_path):
+    """Each input changed alone and planned against the applied example (tests/replacement_plans.py)."""
+    check_the_audit(platform, "ecs", tmp_path)

@@ -269,13 +269,38 @@ def test_variables_are_environment_and_secrets_are_arns_never_values(stack):
     assert "aws_secretsmanager_secret_version" not in stack["resource"]
 
 
+WORKER_LOGS = "ecs_worker_logs_globex-qa-report-generator"
+
+
 def test_logs_go_to_the_workers_own_encrypted_group_with_a_retention(stack):
-    group = by_construct(stack, "aws_cloudwatch_log_group", "report-generator")
+    group = stack["resource"]["aws_cloudwatch_log_group"][WORKER_LOGS]
     assert (group["name"], group["kms_key_id"], group["retention_in_days"]) == (
         "/ecs/globex-qa-report-generator", KEY, 14)
     assert container(stack)["logConfiguration"] == {"logDriver": "awslogs", "options": {
-        "awslogs-group": ref(stack, "aws_cloudwatch_log_group", "name", "report-generator"), "awslogs-region": "eu-west-1",
+        "awslogs-group": f"${{aws_cloudwatch_log_group.{WORKER_LOGS}.name}}", "awslogs-region": "eu-west-1",
         "awslogs-stream-prefix": "worker"}}
+
+
+def test_a_workers_log_group_outlives_its_name_and_is_adopted_when_the_name_comes_back():
+    """A new route renames the group (ForceNew): skip_destroy keeps the old one and its logs; its address follows
+    its name, so the import block that adopts a kept group never meets another group at that address; where the
+    previous release kept it (the construct's own address), a removed block forgets it, never destroys it."""
+    from constructs_lib.adoption import Adoption, imports_tf
+
+    built = build()
+    synthesized = json.loads(cdktf.Testing.synth(built))
+    name = "/ecs/globex-qa-report-generator"
+    assert synthesized["resource"]["aws_cloudwatch_log_group"][WORKER_LOGS]["skip_destroy"] is True
+    [service] = [c for c in built.node.children if isinstance(c, FargateWorkerService)]
+    earlier = cdktf.TerraformStack.of(service).get_logical_id(service.node.find_child("logs"))
+    assert earlier.startswith("report-generator_logs_")
+    assert service.adoptions == [Adoption(
+        to=f"aws_cloudwatch_log_group.{WORKER_LOGS}", name=name,
+        found=f"data.aws_cloudwatch_log_groups.{WORKER_LOGS}_existing.log_group_names",
+        previous_address=f"aws_cloudwatch_log_group.{earlier}")]
+    assert synthesized["data"]["aws_cloudwatch_log_groups"][f"{WORKER_LOGS}_existing"] == {"log_group_name_prefix": name}
+    text = imports_tf(tuple(service.adoptions))
+    assert f"removed {{\n  from = aws_cloudwatch_log_group.{earlier}\n  lifecycle {{\n    destroy = false\n  }}\n}}" in text
 
 
 # --- the roles -----------------------------------------------------------------------------------------------------
@@ -283,7 +308,7 @@ def test_logs_go_to_the_workers_own_encrypted_group_with_a_retention(stack):
 def test_the_execution_role_pulls_its_repository_writes_its_log_group_and_reads_exactly_its_secrets(stack):
     statements = policy(stack, "start-tasks")
     assert {sid: s["Resource"] for sid, s in statements.items()} == {
-        "WriteItsLogGroup": f"{ref(stack, 'aws_cloudwatch_log_group', 'arn', 'report-generator')}:*",
+        "WriteItsLogGroup": f"${{aws_cloudwatch_log_group.{WORKER_LOGS}.arn}}:*",
         "LogInToEcr": "*",  # ecr:GetAuthorizationToken has no resource-level permissions
         "PullFromItsRepository": REPOSITORY,
         "ReadSecrets": [DB_SECRET],

@@ -6,10 +6,13 @@ from pathlib import Path
 import pytest
 
 from constructs_lib.app import StackInput, synthesize
-from constructs_lib.replacements import AUDIT, NEW_BEFORE_OLD, PROTECTED_BY_THEIR_OWNER, REFUSED, markdown_table
+from constructs_lib.replacements import (AUDIT, BACKENDS, IN_PLACE, NEW_BEFORE_OLD, PROTECTED_BY_THEIR_OWNER,
+                                         REFUSED, WORKER_INPUTS, markdown_table)
 from workers_scan import load_workers
+from workers_scan.settings import KEYS_BY_NAME
 
 from .helpers import make_monorepo, settings_from
+from .replacement_plans import NOT_PLANNED, variants_of
 
 DATA_STORES = {"aws_rds_cluster", "aws_elasticache_replication_group"}
 
@@ -78,3 +81,17 @@ def test_subnets_keep_a_looked_up_zone_but_follow_explicit_ones(variants):
 def test_the_readme_shows_the_audit_table():
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     assert markdown_table() in readme, "paste constructs_lib.replacements.markdown_table() into README 'Day 2'"
+
+
+def test_every_input_is_planned_against_the_applied_example_or_says_why_not():
+    """tests/replacement_plans.py plans each input alone (tests marked emulator); an input that is neither planned
+    nor excused would leave its audit entries unchecked."""
+    planned = {v.input for backend in BACKENDS for v in variants_of(backend, ("vpc-0123456789abcdef0", []))}
+    assert sorted(KEYS_BY_NAME.keys() - planned - NOT_PLANNED.keys()) == [], "plan it, or say why in NOT_PLANNED"
+    assert sorted(planned & NOT_PLANNED.keys()) == []
+    assert sorted(WORKER_INPUTS.keys() - planned) == []
+    named = {i.split(":", 1)[-1] for entry in AUDIT.values() for i in entry.inputs}
+    assert sorted(named - KEYS_BY_NAME.keys() - WORKER_INPUTS.keys()) == [], "not an input: a typo?"
+    qualified = {i.split(":", 1)[0] for entry in AUDIT.values() for i in entry.inputs if ":" in i}
+    assert qualified <= set(BACKENDS)
+    assert [t for t, entry in AUDIT.items() if entry.strategy == IN_PLACE and entry.inputs] == []
