@@ -29,6 +29,9 @@ moto 5.2:
   definition) nor ListStateMachineVersions (it reads a machine's versions after every read). Added: the
   definition must parse and its StartAt name one of its States, as AWS's first checks; we publish no versions.
 - answers EventBridge TestEventPattern with nothing: it now matches with the engine moto routes events by.
+- shares one dict of response transformers between the requests of a service (DescribeServices' tags choice),
+  which a concurrent request's serializer may be iterating (RuntimeError in CreateService, seen under
+  -parallelism=20): each response gets its own copy;
 - drops an NLB's EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic given to SetSecurityGroups (every second plan
   would set it again);
 - has no CloudWatch Logs AssociateKmsKey nor DisassociateKmsKey (the provider's in-place change of a group's
@@ -54,7 +57,8 @@ from moto.applicationautoscaling import models as autoscaling_models
 from moto.applicationautoscaling import responses as autoscaling_responses
 from moto.codebuild import responses as codebuild_responses
 from moto.core.exceptions import JsonRESTError
-from moto.core.responses import ActionResult, EmptyResult
+from moto.core.responses import ActionResult, BaseResponse, EmptyResult
+from moto.core.serialize import never_return
 from moto.core.utils import camelcase_to_underscores, utcnow
 from moto.ecs import models as ecs_models
 from moto.ecs import responses as ecs_responses
@@ -395,6 +399,13 @@ def update_service(self):
     return result
 
 
+def _transform_in_this_response(self, response_key_path: str, transform) -> None:
+    """moto writes a request's include/exclude choice into a dict its response class shares (class attribute), which
+    another thread's serializer may be iterating: "dictionary changed size during iteration", and one request's
+    choice leaking into the next. Each response gets its own copy instead."""
+    self.RESPONSE_KEY_PATH_TO_TRANSFORMER = {**self.RESPONSE_KEY_PATH_TO_TRANSFORMER, response_key_path: transform}
+
+
 _set_security_groups = elbv2_responses.ELBV2Response.set_security_groups
 
 
@@ -469,6 +480,12 @@ PATCHES = (
           Function()),
     Patch("ECS deployments", ecs_responses.EC2ContainerServiceResponse, "update_service", update_service, Function()),
     Patch("ECS deployments", ecs_models.Service, "completed_task_definition", None, Absent()),
+    Patch("response transformers per request", BaseResponse, "_include_in_response",
+          lambda self, response_key_path: _transform_in_this_response(self, response_key_path, lambda x: x),
+          Function(("self", "response_key_path"))),
+    Patch("response transformers per request", BaseResponse, "_exclude_from_response",
+          lambda self, response_key_path: _transform_in_this_response(self, response_key_path, never_return),
+          Function(("self", "response_key_path"))),
     Patch("ELBv2 SetSecurityGroups PrivateLink enforcement", elbv2_responses.ELBV2Response, "set_security_groups",
           set_security_groups, Function(("self",))),
     Patch("Application Auto Scaling tags", autoscaling_models.ApplicationAutoscalingBackend, "tags_by_arn", None,

@@ -131,7 +131,7 @@ def platform(tmp_path_factory):
         platform = Platform(root, endpoints)
         platform.synth()
         # The first apply is the layout an earlier version synthesized for these settings, before the NLB had a
-        # security group (tests/fixtures): test_the_nlb_gets_its_security_group_beside_the_old_one moves it on.
+        # security group (tests/fixtures); the second moves it on.
         for name in ("cdk.tf.json", "imports.tf"):
             shutil.copy(BEFORE_NLB_SECURITY_GROUP / name, platform.stack_dir / name)
         platform.terraform("init", "-no-color", "-input=false")
@@ -143,6 +143,14 @@ def platform(tmp_path_factory):
         # Adopted by the import block, then encrypted and bounded in place (test_what_security_depends_on... reads it).
         assert [(c["action"], c["imported"]) for c in first
                 if c["address"] == f"aws_cloudwatch_log_group.{AURORA_LOGS_ADDRESS}"] == [("update", True)]
+        # Then today's layout, as test_the_nlb_gets_its_security_group_beside_the_old_one... checks: with the README's
+        # command first (the stack's nlb_arn output names the old NLB until then).
+        elbv2 = platform.client("elbv2")
+        [old] = elbv2.describe_load_balancers()["LoadBalancers"]
+        [old_group] = elbv2.describe_target_groups()["TargetGroups"]
+        elbv2.modify_load_balancer_attributes(LoadBalancerArn=old["LoadBalancerArn"], Attributes=[
+            {"Key": "deletion_protection.enabled", "Value": "false"}])
+        platform.migration = (old, old_group, step(platform, "nlb-security-group", api_changes=True))
         platform.base = Base.take(platform, root / "base")   # the applied example, for the replacement audit
         yield platform
 
@@ -176,13 +184,8 @@ def test_the_nlb_gets_its_security_group_beside_the_old_one_which_goes_once_the_
     the old ones, the stage moved, the endpoint's rule turned to the NLB's group, then the old link and NLB deleted
     (its protection turned off first, as the README says) and its listener, target group and attachments let go of."""
     elbv2 = platform.client("elbv2")
-    [old] = elbv2.describe_load_balancers()["LoadBalancers"]
+    old, old_group, changes = platform.migration   # applied by the fixture, before the base of the replacement audit
     assert old["LoadBalancerName"] == f"{STACK}-ingress"
-    [old_group] = elbv2.describe_target_groups()["TargetGroups"]
-    # The README's command, run before the apply (the stack's nlb_arn output names the old NLB until then).
-    elbv2.modify_load_balancer_attributes(LoadBalancerArn=old["LoadBalancerArn"], Attributes=[
-        {"Key": "deletion_protection.enabled", "Value": "false"}])
-    changes = step(platform, "nlb-security-group", api_changes=True)
     deleted = sorted((c["type"], c["action"]) for c in changes if c["action"] in ("delete", "replace")
                      and c["type"] != DEPLOYMENT)
     # The endpoint's rule changes source (the VPC's CIDR, then the NLB's group): ForceNew, new before old.
