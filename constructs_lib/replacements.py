@@ -97,7 +97,9 @@ AUDIT: dict[str, Replacement] = {
                           "environment. COMPUTE keeps the NLB; its deletion protection is on until "
                           "ALLOW_DESTROY_DATA. Its security group, first given to an NLB made without one, replaced "
                           "it once (README \"The NLB's security group\"). The workers' ALB (ecs) follows the prefix, "
-                          "with deletion protection in production.", also="removing or changing a subnet"),
+                          "with deletion protection in production.",
+                          also="removing or changing a subnet (a new VPC_CIDR or zone too, which the plan cannot "
+                               "show while the new subnets' ids are unknown)"),
     "aws_lb_listener": Replacement((*PREFIX, "VPC_ID", "ecs:ECS_CERTIFICATE_ARN"), REPLACED,
                                    "Follows its load balancer. The NLB's listener on 443 keeps its address across "
                                    "COMPUTE and only changes target group; on 80 (ecs without a certificate) it is "
