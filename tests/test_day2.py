@@ -20,6 +20,7 @@ ECS from scratch).
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import time
 from contextlib import ExitStack
@@ -46,7 +47,6 @@ STATEFUL_TYPES = ("aws_rds_cluster", "aws_rds_cluster_instance", "aws_elasticach
                   "aws_s3_bucket", "aws_dynamodb_table")
 DEPLOYMENT = "aws_api_gateway_deployment"
 AURORA_EXPORTS = f"/aws/rds/cluster/{STACK}-aurora/postgresql"
-BEFORE_NLB_SECURITY_GROUP = Path(__file__).parent / "fixtures" / "ingress-before-nlb-security-group"
 
 
 class Platform:
@@ -131,9 +131,10 @@ def platform(tmp_path_factory):
         platform = Platform(root, endpoints)
         platform.synth()
         # The first apply is the layout an earlier version synthesized for these settings, before the NLB had a
-        # security group (tests/fixtures); the second moves it on.
-        for name in ("cdk.tf.json", "imports.tf"):
-            shutil.copy(BEFORE_NLB_SECURITY_GROUP / name, platform.stack_dir / name)
+        # security group (before_nlb_security_group); the second moves it on.
+        stack_file, imports = platform.stack_dir / "cdk.tf.json", platform.stack_dir / "imports.tf"
+        stack_file.write_text(json.dumps(before_nlb_security_group(json.loads(stack_file.read_text())), indent=2))
+        imports.write_text(re.sub(r"removed \{\n(?:.*\n)*?\}\n\n", "", imports.read_text()))
         platform.terraform("init", "-no-color", "-input=false")
         # As RDS makes it for a cluster applied before the stack managed the group: unencrypted, kept forever.
         platform.client("logs").create_log_group(logGroupName=AURORA_EXPORTS)
@@ -153,6 +154,42 @@ def platform(tmp_path_factory):
         platform.migration = (old, old_group, step(platform, "nlb-security-group", api_changes=True))
         platform.base = Base.take(platform, root / "base")   # the applied example, for the replacement audit
         yield platform
+
+
+# The private ingress as the version before the NLB's security group synthesized it (constructs_lib/private_ingress.py
+# names the addresses it forgets); the rest of the stack is today's, which that change did not touch.
+NLB, OLD_NLB = "private-ingress_vpc-link-nlb_539BC38F", "private-ingress_nlb_7A033B02"
+OLD_ADDRESSES = {
+    NLB: OLD_NLB, "private-ingress_vpc-link-https_F91F7822": "private-ingress_https-passthrough_953F5098",
+    "private-ingress_vpc-link-endpoint-targets_C99E0443": "private-ingress_endpoint-targets_3125FA23",
+    "private-ingress_vpc-link-endpoint-target-0_C4A06E08": "private-ingress_endpoint-target-0_55F603EB",
+    "private-ingress_vpc-link-endpoint-target-1_8B596A5F": "private-ingress_endpoint-target-1_B3E71648",
+}
+ADMISSION = "private-ingress_endpoint-https-from-vpc_C21A281E"
+
+
+def before_nlb_security_group(stack: dict) -> dict:
+    """`stack` (the example's App Runner stack) with its ingress as the earlier layout had it: an NLB without a
+    security group named <prefix>-ingress, its listener, target group and attachments at their old addresses and
+    names, and the endpoint admitting the VPC's CIDR."""
+    text = json.dumps(stack)
+    for new, old in OLD_ADDRESSES.items():
+        text = text.replace(f".{new}.", f".{old}.").replace(f'"{new}"', f'"{old}"')
+    earlier = json.loads(text)
+    resources = earlier["resource"]
+    del resources["aws_security_group"]["private-ingress_nlb-security-group_A8B66022"]
+    del resources["aws_vpc_security_group_egress_rule"]["private-ingress_nlb-to-endpoint_89D6C8CF"]
+    if not resources["aws_vpc_security_group_egress_rule"]:
+        del resources["aws_vpc_security_group_egress_rule"]
+    nlb = resources["aws_lb"][OLD_NLB]
+    del nlb["security_groups"], nlb["enforce_security_group_inbound_rules_on_private_link_traffic"]
+    nlb["name"] = f"{STACK}-ingress"
+    resources["aws_lb_target_group"]["private-ingress_endpoint-targets_3125FA23"]["name"] = f"{STACK}-endpoint"
+    rule = resources["aws_vpc_security_group_ingress_rule"][ADMISSION]
+    for key in ("referenced_security_group_id", "depends_on", "lifecycle"):
+        del rule[key]
+    rule["cidr_ipv4"] = "10.0.0.0/16"
+    return earlier
 
 
 def step(platform: Platform, name: str, *, api_changes: bool) -> list[dict]:
