@@ -14,8 +14,8 @@ from workers_scan.settings import COMPUTE_BACKENDS, KEYS_BY_NAME, PROJECT_ROOT
 from workers_scan.workers import WORKERS_TOML, check_scaling_configuration_quota, check_workers_toml, scan_workers
 
 from . import init as scaffold
-from .report import (backend, declared_entries, mermaid, resources_table, routes_table, skipped, skipped_table,
-                     workers_json, workers_table)
+from .report import (backend, calls_between_workers, declared_entries, mermaid, resources_table, routes_table,
+                     skipped, skipped_table, workers_json, workers_table)
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 # Top-level modules of pyproject.toml's dependencies: missing means the app was not installed (a setup step,
@@ -195,6 +195,9 @@ def list_workers(args, inputs) -> int:
         if declared := declared_entries(workers):
             print()
             print(declared)
+        if calls := calls_between_workers(workers):
+            print()
+            print(calls)
     return EXIT_OK
 
 

@@ -24,6 +24,7 @@ from workers_scan.build_check import start_script
 from workers_scan.errors import InputError, Problem, display_path
 from workers_scan.settings import (BACKEND_ONLY_KEYS, CONNECTION_KEY, DEFAULT_START_COMMAND, EXAMPLE_MONOREPO, KEYS,
                                    KEYS_BY_NAME, PROJECT_ROOT, Invalid, Key, Settings, SettingsSource)
+from workers_scan.calls import CALLS_KEY
 from workers_scan.discovery import ENTRY_KEY
 from workers_scan.workers import BACKEND_ONLY_TOML_KEYS, TOML_KEYS, WORKERS_TOML
 
@@ -125,7 +126,8 @@ def toml_sample(name: str, table: str) -> str:
     setting = KEYS_BY_NAME.get(f"WORKER_{name.upper()}")
     if setting and setting.default.isdigit():
         return setting.default
-    return {"health_check_path": f'"{HEALTH_PATH}"', "route": f'"{table}"', ENTRY_KEY: "true"}.get(name, '""')
+    return {"health_check_path": f'"{HEALTH_PATH}"', "route": f'"{table}"', ENTRY_KEY: "true",
+            CALLS_KEY: "[]"}.get(name, '""')
 
 
 def workers_toml_text(table: str) -> str:

@@ -41,6 +41,7 @@ from urllib.parse import unquote, urlsplit
 from dotenv import dotenv_values
 from honcho.manager import Manager
 
+from workers_scan.calls import call_url_key
 from workers_scan.errors import display_path
 from workers_scan.injected import INJECTED
 
@@ -380,9 +381,10 @@ def local_secrets(path: Path | None) -> dict[str, str]:
 
 
 def worker_environment(worker: Worker, port: int, stores: dict[str, Store], own_secrets: dict[str, str],
-                       home: Path, notice) -> dict[str, str]:
+                       home: Path, notice, ports: dict[str, int] | None = None) -> dict[str, str]:
     """What the platform gives `worker`, pointed at this machine: its variables, the stores' addresses, its secrets'
-    values and its own PORT; a value Terraform knows at apply time only, and local cannot give, is an error."""
+    values, its own PORT and the local address of each worker it calls (`ports`: every worker's); a value
+    Terraform knows at apply time only, and local cannot give, is an error."""
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "LANG": os.environ.get("LANG", "C.UTF-8")}
     env.update(worker.variables)
     database, cache = stores.get(POSTGRES), stores.get(REDIS)
@@ -393,6 +395,7 @@ def worker_environment(worker: Worker, port: int, stores: dict[str, Store], own_
                      DB_SECRET_ARN="arn:aws:secretsmanager:local:000000000000:secret:local-database")
     if cache:
         local.update(REDIS_HOST=cache.host, REDIS_PORT=str(cache.port), REDIS_TLS="false")
+    local.update({call_url_key(name): f"http://127.0.0.1:{other}" for name, other in (ports or {}).items()})
     env.update({k: v for k, v in local.items() if k in worker.variables})
     for key, reference in worker.secrets.items():
         if key == "DB_SECRET" and database:
@@ -557,7 +560,7 @@ def run_local(platform: LocalPlatform, options: Options, say, notice) -> int:
                                        args=(platform, ports, options.port, say, stopped))
             manager = LocalManager(on_started=watcher.start)
             for name, worker in sorted(platform.workers.items()):
-                env = worker_environment(worker, ports[name], stores, own, home, notice)
+                env = worker_environment(worker, ports[name], stores, own, home, notice, ports)
                 manager.add_process(name, worker.start_command, env=env, cwd=str(source))
             config = options.workdir / "gateway.json"
             config.write_text(json.dumps({"stage": platform.stage, "port": options.port, "targets": [

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Iterable, Sequence
 
+from workers_scan.calls import CALLS_KEY
 from workers_scan.discovery import ENTRY_KEY, WORKERS_TOML, skipped_entries
 from workers_scan.fargate import alb_listener, fargate_size_label, worker_host
 from workers_scan.injected import injected
@@ -45,7 +46,7 @@ def counts(settings: Settings, worker: Worker) -> tuple[int, int]:
     """(plain variables, secrets) the worker's service gets, files and infrastructure together."""
     infrastructure = injected(settings)
     secrets = len(worker.environment.secrets) + sum(e.secret for e in infrastructure)
-    plain = len(worker.environment.variables) + sum(not e.secret for e in infrastructure)
+    plain = len(worker.environment.variables) + sum(not e.secret for e in infrastructure) + len(worker.calls)
     return plain, secrets
 
 
@@ -79,6 +80,12 @@ def declared_entries(workers: Sequence[Worker]) -> str:
         else ""
 
 
+def calls_between_workers(workers: Sequence[Worker]) -> str:
+    """Who calls whom inside the VPC (`calls` in workers.toml); "" if nobody."""
+    pairs = [f"{w.name} -> {callee}" for w in workers for callee in w.calls]
+    return f"Calls inside the VPC ({CALLS_KEY} in {WORKERS_TOML}): {', '.join(pairs)}" if pairs else ""
+
+
 def routes_table(settings: Settings, workers: Sequence[Worker]) -> str:
     if settings.uses_ecs:
         return table(("worker", "public URL", "ALB host", "start command"),
@@ -102,6 +109,7 @@ def workers_json(settings: Settings, workers: Sequence[Worker]) -> dict:
             "min_instances": w.min_instances, "max_instances": w.max_instances,
             **scaling, "health_check_path": w.health_check_path,
             "url_pattern": url_pattern(settings, w), "environment_variables": plain, "secrets": secrets,
+            "calls": list(w.calls),
         }
 
     return {"stack": settings.stack_name, "region": settings.aws_region, "environment": settings.environment,

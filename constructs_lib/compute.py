@@ -19,6 +19,7 @@ from cdktf import TerraformOutput, TerraformResource, TerraformStack
 from workers_scan import Settings, Worker
 from workers_scan.aws_names import short_hash
 from workers_scan.build_check import start_script
+from workers_scan.calls import call_url_key, callees_first
 from workers_scan.environment import SECRETS_MANAGER_ARN, is_partial_secret_arn, secret_base
 from workers_scan.fargate import alb_listener
 from workers_scan.injected import check_supplied
@@ -33,6 +34,7 @@ from .network import Network
 from .private_ingress import AlbTarget, PrivateIngress, PrivateIngressProps
 from .secret_redeploy import RedeployAction, SecretReaders, apprunner_redeploy, ecs_redeploy
 from .terraform_text import terraform_literal
+from .worker_calls import AppRunnerCallers, AppRunnerCallersProps, EcsCalls, EcsCallsProps
 from .worker_service import (SourceProps, VpcEgressProps, WorkerPlatform, WorkerPlatformProps, WorkerService,
                              WorkerServiceProps)
 
@@ -50,12 +52,14 @@ class InfrastructureEnvironment:
     statements: tuple[dict, ...] = ()                           # more IAM statements for the instance role
 
 
-def worker_variables(settings: Settings, worker: Worker, infrastructure: InfrastructureEnvironment) -> dict[str, str]:
+def worker_variables(settings: Settings, worker: Worker, infrastructure: InfrastructureEnvironment,
+                     addresses: dict[str, str] | None = None) -> dict[str, str]:
     """A worker's plain variables on either backend: files first, then the infrastructure's keys (a file setting
-    one of those is refused earlier)."""
+    one of those is refused earlier). `addresses`: each worker's address for those that call it."""
     injected = {**infrastructure.variables,
-                "NODE_ENV": "production", "PORT": str(settings.port), "WORKER_NAME": worker.name}
-    check_supplied(settings, injected, infrastructure.secrets)
+                "NODE_ENV": "production", "PORT": str(settings.port), "WORKER_NAME": worker.name,
+                **{call_url_key(callee): (addresses or {})[callee] for callee in worker.calls}}
+    check_supplied(settings, injected, infrastructure.secrets, worker.calls)
     # The files' values are text; the infrastructure's are Terraform references.
     return {**{k: terraform_literal(v) for k, v in worker.environment.variables.items()}, **injected}
 
@@ -118,7 +122,9 @@ class AppRunnerCompute:
 
     def __init__(self, stack: TerraformStack, *, settings: Settings, workers: list[Worker], network: Network,
                  logs_kms_key_arn: str):
-        self._stack, self._settings, self._workers = stack, settings, workers
+        self._stack, self._settings, self._workers, self._network = stack, settings, workers, network
+        self._placement = (settings.vpc_id, *settings.private_subnet_ids, str(settings.vpc_cidr), settings.az_count,
+                           *settings.availability_zones)
         self.ingress = PrivateIngress(stack, "private-ingress", props=PrivateIngressProps(
             name_prefix=settings.name_prefix, region=settings.aws_region,
             deletion_protection=not settings.allow_destroy_data, network=network))
@@ -127,8 +133,7 @@ class AppRunnerCompute:
             vpc_egress=VpcEgressProps(
                 vpc_id=network.vpc_id, private_subnet_ids=tuple(network.private_subnet_ids),
                 egress_ports=settings.worker_egress_ports,
-                placement=(settings.vpc_id, *settings.private_subnet_ids, str(settings.vpc_cidr), settings.az_count,
-                           *settings.availability_zones),
+                placement=self._placement,
             ) if settings.worker_vpc_egress else None))
         self.client_security_group_id = self.platform.connector_security_group_id
         self.redeploy_action = apprunner_redeploy(settings.aws_region, settings.account_region[0],
@@ -142,19 +147,35 @@ class AppRunnerCompute:
             repository_url=settings.repository_url, branch=settings.branch, source_directory=settings.source_directory,
             connection_arn=settings.connection_arn, auto_deployments=settings.auto_deployments,
             runtime=settings.runtime, build_command=settings.build_command, port=settings.port)
-        for worker in self._workers:
+        callers = self._callers()
+        addresses: dict[str, str] = {}
+        # Callees first: a caller's environment holds their domains (calls in a circle are refused).
+        for worker in callees_first(self._workers):
             # Construct ids carry the worker name, never a position: adding a worker moves nothing else.
             self.services[worker.name] = WorkerService(self._stack, f"worker-{worker.name}", props=WorkerServiceProps(
                 service_name=worker.service_name, worker_name=worker.name, cpu=worker.cpu, memory=worker.memory,
                 start_command=worker.start_command, health_check_path=worker.health_check_path, source=source,
                 auto_scaling_configuration_arn=platform.scaling_arns[worker.scaling],
-                observability_configuration_arn=platform.observability_arn, connector_arn=platform.connector_arn,
+                observability_configuration_arn=platform.observability_arn,
+                connector_arn=callers.connector_arn if callers and worker.calls else platform.connector_arn,
                 ingress_vpc_id=self.ingress.vpc_id, ingress_endpoint_id=self.ingress.endpoint_id,
-                environment=worker_variables(settings, worker, infrastructure),
+                environment=worker_variables(settings, worker, infrastructure, addresses),
                 secrets=worker_secrets(worker, infrastructure), kms_key_arns=secret_keys(settings, infrastructure),
                 statements=infrastructure.statements))
+            addresses[worker.name] = f"https://{self.services[worker.name].ingress_domain}"
         return tuple(Route(name=w.name, path=w.route, ingress_domain=self.services[w.name].ingress_domain)
                      for w in self._workers)
+
+    def _callers(self) -> AppRunnerCallers | None:
+        """The callers' connector, when a worker calls another (WORKER_VPC_EGRESS is checked to be on)."""
+        settings, platform = self._settings, self.platform
+        if not any(w.calls for w in self._workers) or platform.connector_security_group_id is None:
+            return None
+        return AppRunnerCallers(self._stack, "worker-callers", props=AppRunnerCallersProps(
+            name_prefix=settings.name_prefix, vpc_id=self._network.vpc_id,
+            private_subnet_ids=tuple(self._network.private_subnet_ids), placement=self._placement,
+            workers_security_group_id=platform.connector_security_group_id,
+            endpoint_security_group_id=self.ingress.endpoint_security_group_id))
 
     def admit_ingress(self, after: list[TerraformResource]) -> None:
         """The endpoint admits the NLB's group, `after` the stage (constructs_lib/private_ingress.py)."""
@@ -215,6 +236,11 @@ class EcsCompute:
         # Before the services: their task definitions read the image parameter.
         self.images = ImageRepository(self._stack, "image-repository",
                                       props=ImageRepositoryProps(name_prefix=settings.name_prefix))
+        called = sorted({callee for w in self._workers for callee in w.calls})
+        routes = {w.name: w.route for w in self._workers}
+        calls = EcsCalls(self._stack, "worker-calls", props=EcsCallsProps(
+            name_prefix=settings.name_prefix, vpc_id=network.vpc_id, port=settings.port,
+            callees=tuple((name, routes[name]) for name in called))) if called else None
         for worker in self._workers:
             self.services[worker.name] = FargateWorkerService(self._stack, f"ecs-worker-{worker.name}", props=(
                 FargateWorkerServiceProps(
@@ -230,13 +256,18 @@ class EcsCompute:
                     requests_per_target=settings.ecs_requests_per_target,
                     image=self.images.current_image,
                     repository_arn=self.images.repository_arn, health_check_path=worker.health_check_path,
-                    environment=worker_variables(settings, worker, infrastructure),
+                    environment=worker_variables(settings, worker, infrastructure, calls.urls if calls else None),
                     secrets=worker_secrets(worker, infrastructure), kms_key_arns=secret_keys(settings, infrastructure),
                     statements=infrastructure.statements,
+                    registry_arn=calls.registry_arns.get(worker.name) if calls else None,
                     egress_ports=(),  # the shared tasks group holds the internet egress
                     shared_security_group_ids=(cluster.tasks_security_group_id,),
                     network_key=":".join((settings.vpc_id, *settings.private_subnet_ids, str(settings.vpc_cidr))),
                 )))
+        for worker in self._workers:
+            for callee in worker.calls:
+                calls.admit(worker.name, self.services[worker.name].security_group_id,
+                            callee, self.services[callee].security_group_id)
         services = list(self.services.values())
         self.adoptions = (*self.cluster.adoptions, *(a for service in services for a in service.adoptions))
         # After the services: the build rolls them.

@@ -54,7 +54,8 @@ from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.data_aws_ssm_parameter import DataAwsSsmParameter
 from cdktf_cdktf_provider_aws.ecs_cluster import EcsCluster, EcsClusterSetting
 from cdktf_cdktf_provider_aws.ecs_service import (EcsService, EcsServiceDeploymentCircuitBreaker,
-                                                  EcsServiceLoadBalancer, EcsServiceNetworkConfiguration)
+                                                  EcsServiceLoadBalancer, EcsServiceNetworkConfiguration,
+                                                  EcsServiceServiceRegistries)
 from cdktf_cdktf_provider_aws.ecs_task_definition import EcsTaskDefinition
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
@@ -212,6 +213,7 @@ class FargateWorkerServiceProps:
     network_key: str = ""
     cpu_target_percent: int = 70
     routing_domain: str = ROUTING_DOMAIN  # ECS_ROUTING_DOMAIN
+    registry_arn: str | None = None       # a Cloud Map service its tasks register in (other workers call it)
 
 
 class FargateWorkerService(Construct):
@@ -297,6 +299,9 @@ class FargateWorkerService(Construct):
             load_balancer=[EcsServiceLoadBalancer(target_group_arn=target_group.arn, container_name=CONTAINER_NAME,
                                                   container_port=port)],
             propagate_tags="SERVICE", enable_ecs_managed_tags=True,
+            # In place: a worker that becomes a callee keeps its service.
+            service_registries=EcsServiceServiceRegistries(registry_arn=props.registry_arn)
+            if props.registry_arn else None,
             # ECS refuses a target group no listener uses yet; tasks read secrets with the role as they start.
             depends_on=[rule, execution_policy],
             # Application Auto Scaling owns the count once the service runs.

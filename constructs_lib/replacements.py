@@ -35,6 +35,7 @@ WORKER_INPUTS = {
     "health_check_path": "a worker's health_check_path",
     "variables": "a worker's variables",               # .env.workers, .env.workers.<worker>
     "secrets": "a secret ARN in a worker file",
+    "calls": "a worker's calls",                       # workers.toml calls: workers it calls inside the VPC
 }
 PREFIX = ("PROJECT_NAME", "ENVIRONMENT")
 PLACEMENT = ("AZ_COUNT", "AVAILABILITY_ZONES", "VPC_CIDR", "VPC_ID", "PRIVATE_SUBNET_IDS")
@@ -146,7 +147,7 @@ AUDIT: dict[str, Replacement] = {
     "aws_ecs_task_definition": Replacement(
         (*PREFIX, "AWS_REGION", "PORT", "START_COMMAND", "WORKER_CPU", "WORKER_MEMORY", "AURORA_ENABLED",
          "AURORA_DATABASE_NAME", "AURORA_MASTER_USERNAME", "AURORA_IAM_USER", "AURORA_KMS_KEY_ARN", "route",
-         "worker file", "size", "variables", "secrets"), REPLACED,
+         "worker file", "size", "variables", "secrets", "calls"), REPLACED,
         "Revisions are immutable: any change of the task (its family, size, command, variables, secrets, roles) "
         "registers a new revision, the service rolls to it; the build's own revisions are tracked "
         "(track_latest), not reverted (after a failed deployment the latest is the build's copy on the earlier "
@@ -239,6 +240,15 @@ AUDIT: dict[str, Replacement] = {
     "aws_s3_bucket_ownership_controls": Replacement(("STATE_BUCKET",), REPLACED, "Follows the bucket."),
     "aws_s3_bucket_policy": Replacement(("STATE_BUCKET",), REPLACED, "Follows the bucket."),
     "aws_s3_bucket_lifecycle_configuration": Replacement(("STATE_BUCKET",), REPLACED, "Follows the bucket."),
+    # Workers calling each other (ecs)
+    "aws_service_discovery_private_dns_namespace": Replacement(
+        (*PREFIX, "VPC_CIDR", "VPC_ID"), REPLACED,
+        "Follows the prefix and the VPC. Route 53 refuses to delete it while a discovery service is in it: "
+        "Terraform deletes those first."),
+    "aws_service_discovery_service": Replacement(
+        (*PREFIX, "VPC_CIDR", "VPC_ID", "route"), REPLACED,
+        "Named after the callee's route, in its namespace; force_destroy deregisters the tasks ECS has not "
+        "deregistered yet, so a callee no longer called or renamed goes in one apply."),
 }
 
 # Types whose every instance must carry create_before_destroy / prevent_destroy (unless ALLOW_DESTROY_DATA).

@@ -370,6 +370,7 @@ def variants_of(backend: str, existing_vpc: tuple[str, list[str]]) -> list[Varia
         Variant("variables", edit=_replace_in(ENV_WORKERS, "LOG_LEVEL=info", "LOG_LEVEL=warn")),
         Variant("secrets", edit=_replace_in(ENV_WORKERS, "secret:acme/dev/stripe-AbCdEf",
                                             "secret:acme/dev/stripe-next-GhIjKl")),
+        Variant("calls", edit=_replace_in(WORKERS_TOML, "[billing]\n", '[billing]\ncalls = ["email-sender"]\n')),
     ]
     if backend == "apprunner":
         found += [

@@ -61,7 +61,7 @@ def test_workers_json_in_process_has_every_field_and_counts_infrastructure_varia
         "min_instances": 2, "max_instances": 3, "max_concurrency": 100, "health_check_path": "/health",
         "url_pattern": "https://<api-id>.execute-api.eu-west-1.amazonaws.com/dev/orders",
         # LOG_LEVEL + 11 from the infrastructure (DB_SECRET_ARN included); API_KEY + DB_SECRET
-        "environment_variables": 12, "secrets": 2,
+        "environment_variables": 12, "secrets": 2, "calls": [],
     }
     assert (email["name"], email["worker_file"], email["health_check_path"]) == \
         ("email-sender", "emailSender.worker.js", None)

@@ -224,6 +224,15 @@ def test_an_apply_time_value_local_cannot_give_is_refused_naming_the_worker_and_
         worker_environment(worker, 4000, {}, {}, tmp_path, lambda *_: None)
 
 
+def test_a_caller_gets_each_callees_local_address_in_place_of_its_apply_time_domain(tmp_path):
+    domain = "https://${aws_apprunner_vpc_ingress_connection.worker-billing_ingress_1A2B3C4D.domain_name}"
+    worker = Worker("orders", "acme-dev-orders", "node x", 3000, {"PORT": "3000", "WORKER_BILLING_URL": domain}, {},
+                    None, references=frozenset({"WORKER_BILLING_URL"}))
+    env = worker_environment(worker, 4000, {}, {}, tmp_path, lambda *_: None, {"orders": 4000, "billing": 4001})
+    assert env["WORKER_BILLING_URL"] == "http://127.0.0.1:4001"
+    assert "WORKER_ORDERS_URL" not in env   # only the addresses the stack gives it
+
+
 # --- the clean copy and the build ---------------------------------------------------------------------------------
 
 def test_the_clean_copy_is_what_git_tracks_minus_the_images_dockerignore(tmp_path):

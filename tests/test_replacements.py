@@ -11,7 +11,8 @@ from constructs_lib.replacements import (AUDIT, BACKENDS, IN_PLACE, NEW_BEFORE_O
 from workers_scan import load_workers
 from workers_scan.settings import KEYS_BY_NAME
 
-from .helpers import make_monorepo, settings_from
+from .conftest import synth_stack
+from .helpers import ECS_SETTINGS, make_monorepo, settings_from
 from .replacement_plans import NOT_PLANNED, variants_of
 
 DATA_STORES = {"aws_rds_cluster", "aws_elasticache_replication_group"}
@@ -19,12 +20,14 @@ DATA_STORES = {"aws_rds_cluster", "aws_elasticache_replication_group"}
 
 @pytest.fixture(scope="module")
 def variants(example_stack, ecs_example_stack, stack_for, tmp_path_factory):
-    """Every kind of stack: the example on each backend, production, an existing VPC with explicit zones, and the
-    state bootstrap."""
+    """Every kind of stack: the example on each backend, production, an existing VPC with explicit zones, workers
+    calling each other (ecs), and the state bootstrap."""
     root = tmp_path_factory.mktemp("bootstrap")
     settings = settings_from(make_monorepo(root, ["orders.ts"], settings={
         "STATE_BACKEND": "s3", "STATE_BUCKET": "acme-state", "STATE_LOCK_TABLE": "acme-locks"}))
     result = synthesize([StackInput(settings, tuple(load_workers(settings)))], root / "out")
+    calling = settings_from(make_monorepo(root / "calls", ["orders.ts", "billing.ts"], settings=ECS_SETTINGS,
+                                          toml='[orders]\ncalls = ["billing"]\n'))
     return {
         "example": example_stack,
         "prod": stack_for(("orders.ts", "billing.ts"), ENVIRONMENT="prod"),
@@ -32,6 +35,7 @@ def variants(example_stack, ecs_example_stack, stack_for, tmp_path_factory):
                                   PRIVATE_SUBNET_IDS="subnet-0123456789abcdef0,subnet-0123456789abcdef1"),
         "zones": stack_for(("orders.ts",), AVAILABILITY_ZONES="eu-west-1a,eu-west-1b"),
         "ecs": ecs_example_stack,
+        "ecs-calls": synth_stack(calling, load_workers(calling)),
         "bootstrap": json.loads(result.stacks["acme-state"].read_text()),
     }
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
+from .calls import CALLS_KEY, call_url_key
 from .ports import POSTGRES_PORT, REDIS_PORT
 from .settings import Settings
 
 PLATFORM, AURORA, REDIS = "platform", "Aurora", "Redis"
 AURORA_PASSWORD = "Aurora, workers on the master user"            # AURORA_IAM_USER unset
 AURORA_IAM = "Aurora and `AURORA_IAM_USER`"                        # IAM database authentication
+CALLS = f"`{CALLS_KEY}` in workers.toml"                            # per caller, one per worker it calls
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,16 @@ INJECTED: tuple[Injected, ...] = (
     Injected("REDIS_TLS", REDIS, False, "`true`: the cache accepts TLS connections only"),
 )
 
+# One per callee, in the environment of each worker whose `calls` names it (workers_scan/calls.py).
+CALL_URL = Injected(call_url_key("<name>"), CALLS, False,
+                    "the address of worker <name>, on each worker that calls it: `http://<route>.<project>-"
+                    "<environment>.calls.internal:<PORT>` on ECS, `https://<its private ingress domain>` on App Runner")
+
+
+def call_keys(calls: tuple[str, ...]) -> tuple[str, ...]:
+    """The CALL_URL keys a worker calling these workers gets."""
+    return tuple(call_url_key(callee) for callee in calls)
+
 
 def _brought(settings: Settings) -> set[str]:
     on = {PLATFORM}
@@ -59,11 +71,12 @@ def injected(settings: Settings) -> tuple[Injected, ...]:
     return tuple(entry for entry in INJECTED if entry.brought_by in on)
 
 
-def check_supplied(settings: Settings, variables: Mapping[str, str], secrets: Mapping[str, str]) -> None:
+def check_supplied(settings: Settings, variables: Mapping[str, str], secrets: Mapping[str, str],
+                   calls: tuple[str, ...] = ()) -> None:
     """What a construct supplies must be exactly the declaration: a key supplied but not declared would
     silently overwrite a file's value, one declared but not supplied would be missing at run time."""
     expected = injected(settings)
-    want = ({e.key for e in expected if not e.secret}, {e.key for e in expected if e.secret})
+    want = ({e.key for e in expected if not e.secret} | set(call_keys(calls)), {e.key for e in expected if e.secret})
     got = (set(variables), set(secrets))
     if got != want:
         raise RuntimeError(f"injected worker variables differ from workers_scan/injected.py: supplied "
@@ -74,8 +87,8 @@ def check_supplied(settings: Settings, variables: Mapping[str, str], secrets: Ma
 def readme_list() -> str:
     """The README's list of injected variables, grouped by what brings them."""
     lines = []
-    for source in (PLATFORM, AURORA, AURORA_PASSWORD, AURORA_IAM, REDIS):
-        entries = [e for e in INJECTED if e.brought_by == source]
+    for source in (PLATFORM, AURORA, AURORA_PASSWORD, AURORA_IAM, REDIS, CALLS):
+        entries = [e for e in (*INJECTED, CALL_URL) if e.brought_by == source]
         where = "on every worker" if source == PLATFORM else f"with {source}"
         lines.append(f"- {where}: " + "; ".join(
             f"`{e.key}`{' (secret)' if e.secret else ''}: {e.holds}" for e in entries) + ".")

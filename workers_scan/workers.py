@@ -9,8 +9,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .build_check import check_commands
+from .calls import CALLS_HELP, CALLS_KEY, apply_calls, call_url_key, check_calls_value
 from .discovery import ENTRY_KEY, ROUTE_RE, WORKERS_TOML, discover_workers, service_name
-from .environment import SHARED_FILE, WorkerEnvironment, load_environments
+from .envfile import read_env_file
+from .environment import LAYERS, SHARED_FILE, WorkerEnvironment, load_environments
 from .errors import Problems, display_path
 from .fargate import worker_host_problem, workers_per_load_balancer_problem
 from .settings import SIZE_TABLES, Settings
@@ -30,6 +32,7 @@ TOML_KEYS = {
     "health_check_path": "HTTP path of the health check; without it, a TCP check (ecs: HTTP GET / accepting "
                          "200-499).",
     "route": "API path segment instead of the one derived from the file name.",
+    CALLS_KEY: CALLS_HELP,
     ENTRY_KEY: "true: the file starts the worker's application, though detection cannot see it (it is then not "
                "checked).",
 }
@@ -57,6 +60,7 @@ class Worker:
     environment: WorkerEnvironment = field(default_factory=WorkerEnvironment)  # from .env.workers files
     unread_keys: tuple[str, ...] = ()  # its workers.toml keys this stack's backend does not read
     entry_declared: bool = False  # `entry = true` in workers.toml: not checked to start an application
+    calls: tuple[str, ...] = ()   # workers it calls inside the VPC (workers_scan/calls.py)
 
     @property
     def source_display(self) -> str:
@@ -171,9 +175,25 @@ def scan_workers(settings: Settings, problems: Problems) -> list[Worker]:
             where, key = (toml_path, f"[{worker.name}].route") if "route" in tables.get(worker.name, {}) else \
                 (worker.source, "route")
             problems.add(where, key, problem)
+    workers = apply_calls(workers, tables, settings, toml_path, problems)
     environments = load_environments(settings, [w.name for w in found], problems) if found else {}
     workers = [replace(w, environment=environments[w.name]) for w in workers]
+    _call_keys_set_by_files(workers, settings, problems)
     return sorted(workers, key=lambda w: w.name)
+
+
+def _call_keys_set_by_files(workers: list[Worker], settings: Settings, problems: Problems) -> None:
+    """A caller's callee addresses are the infrastructure's: a file setting one would be overwritten unseen."""
+    for worker in workers:
+        keys = {call_url_key(callee): callee for callee in worker.calls}
+        if not keys.keys() & {*worker.environment.variables, *worker.environment.secrets}:
+            continue
+        for layer in LAYERS:
+            path = settings.settings_dir / layer.format(worker=worker.name)
+            entries = read_env_file(path, Problems()) if path.is_file() else None
+            for key in sorted(keys.keys() & set(entries or {})):
+                problems.add(path, key, f"is set by the infrastructure: {worker.name} calls {keys[key]} "
+                                        f"({CALLS_KEY} in {WORKERS_TOML}); remove it from the file")
 
 
 def _unknown_tables(tables: dict[str, dict], names: set[str], toml_path: Path, problems: Problems) -> None:
@@ -253,6 +273,7 @@ def _check_table(name: str, table: dict, toml_path: Path, problems: Problems) ->
                                               "not starting or ending with '-')")
     elif route in RESERVED_ROUTES:
         problems.add(toml_path, key("route"), f"{route!r} is reserved; choose another route")
+    check_calls_value(name, table, toml_path, problems)
 
 
 def _configure(found, table: dict, settings: Settings, toml_path: Path, problems: Problems) -> Worker | None:
