@@ -147,11 +147,11 @@ def test_diagram_without_data_stores_or_egress(tmp_path, capsys):
     assert "w_orders --> internet((Internet))" in printed
 
 
-def test_readme_embeds_the_example_diagram(capsys, tmp_path, newcomer):
+def test_the_command_line_page_embeds_the_example_diagram(capsys, tmp_path, newcomer):
     assert main.main(["diagram", "--output", str(tmp_path / "d.mmd")]) == 0
     diagram = capsys.readouterr().out.split("\n", 1)[1]  # without the %% stack comment
-    assert f"```mermaid\n{diagram}```" in (ROOT / "README.md").read_text(), \
-        "README diagram is stale: paste the output of `python main.py diagram`"
+    assert f"```mermaid\n{diagram}```" in (ROOT / "docs" / "command-line.md").read_text(), \
+        "docs/command-line.md's diagram is stale: paste the output of `python main.py diagram`"
 
 
 def test_doctor_reports_each_check_and_exits_by_the_worst(tmp_path, capsys):
@@ -321,14 +321,15 @@ def test_synth_needs_no_terraform_on_the_path(tmp_path):
         "aurora_created": {"at": "${timestamp()}"}, "redis_created": {"at": "${timestamp()}"}}
 
 
-def test_the_readme_team_test_passes_against_the_example_through_the_installed_plugin(pytester):
-    """The README's example of a team's own test, run as a team would: pytest finds the plugin by its entry point."""
+def test_the_documented_team_test_passes_against_the_example_through_the_installed_plugin(pytester):
+    """docs/tests.md's example of a team's own test, run as a team would: pytest finds the plugin by its entry
+    point."""
     import re
 
     from workers_scan.settings import EXAMPLE_SETTINGS
 
-    readme = (ROOT / "README.md").read_text()
-    [code] = re.findall(r"<!-- team-test -->\n```python\n(.*?)```", readme, re.DOTALL)
+    page = (ROOT / "docs" / "tests.md").read_text()
+    [code] = re.findall(r"<!-- team-test -->\n```python\n(.*?)```", page, re.DOTALL)
     pytester.makefile(".ini", pytest=f"[pytest]\nplatform_env_file = {EXAMPLE_SETTINGS}\n")
     pytester.makepyfile(test_platform=code)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:xdist")
@@ -512,13 +513,14 @@ def test_the_synth_summary_names_the_backend_above_each_workers_table(tmp_path, 
     assert re.split(r" {2,}", lines[index + 1])[:5] == ["worker", "route", "service name", "cpu/memory", "instances"]
 
 
-def test_readme_embeds_the_ecs_examples_diagram(capsys, tmp_path):
+def test_the_command_line_page_embeds_the_ecs_examples_diagram(capsys, tmp_path):
     from workers_scan.settings import EXAMPLE_ECS_SETTINGS
 
     assert main.main(["diagram", "--env-file", str(EXAMPLE_ECS_SETTINGS), "--output", str(tmp_path / "d.mmd")]) == 0
     diagram = capsys.readouterr().out.split("\n", 1)[1]  # without the %% stack comment
-    assert f"```mermaid\n{diagram}```" in (ROOT / "README.md").read_text(), \
-        "README ecs diagram is stale: paste the output of `python main.py diagram --env-file <.env.ecs.example>`"
+    assert f"```mermaid\n{diagram}```" in (ROOT / "docs" / "command-line.md").read_text(), \
+        "docs/command-line.md's ecs diagram is stale: paste the output of `python main.py diagram --env-file " \
+        "<.env.ecs.example>`"
 
 
 def test_the_ecs_diagram_shows_the_ports_and_hosts_the_ecs_example_stack_opens(ecs_example_stack, ecs_example_settings,
