@@ -7,12 +7,17 @@ import pytest
 from workers_scan import InputError, load_workers
 from workers_scan.environment import LAYERS, infrastructure_keys, is_partial_secret_arn, policy_resource
 from workers_scan.errors import display_path
-from workers_scan.injected import AURORA_IAM, INJECTED, Sources, markdown_list, supplied
+from workers_scan.injected import (AURORA, AURORA_IAM, AURORA_PASSWORD, INJECTED, PLATFORM, REDIS, Sources,
+                                   markdown_list, supplied)
 
 from .helpers import make_monorepo, settings_from
 
 SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:acme/dev/stripe-AbCdEf"
 PARAMETER_ARN = "arn:aws:ssm:eu-west-1:123456789012:parameter/acme/dev/smtp"
+
+
+def brought_by(*sources: str) -> set[str]:
+    return {entry.key for entry in INJECTED if entry.brought_by in sources}
 
 
 # Every layer of a worker's environment, as the file name it has for the worker "orders".
@@ -111,17 +116,15 @@ def test_db_keys_are_free_when_aurora_is_off(tmp_path):
 
 def test_infrastructure_keys_follow_the_data_stores(tmp_path):
     settings = settings_from(make_monorepo(tmp_path, settings={"REDIS_ENABLED": "false"}))
-    assert set(infrastructure_keys(settings)) == {"NODE_ENV", "PORT", "WORKER_NAME", "DB_HOST", "DB_PORT",
-                                                  "DB_NAME", "DB_USER", "DB_SECRET", "DB_SECRET_ARN"}
+    assert set(infrastructure_keys(settings)) == brought_by(PLATFORM, AURORA, AURORA_PASSWORD)
     neither = settings_from(make_monorepo(tmp_path / "bare", settings={"REDIS_ENABLED": "false",
                                                                         "AURORA_ENABLED": "false"}))
-    assert infrastructure_keys(neither) == ("NODE_ENV", "PORT", "WORKER_NAME")
+    assert set(infrastructure_keys(neither)) == brought_by(PLATFORM) == {"NODE_ENV", "PORT", "WORKER_NAME"}
 
 
 def test_infrastructure_keys_without_aurora_are_the_redis_ones(tmp_path):
     settings = settings_from(make_monorepo(tmp_path, settings={"AURORA_ENABLED": "false"}))
-    assert set(infrastructure_keys(settings)) == {"NODE_ENV", "PORT", "WORKER_NAME", "REDIS_HOST", "REDIS_PORT",
-                                                  "REDIS_TLS"}
+    assert set(infrastructure_keys(settings)) == brought_by(PLATFORM, REDIS)
 
 
 @pytest.mark.parametrize("entry", INJECTED, ids=[entry.key for entry in INJECTED])
@@ -230,7 +233,7 @@ def test_every_bad_line_of_a_file_is_reported_not_only_the_first(tmp_path):
                     "the key in SECRET_KEY_ALLOWLIST if it is not secret)")
     assert messages == [
         f"{where}: AWSAPPRUNNER_X (line 1): names starting with AWSAPPRUNNER are reserved by App Runner; rename it",
-        f"{where}: DB_HOST (line 2): is set by the infrastructure (see README 'Worker environment'); remove it "
+        f"{where}: DB_HOST (line 2): is set by the infrastructure (see docs/worker-environment.md); remove it "
         "from the file or turn off what provides it",
         f"{where}: BLOB (line 3): value is longer than App Runner's 51200 characters",
         f"{where}: A_SECRET (line 4): looks like a secret reference but is not a Secrets Manager secret ARN "

@@ -719,7 +719,7 @@ def test_every_bad_line_of_the_settings_file_is_reported_with_its_line(tmp_path)
         f"{where}: BRANCH (line 11): is set twice (first on line 7); keep one",
         f"{where}: line 12: cannot be parsed as KEY=value: {('broken line ' * 5)!r}",  # the first 60 characters
         f"{where}: line 13: cannot be parsed as KEY=value: \"'unterminated=\"",  # the first line only
-        f"{where}: BRANCH_NAME: unknown key: not a setting (README 'Settings'); a worker's variable belongs in "
+        f"{where}: BRANCH_NAME: unknown key: not a setting (docs/settings.md); a worker's variable belongs in "
         ".env.workers (every worker) or .env.workers.<worker>",   # the lines after a bad one are still read
     ]
 
