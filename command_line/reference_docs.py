@@ -1,4 +1,5 @@
-"""The generated regions of docs/: every table that states a fact the code declares, rendered from that declaration.
+"""The generated regions of docs/ and README.md: every table (and the example's workers table and diagrams) that
+states a fact the code declares, rendered from that declaration.
 
     python -m command_line.reference_docs           rewrite every generated region
     python -m command_line.reference_docs --check   exit 1 naming each stale page (tests/test_reference_docs.py)
@@ -14,10 +15,14 @@ import sys
 from pathlib import Path
 from typing import Callable
 
+from workers_scan import load_settings, load_workers
 from workers_scan.injected import markdown_list
 from workers_scan.outputs import OUTPUTS
 from workers_scan.quotas import quota_table
-from workers_scan.settings import CONNECTION_KEY, ENGINE_DEFAULT_VERSIONS, KEYS, PRODUCTION_DEFAULTS, PROJECT_ROOT, Key
+from workers_scan.settings import (CONNECTION_KEY, ENGINE_DEFAULT_VERSIONS, EXAMPLE_ECS_SETTINGS, EXAMPLE_SETTINGS, KEYS,
+                                   PRODUCTION_DEFAULTS, PROJECT_ROOT, Key, SettingsSource)
+
+from .report import mermaid, workers_table
 from workers_scan.waf_rules import API_SENSITIVE_RULES, MANAGED_RULES
 
 COMMAND = "python -m command_line.reference_docs"
@@ -70,6 +75,24 @@ def api_sensitive_rules() -> str:
     return "\n".join(f"- `{rule}` {why}." for rule, why in API_SENSITIVE_RULES.items())
 
 
+def example(path: Path = EXAMPLE_SETTINGS):
+    """The embedded example's settings and workers (the shell's environment left out, as for the example)."""
+    settings = load_settings(SettingsSource(path, is_example=path == EXAMPLE_SETTINGS), environ={})
+    return settings, load_workers(settings)
+
+
+def example_workers_table() -> str:
+    return f"```\n{workers_table(*example())}\n```"
+
+
+def example_diagram() -> str:
+    return f"```mermaid\n{mermaid(*example())}```"   # mermaid() ends its last line
+
+
+def ecs_example_diagram() -> str:
+    return f"```mermaid\n{mermaid(*example(EXAMPLE_ECS_SETTINGS))}```"
+
+
 def replacements_table() -> str:
     from constructs_lib.replacements import markdown_table   # imported here: it loads the constructs package
 
@@ -78,6 +101,8 @@ def replacements_table() -> str:
 
 # page -> region name -> renderer
 REGIONS: dict[str, dict[str, Callable[[], str]]] = {
+    "README.md": {"example-workers": example_workers_table},
+    "docs/command-line.md": {"example-diagram": example_diagram, "ecs-example-diagram": ecs_example_diagram},
     "docs/settings.md": {"settings": settings_table},
     "docs/worker-environment.md": {"injected-variables": markdown_list},
     "docs/outputs.md": {"outputs": outputs_table},

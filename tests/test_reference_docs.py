@@ -19,6 +19,7 @@ README_MAX_LINES = 250
 
 def copy_of_docs(tmp_path: Path) -> Path:
     shutil.copytree(ROOT / "docs", tmp_path / "docs")
+    shutil.copy(ROOT / "README.md", tmp_path / "README.md")
     return tmp_path
 
 
