@@ -86,3 +86,10 @@ def test_every_page_the_readme_and_the_docs_link_to_exists():
 def test_the_readme_links_every_docs_page():
     readme = (ROOT / "README.md").read_text()
     assert [p.name for p in sorted((ROOT / "docs").glob("*.md")) if f"(docs/{p.name})" not in readme] == []
+
+
+def test_ci_runs_exactly_the_test_command_of_the_readmes_quick_start():
+    readme = (ROOT / "README.md").read_text()
+    [command] = re.findall(r"^# 2\. Run the tests.*\n(.+)$", readme, re.MULTILINE)
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert ci[ci.index("# The README's test command:") + 1] == command == "python -m pytest"
