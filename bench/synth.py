@@ -275,7 +275,7 @@ def per_worker_ms(rows: list[dict], mode: str) -> float | None:
 
 
 def table(rows: list[dict]) -> str:
-    """Markdown, as in the README: wall time and peak memory of each mode, and the lazy loaders' speed-ups."""
+    """Markdown, as in docs/performance.md: wall time and peak memory of each mode, and the lazy loaders' speed-ups."""
     modes = [m for m in MODES if any(m in row for row in rows)]
     header = ["workers", *(f"{m} wall s" for m in modes), *(f"{m} peak MB" for m in modes),
               "vs python-lazy", "vs eager"]

@@ -122,7 +122,7 @@ def read_inputs(args: argparse.Namespace, notice) -> list:
         if unread := [f"[{w.name}].{key}" for w in workers for key in w.unread_keys]:
             notice(f"{settings.stack_name}: {', '.join(unread)} in "
                    f"{display_path(settings.settings_dir / WORKERS_TOML)} not read with COMPUTE={settings.compute} "
-                   "(README 'workers.toml')")
+                   "(docs/workers.md)")
     return inputs
 
 
@@ -147,11 +147,11 @@ def synth(args, inputs, say, notice) -> int:
         if settings.redeploy_on_secret_change and not settings.redeploys_on_secret_change:
             notice(f"{settings.stack_name}: no redeploy when a secret changes: on App Runner it would build "
                    f"{settings.branch}'s latest commit, which AUTO_DEPLOYMENTS=false keeps out; workers must read "
-                   "their secrets again after a rotation (README 'The database password rotates')")
+                   "their secrets again after a rotation (docs/worker-environment.md, 'The database password rotates')")
         if settings.manage_api_gateway_account:
             notice(f"{settings.stack_name}: sets the API Gateway CloudWatch role of {settings.aws_region} "
                    "(MANAGE_API_GATEWAY_ACCOUNT, one per account and region): hand it over before destroying this "
-                   "stack (README 'Day 2')")
+                   "stack (docs/day-2.md)")
         else:
             manager = api_gateway_account_manager(stack_inputs, settings)
             notice(f"{settings.stack_name}: the API Gateway CloudWatch role of {settings.aws_region} is set by "
@@ -169,7 +169,7 @@ def synth(args, inputs, say, notice) -> int:
     for settings, workers in inputs:
         say(f"\nWorkers of {settings.stack_name} on {backend(settings)}:")
         say(workers_table(settings, workers))
-    say("\nNext (README 'Plan and apply'):")
+    say("\nNext (docs/plan-and-apply.md):")
     for settings, _ in inputs:
         folder = display_path(result.stacks[settings.stack_name].parent)
         say(f"  terraform -chdir={folder} init && terraform -chdir={folder} plan -out=tfplan")

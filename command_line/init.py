@@ -108,7 +108,7 @@ def settings_text(values: dict[str, str]) -> str:
     other_backends = {name for backend, names in BACKEND_ONLY_KEYS.items() if backend != compute for name in names}
     lines = comment(f"Settings of the platform for this monorepo (written by `{command('init')}`). Commit it: it "
                     f"holds ARNs and names, no secret. Settings of one machine go in {LOCAL_OVERRIDES} beside it, "
-                    "which is read over this file and never committed. Every key: the platform's README, "
+                    "which is read over this file and never committed. Every key: the platform's docs/settings.md, "
                     "'Settings'.")
     for key in KEYS:
         if key.name in values:

@@ -164,7 +164,7 @@ class RestApi(Construct):
     def _build_account_logging(self, prefix: str):
         """API Gateway writes the stages' logs with one account-wide role per region."""
         # Every stage of the region logs through this role: destroying it with this environment would break the
-        # others. README "Day 2" says how to hand it over before a destroy.
+        # others. docs/day-2.md says how to hand it over before a destroy.
         keep = TerraformResourceLifecycle(prevent_destroy=True)
         role = IamRole(
             self, "cloudwatch-role", name=f"{prefix}-apigateway-cloudwatch",

@@ -11,18 +11,18 @@ addresses) they always had, and ECS's ids differ from them, so both can sit side
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
-from cdktf import TerraformOutput, TerraformResource, TerraformStack
+from cdktf import TerraformResource, TerraformStack
 
 from workers_scan import Settings, Worker
 from workers_scan.aws_names import short_hash
 from workers_scan.build_check import start_script
-from workers_scan.calls import call_url_key, callees_first
+from workers_scan.calls import callees_first
 from workers_scan.environment import SECRETS_MANAGER_ARN, is_partial_secret_arn, secret_base
 from workers_scan.fargate import alb_listener
-from workers_scan.injected import check_supplied
+from workers_scan.injected import Sources, supplied
 from workers_scan.ports import HTTPS_PORT
 
 from .adoption import Adoption
@@ -44,28 +44,41 @@ SHELL_SYNTAX = set("$`|;&<>(){}*?~!\\\n")
 
 @dataclass(frozen=True)
 class InfrastructureEnvironment:
-    """What the infrastructure injects into every worker (values may be Terraform tokens)."""
+    """Where what the infrastructure injects into every worker comes from (workers_scan/injected.py says which
+    key takes which; endpoints and ARNs are Terraform tokens), and what the workers' roles need for it."""
 
-    variables: dict[str, str] = field(default_factory=dict)
-    secrets: dict[str, str] = field(default_factory=dict)       # key -> secret ARN (also what the role may read)
+    settings: Settings
+    database_endpoint: str | None = None
+    database_secret_arn: str | None = None
+    cache_endpoint: str | None = None
     kms_key_arns: tuple[str, ...] = ()
     statements: tuple[dict, ...] = ()                           # more IAM statements for the instance role
+
+    def supplied(self, worker_name: str, calls: dict[str, str] | None = None) -> tuple[dict[str, str], dict[str, str]]:
+        """(variables, secrets) one worker gets, as workers_scan/injected.py declares them (`calls`: the address of
+        each worker it calls)."""
+        return supplied(Sources(settings=self.settings, worker_name=worker_name,
+                                database_endpoint=self.database_endpoint,
+                                database_secret_arn=self.database_secret_arn, cache_endpoint=self.cache_endpoint,
+                                calls=calls or {}))
+
+    @property
+    def secrets(self) -> dict[str, str]:
+        """key -> secret ARN, the same for every worker (also what the roles may read)."""
+        return self.supplied("")[1]
 
 
 def worker_variables(settings: Settings, worker: Worker, infrastructure: InfrastructureEnvironment,
                      addresses: dict[str, str] | None = None) -> dict[str, str]:
     """A worker's plain variables on either backend: files first, then the infrastructure's keys (a file setting
-    one of those is refused earlier). `addresses`: each worker's address for those that call it."""
-    injected = {**infrastructure.variables,
-                "NODE_ENV": "production", "PORT": str(settings.port), "WORKER_NAME": worker.name,
-                **{call_url_key(callee): (addresses or {})[callee] for callee in worker.calls}}
-    check_supplied(settings, injected, infrastructure.secrets, worker.calls)
+    one of those is refused earlier). `addresses`: each worker's address, for those that call it."""
     # The files' values are text; the infrastructure's are Terraform references.
-    return {**{k: terraform_literal(v) for k, v in worker.environment.variables.items()}, **injected}
+    return {**{k: terraform_literal(v) for k, v in worker.environment.variables.items()},
+            **infrastructure.supplied(worker.name, {c: (addresses or {})[c] for c in worker.calls})[0]}
 
 
 def worker_secrets(worker: Worker, infrastructure: InfrastructureEnvironment) -> dict[str, str]:
-    return {**worker.environment.secrets, **infrastructure.secrets}
+    return {**worker.environment.secrets, **infrastructure.supplied(worker.name)[1]}
 
 
 def secret_keys(settings: Settings, infrastructure: InfrastructureEnvironment) -> tuple[str, ...]:
@@ -107,7 +120,8 @@ class Compute(Protocol):
 
     def admit_ingress(self, after: list[TerraformResource]) -> None: ...
 
-    def outputs(self) -> None: ...
+    @property
+    def service_arns(self) -> dict[str, str]: ...   # worker name -> service ARN (workers_scan/outputs.py)
 
 
 def build_compute(stack: TerraformStack, *, settings: Settings, workers: list[Worker], network: Network,
@@ -181,15 +195,13 @@ class AppRunnerCompute:
         """The endpoint admits the NLB's group, `after` the stage (constructs_lib/private_ingress.py)."""
         self.ingress.admit_nlb(after)
 
-    def outputs(self) -> None:
-        TerraformOutput(self._stack, "service_arns", description="App Runner service ARN of each worker",
-                        value={name: service.service_arn for name, service in self.services.items()})
-        TerraformOutput(self._stack, "ingress_domains", description="Private ingress domain of each worker",
-                        value={name: service.ingress_domain for name, service in self.services.items()})
-        TerraformOutput(self._stack, "nlb_arn", value=self.ingress.nlb_arn,
-                        description="Internal NLB behind the VPC link")
-        TerraformOutput(self._stack, "vpc_endpoint_id", value=self.ingress.endpoint_id,
-                        description="apprunner.requests interface endpoint")
+    @property
+    def service_arns(self) -> dict[str, str]:
+        return {name: service.service_arn for name, service in self.services.items()}
+
+    @property
+    def ingress_domains(self) -> dict[str, str]:
+        return {name: service.ingress_domain for name, service in self.services.items()}
 
 
 def container_command(start_command: str) -> tuple[str, ...]:
@@ -289,15 +301,10 @@ class EcsCompute:
         """The ALB admits the NLB's group, `after` the stage (constructs_lib/private_ingress.py)."""
         self.cluster.admit(self.ingress.security_group_id, after)
 
-    def outputs(self) -> None:
-        stack = self._stack
-        TerraformOutput(stack, "service_arns", description="ECS service ARN of each worker",
-                        value={name: service.service_arn for name, service in self.services.items()})
-        TerraformOutput(stack, "worker_hosts", description="Host each worker's rule matches on the internal ALB",
-                        value={name: service.host for name, service in self.services.items()})
-        TerraformOutput(stack, "nlb_arn", value=self.ingress.nlb_arn, description="Internal NLB behind the VPC link")
-        TerraformOutput(stack, "ecs_cluster_arn", value=self.cluster.cluster_arn, description="The workers' cluster")
-        TerraformOutput(stack, "image_repository_url", value=self.images.repository_url,
-                        description="ECR repository of the worker image (one tag per commit)")
-        TerraformOutput(stack, "image_build_project", value=self.pipeline.project_name,
-                        description="CodeBuild project that builds the image and rolls the services")
+    @property
+    def service_arns(self) -> dict[str, str]:
+        return {name: service.service_arn for name, service in self.services.items()}
+
+    @property
+    def worker_hosts(self) -> dict[str, str]:
+        return {name: service.host for name, service in self.services.items()}

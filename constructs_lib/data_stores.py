@@ -82,16 +82,17 @@ class DataStoresProps:
 
 
 class DataStores(Construct):
-    """Exposes `environment` (infrastructure variables for workers), `secrets` (key -> ARN token),
-    `kms_key_arns` (keys those secrets are encrypted with), `worker_statements` (IAM statements workers' roles
-    need, e.g. rds-db:connect), `adoptions` (import blocks for the stack's imports.tf), and the `aurora_*` /
-    `redis_*` attributes."""
+    """Exposes `aurora_endpoint`, `aurora_secret_arn` and `redis_endpoint` (None without that store; what
+    workers_scan/injected.py gives the workers), `kms_key_arns` (keys the master secret is encrypted with),
+    `worker_statements` (IAM statements workers' roles need, e.g. rds-db:connect) and `adoptions` (import blocks for
+    the stack's imports.tf)."""
 
     def __init__(self, scope: Construct, id_: str, *, props: DataStoresProps):
         super().__init__(scope, id_)
-        self.environment: dict[str, str] = {}
+        self.aurora_endpoint: str | None = None
+        self.aurora_secret_arn: str | None = None
+        self.redis_endpoint: str | None = None
         self.worker_statements: list[dict] = []   # IAM statements every worker's role needs
-        self.secrets: dict[str, str] = {}
         self.adoptions: list[Adoption] = []      # objects AWS may have made before (constructs_lib/adoption.py)
         self.kms_key_arns: list[str] = []
         if (props.aurora or props.redis) and props.client_security_group_id is None:
@@ -168,26 +169,18 @@ class DataStores(Construct):
             )
             instance.override_logical_id(address)
         secret_arn = cluster.master_user_secret.get(0).secret_arn
-        self.aurora_endpoint: str = cluster.endpoint
-        self.aurora_secret_arn: str = secret_arn
-        self.environment.update({
-            "DB_HOST": cluster.endpoint, "DB_PORT": str(POSTGRES_PORT), "DB_NAME": aurora.database_name,
-            "DB_USER": aurora.iam_user or aurora.master_username,
-        })
+        self.aurora_endpoint = cluster.endpoint
+        self.aurora_secret_arn = secret_arn
         if aurora.iam_user:
             # Workers sign a 15-minute token per connection (nothing to rotate); the master secret stays out of
             # their reach, for migrations.
             account, region = props.account_id, props.region
-            self.environment.update({"DB_IAM_AUTH": "true", "DB_REGION": region})
             self.worker_statements.append({
                 "Sid": "ConnectAsTheWorkersDatabaseUser", "Effect": "Allow", "Action": "rds-db:connect",
                 "Resource": f"arn:aws:rds-db:{region}:{account}:dbuser:{cluster.cluster_resource_id}/"
                             f"{aurora.iam_user}"})
             return
-        # RDS rotates the password (every 7 days); App Runner reads DB_SECRET only when an instance starts.
-        self.environment["DB_SECRET_ARN"] = secret_arn
-        # The whole secret (JSON with username and password) is injected as DB_SECRET.
-        self.secrets["DB_SECRET"] = secret_arn
+        # Workers on the master user read its secret (DB_SECRET), which this key encrypts.
         if kms:
             self.kms_key_arns.append(kms)
 
@@ -257,6 +250,4 @@ class DataStores(Construct):
             lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if protected else None,
         )
         cache.override_logical_id(REDIS_ADDRESS)
-        self.redis_endpoint: str = cache.primary_endpoint_address
-        self.environment.update({"REDIS_HOST": cache.primary_endpoint_address, "REDIS_PORT": str(REDIS_PORT),
-                                 "REDIS_TLS": "true"})
+        self.redis_endpoint = cache.primary_endpoint_address

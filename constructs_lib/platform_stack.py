@@ -8,10 +8,13 @@ each construct can be built alone from plain values.
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 from cdktf import TerraformOutput, TerraformStack
 from constructs import Construct
 
 from workers_scan import Settings, Worker
+from workers_scan.outputs import platform_outputs
 
 from .api_gateway import RestApi, RestApiProps, Route
 from .compute import InfrastructureEnvironment, build_compute, secret_readers
@@ -48,9 +51,11 @@ class PlatformStack(TerraformStack):
         self.data_stores = DataStores(self, "data-stores", props=data_stores_props(
             settings, network=self.network, client_security_group_id=self.compute.client_security_group_id,
             logs_kms_key_arn=logs_key))
+        stores = self.data_stores
         infrastructure = InfrastructureEnvironment(
-            variables=self.data_stores.environment, secrets=self.data_stores.secrets,
-            kms_key_arns=tuple(self.data_stores.kms_key_arns), statements=tuple(self.data_stores.worker_statements))
+            settings=settings, database_endpoint=stores.aurora_endpoint, database_secret_arn=stores.aurora_secret_arn,
+            cache_endpoint=stores.redis_endpoint, kms_key_arns=tuple(stores.kms_key_arns),
+            statements=tuple(stores.worker_statements))
         routes = self.compute.build_workers(infrastructure)
         self.adoptions = (*self.compute.adoptions, *self.data_stores.adoptions)
         self.services = self.compute.services
@@ -73,18 +78,9 @@ class PlatformStack(TerraformStack):
         self._outputs()
 
     def _outputs(self) -> None:
-        TerraformOutput(self, "invoke_url", value=self.api.invoke_url, description="Base URL of the API stage")
-        TerraformOutput(self, "worker_urls", value=self.api.worker_urls, description="Public URL of each worker")
-        self.compute.outputs()
-        TerraformOutput(self, "waf_web_acl_arn", value=self.waf.web_acl_arn, description="WAF web ACL of the stage")
-        if self.settings.aurora_enabled:
-            TerraformOutput(self, "database_endpoint", value=self.data_stores.aurora_endpoint,
-                            description="Aurora writer endpoint")
-            TerraformOutput(self, "database_secret_arn", value=self.data_stores.aurora_secret_arn,
-                            description="Secrets Manager secret of the Aurora master user (managed by RDS)")
-        if self.settings.redis_enabled:
-            TerraformOutput(self, "redis_endpoint", value=self.data_stores.redis_endpoint,
-                            description="Primary endpoint of the cache (TLS)")
+        """The outputs workers_scan/outputs.py declares for these settings, each read from the attribute it names."""
+        for output in platform_outputs(self.settings):
+            TerraformOutput(self, output.name, value=attrgetter(output.source)(self), description=output.description)
 
 
 def rest_api_props(settings: Settings, *, nlb_arn: str, routes: tuple[Route, ...],

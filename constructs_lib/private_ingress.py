@@ -15,7 +15,7 @@ Day 2, from the layout before the NLB had a security group (AWS adds none to an 
 listener, target group and attachments are new resources beside the old ones. The VPC link is replaced new-before-old,
 the stage moves, and only then (depends_on the stage) does the endpoint's or ALB's rule turn from the VPC's CIDR to
 the NLB's group, so the old path serves until the new one does. Then the old link goes, and after it the old NLB
-(taking its listener along): its deletion protection must be turned off first, with the README's one command. The
+(taking its listener along): its deletion protection must be turned off first, with docs/day-2.md's one command. The
 old listener, target group and attachments are forgotten (`removed`, destroy = false): deleted early, they would cut
 the old path before the stage moves, and nothing orders their deletion after it. (Forgetting the NLB as well would
 leave it running, and Terraform 1.11 finds a cycle between a forgotten object and the link's create_before_destroy.)
@@ -174,7 +174,7 @@ class PrivateIngress(Construct):
 
     def _build_nlb(self, props: PrivateIngressProps) -> Lb:
         # Day 2: name, subnets removed and a security group list emptied or first given are ForceNew (and AWS
-        # refuses to delete an NLB a VPC link uses): the README's Day 2 table.
+        # refuses to delete an NLB a VPC link uses): docs/day-2.md's table.
         nlb = Lb(
             self, "vpc-link-nlb", name=shorten(f"{props.name_prefix}-vpc-link", ELB_NAME_MAX), internal=True,
             load_balancer_type="network", subnets=props.network.private_subnet_ids,

@@ -4,7 +4,7 @@
 renamed worker's resources, a new secret's rule): tests/replacement_plans.py changes every input alone and plans
 it against the example applied on the emulator, on both backends, and fails on an input that replaces a type
 whose entry does not list it, or that an entry lists but replaces nothing. Only inputs a user sets are listed
-(settings keys, workers.toml, worker files); constants of this code are not. The README's "Day 2" table is
+(settings keys, workers.toml, worker files); constants of this code are not. docs/day-2.md's table is
 rendered from AUDIT (tests/test_replacements.py keeps them equal) and the tests check every strategy against the
 synthesized JSON: `new before old` needs create_before_destroy, `refused` needs prevent_destroy.
 
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 IN_PLACE = "in place"              # nothing a user sets replaces it
 NEW_BEFORE_OLD = "new before old"  # create_before_destroy, with a name that lets old and new coexist
-REFUSED = "refused"                # prevent_destroy: the plan stops; README "Day 2" has the way out
+REFUSED = "refused"                # prevent_destroy: the plan stops; docs/day-2.md has the way out
 REPLACED = "replaced"              # stateless, nothing refuses its deletion: a replacement just happens
 MANUAL = "manual"                  # AWS refuses the replacement while in use: change it by hand, or not at all
 
@@ -88,7 +88,7 @@ AUDIT: dict[str, Replacement] = {
     "aws_api_gateway_method_settings": Replacement(("ENVIRONMENT",), REPLACED, "Follows the stage."),
     "aws_api_gateway_account": Replacement((), IN_PLACE,
                                            "One per region. Destroy only forgets it, so the role it points to has "
-                                           "prevent_destroy; hand it over before a destroy (README \"Day 2\")."),
+                                           "prevent_destroy; hand it over before a destroy (docs/day-2.md, \"Destroying an environment on purpose\")."),
     "aws_wafv2_web_acl": Replacement(PREFIX, REPLACED, "Rules and WAF_RATE_LIMIT update in place."),
     "aws_wafv2_web_acl_association": Replacement(PREFIX, REPLACED, "A moment without WAF while it is replaced."),
     "aws_wafv2_web_acl_logging_configuration": Replacement(PREFIX, REPLACED, "Follows the web ACL."),
@@ -97,7 +97,7 @@ AUDIT: dict[str, Replacement] = {
                           "delete an NLB a VPC link uses, and its name is unique: fewer or other zones need a new "
                           "environment. COMPUTE keeps the NLB; its deletion protection is on until "
                           "ALLOW_DESTROY_DATA. Its security group, first given to an NLB made without one, replaced "
-                          "it once (README \"The NLB's security group\"). The workers' ALB (ecs) follows the prefix, "
+                          "it once (docs/day-2.md, \"The NLB's security group\"). The workers' ALB (ecs) follows the prefix, "
                           "with deletion protection in production.",
                           also="removing or changing a subnet (a new VPC_CIDR or zone too, which the plan cannot "
                                "show while the new subnets' ids are unknown)"),

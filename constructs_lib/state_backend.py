@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import attrgetter
 
 from cdktf import (CloudBackend, LocalBackend, NamedCloudWorkspace, S3Backend, TaggedCloudWorkspaces, TerraformOutput,
                    TerraformResourceLifecycle, TerraformStack)
@@ -23,6 +24,8 @@ from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration imp
     S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA)
 from cdktf_cdktf_provider_aws.s3_bucket_versioning import S3BucketVersioningA, S3BucketVersioningVersioningConfiguration
 from constructs import Construct
+
+from workers_scan.outputs import state_outputs
 
 from .iam import policy_json
 from .provider import add_aws_provider
@@ -160,8 +163,7 @@ class StateBootstrap(TerraformStack):
                     S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
                         days_after_initiation=7)],
             )])
-        TerraformOutput(self, "state_bucket", value=bucket.bucket,
-                        description="S3 bucket of the Terraform state (STATE_BUCKET)")
+        self.bucket_name: str = bucket.bucket
 
         if props.lock_table:
             table = DynamodbTable(
@@ -173,5 +175,6 @@ class StateBootstrap(TerraformStack):
                 deletion_protection_enabled=True, lifecycle=keep,
             )
             table.override_logical_id(LOCK_TABLE_ADDRESS)
-            TerraformOutput(self, "state_lock_table", value=table.name,
-                            description="DynamoDB table of the state locks (STATE_LOCK_TABLE)")
+            self.lock_table_name: str = table.name
+        for output in state_outputs(lock_table=bool(props.lock_table)):
+            TerraformOutput(self, output.name, value=attrgetter(output.source)(self), description=output.description)

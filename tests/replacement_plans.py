@@ -124,7 +124,7 @@ def changed_addresses(base: dict, variant: dict) -> set[str]:
                 todo.append(referrer)
     if base.get("provider") != variant.get("provider") or base.get("locals") != variant.get("locals"):
         # Every resource; the data sources no changed block reaches answer as before (a region change moves the
-        # whole stack anyway: README "Day 2").
+        # whole stack anyway: docs/day-2.md).
         reached |= {a for a in after if not a.startswith("data.")}
     return reached
 

@@ -12,8 +12,15 @@ import pytest
 import main
 from command_line.report import mermaid, resources_table, table, worker_node
 from workers_scan.errors import display_path
+from workers_scan.injected import injected
 
-from .helpers import ECS_SETTINGS, WORKERS, make_monorepo
+from .helpers import ECS_SETTINGS, WORKERS, make_monorepo, settings_from
+
+
+def injected_counts(env: Path) -> tuple[int, int]:
+    """(variables, secrets) the infrastructure injects with these settings, from workers_scan/injected.py."""
+    entries = injected(settings_from(env))
+    return sum(not e.secret for e in entries), sum(e.secret for e in entries)
 
 ROOT = Path(__file__).parent.parent
 
@@ -40,8 +47,8 @@ def test_workers_json_is_machine_readable_and_loads_no_jsii(tmp_path):
     assert orders["route"] == "/orders" and orders["health_check_path"] == "/health"
     assert orders["url_pattern"] == "https://<api-id>.execute-api.eu-west-1.amazonaws.com/dev/orders"
     assert email["start_command"] == "bash apps/api/scripts/start-worker.sh emailSender.worker.js"
-    # files: LOG_LEVEL + secret; infrastructure: NODE_ENV, PORT, WORKER_NAME, DB_* (5) + REDIS_* (3), DB_SECRET
-    assert (orders["environment_variables"], orders["secrets"]) == (1 + 11, 1 + 1)
+    variables, secrets = injected_counts(env)
+    assert (orders["environment_variables"], orders["secrets"]) == (1 + variables, 1 + secrets)  # LOG_LEVEL, API_KEY
 
 
 def test_workers_json_in_process_has_every_field_and_counts_infrastructure_variables(tmp_path, capsys):
@@ -60,8 +67,8 @@ def test_workers_json_in_process_has_every_field_and_counts_infrastructure_varia
         "start_command": "bash apps/api/scripts/start-worker.sh orders.js", "cpu": 1024, "memory": 2048,
         "min_instances": 2, "max_instances": 3, "max_concurrency": 100, "health_check_path": "/health",
         "url_pattern": "https://<api-id>.execute-api.eu-west-1.amazonaws.com/dev/orders",
-        # LOG_LEVEL + 11 from the infrastructure (DB_SECRET_ARN included); API_KEY + DB_SECRET
-        "environment_variables": 12, "secrets": 2, "calls": [],
+        # LOG_LEVEL and API_KEY, and the infrastructure's
+        "environment_variables": 1 + injected_counts(env)[0], "secrets": 1 + injected_counts(env)[1], "calls": [],
     }
     assert (email["name"], email["worker_file"], email["health_check_path"]) == \
         ("email-sender", "emailSender.worker.js", None)
@@ -71,8 +78,8 @@ def test_counts_leave_out_the_data_stores_that_are_off(tmp_path, capsys):
     env = make_monorepo(tmp_path, ["orders.ts"], settings={"AURORA_ENABLED": "false"})
     assert main.main(["routes", "--json", "--env-file", str(env)]) == main.EXIT_OK
     [orders] = json.loads(capsys.readouterr().out)[0]["workers"]
-    # NODE_ENV, PORT, WORKER_NAME and REDIS_HOST/PORT/TLS; no DB_SECRET
-    assert (orders["environment_variables"], orders["secrets"]) == (6, 0)
+    assert (orders["environment_variables"], orders["secrets"]) == injected_counts(env)
+    assert injected_counts(env)[1] == 0   # no DB_SECRET without Aurora
 
 
 def test_workers_table_has_routes_urls_and_start_commands(tmp_path, capsys):
@@ -86,7 +93,8 @@ def test_workers_table_has_routes_urls_and_start_commands(tmp_path, capsys):
     headers = [re.split(r" {2,}", line) for line in out.splitlines() if line.startswith("worker ")]
     assert headers == [["worker", "route", "service name", "cpu/memory", "instances", "env vars", "secrets"],
                        ["worker", "public URL", "start command"]]
-    assert "orders  /orders  acme-dev-orders  1 vCPU / 2 GB  1-3        11        1" in out
+    variables, secrets = injected_counts(env)
+    assert f"orders  /orders  acme-dev-orders  1 vCPU / 2 GB  1-3        {variables:<8}  {secrets}" in out
 
 
 def test_tables_pad_columns_to_the_widest_cell_and_trim_line_ends():
@@ -147,11 +155,11 @@ def test_diagram_without_data_stores_or_egress(tmp_path, capsys):
     assert "w_orders --> internet((Internet))" in printed
 
 
-def test_readme_embeds_the_example_diagram(capsys, tmp_path, newcomer):
+def test_the_command_line_page_embeds_the_example_diagram(capsys, tmp_path, newcomer):
     assert main.main(["diagram", "--output", str(tmp_path / "d.mmd")]) == 0
     diagram = capsys.readouterr().out.split("\n", 1)[1]  # without the %% stack comment
-    assert f"```mermaid\n{diagram}```" in (ROOT / "README.md").read_text(), \
-        "README diagram is stale: paste the output of `python main.py diagram`"
+    assert f"```mermaid\n{diagram}```" in (ROOT / "docs" / "command-line.md").read_text(), \
+        "docs/command-line.md's diagram is stale: paste the output of `python main.py diagram`"
 
 
 def test_doctor_reports_each_check_and_exits_by_the_worst(tmp_path, capsys):
@@ -321,14 +329,15 @@ def test_synth_needs_no_terraform_on_the_path(tmp_path):
         "aurora_created": {"at": "${timestamp()}"}, "redis_created": {"at": "${timestamp()}"}}
 
 
-def test_the_readme_team_test_passes_against_the_example_through_the_installed_plugin(pytester):
-    """The README's example of a team's own test, run as a team would: pytest finds the plugin by its entry point."""
+def test_the_documented_team_test_passes_against_the_example_through_the_installed_plugin(pytester):
+    """docs/tests.md's example of a team's own test, run as a team would: pytest finds the plugin by its entry
+    point."""
     import re
 
     from workers_scan.settings import EXAMPLE_SETTINGS
 
-    readme = (ROOT / "README.md").read_text()
-    [code] = re.findall(r"<!-- team-test -->\n```python\n(.*?)```", readme, re.DOTALL)
+    page = (ROOT / "docs" / "tests.md").read_text()
+    [code] = re.findall(r"<!-- team-test -->\n```python\n(.*?)```", page, re.DOTALL)
     pytester.makefile(".ini", pytest=f"[pytest]\nplatform_env_file = {EXAMPLE_SETTINGS}\n")
     pytester.makepyfile(test_platform=code)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:xdist")
@@ -477,7 +486,7 @@ def test_the_ecs_example_runs_clean_on_the_example_monorepo_in_a_fresh_process()
     # Its one notice: the workers.toml it shares with the App Runner example sets App Runner's scaling key.
     assert (result.returncode, result.stderr) == (
         0, "acme-dev: [billing].max_concurrency in examples/monorepo/infra/aws/workers.toml not read with COMPUTE=ecs "
-           "(README 'workers.toml')\n")
+           "(docs/workers.md)\n")
     assert result.stdout.startswith("acme-dev (eu-west-1) on ECS Fargate (COMPUTE=ecs):\n")
     assert "email-sender  /email-sender  acme-dev-email-sender  0.5 vCPU / 1 GB  1-2" in result.stdout
 
@@ -512,13 +521,14 @@ def test_the_synth_summary_names_the_backend_above_each_workers_table(tmp_path, 
     assert re.split(r" {2,}", lines[index + 1])[:5] == ["worker", "route", "service name", "cpu/memory", "instances"]
 
 
-def test_readme_embeds_the_ecs_examples_diagram(capsys, tmp_path):
+def test_the_command_line_page_embeds_the_ecs_examples_diagram(capsys, tmp_path):
     from workers_scan.settings import EXAMPLE_ECS_SETTINGS
 
     assert main.main(["diagram", "--env-file", str(EXAMPLE_ECS_SETTINGS), "--output", str(tmp_path / "d.mmd")]) == 0
     diagram = capsys.readouterr().out.split("\n", 1)[1]  # without the %% stack comment
-    assert f"```mermaid\n{diagram}```" in (ROOT / "README.md").read_text(), \
-        "README ecs diagram is stale: paste the output of `python main.py diagram --env-file <.env.ecs.example>`"
+    assert f"```mermaid\n{diagram}```" in (ROOT / "docs" / "command-line.md").read_text(), \
+        "docs/command-line.md's ecs diagram is stale: paste the output of `python main.py diagram --env-file " \
+        "<.env.ecs.example>`"
 
 
 def test_the_ecs_diagram_shows_the_ports_and_hosts_the_ecs_example_stack_opens(ecs_example_stack, ecs_example_settings,
@@ -580,7 +590,7 @@ def test_synth_ends_with_the_plan_commands_of_each_stack_folder_and_the_first_ec
     printed = capsys.readouterr()
     folder = display_path(out / "stacks" / "northwind-dev")
     assert printed.out.rstrip().endswith(
-        f"Next (README 'Plan and apply'):\n"
+        f"Next (docs/plan-and-apply.md):\n"
         f"  terraform -chdir={folder} init && terraform -chdir={folder} plan -out=tfplan\n"
         "  after the first apply: aws codebuild start-build --project-name northwind-dev-workers-image")
     assert ("northwind-dev: sets the API Gateway CloudWatch role of eu-west-1 (MANAGE_API_GATEWAY_ACCOUNT"

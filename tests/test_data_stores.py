@@ -10,7 +10,6 @@ import pytest
 
 from constructs_lib.adoption import Adoption
 from constructs_lib.data_stores import AuroraProps, DataStores, DataStoresProps, RedisProps
-from workers_scan.injected import AURORA, AURORA_IAM, AURORA_PASSWORD, INJECTED, REDIS
 from workers_scan.ports import POSTGRES_PORT, REDIS_PORT
 
 from .helpers import one, resources
@@ -43,33 +42,27 @@ def both() -> tuple[DataStores, dict]:
     return stores_alone()
 
 
-def declared(*brought_by: str) -> tuple[set[str], set[str]]:
-    entries = [e for e in INJECTED if e.brought_by in brought_by]
-    return {e.key for e in entries if not e.secret}, {e.key for e in entries if e.secret}
-
-
-def test_what_the_stores_inject_is_what_workers_scan_declares_for_them(both):
+def test_the_stores_expose_the_endpoints_and_secret_the_workers_are_given(both):
+    """What workers_scan/injected.py's values read (Sources), each a reference to its store; None without it."""
     stores, _ = both
-    assert (set(stores.environment), set(stores.secrets)) == declared(AURORA, AURORA_PASSWORD, REDIS)
-    signed, _ = stores_alone(aurora=replace(AURORA_PROPS, iam_user="ledger_worker"), redis=None)
-    assert (set(signed.environment), set(signed.secrets)) == declared(AURORA, AURORA_IAM)
+    assert all(cdktf.Token.is_unresolved(value) for value in (
+        stores.aurora_endpoint, stores.aurora_secret_arn, stores.redis_endpoint))
+    alone, _ = stores_alone(aurora=None, redis=REDIS_PROPS)
+    assert (alone.aurora_endpoint, alone.aurora_secret_arn) == (None, None) and alone.redis_endpoint
 
 
 def test_workers_on_the_master_user_read_its_secret_with_the_given_key(both):
     stores, _ = both
-    assert stores.environment["DB_USER"] == "ledger_admin" and stores.environment["DB_NAME"] == "ledger"
-    assert stores.secrets["DB_SECRET"] == stores.environment["DB_SECRET_ARN"] == stores.aurora_secret_arn
     assert stores.kms_key_arns == [KEY] and stores.worker_statements == []
 
 
 def test_workers_on_an_iam_user_may_connect_as_that_user_only():
     stores, _ = stores_alone(aurora=replace(AURORA_PROPS, iam_user="ledger_worker"), redis=None)
-    assert (stores.environment["DB_USER"], stores.environment["DB_REGION"]) == ("ledger_worker", "eu-west-1")
     [statement] = stores.worker_statements
     assert statement["Action"] == "rds-db:connect"
     assert statement["Resource"].startswith(f"arn:aws:rds-db:eu-west-1:{ACCOUNT}:dbuser:")
     assert statement["Resource"].endswith("/ledger_worker")
-    assert stores.kms_key_arns == [] and stores.secrets == {}
+    assert stores.kms_key_arns == []
 
 
 def test_each_store_admits_only_the_given_workers_group_on_its_port(both):
@@ -147,6 +140,6 @@ def test_a_cache_of_several_nodes_fails_over_across_zones():
 
 def test_no_store_builds_nothing_and_a_store_without_a_workers_group_is_refused():
     stores, stack = stores_alone(aurora=None, redis=None, client_security_group_id=None)
-    assert "resource" not in stack and stores.environment == {} and stores.secrets == {}
+    assert "resource" not in stack and (stores.aurora_endpoint, stores.redis_endpoint) == (None, None)
     with pytest.raises(ValueError, match="client_security_group_id"):
         stores_alone(redis=None, client_security_group_id=None)

@@ -144,7 +144,7 @@ def platform(tmp_path_factory):
         # Adopted by the import block, then encrypted and bounded in place (test_what_security_depends_on... reads it).
         assert [(c["action"], c["imported"]) for c in first
                 if c["address"] == f"aws_cloudwatch_log_group.{AURORA_LOGS_ADDRESS}"] == [("update", True)]
-        # Then today's layout, as test_the_nlb_gets_its_security_group_beside_the_old_one... checks: with the README's
+        # Then today's layout, as test_the_nlb_gets_its_security_group_beside_the_old_one... checks: with docs/day-2.md's
         # command first (the stack's nlb_arn output names the old NLB until then).
         elbv2 = platform.client("elbv2")
         [old] = elbv2.describe_load_balancers()["LoadBalancers"]
@@ -219,7 +219,7 @@ def test_the_nlb_gets_its_security_group_beside_the_old_one_which_goes_once_the_
     """From the layout that admitted the VPC's CIDR at the endpoint (AWS adds no security group to an NLB made
     without one, and refuses to delete one a VPC link uses): a new NLB, listener, target group and VPC link beside
     the old ones, the stage moved, the endpoint's rule turned to the NLB's group, then the old link and NLB deleted
-    (its protection turned off first, as the README says) and its listener, target group and attachments let go of."""
+    (its protection turned off first, as docs/day-2.md says) and its listener, target group and attachments let go of."""
     elbv2 = platform.client("elbv2")
     old, old_group, changes = platform.migration   # applied by the fixture, before the base of the replacement audit
     assert old["LoadBalancerName"] == f"{STACK}-ingress"
@@ -230,7 +230,7 @@ def test_the_nlb_gets_its_security_group_beside_the_old_one_which_goes_once_the_
                        ("aws_vpc_security_group_ingress_rule", "replace")], changes
     assert addresses(changes, "aws_vpc_security_group_ingress_rule", "replace") == [
         "aws_vpc_security_group_ingress_rule.private-ingress_endpoint-https-from-vpc_C21A281E"]
-    # In AWS: only the new NLB; the old target group is left (README: one command deletes it).
+    # In AWS: only the new NLB; the old target group is left (docs/day-2.md: one command deletes it).
     [nlb] = elbv2.describe_load_balancers()["LoadBalancers"]
     assert nlb["LoadBalancerName"] == f"{STACK}-vpc-link" and len(nlb["SecurityGroups"]) == 1
     assert old_group["TargetGroupArn"] in [g["TargetGroupArn"] for g in elbv2.describe_target_groups()["TargetGroups"]]

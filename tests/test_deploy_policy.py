@@ -1,4 +1,4 @@
-"""examples/deploy-policy.json, the permissions of the principal that runs terraform (README "Plan and apply")."""
+"""examples/deploy-policy.json, the permissions of the principal that runs terraform (docs/plan-and-apply.md)."""
 
 import json
 import re

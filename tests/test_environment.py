@@ -7,12 +7,17 @@ import pytest
 from workers_scan import InputError, load_workers
 from workers_scan.environment import LAYERS, infrastructure_keys, is_partial_secret_arn, policy_resource
 from workers_scan.errors import display_path
-from workers_scan.injected import AURORA_IAM, INJECTED, check_supplied, readme_list
+from workers_scan.injected import (AURORA, AURORA_IAM, AURORA_PASSWORD, INJECTED, PLATFORM, REDIS, Sources,
+                                   markdown_list, supplied)
 
 from .helpers import make_monorepo, settings_from
 
 SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:acme/dev/stripe-AbCdEf"
 PARAMETER_ARN = "arn:aws:ssm:eu-west-1:123456789012:parameter/acme/dev/smtp"
+
+
+def brought_by(*sources: str) -> set[str]:
+    return {entry.key for entry in INJECTED if entry.brought_by in sources}
 
 
 # Every layer of a worker's environment, as the file name it has for the worker "orders".
@@ -111,17 +116,15 @@ def test_db_keys_are_free_when_aurora_is_off(tmp_path):
 
 def test_infrastructure_keys_follow_the_data_stores(tmp_path):
     settings = settings_from(make_monorepo(tmp_path, settings={"REDIS_ENABLED": "false"}))
-    assert infrastructure_keys(settings) == ("NODE_ENV", "PORT", "WORKER_NAME", "DB_HOST", "DB_PORT", "DB_NAME",
-                                             "DB_USER", "DB_SECRET", "DB_SECRET_ARN")
+    assert set(infrastructure_keys(settings)) == brought_by(PLATFORM, AURORA, AURORA_PASSWORD)
     neither = settings_from(make_monorepo(tmp_path / "bare", settings={"REDIS_ENABLED": "false",
                                                                         "AURORA_ENABLED": "false"}))
-    assert infrastructure_keys(neither) == ("NODE_ENV", "PORT", "WORKER_NAME")
+    assert set(infrastructure_keys(neither)) == brought_by(PLATFORM) == {"NODE_ENV", "PORT", "WORKER_NAME"}
 
 
 def test_infrastructure_keys_without_aurora_are_the_redis_ones(tmp_path):
     settings = settings_from(make_monorepo(tmp_path, settings={"AURORA_ENABLED": "false"}))
-    assert infrastructure_keys(settings) == ("NODE_ENV", "PORT", "WORKER_NAME", "REDIS_HOST", "REDIS_PORT",
-                                             "REDIS_TLS")
+    assert set(infrastructure_keys(settings)) == brought_by(PLATFORM, REDIS)
 
 
 @pytest.mark.parametrize("entry", INJECTED, ids=[entry.key for entry in INJECTED])
@@ -133,25 +136,37 @@ def test_no_layer_may_set_any_declared_injected_key(tmp_path, entry):
     assert all(f": {key} (line 1): is set by the infrastructure" in m for m in messages)
 
 
-def test_constructs_must_supply_exactly_the_declared_keys(tmp_path):
+def test_each_injected_value_comes_from_the_source_its_declaration_names(tmp_path):
+    settings = settings_from(make_monorepo(tmp_path, settings={"AURORA_DATABASE_NAME": "ledger", "PORT": "8080"}))
+    variables, secrets = supplied(Sources(settings=settings, worker_name="orders", database_endpoint="${db.endpoint}",
+                                          database_secret_arn="${db.secret}", cache_endpoint="${cache.endpoint}"))
+    assert variables == {"DB_HOST": "${db.endpoint}", "DB_PORT": "5432", "DB_NAME": "ledger", "DB_USER": "app_admin",
+                         "DB_SECRET_ARN": "${db.secret}", "REDIS_HOST": "${cache.endpoint}", "REDIS_PORT": "6379",
+                         "REDIS_TLS": "true", "NODE_ENV": "production", "PORT": "8080", "WORKER_NAME": "orders"}
+    assert secrets == {"DB_SECRET": "${db.secret}"}
+
+
+def test_workers_on_an_iam_database_user_get_its_name_and_region_and_no_secret(tmp_path):
+    settings = settings_from(make_monorepo(tmp_path, settings={"AURORA_IAM_USER": "app_worker",
+                                                               "REDIS_ENABLED": "false"}))
+    variables, secrets = supplied(Sources(settings=settings, worker_name="orders", database_endpoint="${db.endpoint}",
+                                          database_secret_arn="${db.secret}"))
+    assert (variables["DB_USER"], variables["DB_IAM_AUTH"], variables["DB_REGION"]) == ("app_worker", "true",
+                                                                                         settings.aws_region)
+    assert secrets == {} and "DB_SECRET_ARN" not in variables and "REDIS_HOST" not in variables
+
+
+def test_a_store_the_settings_create_without_its_source_is_refused_naming_the_key(tmp_path):
     settings = settings_from(make_monorepo(tmp_path, settings={"AURORA_ENABLED": "false"}))
-    platform = {"NODE_ENV": "production", "PORT": "3000", "WORKER_NAME": "orders"}
-    redis = {"REDIS_HOST": "h", "REDIS_PORT": "6379", "REDIS_TLS": "true"}
-    check_supplied(settings, {**platform, **redis}, {})
-    with pytest.raises(RuntimeError, match="supplied .*'REDIS_TLS'.* declared"):
-        check_supplied(settings, {**platform, **redis, "DB_HOST": "x"}, {})   # would overwrite a file's DB_HOST
-    with pytest.raises(RuntimeError):
-        check_supplied(settings, platform, {})                                # Redis keys missing
-    with pytest.raises(RuntimeError) as caught:
-        check_supplied(settings, {**platform, **redis}, {"REDIS_HOST": "arn"}) # a plain key passed as a secret
-    plain = "['NODE_ENV', 'PORT', 'REDIS_HOST', 'REDIS_PORT', 'REDIS_TLS', 'WORKER_NAME']"
-    assert str(caught.value) == ("injected worker variables differ from workers_scan/injected.py: supplied "
-                                 f"{plain} + secrets ['REDIS_HOST'], declared {plain} + secrets []")
+    with pytest.raises(RuntimeError, match="REDIS_HOST is injected with Redis, but its source was not given"):
+        supplied(Sources(settings=settings, worker_name="orders"))
 
 
-def test_the_readme_lists_every_injected_variable():
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
-    assert readme_list() in readme, "paste workers_scan.injected.readme_list() into README 'Worker environment'"
+def test_the_worker_environment_page_lists_every_injected_variable():
+    """The region python -m command_line.reference_docs renders, so each key and what it holds appears once."""
+    page = (Path(__file__).parent.parent / "docs" / "worker-environment.md").read_text()
+    assert markdown_list() in page, "run python -m command_line.reference_docs"
+    assert all(page.count(f"`{entry.key}`") >= 1 for entry in INJECTED)
 
 
 @pytest.mark.parametrize("layer", ORDERS_LAYERS)
@@ -218,7 +233,7 @@ def test_every_bad_line_of_a_file_is_reported_not_only_the_first(tmp_path):
                     "the key in SECRET_KEY_ALLOWLIST if it is not secret)")
     assert messages == [
         f"{where}: AWSAPPRUNNER_X (line 1): names starting with AWSAPPRUNNER are reserved by App Runner; rename it",
-        f"{where}: DB_HOST (line 2): is set by the infrastructure (see README 'Worker environment'); remove it "
+        f"{where}: DB_HOST (line 2): is set by the infrastructure (see docs/worker-environment.md); remove it "
         "from the file or turn off what provides it",
         f"{where}: BLOB (line 3): value is longer than App Runner's 51200 characters",
         f"{where}: A_SECRET (line 4): looks like a secret reference but is not a Secrets Manager secret ARN "

@@ -118,11 +118,12 @@ def test_the_largest_stacks_validate(largest_stack, tmp_path):
     assert_valid_without_warnings(path.parent, tmp_path)
 
 
-def test_the_readme_table_is_the_one_the_declarations_render():
+def test_the_quotas_page_table_is_the_one_the_declarations_render():
+    from command_line.reference_docs import begin, end
     from workers_scan.quotas import quota_table
 
     from .toolchain import ROOT
 
-    readme = (ROOT / "README.md").read_text()
-    table = readme.split("<!-- quotas:begin -->\n", 1)[1].split("\n<!-- quotas:end -->", 1)[0]
-    assert table == quota_table(), "README.md's quota table is stale: paste workers_scan.quotas.quota_table()"
+    page = (ROOT / "docs" / "aws-quotas.md").read_text()
+    table = page.split(begin("quotas") + "\n", 1)[1].split("\n" + end("quotas"), 1)[0]
+    assert table == quota_table(), "docs/aws-quotas.md's quota table is stale: run python -m command_line.reference_docs"

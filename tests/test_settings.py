@@ -336,10 +336,22 @@ def test_a_ci_checkout_without_settings_fails_listing_every_place_looked_up_to_t
                            cwd=repo / "apps" / "api") == SettingsSource(env, is_example=False)
 
 
-def test_every_key_is_documented_in_the_readme():
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
-    missing = [key.name for key in KEYS if f"`{key.name}`" not in readme]
-    assert not missing, f"README lacks settings: {missing}"
+def test_the_settings_page_states_each_keys_default_and_help_as_declared():
+    from command_line.reference_docs import shown_default
+
+    page = (Path(__file__).parent.parent / "docs" / "settings.md").read_text()
+    missing = [key.name for key in KEYS if f"| `{key.name}` | {shown_default(key)} | {key.help} |" not in page]
+    assert not missing, f"docs/settings.md is stale for {missing}: run python -m command_line.reference_docs"
+
+
+def test_each_default_is_shown_as_a_reader_needs_it():
+    from command_line.reference_docs import shown_default
+
+    shown = {name: shown_default(KEYS_BY_NAME[name]) for name in (
+        "AWS_REGION", "CODECONNECTIONS_ARN", "PORT", "NAT_PER_AZ", "REDIS_ENGINE_VERSION", "VPC_ID", "STATE_REGION")}
+    assert shown == {"AWS_REGION": "**required**", "CODECONNECTIONS_ARN": "**required with `ecs`**", "PORT": "`3000`",
+                     "NAT_PER_AZ": "prod: `true`, else `false`", "REDIS_ENGINE_VERSION": "`8.0` (valkey), `7.1` (redis)",
+                     "VPC_ID": "(unset)", "STATE_REGION": "`AWS_REGION`"}
 
 
 def _rel(path: Path) -> str:
@@ -630,7 +642,8 @@ def test_rules_across_keys_accept_their_edge_cases(tmp_path, settings):
 
 def test_a_required_key_with_an_empty_value_is_reported_as_required(tmp_path):
     env = make_monorepo(tmp_path, settings={"REPOSITORY_URL": ""})
-    assert problems_of(env) == [f"{_rel(env)}: REPOSITORY_URL: is required (GitHub repository App Runner builds from.)"]
+    help_text = KEYS_BY_NAME["REPOSITORY_URL"].help
+    assert problems_of(env) == [f"{_rel(env)}: REPOSITORY_URL: is required ({help_text})"]
 
 
 def test_optional_keys_left_out_are_empty_not_none(tmp_path):
@@ -706,7 +719,7 @@ def test_every_bad_line_of_the_settings_file_is_reported_with_its_line(tmp_path)
         f"{where}: BRANCH (line 11): is set twice (first on line 7); keep one",
         f"{where}: line 12: cannot be parsed as KEY=value: {('broken line ' * 5)!r}",  # the first 60 characters
         f"{where}: line 13: cannot be parsed as KEY=value: \"'unterminated=\"",  # the first line only
-        f"{where}: BRANCH_NAME: unknown key: not a setting (README 'Settings'); a worker's variable belongs in "
+        f"{where}: BRANCH_NAME: unknown key: not a setting (docs/settings.md); a worker's variable belongs in "
         ".env.workers (every worker) or .env.workers.<worker>",   # the lines after a bad one are still read
     ]
 
@@ -829,14 +842,14 @@ def test_ecs_refuses_worker_vpc_egress_off_naming_the_key(tmp_path):
     assert "infra/aws/.env: WORKER_VPC_EGRESS: is false, but COMPUTE=ecs" in message
 
 
-def test_the_readme_lists_fargates_sizes_as_declared():
+def test_the_workers_page_lists_fargates_sizes_as_declared():
     from workers_scan.fargate import FARGATE_CPU_MEMORY
 
     def pair(cpu, memory):
         if len(memory) <= 3:
             return f"{cpu}: " + ", ".join(map(str, memory[:-1])) + f" or {memory[-1]}"
         return f"{cpu}: {memory[0]} to {memory[-1]}"
-    readme = " ".join((Path(__file__).parent.parent / "README.md").read_text().split())
+    readme = " ".join((Path(__file__).parent.parent / "docs" / "workers.md").read_text().split())
     for cpu, memory in FARGATE_CPU_MEMORY.items():
         assert pair(cpu, memory) in readme, pair(cpu, memory)
     for cpu, memory in FARGATE_CPU_MEMORY.items():

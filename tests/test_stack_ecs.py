@@ -207,7 +207,7 @@ def test_terraform_validates_the_ecs_example_without_warnings(ecs_example_stack,
 
 
 def test_a_push_builds_once_per_worker_on_app_runner_and_once_on_ecs(example_stack, ecs_example_stack):
-    """The README's "builds per push", counted from the example's two stacks."""
+    """docs/backends.md's "builds per push", counted from the example's two stacks."""
     from pathlib import Path
 
     apprunner = [s for s in resources(example_stack, "aws_apprunner_service").values()
@@ -215,5 +215,5 @@ def test_a_push_builds_once_per_worker_on_app_runner_and_once_on_ecs(example_sta
     webhooks = resources(ecs_example_stack, "aws_codebuild_webhook")
     [project] = resources(ecs_example_stack, "aws_codebuild_project").values()
     assert len(apprunner) == 3 and len(webhooks) == 1 and project["environment"]["image"].startswith("aws/codebuild")
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
-    assert f"**{len(apprunner)} builds** per push for the example's {len(apprunner)} workers" in readme
+    page = (Path(__file__).parent.parent / "docs" / "backends.md").read_text()
+    assert f"**{len(apprunner)} builds** per push for the example's {len(apprunner)} workers" in page

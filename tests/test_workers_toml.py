@@ -312,7 +312,7 @@ def test_on_ecs_app_runners_scaling_key_is_kept_and_announced_as_not_read(tmp_pa
     ecs = make_monorepo(tmp_path / "ecs", ["orders.ts", "billing.ts"], settings=ECS_SETTINGS, toml=toml)
     assert main.main(["workers", "--env-file", str(ecs)]) == main.EXIT_OK
     assert (f"acme-dev: [orders].max_concurrency in {display_path(ecs.parent / 'workers.toml')} not read with "
-            "COMPUTE=ecs (README 'workers.toml')") in capsys.readouterr().err
+            "COMPUTE=ecs (docs/workers.md)") in capsys.readouterr().err
     app_runner = make_monorepo(tmp_path / "apprunner", ["orders.ts", "billing.ts"], toml=toml)
     assert main.main(["workers", "--env-file", str(app_runner)]) == main.EXIT_OK
     assert "not read with" not in capsys.readouterr().err

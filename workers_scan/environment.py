@@ -112,7 +112,7 @@ def _read(path: Path, settings: Settings, reserved: set[str], problems: Problems
             problems.add(path, where, f"names starting with {RESERVED_PREFIX} are reserved by App Runner; rename it")
             continue
         if key in reserved:
-            problems.add(path, where, "is set by the infrastructure (see README 'Worker environment'); "
+            problems.add(path, where, "is set by the infrastructure (see docs/worker-environment.md); "
                                       "remove it from the file or turn off what provides it")
             continue
         if len(value) > APPRUNNER_VALUE_MAX:

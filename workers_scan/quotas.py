@@ -2,7 +2,7 @@
 
 Each has its value, whether AWS raises it, its Service Quotas code where it has one, and the page that states it.
 constructs_lib/quota_check.py measures every one of them on the synthesized JSON at each synth (a fixed limit is an
-error, an adjustable one a notice naming its code); the README's table is rendered from here (quota_table()).
+error, an adjustable one a notice naming its code); docs/aws-quotas.md's table is rendered from here (quota_table()).
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def quota(key: str) -> Quota:
 
 
 def quota_table() -> str:
-    """The README's table of quotas."""
+    """docs/aws-quotas.md's table of quotas."""
     rows = ["| service | quota | value | per | raisable | code |", "| --- | --- | --- | --- | --- | --- |"]
     for q in QUOTAS:
         rows.append(f"| {q.service} | [{q.name}]({q.source}) | {q.value:,} {q.unit} | {q.scope} | "

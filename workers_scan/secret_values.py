@@ -110,7 +110,7 @@ def _explained(key: str, secret) -> bool:
 
 def advice(finding: Finding) -> str:
     """What to do instead of writing the value."""
-    fix = ("store it in Secrets Manager and write its ARN here instead (README 'Secrets'); the worker gets the value "
+    fix = ("store it in Secrets Manager and write its ARN here instead (docs/worker-environment.md, 'Secrets are passed by reference'); the worker gets the value "
            "at start, and only the ARN is in Terraform")
     if finding.in_url:
         fix += ("; for a URL, build it at start from a secret: for this stack's database from DB_HOST, DB_PORT, "

@@ -86,193 +86,248 @@ class Key:
     field: str
     default: str | None  # None: required
     parse: Callable[[str], Any]
-    help: str
+    help: str           # docs/settings.md's meaning column, init's comments and the errors' hint: Markdown-light text
+    shown_default: str = ""   # the default as docs/settings.md states it, where the value alone would not say it
 
 
 KEYS: tuple[Key, ...] = (
     Key("COMPUTE", "compute", "apprunner", parse_one_of(*COMPUTE_BACKENDS),
-        "What runs the workers: apprunner (private App Runner services) or ecs (ECS on Fargate, one image per push)."),
+        "What runs the workers: `apprunner` (private App Runner services) or `ecs` (ECS on Fargate behind an "
+        "internal ALB, one image built per push); see docs/backends.md."),
     Key("APP_RUNNER_CONNECTION_ARN", "connection_arn", "",
         parse_matching(ARN_RE.pattern, "an App Runner connection ARN like arn:aws:apprunner:<region>:<12-digit account>:connection/<name>/<32-hex id>"),
-        "ARN of the App Runner connection to GitHub (App Runner console > Connections); required with COMPUTE=apprunner."),
+        "ARN of the App Runner connection to GitHub: "
+        "`arn:aws:apprunner:<region>:<account>:connection/<name>/<id>`, in `AWS_REGION`."),
     Key("CODECONNECTIONS_ARN", "codeconnections_arn", "",
         parse_matching(CODECONNECTIONS_ARN_RE.pattern, "a CodeConnections connection ARN like arn:aws:codeconnections:<region>:<12-digit account>:connection/<uuid>"),
-        "ARN of the CodeConnections (CodeStar Connections) connection to GitHub the ECS image build clones through "
-        "(Developer Tools console > Connections); required with COMPUTE=ecs."),
+        "ARN of the CodeConnections connection to GitHub the image build clones through: "
+        "`arn:aws:codeconnections:<region>:<account>:connection/<uuid>` (or `codestar-connections`), in "
+        "`AWS_REGION`."),
     Key("ECS_CERTIFICATE_ARN", "ecs_certificate_arn", "",
         parse_matching(CERTIFICATE_ARN_RE.pattern, "an ACM certificate ARN like arn:aws:acm:<region>:<12-digit account>:certificate/<uuid>"),
-        "COMPUTE=ecs: ACM certificate for *.workers.internal on the workers' internal ALB (TLS from API Gateway to the "
-        "ALB); empty: HTTP inside the VPC."),
+        "`ecs` only: ACM certificate covering `*.<ECS_ROUTING_DOMAIN>` for the workers' internal ALB, so API "
+        "Gateway reaches it over TLS; empty: HTTP inside the private subnets. API Gateway trusts only "
+        "certificates of public CAs for its integrations, so this needs a public ACM certificate and "
+        "`ECS_ROUTING_DOMAIN` set to a domain you own."),
     Key("ECS_ROUTING_DOMAIN", "ecs_routing_domain", ROUTING_DOMAIN,
         parse_matching(r"^(?=.{4,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", "a lowercase domain name like workers.example.com"),
-        "COMPUTE=ecs: each worker's host on the internal ALB is <route>.<this domain>; with ECS_CERTIFICATE_ARN, a "
-        "domain you own whose wildcard the certificate covers."),
+        "`ecs` only: each worker's host on the internal ALB is `<route>.<domain>` (API Gateway sends it as Host"
+        " and SNI; it is never resolved, the VPC link goes to the NLB). `.internal` is reserved for private "
+        "use; with `ECS_CERTIFICATE_ARN`, a domain of yours (e.g. `workers.example.com`) is required."),
     Key("ECS_REQUESTS_PER_TARGET", "ecs_requests_per_target", "1000", parse_int_between(1, 1_000_000),
-        "COMPUTE=ecs: requests per minute per task before a worker scales out (ALBRequestCountPerTarget)."),
+        "`ecs` only: requests per minute per task above which a worker scales out (target tracking on "
+        "`ALBRequestCountPerTarget`, with CPU at 70 %)."),
     Key("AWS_REGION", "aws_region", None,
-        parse_matching(REGION_RE.pattern, "an AWS region like eu-west-1"), "Region of every resource; must be the connection's region."),
+        parse_matching(REGION_RE.pattern, "an AWS region like eu-west-1"), "Region of every resource; must be "
+                                                                           "the connection's region."),
     Key("PROJECT_NAME", "project_name", None,
         parse_matching(r"^[a-z][a-z0-9-]{1,18}[a-z0-9]$", "3-20 characters of a-z, 0-9 and -, starting with a letter"),
-        "Prefix of every name (service names are <project>-<env>-<route>)."),
+        "3-20 of `a-z0-9-`; prefix of every name (service names are `<project>-<env>-<route>`)."),
     Key("ENVIRONMENT", "environment", None,
         parse_matching(ENVIRONMENT_RE.pattern, "2-10 lowercase letters/digits starting with a letter, e.g. dev, staging, prod"),
-        "Environment name; `prod` or `production` turn on production defaults."),
+        "e.g. `dev`, `staging`, `prod`; `prod` or `production` turn on production defaults (production "
+        "defaults, below the table)."),
     Key("REPOSITORY_URL", "repository_url", None,
         parse_matching(REPO_RE.pattern, "an https GitHub repository URL like https://github.com/acme/platform"),
-        "GitHub repository App Runner builds from."),
-    Key("BRANCH", "branch", "main", parse_matching(r"^[A-Za-z0-9._/-]+$", "a git branch name"), "Branch App Runner builds and deploys."),
-    Key("SOURCE_DIRECTORY", "source_directory", "/", parse_source_directory, "Monorepo root inside the repository."),
-    Key("MONOREPO_ROOT", "monorepo_root", ".", parse_text, "Local checkout of the monorepo, relative to the settings file."),
-    Key("WORKERS_DIR", "workers_dir", "apps/api/src/workers", parse_relative_dir, "Folder of worker entry points, inside the monorepo."),
+        "GitHub repository the workers are built from (App Runner, or the ECS image build): "
+        "`https://github.com/<owner>/<repo>`."),
+    Key("BRANCH", "branch", "main", parse_matching(r"^[A-Za-z0-9._/-]+$", "a git branch name"), "Branch App "
+                                                                                                "Runner builds "
+                                                                                                "and deploys."),
+    Key("SOURCE_DIRECTORY", "source_directory", "/", parse_source_directory, "Monorepo root inside the "
+                                                                             "repository."),
+    Key("MONOREPO_ROOT", "monorepo_root", ".", parse_text, "Local checkout of the monorepo, relative to the "
+                                                           "settings file."),
+    Key("WORKERS_DIR", "workers_dir", "apps/api/src/workers", parse_relative_dir, "Folder of worker entry "
+                                                                                  "points, inside the monorepo."),
     Key("WORKER_INCLUDE", "worker_include", "*.ts", parse_csv, "Comma-separated glob(s) of worker entry files."),
     Key("WORKER_EXCLUDE", "worker_exclude", "", parse_csv,
-        "More comma-separated glob(s) of files and folders that are not workers, added to the ones always excluded "
-        "(tests, index.ts, _* and .*, and NestJS modules, services, controllers, DTOs, entities and the like)."),
+        "More comma-separated glob(s) of files and folders that are not workers, added to those always excluded"
+        " (docs/workers.md)."),
     Key("WORKER_DEFAULT_EXCLUSIONS", "worker_default_exclusions", "true", parse_boolean,
-        "Apply the built-in exclusions (tests, index.ts, _* and .*, NestJS file types); false: WORKER_EXCLUDE alone "
-        "decides."),
+        "The built-in exclusions (docs/workers.md); `false` leaves only `WORKER_EXCLUDE`."),
     Key("WORKER_FOLDER_ENTRY", "worker_folder_entry", "main.ts", parse_matching(r"^[A-Za-z0-9_.-]+\.ts$", "a .ts file name"),
         "A sub-folder holding this file is a worker named after the folder."),
-    Key("BUILD_COMMAND", "build_command", DEFAULT_BUILD_COMMAND, parse_text, "App Runner build command."),
+    Key("BUILD_COMMAND", "build_command", DEFAULT_BUILD_COMMAND, parse_text, "App Runner build command.",
+        shown_default="the seed's, below"),
     Key("START_COMMAND", "start_command", DEFAULT_START_COMMAND, parse_start_command,
-        "Start command template; {worker_file} is the compiled worker path, e.g. email-sender.worker.js."),
-    Key("RUNTIME", "runtime", "NODEJS_22", parse_one_of(*RUNTIMES), "App Runner managed runtime."),
+        "Start command template; `{worker_file}` is the compiled worker path relative to the workers folder."),
+    Key("RUNTIME", "runtime", "NODEJS_22", parse_one_of(*RUNTIMES), "App Runner managed runtime (`NODEJS_22` or"
+                                                                    " `NODEJS_18`)."),
     Key("PORT", "port", "3000", parse_int_between(1, 65535), "Port the workers listen on."),
     Key("WORKER_CPU", "worker_cpu", "1024", parse_size,
-        "Default CPU units per instance or task, a size of COMPUTE's table (workers.toml overrides)."),
+        "Default CPU units per instance (or task), from the backend's table (docs/workers.md)."),
     Key("WORKER_MEMORY", "worker_memory", "2048", parse_size,
-        "Default memory (MB) per instance or task; it must fit WORKER_CPU in COMPUTE's table."),
-    Key("WORKER_MIN_INSTANCES", "worker_min_instances", "1", parse_int_between(1, 25), "Default minimum instances."),
-    Key("WORKER_MAX_INSTANCES", "worker_max_instances", "3", parse_int_between(1, 25), "Default maximum instances."),
+        "Default memory (MB) per instance (or task); must fit the CPU in the backend's table."),
+    Key("WORKER_MIN_INSTANCES", "worker_min_instances", "1", parse_int_between(1, 25), "Default minimum "
+                                                                                       "instances."),
+    Key("WORKER_MAX_INSTANCES", "worker_max_instances", "3", parse_int_between(1, 25), "Default maximum "
+                                                                                       "instances."),
     Key("WORKER_MAX_CONCURRENCY", "worker_max_concurrency", "100", parse_int_between(1, 200),
-        "Default concurrent requests per instance before scaling out."),
+        "App Runner: default concurrent requests per instance before scaling out (ecs uses "
+        "`ECS_REQUESTS_PER_TARGET`)."),
     Key("APPRUNNER_SCALING_CONFIGURATION_QUOTA", "apprunner_scaling_configuration_quota", "10",
         parse_int_between(1, 1000),
-        "Your account's App Runner quota of auto scaling configuration names per region (AWS default 10)."),
-    Key("AUTO_DEPLOYMENTS", "auto_deployments", "true", parse_boolean, "Deploy on every push to BRANCH."),
+        "Your account's App Runner quota of auto scaling configuration names per region. Workers with the same "
+        "`min_instances`/`max_instances`/`max_concurrency` share one configuration per environment; a synth "
+        "needing more than this is refused. Raise it only after AWS raised the quota."),
+    Key("AUTO_DEPLOYMENTS", "auto_deployments", "true", parse_boolean, "Deploy on every push to `BRANCH`."),
     Key("REDEPLOY_ON_SECRET_CHANGE", "redeploy_on_secret_change", "true", parse_boolean,
-        "When a Secrets Manager secret the workers read gets a new value (RDS rotates the database's every 7 days), "
-        "redeploy the workers that read it, so they start with it. On App Runner only with AUTO_DEPLOYMENTS=true "
-        "(a redeploy builds BRANCH's latest commit)."),
+        "When a Secrets Manager secret the workers read gets a new value (RDS rotates the database's every 7 "
+        "days), redeploy the workers that read it, so they start with it (docs/worker-environment.md, \"The "
+        "database password rotates\"). On App Runner only with `AUTO_DEPLOYMENTS=true`: a redeploy builds "
+        "`BRANCH`'s latest commit."),
     Key("WAF_RATE_LIMIT", "waf_rate_limit", "2000", parse_int_between(10, 2_000_000_000),
-        "Requests per client IP per 5 minutes before WAF blocks it."),
+        "Requests per client IP per 5 minutes before WAF blocks it (10 to 2,000,000,000)."),
     Key("WAF_COUNT_RULES", "waf_count_rules", "", parse_waf_rules,
-        "Rules of the managed groups that only count instead of blocking (comma-separated rule names, e.g. "
-        "SizeRestrictions_BODY for request bodies over 8 KB); see README 'The WAF and your API'."),
+        "Rules of the managed groups that only count instead of blocking, comma-separated "
+        "(`SizeRestrictions_BODY,NoUserAgent_HEADER`); each must be a published rule of the two groups, or "
+        "synth names it. See docs/what-gets-created.md, \"The WAF and your API\"."),
     Key("WAF_LOG_ALL_REQUESTS", "waf_log_all_requests", "true", parse_boolean,
-        "WAF logs every request; false keeps only blocked and counted ones (lower log cost)."),
+        "WAF logs every request; `false` keeps only blocked and counted requests, to bound log cost."),
     Key("API_AUTHORIZATION", "api_authorization", "NONE", parse_one_of("NONE", "AWS_IAM"),
-        "Authorization of every route: NONE (the workers authenticate) or AWS_IAM (SigV4-signed callers)."),
+        "Authorization of every route: `NONE` (the workers authenticate their callers) or `AWS_IAM` (callers "
+        "sign requests with SigV4 and need `execute-api:Invoke`)."),
     Key("API_THROTTLE_RATE_LIMIT", "api_throttle_rate_limit", "1000", parse_int_between(1, 10_000),
         "Stage-wide steady-state requests per second."),
-    Key("API_THROTTLE_BURST_LIMIT", "api_throttle_burst_limit", "2000", parse_int_between(1, 5_000), "Stage-wide burst."),
+    Key("API_THROTTLE_BURST_LIMIT", "api_throttle_burst_limit", "2000", parse_int_between(1, 5_000), "Stage-wide"
+                                                                                                     " burst."),
     Key("MANAGE_API_GATEWAY_ACCOUNT", "manage_api_gateway_account", "", parse_boolean,
-        "This stack sets the region's API Gateway CloudWatch role (one setting per account and region). Default: in "
-        "a synth, one stack per region does (the production one, else the first environment); true in two is an error."),
+        "This stack sets the region's API Gateway CloudWatch role (one setting per account and region). Unset: "
+        "in a synth, one stack per region does, the production one, else the first environment; `true` in two "
+        "stacks of a region is an error. Every stack's stage writes JSON access logs, which AWS accepts only "
+        "once the region has the role: apply the managing stack first (`cdktf deploy` does, the stacks depend "
+        "on it). Execution logs stay off (docs/what-gets-created.md, \"Log groups\").",
+        shown_default="one stack per region"),
     Key("LOG_RETENTION_DAYS", "log_retention_days", "365",
         parse_one_of(1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653),
-        "Retention of every log group the stack makes: API access, WAF, flow logs, the PostgreSQL log, ECS tasks, "
-        "builds and Container Insights, the secret redeploy's errors (a CloudWatch Logs value)."),
+        "Retention of every log group the stack makes: API access, WAF, flow logs, the PostgreSQL log, ECS "
+        "tasks, builds and Container Insights, the secret redeploy's errors (a CloudWatch Logs value)."),
     Key("WORKER_VPC_EGRESS", "worker_vpc_egress", "true", parse_boolean,
-        "Route worker egress through the VPC connector (needed to reach Aurora and Redis)."),
+        "App Runner: route worker egress through the VPC connector (required for Aurora and Redis). Off: App "
+        "Runner's default internet egress, no connector. On `ecs` tasks always run in the VPC: `false` is an "
+        "error."),
     Key("WORKER_EGRESS_PORTS", "worker_egress_ports", "443", parse_ports,
-        "TCP ports workers may reach on the internet through the connector and NAT (comma-separated)."),
-    Key("AURORA_ENABLED", "aurora_enabled", "true", parse_boolean, "Create the Aurora PostgreSQL Serverless v2 cluster."),
+        "TCP ports workers may reach on the internet through the connector and NAT (comma-separated), e.g. "
+        "`443,587` for SMTP."),
+    Key("AURORA_ENABLED", "aurora_enabled", "true", parse_boolean, "Create the Aurora PostgreSQL Serverless v2 "
+                                                                   "cluster (off: bring your own `DB_HOST` "
+                                                                   "through `.env.workers`)."),
     Key("AURORA_ENGINE_VERSION", "aurora_engine_version", "16.6",
-        parse_matching(r"^1[3-7]\.\d{1,2}$", "an Aurora PostgreSQL version like 16.6"), "Aurora PostgreSQL engine version."),
+        parse_matching(r"^1[3-7]\.\d{1,2}$", "an Aurora PostgreSQL version like 16.6"), "Aurora PostgreSQL "
+                                                                                        "engine version."),
     Key("AURORA_AUTO_MINOR_UPGRADE", "aurora_auto_minor_upgrade", "true", parse_boolean,
-        "RDS applies minor versions in the maintenance window (Terraform then ignores engine_version drift)."),
+        "RDS applies minor versions in the maintenance window, and Terraform ignores the resulting "
+        "`engine_version` drift (else the next plan would try a downgrade). Set `false` to upgrade only by "
+        "changing `AURORA_ENGINE_VERSION`."),
     Key("AURORA_MIN_ACU", "aurora_min_acu", "0.5", parse_acu_from(0),
         "Serverless v2 minimum capacity (ACU, 0 to 256 in steps of 0.5)."),
     Key("AURORA_MAX_ACU", "aurora_max_acu", "4", parse_acu_from(1),
-        "Serverless v2 maximum capacity (ACU, 1 to 256 in steps of 0.5)."),
+        "Serverless v2 maximum capacity (ACU, 1 to 256 in steps of 0.5; at least `AURORA_MIN_ACU`)."),
     Key("AURORA_DATABASE_NAME", "aurora_database_name", "app",
         parse_matching(r"^[a-z][a-z0-9_]{0,62}$", "a PostgreSQL database name (a-z, 0-9, _; starting with a letter)"),
-        "Database created in the cluster (DB_NAME)."),
+        "Database created in the cluster (`DB_NAME`)."),
     Key("AURORA_MASTER_USERNAME", "aurora_master_username", "app_admin",
         parse_matching(r"^[a-z][a-z0-9_]{0,15}$", "1-16 of a-z, 0-9 and _, starting with a letter"),
-        "Master user; its password is generated and kept in Secrets Manager by RDS."),
+        "Master user (`DB_USER`); RDS generates its password and keeps it in Secrets Manager."),
     Key("AURORA_IAM_USER", "aurora_iam_user", "",
         parse_matching(r"^[a-z][a-z0-9_]{0,62}$", "a PostgreSQL user name (a-z, 0-9, _; starting with a letter)"),
-        "Workers connect as this IAM-authenticated database user instead of the master user (README 'Worker "
-        "environment' has the SQL that creates it); they then get no master secret."),
-    Key("AURORA_READER", "aurora_reader", "", parse_boolean, "Add a reader instance; default true for prod."),
+        "Workers connect as this IAM-authenticated database user instead of the master user: their roles may "
+        "`rds-db:connect` as exactly this user, and they get no master secret (docs/worker-environment.md, \"The"
+        " database password rotates\"). Create the user once (docs/worker-environment.md)."),
+    Key("AURORA_READER", "aurora_reader", "", parse_boolean, "Add a reader instance."),
     Key("AURORA_BACKUP_RETENTION_DAYS", "aurora_backup_retention_days", "", parse_int_between(1, 35),
-        "Automated backup retention; default 14 for prod, 7 otherwise."),
+        "Automated backup retention (1 to 35 days)."),
     Key("ALLOW_DESTROY_DATA", "allow_destroy_data", "false", parse_boolean,
-        "Throwaway environments only: Aurora and Redis lose deletion protection, prevent_destroy and their final "
-        "snapshots, so `terraform destroy` (or a replacement) deletes their data; the NLB loses its deletion "
-        "protection."),
+        "Throwaway environments only. By default, in every environment, Aurora has deletion protection, "
+        "`prevent_destroy` and a final snapshot, Redis `prevent_destroy` and a final snapshot, and the NLB "
+        "deletion protection (docs/day-2.md). `true` lifts all of it: `terraform destroy`, or a setting that "
+        "replaces a store, deletes its data with no snapshot. Synth prints a line while it is on. (Replaces "
+        "`AURORA_DELETION_PROTECTION` and `AURORA_PREVENT_DESTROY`, which are now errors.)"),
     Key("AURORA_PERFORMANCE_INSIGHTS", "aurora_performance_insights", "true", parse_boolean,
-        "Performance Insights on the instances (7 days, free tier)."),
+        "Performance Insights on the instances (7 days of history, AWS's free tier)."),
     Key("AURORA_MONITORING_INTERVAL", "aurora_monitoring_interval", "60", parse_one_of(0, 1, 5, 10, 15, 30, 60),
-        "Seconds between Enhanced Monitoring (OS metrics) samples of the instances; 0 turns it off."),
+        "Seconds between Enhanced Monitoring samples (OS metrics, 1 to 60); `0` turns it off. The monitoring "
+        "role may write only to RDS's `RDSOSMetrics` log group and only RDS of this account may assume it."),
     Key("AURORA_KMS_KEY_ARN", "aurora_kms_key_arn", "",
         parse_kms_key_arn,
-        "Customer managed key for storage and the master secret; default: AWS managed keys."),
+        "Customer managed KMS key for storage, the master secret and Performance Insights; default: AWS managed"
+        " keys."),
     Key("REDIS_ENABLED", "redis_enabled", "true", parse_boolean, "Create the ElastiCache replication group."),
-    Key("REDIS_ENGINE", "redis_engine", "valkey", parse_one_of("valkey", "redis"), "ElastiCache engine."),
+    Key("REDIS_ENGINE", "redis_engine", "valkey", parse_one_of("valkey", "redis"), "`valkey` or `redis`."),
     Key("REDIS_ENGINE_VERSION", "redis_engine_version", "",
         parse_matching(r"^\d+\.\d+$", "a version like 8.0 (valkey) or 7.1 (redis)"),
-        "Engine version; default 8.0 for valkey, 7.1 for redis."),
+        "Engine version."),
     Key("REDIS_NODE_TYPE", "redis_node_type", "cache.t4g.micro",
-        parse_matching(r"^cache\.[a-z0-9]+\.[a-z0-9]+$", "an ElastiCache node type like cache.t4g.small"), "Node type."),
+        parse_matching(r"^cache\.[a-z0-9]+\.[a-z0-9]+$", "an ElastiCache node type like cache.t4g.small"), "Node"
+                                                                                                           " "
+                                                                                                           "type."),
     Key("REDIS_NODES", "redis_nodes", "", parse_int_between(1, 6),
-        "Nodes (primary + replicas); more than one turns on failover and multi-AZ. Default 2 for prod, 1 otherwise."),
+        "Primary plus replicas; more than one turns on automatic failover and multi-AZ."),
     Key("REDIS_KMS_KEY_ARN", "redis_kms_key_arn", "", parse_kms_key_arn,
-        "Customer managed key for the cache at rest; default: the AWS managed key. Set it before the cache is "
-        "created: AWS cannot re-key a cache, so changing it replaces the cache (refused, see Day 2)."),
+        "Customer managed KMS key for the cache at rest; default: the AWS managed key. Choose before the cache "
+        "exists: AWS cannot re-key a cache, so a change replaces it, which `prevent_destroy` refuses "
+        "(docs/day-2.md)."),
     Key("REDIS_SNAPSHOT_RETENTION_DAYS", "redis_snapshot_retention_days", "", parse_int_between(0, 35),
-        "Daily snapshot retention; default 7 for prod, 1 otherwise."),
+        "Daily snapshot retention (0 to 35)."),
     Key("SECRET_KEY_ALLOWLIST", "secret_key_allowlist", "", parse_csv,
-        "Keys (of .env.workers or settings) whose names or values look secret but are not; each synth names them "
-        "(comma-separated)."),
+        "Keys (of `.env.workers*` or settings) whose names or values look secret but are not; each synth names "
+        "them."),
     Key("SECRETS_KMS_KEY_ARNS", "secrets_kms_key_arns", "",
         parse_csv_matching(KMS_KEY_ARN_RE, "a KMS key ARN"),
-        "Customer managed keys encrypting the secrets and parameters workers read (kms:Decrypt is granted)."),
+        "Customer managed KMS keys of the secrets/parameters workers read (`kms:Decrypt` is granted on exactly "
+        "these)."),
     Key("ENVIRONMENTS", "environments", "", lambda value: parse_environments(value),
-        "Several environments in one synth (comma-separated): one stack each, with .env.<environment> overlays."),
+        "Several environments in one synth, e.g. `dev,prod`: one stack each (`<project>-<env>`), settings "
+        "overlaid from `<settings file>.<env>` (e.g. `.env.prod`); `ENVIRONMENT` is then not needed."),
     Key("STATE_BACKEND", "state_backend", "local", parse_one_of("local", "s3", "cloud", "external"),
-        "Where Terraform keeps state: local, s3, cloud (HCP Terraform / Terraform Enterprise) or external."),
+        "`local`, `s3`, `cloud` (HCP Terraform / Terraform Enterprise) or `external` (no backend block: bring "
+        "`backend.tf`)."),
     Key("STATE_BUCKET", "state_bucket", "", parse_matching(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", "an S3 bucket name"),
-        "S3 bucket of the state (STATE_BACKEND=s3)."),
+        "S3 bucket of the state (required with `s3`)."),
     Key("STATE_KEY", "state_key", "{project}/{environment}/terraform.tfstate", parse_state_key,
-        "Object key of the state; {project} and {environment} are replaced."),
+        "Object key of the state; `{project}` and `{environment}` are replaced."),
     Key("STATE_REGION", "state_region", "", parse_matching(REGION_RE.pattern, "an AWS region like eu-west-1"),
-        "Region of the state bucket; default AWS_REGION."),
+        "Region of the state bucket.",
+        shown_default="`AWS_REGION`"),
     Key("STATE_LOCK_TABLE", "state_lock_table", "", parse_matching(r"^[A-Za-z0-9_.-]{3,255}$", "a DynamoDB table name"),
-        "DynamoDB lock table (hash key LockID)."),
+        "DynamoDB lock table (hash key `LockID`); required with `s3` unless `STATE_USE_LOCKFILE=true`."),
     Key("STATE_USE_LOCKFILE", "state_use_lockfile", "false", parse_boolean,
-        "S3-native state locking (Terraform >= 1.10), alone or beside the DynamoDB table."),
+        "S3-native locking (`use_lockfile`, Terraform >= 1.10), alone or beside the table."),
     Key("STATE_KMS_KEY_ARN", "state_kms_key_arn", "",
         parse_kms_key_arn,
-        "KMS key of the state bucket (SSE-KMS); default SSE-S3."),
+        "KMS key of the state (backend `kms_key_id`, bucket SSE-KMS); default SSE-S3."),
     Key("STATE_BOOTSTRAP", "state_bootstrap", "true", parse_boolean,
-        "With STATE_BACKEND=s3, also synthesize the stack that creates the bucket and the lock table."),
+        "With `s3`, also synthesize the `<project>-state` stack that creates the bucket and the table."),
     Key("TFC_ORGANIZATION", "tfc_organization", "", parse_matching(r"^[A-Za-z0-9_-]+$", "an organization name"),
-        "HCP Terraform organization (STATE_BACKEND=cloud)."),
+        "HCP Terraform organization (required with `cloud`)."),
     Key("TFC_WORKSPACE", "tfc_workspace", "", parse_workspace,
-        "Workspace name; {project} and {environment} are replaced."),
+        "Workspace name, `{project}`/`{environment}` replaced (one of this and `TFC_WORKSPACE_TAGS`)."),
     Key("TFC_WORKSPACE_TAGS", "tfc_workspace_tags", "", parse_csv_matching(r"^[A-Za-z0-9_:-]+$", "a workspace tag"),
-        "Select workspaces by tags instead of a name (comma-separated)."),
+        "Select workspaces by tags (comma-separated)."),
     Key("TFC_HOSTNAME", "tfc_hostname", "app.terraform.io",
         parse_matching(r"^[A-Za-z0-9.-]+(:\d+)?$", "a host name like app.terraform.io"),
         "HCP Terraform, or your Terraform Enterprise host."),
     Key("LOGS_KMS_KEY_ARN", "logs_kms_key_arn", "",
         parse_kms_key_arn,
-        "KMS key of the log groups (must allow CloudWatch Logs); default: a key the stack creates."),
-    Key("VPC_FLOW_LOGS", "vpc_flow_logs", "true", parse_boolean, "Flow logs of the new VPC to CloudWatch Logs."),
-    Key("VPC_CIDR", "vpc_cidr", "10.0.0.0/16", parse_cidr, "CIDR of the new VPC (/16 to /22)."),
-    Key("AZ_COUNT", "az_count", "2", parse_int_between(2, 3), "Availability zones to spread over."),
+        "KMS key of the log groups (API access, WAF, flow logs); it must allow CloudWatch Logs. Default: the "
+        "stack creates a rotating key with that grant (alias `alias/<project>-<env>-logs`)."),
+    Key("VPC_FLOW_LOGS", "vpc_flow_logs", "true", parse_boolean, "Flow logs of the new VPC to an encrypted "
+                                                                 "CloudWatch log group."),
+    Key("VPC_CIDR", "vpc_cidr", "10.0.0.0/16", parse_cidr, "CIDR of the new VPC (/16 to /22, private range); "
+                                                           "cut into 16 blocks: private subnets first, public "
+                                                           "ones from the 9th."),
+    Key("AZ_COUNT", "az_count", "2", parse_int_between(2, 3), "Availability zones to spread over (2 or 3)."),
     Key("AVAILABILITY_ZONES", "availability_zones", "",
         parse_csv_matching(r"^[a-z]{2}(-[a-z]+)+-\d[a-z]$", "an availability zone name like eu-west-1a"),
-        "Explicit AZ names (comma-separated); default: the first AZ_COUNT zones of the region."),
-    Key("NAT_PER_AZ", "nat_per_az", "", parse_boolean, "One NAT gateway per AZ; default true for prod, false otherwise."),
+        "Explicit zone names, comma-separated; default: the first `AZ_COUNT` available zones of the region."),
+    Key("NAT_PER_AZ", "nat_per_az", "", parse_boolean, "One NAT gateway per AZ; unset means true for prod, "
+                                                       "false otherwise (one NAT)."),
     Key("VPC_ID", "vpc_id", "", parse_matching(r"^vpc-[0-9a-f]{8,17}$", "a VPC id like vpc-0123456789abcdef0"),
-        "Use an existing VPC instead of creating one (needs PRIVATE_SUBNET_IDS)."),
+        "Use an existing VPC instead of creating one (needs `PRIVATE_SUBNET_IDS`)."),
     Key("PRIVATE_SUBNET_IDS", "private_subnet_ids", "",
         parse_csv_matching(r"^subnet-[0-9a-f]{8,17}$", "a subnet id like subnet-0123456789abcdef0"),
-        "Private subnets of VPC_ID (2 or 3, in distinct AZs, with a route to a NAT gateway)."),
+        "2 or 3 private subnets of `VPC_ID`, in distinct AZs, with a route to a NAT gateway."),
 )
 KEYS_BY_NAME = {key.name: key for key in KEYS}
 

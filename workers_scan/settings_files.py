@@ -294,7 +294,7 @@ def _read_layer(path: Path, problems: Problems) -> dict[str, tuple[str, str]] | 
                 problems.add(path, key, f"unknown key; did you mean {close[0]}?")
             else:
                 # Never ignored: it is most often a worker variable written in the wrong file.
-                problems.add(path, key, "unknown key: not a setting (README 'Settings'); a worker's variable "
+                problems.add(path, key, "unknown key: not a setting (docs/settings.md); a worker's variable "
                                         "belongs in .env.workers (every worker) or .env.workers.<worker>")
     return {key: (entry.value, display_path(path)) for key, entry in entries.items() if key in KEYS_BY_NAME}
 

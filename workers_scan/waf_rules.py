@@ -23,10 +23,12 @@ MANAGED_RULES: dict[str, tuple[str, ...]] = {
     ),
 }
 MANAGED_RULE_GROUPS = tuple(MANAGED_RULES)
-# Rules of the core rule set that block ordinary API traffic: README "The WAF and your API".
+# Rules of the core rule set that block ordinary API traffic (docs/what-gets-created.md, "The WAF and your API").
 API_SENSITIVE_RULES = {
-    "SizeRestrictions_BODY": "blocks request bodies over 8 KB",
-    "NoUserAgent_HEADER": "blocks requests without a User-Agent header",
+    "SizeRestrictions_BODY": "blocks request bodies over 8 KB (8,192 bytes): file uploads, large JSON documents, batch "
+                             "endpoints",
+    "NoUserAgent_HEADER": "blocks requests without a `User-Agent` header: some HTTP clients, IoT devices and "
+                          "server-to-server callers send none",
 }
 # Request headers WAF logs would otherwise keep in full (bearer tokens, SigV4 signatures, session cookies).
 REDACTED_HEADERS = ("authorization", "cookie")

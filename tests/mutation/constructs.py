@@ -94,8 +94,10 @@ MUTATIONS = (
              '"vpc-flow-logs.amazonaws.com", source_account=account,', '"vpc-flow-logs.amazonaws.com",',
              ("tests/test_stack.py::test_every_role_trusts_one_service_and_flow_logs_only_from_this_accounts_"
               "flow_logs",)),
-    Mutation("a worker may read the master password with an IAM database user", "constructs_lib/data_stores.py",
-             "            return\n        # RDS rotates the password", "        # RDS rotates the password",
+    # What a worker is given is declared in workers_scan/injected.py, which the constructs supply from.
+    Mutation("a worker may read the master password with an IAM database user", "workers_scan/injected.py",
+             "on |= {AURORA, AURORA_IAM if settings.aurora_iam_user else AURORA_PASSWORD}",
+             "on |= {AURORA, AURORA_PASSWORD, AURORA_IAM if settings.aurora_iam_user else AURORA_PASSWORD}",
              ("tests/test_data_plane.py::test_an_iam_database_user_replaces_the_master_secret_for_workers",)),
     Mutation("a deployment trigger reference dropped (method id)", "constructs_lib/api_gateway.py",
              "resource.id, method.id, integration.id,", "resource.id, integration.id,",
