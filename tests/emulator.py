@@ -15,8 +15,8 @@ from pathlib import Path
 from .terraform import emulator_log, unavailable
 
 SERVICES = ("apigateway", "appautoscaling", "apprunner", "cloudwatchlogs", "codebuild", "dynamodb", "ec2", "ecr", "ecs",
-            "elasticache", "elbv2", "events", "iam", "kms", "rds", "s3", "secretsmanager", "sfn", "ssm", "sts",
-            "wafv2")
+            "elasticache", "elbv2", "events", "iam", "kms", "rds", "s3", "secretsmanager", "servicediscovery", "sfn",
+            "ssm", "sts", "wafv2")
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
 
 

@@ -339,6 +339,28 @@ def test_adding_then_removing_a_worker(platform):
                                                                      for c in removed]
 
 
+def test_a_worker_calling_another_moves_to_the_callers_connector_and_back(platform):
+    """calls on, then off: the caller's service is updated in place onto the callers' connector (created first),
+    the endpoint admits the callers' group; then the caller moves back and the connector goes (the stand-in
+    refuses to delete a connector a service still uses, as App Runner does)."""
+    toml = platform.settings_dir / "workers.toml"
+    before = toml.read_text()
+    toml.write_text(before.replace("[billing]\n", '[billing]\ncalls = ["email-sender"]\n'))
+    changes = step(platform, "calls-on", api_changes=False)
+    assert [(c["type"], c["action"]) for c in changes if c["type"] == "aws_apprunner_service"] == \
+        [("aws_apprunner_service", "update")]
+    assert addresses(changes, "aws_apprunner_vpc_connector", "create") and \
+        not [c for c in changes if c["action"] in ("delete", "replace")], changes
+    [billing] = [s for s in platform.state()["aws_apprunner_service"] if s["service_name"] == f"{STACK}-billing"]
+    [connector] = [c for c in platform.state()["aws_apprunner_vpc_connector"]
+                   if c["vpc_connector_name"].startswith(f"{STACK}-callers-")]
+    assert billing["network_configuration"][0]["egress_configuration"][0]["vpc_connector_arn"] == connector["arn"]
+    toml.write_text(before)
+    changes = step(platform, "calls-off", api_changes=False)
+    assert addresses(changes, "aws_apprunner_vpc_connector", "delete") and \
+        [c["action"] for c in changes if c["type"] == "aws_apprunner_service"] == ["update"]
+
+
 def test_resizing_a_worker_moves_it_to_another_scaling_configuration(platform):
     toml = platform.settings_dir / "workers.toml"
     original = toml.read_text()

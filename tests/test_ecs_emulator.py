@@ -183,6 +183,48 @@ def test_adding_a_worker_adds_its_service_rule_and_build_target(platform):
     assert_the_build_rolls_every_service(platform)
 
 
+def test_workers_calling_each_other_register_and_admit_each_other_then_let_go(platform):
+    """calls on, then off again: in place for the services (a callee gains and loses its registration), a new
+    revision for the callers (their addresses), and the namespace gone once nobody is called."""
+    toml = platform.settings_dir / "workers.toml"
+    before = toml.read_text()
+    toml.write_text(before.replace("[billing]\n", '[billing]\ncalls = ["email-sender"]\n')
+                    .replace("[email-sender]\n", '[email-sender]\ncalls = ["billing"]\n'))
+    changes = step(platform, "calls-on", api_changes=False)
+    assert not [c for c in changes if c["type"] == "aws_ecs_service" and c["action"] != "update"], changes
+    created = sorted(c["type"] for c in changes if c["action"] == "create")
+    assert created.count("aws_service_discovery_service") == 2
+    assert created.count("aws_service_discovery_private_dns_namespace") == 1
+    discovery = platform.client("servicediscovery")
+    [namespace] = discovery.list_namespaces()["Namespaces"]
+    assert namespace["Name"] == "acme-dev.calls.internal" and namespace["Type"] == "DNS_PRIVATE"
+    registries = {name: s.get("serviceRegistries") for name, s in services_of(platform).items()}
+    assert registries["acme-dev-billing"] and registries["acme-dev-email-sender"], registries
+    ecs = platform.client("ecs")
+    billing = services_of(platform)["acme-dev-billing"]
+    [container] = ecs.describe_task_definition(taskDefinition=billing["taskDefinition"])["taskDefinition"][
+        "containerDefinitions"]
+    assert {e["name"]: e["value"] for e in container["environment"]}["WORKER_EMAIL_SENDER_URL"] == \
+        "http://email-sender.acme-dev.calls.internal:3000"
+    groups = {g["GroupId"]: g["GroupName"] for g in platform.client("ec2").describe_security_groups()["SecurityGroups"]}
+    rules = platform.client("ec2").describe_security_group_rules()["SecurityGroupRules"]
+    between = sorted((groups[r["GroupId"]], groups[r["ReferencedGroupInfo"]["GroupId"]], r["FromPort"])
+                     for r in rules if not r["IsEgress"] and r.get("ReferencedGroupInfo")
+                     and groups[r["GroupId"]].endswith("-tasks")
+                     and groups[r["ReferencedGroupInfo"]["GroupId"]].endswith("-tasks"))
+    assert between == [("acme-dev-billing-tasks", "acme-dev-email-sender-tasks", 3000),
+                       ("acme-dev-email-sender-tasks", "acme-dev-billing-tasks", 3000)]
+
+    toml.write_text(before)
+    changes = step(platform, "calls-off", api_changes=False)
+    assert not [c for c in changes if c["type"] == "aws_ecs_service" and c["action"] != "update"], changes
+    deleted = sorted(c["type"] for c in changes if c["action"] == "delete")
+    assert deleted.count("aws_service_discovery_service") == 2 and \
+        "aws_service_discovery_private_dns_namespace" in deleted
+    assert discovery.list_namespaces()["Namespaces"] == []
+    assert not any(s.get("serviceRegistries") for s in services_of(platform).values())
+
+
 def run_roll_step(platform: Platform, folder: Path, sha: str, commit_time: int) -> subprocess.CompletedProcess:
     """The applied build project's roll step (its last command) for a commit, with its variables, through the AWS CLI."""
     if not shutil.which("aws"):
