@@ -25,7 +25,7 @@ from workers_scan.errors import InputError, Problem, display_path
 from workers_scan.settings import (BACKEND_ONLY_KEYS, CONNECTION_KEY, DEFAULT_START_COMMAND, EXAMPLE_MONOREPO, KEYS,
                                    KEYS_BY_NAME, PROJECT_ROOT, Invalid, Key, Settings, SettingsSource)
 from workers_scan.discovery import ENTRY_KEY
-from workers_scan.workers import BACKEND_ONLY_TOML_KEYS, TOML_KEYS, WORKERS_TOML
+from workers_scan.workers import BACKEND_ONLY_TOML_KEYS, PRIVATE_KEY, TOML_KEYS, WORKERS_TOML
 
 # The committed settings file, from the monorepo root (it holds ARNs and names, no secret).
 SETTINGS_FILE = Path("infra", "aws", COMMITTED_NAME)
@@ -125,7 +125,8 @@ def toml_sample(name: str, table: str) -> str:
     setting = KEYS_BY_NAME.get(f"WORKER_{name.upper()}")
     if setting and setting.default.isdigit():
         return setting.default
-    return {"health_check_path": f'"{HEALTH_PATH}"', "route": f'"{table}"', ENTRY_KEY: "true"}.get(name, '""')
+    return {"health_check_path": f'"{HEALTH_PATH}"', "route": f'"{table}"', ENTRY_KEY: "true",
+            PRIVATE_KEY: "false"}.get(name, '""')
 
 
 def workers_toml_text(table: str) -> str:

@@ -152,9 +152,9 @@ class AppRunnerCompute:
                 ingress_vpc_id=self.ingress.vpc_id, ingress_endpoint_id=self.ingress.endpoint_id,
                 environment=worker_variables(settings, worker, infrastructure),
                 secrets=worker_secrets(worker, infrastructure), kms_key_arns=secret_keys(settings, infrastructure),
-                statements=infrastructure.statements))
+                statements=infrastructure.statements, private=worker.private))
         return tuple(Route(name=w.name, path=w.route, ingress_domain=self.services[w.name].ingress_domain)
-                     for w in self._workers)
+                     for w in self._workers if not w.private)
 
     def admit_ingress(self, after: list[TerraformResource]) -> None:
         """The endpoint admits the NLB's group, `after` the stage (constructs_lib/private_ingress.py)."""
@@ -163,8 +163,9 @@ class AppRunnerCompute:
     def outputs(self) -> None:
         TerraformOutput(self._stack, "service_arns", description="App Runner service ARN of each worker",
                         value={name: service.service_arn for name, service in self.services.items()})
-        TerraformOutput(self._stack, "ingress_domains", description="Private ingress domain of each worker",
-                        value={name: service.ingress_domain for name, service in self.services.items()})
+        TerraformOutput(self._stack, "ingress_domains", description="Private ingress domain of each routed worker",
+                        value={name: service.ingress_domain for name, service in self.services.items()
+                               if service.ingress_domain is not None})
         TerraformOutput(self._stack, "nlb_arn", value=self.ingress.nlb_arn,
                         description="Internal NLB behind the VPC link")
         TerraformOutput(self._stack, "vpc_endpoint_id", value=self.ingress.endpoint_id,
@@ -236,6 +237,7 @@ class EcsCompute:
                     egress_ports=(),  # the shared tasks group holds the internet egress
                     shared_security_group_ids=(cluster.tasks_security_group_id,),
                     network_key=":".join((settings.vpc_id, *settings.private_subnet_ids, str(settings.vpc_cidr))),
+                    private=worker.private,
                 )))
         services = list(self.services.values())
         self.adoptions = (*self.cluster.adoptions, *(a for service in services for a in service.adoptions))
@@ -252,7 +254,7 @@ class EcsCompute:
             passed_role_suffixes=(TASK_ROLE_SUFFIX, EXECUTION_ROLE_SUFFIX)))
         scheme = self.cluster.listener_protocol.lower()
         return tuple(Route(name=w.name, path=w.route, ingress_domain=self.services[w.name].host, scheme=scheme)
-                     for w in self._workers)
+                     for w in self._workers if not w.private)
 
     def admit_ingress(self, after: list[TerraformResource]) -> None:
         """The ALB admits the NLB's group, `after` the stage (constructs_lib/private_ingress.py)."""
@@ -263,7 +265,8 @@ class EcsCompute:
         TerraformOutput(stack, "service_arns", description="ECS service ARN of each worker",
                         value={name: service.service_arn for name, service in self.services.items()})
         TerraformOutput(stack, "worker_hosts", description="Host each worker's rule matches on the internal ALB",
-                        value={name: service.host for name, service in self.services.items()})
+                        value={name: service.host for name, service in self.services.items()
+                               if service.host is not None})
         TerraformOutput(stack, "nlb_arn", value=self.ingress.nlb_arn, description="Internal NLB behind the VPC link")
         TerraformOutput(stack, "ecs_cluster_arn", value=self.cluster.cluster_arn, description="The workers' cluster")
         TerraformOutput(stack, "image_repository_url", value=self.images.repository_url,
