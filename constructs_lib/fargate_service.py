@@ -220,8 +220,12 @@ class FargateWorkerServiceProps:
 def container_health_check(port: int, path: str) -> dict:
     """ECS's container health check of a private worker: GET `path` on the task's own port. The image is Node's
     slim image, which has no curl: Node's global fetch (18+); ECS runs the command without a shell."""
-    probe = f"fetch('http://127.0.0.1:{port}{path}').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-    return {"command": ["CMD", "node", "-e", probe], "interval": 10, "timeout": 5, "retries": 5, "startPeriod": 60}
+    timeout = 5
+    # Its own deadline, under ECS's: a worker that accepts and never answers fails the check, not the probe.
+    probe = (f"fetch('http://127.0.0.1:{port}{path}',{{signal:AbortSignal.timeout({(timeout - 1) * 1000})}})"
+             ".then(r=>process.exit(r.ok?0:1),()=>process.exit(1))")
+    return {"command": ["CMD", "node", "-e", probe], "interval": 10, "timeout": timeout, "retries": 5,
+            "startPeriod": 60}
 
 
 class FargateWorkerService(Construct):
