@@ -26,7 +26,7 @@ from workers_scan.settings import (BACKEND_ONLY_KEYS, CONNECTION_KEY, DEFAULT_ST
                                    KEYS_BY_NAME, PROJECT_ROOT, Invalid, Key, Settings, SettingsSource)
 from workers_scan.calls import CALLS_KEY
 from workers_scan.discovery import ENTRY_KEY
-from workers_scan.workers import BACKEND_ONLY_TOML_KEYS, TOML_KEYS, WORKERS_TOML
+from workers_scan.workers import BACKEND_ONLY_TOML_KEYS, PRIVATE_KEY, TOML_KEYS, WORKERS_TOML
 
 # The committed settings file, from the monorepo root (it holds ARNs and names, no secret).
 SETTINGS_FILE = Path("infra", "aws", COMMITTED_NAME)
@@ -127,7 +127,7 @@ def toml_sample(name: str, table: str) -> str:
     if setting and setting.default.isdigit():
         return setting.default
     return {"health_check_path": f'"{HEALTH_PATH}"', "route": f'"{table}"', ENTRY_KEY: "true",
-            CALLS_KEY: "[]"}.get(name, '""')
+            CALLS_KEY: "[]", PRIVATE_KEY: "false"}.get(name, '""')
 
 
 def workers_toml_text(table: str) -> str:

@@ -50,14 +50,26 @@ def counts(settings: Settings, worker: Worker) -> tuple[int, int]:
     return plain, secrets
 
 
-def url_pattern(settings: Settings, worker: Worker) -> str:
+# What the tables say instead of a route or URL for a worker no route serves (workers.toml `private = true`).
+PRIVATE = "(private)"
+PRIVATE_URL = "none: private (no route)"
+
+
+def route(worker: Worker) -> str:
+    return PRIVATE if worker.private else f"/{worker.route}"
+
+
+def url_pattern(settings: Settings, worker: Worker) -> str | None:
+    """The worker's public URL, with the API's id left out; None for a private worker."""
+    if worker.private:
+        return None
     return f"https://<api-id>.execute-api.{settings.aws_region}.amazonaws.com/{settings.environment}/{worker.route}"
 
 
 def workers_table(settings: Settings, workers: Sequence[Worker]) -> str:
     return table(
         ("worker", "route", "service name", "cpu/memory", REPLICAS[settings.compute], "env vars", "secrets"),
-        ((w.name, f"/{w.route}", w.service_name, size(w), f"{w.min_instances}-{w.max_instances}",
+        ((w.name, route(w), w.service_name, size(w), f"{w.min_instances}-{w.max_instances}",
           *counts(settings, w)) for w in workers),
     )
 
@@ -86,13 +98,19 @@ def calls_between_workers(workers: Sequence[Worker]) -> str:
     return f"Calls inside the VPC ({CALLS_KEY} in {WORKERS_TOML}): {', '.join(pairs)}" if pairs else ""
 
 
+def host(settings: Settings, worker: Worker) -> str | None:
+    """The worker's Host on the workers' ALB (ECS), None for a private worker."""
+    return None if worker.private else worker_host(worker.route, settings.ecs_routing_domain)
+
+
 def routes_table(settings: Settings, workers: Sequence[Worker]) -> str:
     if settings.uses_ecs:
         return table(("worker", "public URL", "ALB host", "start command"),
-                     ((w.name, url_pattern(settings, w), worker_host(w.route, settings.ecs_routing_domain), w.start_command) for w in workers))
+                     ((w.name, url_pattern(settings, w) or PRIVATE_URL, host(settings, w) or "-", w.start_command)
+                      for w in workers))
     return table(
         ("worker", "public URL", "start command"),
-        ((w.name, url_pattern(settings, w), w.start_command) for w in workers),
+        ((w.name, url_pattern(settings, w) or PRIVATE_URL, w.start_command) for w in workers),
     )
 
 
@@ -100,10 +118,13 @@ def workers_json(settings: Settings, workers: Sequence[Worker]) -> dict:
     def entry(w: Worker) -> dict:
         plain, secrets = counts(settings, w)
         # ECS scales on requests per task (ECS_REQUESTS_PER_TARGET), not on App Runner's concurrency.
-        scaling = ({"requests_per_target": settings.ecs_requests_per_target, "host": worker_host(w.route, settings.ecs_routing_domain)}
+        # ECS scales a private worker on CPU alone: it gets no requests.
+        scaling = ({"requests_per_target": None if w.private else settings.ecs_requests_per_target,
+                    "host": host(settings, w)}
                    if settings.uses_ecs else {"max_concurrency": w.max_concurrency})
         return {
-            "name": w.name, "route": f"/{w.route}", "service_name": w.service_name, "source": w.source_display,
+            "name": w.name, "route": None if w.private else f"/{w.route}", "private": w.private,
+            "service_name": w.service_name, "source": w.source_display,
             "worker_file": w.worker_file, "entry": "declared" if w.entry_declared else "detected",
             "start_command": w.start_command, "cpu": w.cpu, "memory": w.memory,
             "min_instances": w.min_instances, "max_instances": w.max_instances,
@@ -136,17 +157,17 @@ def mermaid(settings: Settings, workers: Sequence[Worker]) -> str:
         protocol, port = alb_listener(tls=bool(settings.ecs_certificate_arn))
         lines += [f"  link --> nlb[\"Internal NLB<br/>TCP {port} pass-through\"]",
                   f"  nlb --> alb[\"Internal ALB<br/>{protocol} {port}, one host rule per worker\"]"]
-        lines += [f"  alb -->|{worker_host(w.route, settings.ecs_routing_domain)}| {worker_node(w)}[\"{w.name}<br/>{w.service_name}<br/>"
-                  f"{size(w)}, {replicas(settings, w)}\"]" for w in workers]
+        lines += [f"  alb -->|{host(settings, w)}| {worker_box(settings, w)}" for w in workers if not w.private]
         # Tasks run in the VPC whatever WORKER_VPC_EGRESS says: they reach the stores and NAT from their groups.
         egress_node, egress_label = "tasks", "tasks[\"Tasks' security groups\"]"
     else:
         lines += [f"  link --> nlb[\"Internal NLB<br/>TCP {HTTPS_PORT} pass-through\"]",
                   "  nlb --> vpce[\"VPC endpoint<br/>apprunner.requests\"]"]
-        lines += [f"  vpce -->|/{w.route}| {worker_node(w)}[\"{w.name}<br/>{w.service_name}<br/>"
-                  f"{size(w)}, {replicas(settings, w)}\"]" for w in workers]
+        lines += [f"  vpce -->|/{w.route}| {worker_box(settings, w)}" for w in workers if not w.private]
         egress_node, egress_label = ("connector", "connector[VPC connector]") if settings.worker_vpc_egress \
             else (None, None)
+    # No way in: a private worker stands alone, reaching out like the others.
+    lines += [f"  {worker_box(settings, w)}" for w in workers if w.private]
     if egress_node:
         lines += [f"  {worker_node(w)} --> {egress_node}" for w in workers]
         lines.append(f"  {egress_label}")
@@ -163,6 +184,12 @@ def mermaid(settings: Settings, workers: Sequence[Worker]) -> str:
                      "ecr[(\"ECR repository\")]")
         lines += [f"  ecr -.->|image| {worker_node(w)}" for w in workers]
     return "\n".join(lines) + "\n"
+
+
+def worker_box(settings: Settings, worker: Worker) -> str:
+    private = "<br/>private: no route" if worker.private else ""
+    return (f"{worker_node(worker)}[\"{worker.name}<br/>{worker.service_name}<br/>{size(worker)}, "
+            f"{replicas(settings, worker)}{private}\"]")
 
 
 def worker_node(worker: Worker) -> str:

@@ -175,10 +175,11 @@ class AppRunnerCompute:
                 ingress_vpc_id=self.ingress.vpc_id, ingress_endpoint_id=self.ingress.endpoint_id,
                 environment=worker_variables(settings, worker, infrastructure, addresses),
                 secrets=worker_secrets(worker, infrastructure), kms_key_arns=secret_keys(settings, infrastructure),
-                statements=infrastructure.statements))
-            addresses[worker.name] = f"https://{self.services[worker.name].ingress_domain}"
+                statements=infrastructure.statements, private=worker.private))
+            if not worker.private:   # a private worker has no ingress domain (nobody may call it: checked)
+                addresses[worker.name] = f"https://{self.services[worker.name].ingress_domain}"
         return tuple(Route(name=w.name, path=w.route, ingress_domain=self.services[w.name].ingress_domain)
-                     for w in self._workers)
+                     for w in self._workers if not w.private)
 
     def _callers(self) -> AppRunnerCallers | None:
         """The callers' connector, when a worker calls another (WORKER_VPC_EGRESS is checked to be on)."""
@@ -201,7 +202,8 @@ class AppRunnerCompute:
 
     @property
     def ingress_domains(self) -> dict[str, str]:
-        return {name: service.ingress_domain for name, service in self.services.items()}
+        return {name: service.ingress_domain for name, service in self.services.items()
+                if service.ingress_domain is not None}
 
 
 def container_command(start_command: str) -> tuple[str, ...]:
@@ -275,6 +277,7 @@ class EcsCompute:
                     egress_ports=(),  # the shared tasks group holds the internet egress
                     shared_security_group_ids=(cluster.tasks_security_group_id,),
                     network_key=":".join((settings.vpc_id, *settings.private_subnet_ids, str(settings.vpc_cidr))),
+                    private=worker.private,
                 )))
         for worker in self._workers:
             for callee in worker.calls:
@@ -295,7 +298,7 @@ class EcsCompute:
             passed_role_suffixes=(TASK_ROLE_SUFFIX, EXECUTION_ROLE_SUFFIX)))
         scheme = self.cluster.listener_protocol.lower()
         return tuple(Route(name=w.name, path=w.route, ingress_domain=self.services[w.name].host, scheme=scheme)
-                     for w in self._workers)
+                     for w in self._workers if not w.private)
 
     def admit_ingress(self, after: list[TerraformResource]) -> None:
         """The ALB admits the NLB's group, `after` the stage (constructs_lib/private_ingress.py)."""
@@ -307,4 +310,4 @@ class EcsCompute:
 
     @property
     def worker_hosts(self) -> dict[str, str]:
-        return {name: service.host for name, service in self.services.items()}
+        return {name: service.host for name, service in self.services.items() if service.host is not None}

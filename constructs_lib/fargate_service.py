@@ -214,18 +214,33 @@ class FargateWorkerServiceProps:
     cpu_target_percent: int = 70
     routing_domain: str = ROUTING_DOMAIN  # ECS_ROUTING_DOMAIN
     registry_arn: str | None = None       # a Cloud Map service its tasks register in (other workers call it)
+    # No target group, listener rule or inbound rule; scaled on CPU alone; health_check_path, if any, is the
+    # container's own health check (`container_health_check`).
+    private: bool = False
+
+
+def container_health_check(port: int, path: str) -> dict:
+    """ECS's container health check of a private worker: GET `path` on the task's own port. The image is Node's
+    slim image, which has no curl: Node's global fetch (18+); ECS runs the command without a shell."""
+    timeout = 5
+    # Its own deadline, under ECS's: a worker that accepts and never answers fails the check, not the probe.
+    probe = (f"fetch('http://127.0.0.1:{port}{path}',{{signal:AbortSignal.timeout({(timeout - 1) * 1000})}})"
+             ".then(r=>process.exit(r.ok?0:1),()=>process.exit(1))")
+    return {"command": ["CMD", "node", "-e", probe], "interval": 10, "timeout": timeout, "retries": 5,
+            "startPeriod": 60}
 
 
 class FargateWorkerService(Construct):
     """Exposes `service_name`, `service_arn`, `task_role_arn`, `execution_role_arn`, `security_group_id`,
-    `target_group_arn`, `host` and `adoptions` (its log group's, constructs_lib/adoption.py)."""
+    `target_group_arn` and `host` (both None when private) and `adoptions` (its log group's,
+    constructs_lib/adoption.py)."""
 
     def __init__(self, scope: Construct, id_: str, *, props: FargateWorkerServiceProps):
         super().__init__(scope, id_)
         if (props.image is None) == (props.image_parameter_name is None):
             raise ValueError("FargateWorkerServiceProps takes exactly one of image and image_parameter_name")
         name, port = props.name, props.port
-        self.host = worker_host(props.route, props.routing_domain)
+        self.host: str | None = None if props.private else worker_host(props.route, props.routing_domain)
 
         logs, adoption = self._build_log_group(props)
         task_role = self._build_task_role(props)
@@ -245,6 +260,8 @@ class FargateWorkerService(Construct):
             "logConfiguration": {"logDriver": "awslogs", "options": {
                 "awslogs-group": logs.name, "awslogs-region": props.region, "awslogs-stream-prefix": "worker"}},
         }
+        if props.private and props.health_check_path:
+            container["healthCheck"] = container_health_check(port, props.health_check_path)
         # Day 2: every argument is ForceNew (a task definition revision is immutable): a change registers a
         # revision and deregisters the tracked one; the service rolls to it.
         task = EcsTaskDefinition(
@@ -255,36 +272,30 @@ class FargateWorkerService(Construct):
             track_latest=True,  # the pipeline's revisions are ours (module docstring)
         )
 
+        # Day 2: the description is ForceNew, so it stays when the worker turns private (it then admits nothing).
         group = SecurityGroup(self, "security-group", name=f"{name}-tasks", vpc_id=props.vpc_id,
                               description=f"Tasks of {name}: from the workers' ALB only",
                               tags={"Name": f"{name}-tasks"})
-        VpcSecurityGroupIngressRule(
-            self, "from-alb", security_group_id=group.id, referenced_security_group_id=props.alb_security_group_id,
-            ip_protocol="tcp", from_port=port, to_port=port, description=f"Workers' ALB to {name} on TCP {port}")
-        VpcSecurityGroupEgressRule(
-            self, "alb-to-tasks", security_group_id=props.alb_security_group_id,
-            referenced_security_group_id=group.id, ip_protocol="tcp", from_port=port, to_port=port,
-            description=f"Workers' ALB to {name} on TCP {port}")
+        if not props.private:
+            VpcSecurityGroupIngressRule(
+                self, "from-alb", security_group_id=group.id,
+                referenced_security_group_id=props.alb_security_group_id, ip_protocol="tcp", from_port=port,
+                to_port=port, description=f"Workers' ALB to {name} on TCP {port}")
+            VpcSecurityGroupEgressRule(
+                self, "alb-to-tasks", security_group_id=props.alb_security_group_id,
+                referenced_security_group_id=group.id, ip_protocol="tcp", from_port=port, to_port=port,
+                description=f"Workers' ALB to {name} on TCP {port}")
         for egress in props.egress_ports:
             VpcSecurityGroupEgressRule(
                 self, f"egress-{egress}", security_group_id=group.id, ip_protocol="tcp", cidr_ipv4="0.0.0.0/0",
                 from_port=egress, to_port=egress, description=f"{name} to the internet on TCP {egress} through NAT")
 
-        # Day 2: name, port, protocol, target_type and vpc_id are ForceNew, names are unique per region, and a
-        # target group in use by a rule cannot be deleted: the new one is created first, under a name hashed from
-        # what placed it, the rule moves, then the old one goes. Health check and deregistration delay update.
-        target_group = LbTargetGroup(
-            self, "target-group", name=shorten(name, ELB_NAME_MAX, suffix=f"-{short_hash(port, 'HTTP', 'ip', props.network_key)}"),
-            port=port, protocol="HTTP", target_type="ip", vpc_id=props.vpc_id,
-            deregistration_delay="30",  # the default 300 s makes every deployment wait five minutes per task
-            health_check=self._health_check(props.health_check_path),
-            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
-        )
-        rule = LbListenerRule(
-            self, "rule", listener_arn=props.listener_arn,
-            condition=[LbListenerRuleCondition(host_header=LbListenerRuleConditionHostHeader(values=[self.host]))],
-            action=[LbListenerRuleAction(type="forward", target_group_arn=target_group.arn)],
-        )
+        target_group, balancers, after = None, None, [execution_policy]
+        if self.host is not None:
+            target_group, rule = self._build_routing(props, self.host)
+            balancers = [EcsServiceLoadBalancer(target_group_arn=target_group.arn, container_name=CONTAINER_NAME,
+                                                container_port=port)]
+            after = [rule, execution_policy]
         # Day 2: name, cluster and launch_type are ForceNew (a new route or prefix is a new service, beside the old
         # until the old is deleted); AWS drains a deleted service's tasks before its name is free again.
         service = EcsService(
@@ -296,14 +307,15 @@ class FargateWorkerService(Construct):
             network_configuration=EcsServiceNetworkConfiguration(
                 subnets=list(props.private_subnet_ids), security_groups=[group.id, *props.shared_security_group_ids],
                 assign_public_ip=False),
-            load_balancer=[EcsServiceLoadBalancer(target_group_arn=target_group.arn, container_name=CONTAINER_NAME,
-                                                  container_port=port)],
+            # Day 2: load_balancer updates in place (UpdateService, an empty list when it goes): a worker turning
+            # private, or back, keeps its service; the state's dependency updates it before its group is deleted.
+            load_balancer=balancers,
             propagate_tags="SERVICE", enable_ecs_managed_tags=True,
             # In place: a worker that becomes a callee keeps its service.
             service_registries=EcsServiceServiceRegistries(registry_arn=props.registry_arn)
             if props.registry_arn else None,
             # ECS refuses a target group no listener uses yet; tasks read secrets with the role as they start.
-            depends_on=[rule, execution_policy],
+            depends_on=after,
             # Application Auto Scaling owns the count once the service runs.
             lifecycle=TerraformResourceLifecycle(ignore_changes=["desired_count"]),
         )
@@ -315,13 +327,15 @@ class FargateWorkerService(Construct):
         target = dict(resource_id=scaling.resource_id, scalable_dimension=scaling.scalable_dimension,
                       service_namespace=scaling.service_namespace, policy_type="TargetTrackingScaling")
         Metric = AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification
-        AppautoscalingPolicy(
-            self, "scale-on-requests", name=f"{name}-requests", **target,
-            target_tracking_scaling_policy_configuration=AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration(
-                target_value=props.requests_per_target, scale_in_cooldown=300, scale_out_cooldown=60,
-                predefined_metric_specification=Metric(
-                    predefined_metric_type="ALBRequestCountPerTarget",
-                    resource_label=f"{props.load_balancer_arn_suffix}/{target_group.arn_suffix}")))
+        if target_group is not None:   # a private worker gets no requests: CPU alone scales it
+            AppautoscalingPolicy(
+                self, "scale-on-requests", name=f"{name}-requests", **target,
+                target_tracking_scaling_policy_configuration=(
+                    AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration(
+                        target_value=props.requests_per_target, scale_in_cooldown=300, scale_out_cooldown=60,
+                        predefined_metric_specification=Metric(
+                            predefined_metric_type="ALBRequestCountPerTarget",
+                            resource_label=f"{props.load_balancer_arn_suffix}/{target_group.arn_suffix}"))))
         AppautoscalingPolicy(
             self, "scale-on-cpu", name=f"{name}-cpu", **target,
             target_tracking_scaling_policy_configuration=AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration(
@@ -333,7 +347,7 @@ class FargateWorkerService(Construct):
         self.task_role_arn: str = task_role.arn
         self.execution_role_arn: str = execution_role.arn
         self.security_group_id: str = group.id
-        self.target_group_arn: str = target_group.arn
+        self.target_group_arn: str | None = target_group.arn if target_group is not None else None
         self.adoptions: list[Adoption] = [adoption]
 
     def _build_log_group(self, props: FargateWorkerServiceProps) -> tuple[CloudwatchLogGroup, Adoption]:
@@ -350,6 +364,26 @@ class FargateWorkerService(Construct):
         # forgotten, not destroyed, and adopted at the new address in the same apply, whatever else changes then.
         earlier = TerraformStack.of(self).get_logical_id(group)
         return group, replace(adoption, previous_address=f"aws_cloudwatch_log_group.{earlier}")
+
+    def _build_routing(self, props: FargateWorkerServiceProps, host: str) -> tuple[LbTargetGroup, LbListenerRule]:
+        """The worker's target group and its Host rule on the workers' ALB."""
+        # Day 2: name, port, protocol, target_type and vpc_id are ForceNew, names are unique per region, and a
+        # target group in use by a rule cannot be deleted: the new one is created first, under a name hashed from
+        # what placed it, the rule moves, then the old one goes. Health check and deregistration delay update.
+        port = props.port
+        target_group = LbTargetGroup(
+            self, "target-group", name=shorten(props.name, ELB_NAME_MAX, suffix=f"-{short_hash(port, 'HTTP', 'ip', props.network_key)}"),
+            port=port, protocol="HTTP", target_type="ip", vpc_id=props.vpc_id,
+            deregistration_delay="30",  # the default 300 s makes every deployment wait five minutes per task
+            health_check=self._health_check(props.health_check_path),
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
+        )
+        rule = LbListenerRule(
+            self, "rule", listener_arn=props.listener_arn,
+            condition=[LbListenerRuleCondition(host_header=LbListenerRuleConditionHostHeader(values=[host]))],
+            action=[LbListenerRuleAction(type="forward", target_group_arn=target_group.arn)],
+        )
+        return target_group, rule
 
     @staticmethod
     def _health_check(path: str | None) -> LbTargetGroupHealthCheck:

@@ -33,6 +33,7 @@ WORKER_INPUTS = {
     "max_instances": "a worker's max_instances",
     "max_concurrency": "a worker's max_concurrency",
     "health_check_path": "a worker's health_check_path",
+    "private": "a worker turning private, or back",    # workers.toml private = true, or its removal
     "variables": "a worker's variables",               # .env.workers, .env.workers.<worker>
     "secrets": "a secret ARN in a worker file",
     "calls": "a worker's calls",                       # workers.toml calls: workers it calls inside the VPC
@@ -80,7 +81,7 @@ AUDIT: dict[str, Replacement] = {
     "aws_api_gateway_integration": Replacement(("worker file",), REPLACED,
                                                "URI and VPC link update in place, then redeploy."),
     "aws_api_gateway_deployment": Replacement(
-        (*PREFIX, "VPC_ID", "API_AUTHORIZATION", "COMPUTE", "route", "worker file", "apprunner:AWS_REGION",
+        (*PREFIX, "VPC_ID", "API_AUTHORIZATION", "COMPUTE", "route", "worker file", "private", "apprunner:AWS_REGION",
          "apprunner:VPC_CIDR", "ecs:ECS_CERTIFICATE_ARN", "ecs:ECS_ROUTING_DOMAIN"), NEW_BEFORE_OLD,
         "The trigger hashes every route argument and id; the stage moves to the new deployment, then the old one is "
         "deleted.", also="any route, method or integration change"),
@@ -147,8 +148,9 @@ AUDIT: dict[str, Replacement] = {
     "aws_ecs_task_definition": Replacement(
         (*PREFIX, "AWS_REGION", "PORT", "START_COMMAND", "WORKER_CPU", "WORKER_MEMORY", "AURORA_ENABLED",
          "AURORA_DATABASE_NAME", "AURORA_MASTER_USERNAME", "AURORA_IAM_USER", "AURORA_KMS_KEY_ARN", "route",
-         "worker file", "size", "variables", "secrets", "calls"), REPLACED,
-        "Revisions are immutable: any change of the task (its family, size, command, variables, secrets, roles) "
+         "worker file", "size", "variables", "secrets", "health_check_path", "calls"), REPLACED,
+        "Revisions are immutable: any change of the task (its family, size, command, variables, secrets, roles, a "
+        "private worker's health check) "
         "registers a new revision, the service rolls to it; the build's own revisions are tracked "
         "(track_latest), not reverted (after a failed deployment the latest is the build's copy on the earlier "
         "image)."),

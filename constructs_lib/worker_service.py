@@ -144,12 +144,13 @@ class WorkerServiceProps:
     secrets: dict[str, str] = field(default_factory=dict)       # key -> Secrets Manager or SSM parameter reference
     kms_key_arns: tuple[str, ...] = ()  # keys of those secrets (kms:Decrypt)
     statements: tuple[dict, ...] = ()   # more IAM statements for the instance role (data access)
+    private: bool = False               # no ingress connection: reachable by nothing (a queue consumer)
 
 
 class WorkerService(Construct):
-    """An App Runner service reachable only through the VPC ingress connection.
+    """An App Runner service reachable only through the VPC ingress connection, or by nothing when private.
 
-    Exposes `service_arn`, `service_name`, `ingress_domain` and `instance_role_name`.
+    Exposes `service_arn`, `service_name`, `ingress_domain` (None when private) and `instance_role_name`.
     """
 
     def __init__(self, scope: Construct, id_: str, *, props: WorkerServiceProps):
@@ -195,15 +196,19 @@ class WorkerService(Construct):
             # A new name (route, project, environment) is a new service: it serves before the old one goes.
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
         )
-        connection = ApprunnerVpcIngressConnection(
-            self, "ingress-connection", name=name, service_arn=service.arn,
-            ingress_vpc_configuration=ApprunnerVpcIngressConnectionIngressVpcConfiguration(
-                vpc_id=props.ingress_vpc_id, vpc_endpoint_id=props.ingress_endpoint_id),
-            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),  # follows its service's name
-        )
+        # A private worker keeps its service (is_publicly_accessible stays false) and only loses this connection:
+        # turning private, or back, deletes or creates it beside the unchanged service.
+        self.ingress_domain: str | None = None
+        if not props.private:
+            connection = ApprunnerVpcIngressConnection(
+                self, "ingress-connection", name=name, service_arn=service.arn,
+                ingress_vpc_configuration=ApprunnerVpcIngressConnectionIngressVpcConfiguration(
+                    vpc_id=props.ingress_vpc_id, vpc_endpoint_id=props.ingress_endpoint_id),
+                lifecycle=TerraformResourceLifecycle(create_before_destroy=True),  # follows its service's name
+            )
+            self.ingress_domain = connection.domain_name
         self.service_arn: str = service.arn
         self.service_name = name
-        self.ingress_domain: str = connection.domain_name
         self.instance_role_name: str = role.name
 
     @staticmethod

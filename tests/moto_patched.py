@@ -32,6 +32,9 @@ moto 5.2:
 - shares one dict of response transformers between the requests of a service (DescribeServices' tags choice),
   which a concurrent request's serializer may be iterating (RuntimeError in CreateService, seen under
   -parallelism=20): each response gets its own copy;
+- looks an IAM role up by iterating over the live dict of roles, which a concurrent CreateRole may grow
+  (RuntimeError in a role's GetRole or tagging, seen under -parallelism=20 with the example's fourth worker): it
+  iterates over a snapshot;
 - drops an NLB's EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic given to SetSecurityGroups (every second plan
   would set it again);
 - has no CloudWatch Logs AssociateKmsKey nor DisassociateKmsKey (the provider's in-place change of a group's
@@ -61,6 +64,7 @@ from moto.core.responses import ActionResult, BaseResponse, EmptyResult
 from moto.core.serialize import never_return
 from moto.core.utils import camelcase_to_underscores, utcnow
 from moto.ecs import models as ecs_models
+from moto.iam import models as iam_models
 from moto.ecs import responses as ecs_responses
 from moto.elbv2 import responses as elbv2_responses
 from moto.events import responses as events_responses
@@ -486,6 +490,8 @@ PATCHES = (
     Patch("response transformers per request", BaseResponse, "_exclude_from_response",
           lambda self, response_key_path: _transform_in_this_response(self, response_key_path, never_return),
           Function(("self", "response_key_path"))),
+    Patch("IAM roles iterated as a snapshot", iam_models.IAMBackend, "get_roles",
+          lambda self: list(self.roles.values()), Function(("self",))),
     Patch("ELBv2 SetSecurityGroups PrivateLink enforcement", elbv2_responses.ELBV2Response, "set_security_groups",
           set_security_groups, Function(("self",))),
     Patch("Application Auto Scaling tags", autoscaling_models.ApplicationAutoscalingBackend, "tags_by_arn", None,

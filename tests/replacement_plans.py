@@ -367,6 +367,9 @@ def variants_of(backend: str, existing_vpc: tuple[str, list[str]]) -> list[Varia
         Variant("min_instances", edit=_replace_in(WORKERS_TOML, "min_instances = 1", "min_instances = 2")),
         Variant("max_instances", edit=_replace_in(WORKERS_TOML, "max_instances = 5", "max_instances = 6")),
         Variant("health_check_path", edit=_replace_in(WORKERS_TOML, '"/health"', '"/healthz"')),
+        # Deletes what routes to the worker, updates its service: nothing is renamed.
+        Variant("private", edit=_replace_in(WORKERS_TOML, "[billing]\n", "[billing]\nprivate = true\n"),
+                renames=False),
         Variant("variables", edit=_replace_in(ENV_WORKERS, "LOG_LEVEL=info", "LOG_LEVEL=warn")),
         Variant("secrets", edit=_replace_in(ENV_WORKERS, "secret:acme/dev/stripe-AbCdEf",
                                             "secret:acme/dev/stripe-next-GhIjKl")),

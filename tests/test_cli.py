@@ -62,7 +62,7 @@ def test_workers_json_in_process_has_every_field_and_counts_infrastructure_varia
     assert stack == {"stack": "acme-dev", "region": "eu-west-1", "environment": "dev", "compute": "apprunner",
                      "skipped": []}
     assert orders == {
-        "name": "orders", "route": "/orders", "service_name": "acme-dev-orders",
+        "name": "orders", "route": "/orders", "private": False, "service_name": "acme-dev-orders",
         "source": display_path(tmp_path / WORKERS / "orders.ts"), "worker_file": "orders.js", "entry": "detected",
         "start_command": "bash apps/api/scripts/start-worker.sh orders.js", "cpu": 1024, "memory": 2048,
         "min_instances": 2, "max_instances": 3, "max_concurrency": 100, "health_check_path": "/health",
@@ -72,6 +72,31 @@ def test_workers_json_in_process_has_every_field_and_counts_infrastructure_varia
     }
     assert (email["name"], email["worker_file"], email["health_check_path"]) == \
         ("email-sender", "emailSender.worker.js", None)
+
+
+@pytest.mark.parametrize("backend", [{}, ECS_SETTINGS], ids=["apprunner", "ecs"])
+def test_workers_shows_a_private_worker_without_route_url_or_host(tmp_path, capsys, backend):
+    env = make_monorepo(tmp_path, ["orders.ts", "emailOutbox.worker.ts"], settings=backend,
+                        toml="[email-outbox]\nprivate = true\n")
+    assert main.main(["workers", "--env-file", str(env)]) == main.EXIT_OK
+    out = capsys.readouterr().out
+    assert re.search(r"^email-outbox +\(private\) +acme-dev-email-outbox ", out, re.M), out
+    assert re.search(r"^email-outbox +none: private \(no route\) +" + (r"- +" if backend else "") + "bash ", out,
+                     re.M), out
+    assert re.search(r"^orders +/orders +acme-dev-orders ", out, re.M), out
+    assert main.main(["workers", "--json", "--env-file", str(env)]) == main.EXIT_OK
+    [stack] = json.loads(capsys.readouterr().out)
+    outbox = next(w for w in stack["workers"] if w["name"] == "email-outbox")
+    assert (outbox["route"], outbox["private"], outbox["url_pattern"]) == (None, True, None)
+    if backend:   # scaled on CPU alone, no Host on the ALB
+        assert (outbox["requests_per_target"], outbox["host"]) == (None, None)
+
+
+def test_the_synth_summary_shows_a_private_worker(tmp_path, capsys):
+    env = make_monorepo(tmp_path, ["orders.ts", "emailOutbox.worker.ts"], toml="[email-outbox]\nprivate = true\n")
+    assert main.main(["--env-file", str(env), "--out", str(tmp_path / "out")]) == main.EXIT_OK
+    out = capsys.readouterr().out
+    assert re.search(r"^email-outbox +\(private\) +acme-dev-email-outbox ", out, re.M), out
 
 
 def test_counts_leave_out_the_data_stores_that_are_off(tmp_path, capsys):
@@ -116,7 +141,8 @@ def test_resources_table_sorts_types_and_counts_them():
 
 
 def test_diagram_has_every_hop_and_one_node_per_worker(tmp_path, capsys):
-    env = make_monorepo(tmp_path, ["orders.ts", "emailSender.worker.ts", "billing/"])
+    env = make_monorepo(tmp_path, ["orders.ts", "emailSender.worker.ts", "billing/", "emailOutbox.worker.ts"],
+                        toml="[email-outbox]\nprivate = true\n")
     output = tmp_path / "topology.mmd"
     assert main.main(["diagram", "--env-file", str(env), "--output", str(output)]) == main.EXIT_OK
     printed = capsys.readouterr().out
@@ -131,6 +157,12 @@ def test_diagram_has_every_hop_and_one_node_per_worker(tmp_path, capsys):
         node = worker_node(type("W", (), {"name": name})())
         assert any(s == "vpce" and f"|/{name}| {node}[" in line for s, line in edges), name
         assert any(s == node and "--> connector" in line for s, line in edges), name
+    # The private consumer: no way in, the same way out.
+    outbox = "w_email_outbox"
+    assert not any(f"{outbox}[" in line or f"| {outbox}" in line for s, line in edges if s != outbox)
+    assert f'{outbox}["email-outbox<br/>acme-dev-email-outbox<br/>1 vCPU / 2 GB, 1-3 instances<br/>private: no route"]' \
+        in lines
+    assert any(s == outbox and "--> connector" in line for s, line in edges)
     assert any("connector -->|5432| aurora" in line for line in lines)
     assert any("connector -->|6379 TLS| redis" in line for line in lines)
 
@@ -353,11 +385,11 @@ import pytest
 
 def test_lookups(platform_stack, platform_stacks):
     assert list(platform_stacks) == ["acme-dev"] and platform_stack.name == "acme-dev"
-    assert platform_stack.workers == ("billing", "email-sender", "orders")
+    assert platform_stack.workers == ("billing", "email-outbox", "email-sender", "orders")
     assert platform_stack.service("orders")["service_name"] == "acme-dev-orders"
     assert platform_stack.variables("orders")["WORKER_NAME"] == "orders"
     assert set(platform_stack.secrets("email-sender")) >= {"DB_SECRET", "SMTP_PASSWORD"}
-    with pytest.raises(KeyError, match="no service for worker 'nope'; workers: billing, email-sender, orders"):
+    with pytest.raises(KeyError, match="no service for worker 'nope'; workers: billing, email-outbox, email-sender, orders"):
         platform_stack.service("nope")
 ''')
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:xdist")

@@ -259,7 +259,11 @@ def test_what_security_depends_on_reads_back_from_the_emulators_after_the_first_
     [link] = state["aws_api_gateway_vpc_link"]
     domains = {c["domain_name"] for c in state["aws_apprunner_vpc_ingress_connection"]}
     integrations = state["aws_api_gateway_integration"]
-    assert len(integrations) == 2 * len(state["aws_apprunner_service"])
+    connections = state["aws_apprunner_vpc_ingress_connection"]
+    assert len(integrations) == 2 * len(connections)
+    # Every service has its connection but the example's private consumer.
+    assert sorted(s["arn"] for s in state["aws_apprunner_service"] if "outbox" not in s["service_name"]) == \
+        sorted(c["service_arn"] for c in connections)
     for applied in integrations:
         read = apigw.get_integration(restApiId=applied["rest_api_id"], resourceId=applied["resource_id"],
                                      httpMethod=applied["http_method"])
@@ -412,6 +416,35 @@ def test_adding_a_secret_arn_updates_services_and_their_roles_in_place(platform)
     assert created == ["aws_cloudwatch_event_rule", "aws_cloudwatch_event_target"], changes
     assert [c["action"] for c in changes if c["action"] != "update"] == ["create", "create"]
 
+
+def test_turning_a_worker_private_then_back_keeps_its_service_and_redeploys_the_stage(platform):
+    """Only the ingress connection and the worker's API routes go, then come back; the service is not touched."""
+    toml = platform.settings_dir / "workers.toml"
+    original = toml.read_text()
+    apprunner = platform.client("apprunner")
+    [billing] = [s for s in platform.state()["aws_apprunner_service"] if s["service_name"] == "acme-dev-billing"]
+
+    def connections() -> list[str]:
+        summaries = apprunner.list_vpc_ingress_connections()["VpcIngressConnectionSummaryList"]
+        return [c["ServiceArn"] for c in summaries]
+
+    assert billing["arn"] in connections()
+    toml.write_text(original.replace("[billing]\n", "[billing]\nprivate = true\n"))
+    private = step(platform, "private", api_changes=True)
+    assert not [c for c in private if c["type"] == "aws_apprunner_service"], private
+    assert sorted((c["type"], c["action"]) for c in private if c["type"] != DEPLOYMENT) == sorted(
+        [("aws_apprunner_vpc_ingress_connection", "delete")] + [(t, "delete") for t in (
+            "aws_api_gateway_resource", "aws_api_gateway_method", "aws_api_gateway_integration") for _ in (1, 2)]
+    ), private
+    assert billing["arn"] not in connections()
+    described = apprunner.describe_service(ServiceArn=billing["arn"])["Service"]
+    assert described["NetworkConfiguration"]["IngressConfiguration"]["IsPubliclyAccessible"] is False
+
+    toml.write_text(original)
+    back = step(platform, "public-again", api_changes=True)
+    assert not [c for c in back if c["type"] == "aws_apprunner_service"], back
+    assert {c["action"] for c in back if c["type"] != DEPLOYMENT} == {"create"}, back
+    assert billing["arn"] in connections()
 
 
 def test_switching_to_ecs_keeps_the_network_the_stores_and_the_way_in(platform):

@@ -27,15 +27,16 @@ def problems_of(env, environ=None) -> list[str]:
     return [str(p) for p in caught.value.problems]
 
 
-def test_example_monorepo_has_three_workers_and_ignores_spec_and_index():
+def test_example_monorepo_has_four_workers_one_private_and_ignores_spec_and_index():
     settings = load_settings(SettingsSource(EXAMPLE_SETTINGS, is_example=True))
     workers = load_workers(settings)
-    assert [(w.name, w.worker_file, w.route) for w in workers] == [
-        ("billing", "billing/main.js", "billing"),
-        ("email-sender", "emailSender.worker.js", "email-sender"),
-        ("orders", "orders.js", "orders"),
+    assert [(w.name, w.worker_file, w.route, w.private) for w in workers] == [
+        ("billing", "billing/main.js", "billing", False),
+        ("email-outbox", "emailOutbox.worker.js", "email-outbox", True),
+        ("email-sender", "emailSender.worker.js", "email-sender", False),
+        ("orders", "orders.js", "orders", False),
     ]
-    assert workers[1].start_command == "bash apps/api/scripts/start-worker.sh emailSender.worker.js"
+    assert workers[2].start_command == "bash apps/api/scripts/start-worker.sh emailSender.worker.js"
 
 
 @pytest.mark.parametrize("stem, route", [

@@ -117,7 +117,10 @@ def test_the_nlb_forwards_to_the_alb_which_routes_each_host_to_its_worker(platfo
         assert (condition["Field"], action["Type"]) == ("host-header", "forward")
         routed[host] = action["TargetGroupArn"]
     assert routed == {worker_host(w.route): services[w.service_name]["loadBalancers"][0]["targetGroupArn"]
-                      for w in workers_of(platform)}
+                      for w in workers_of(platform) if not w.private}
+    # The private consumer runs, and nothing routes to it.
+    [private] = [w for w in workers_of(platform) if w.private]
+    assert services[private.service_name]["loadBalancers"] == []
     assert len(state["aws_lb_listener_rule"]) == len(rules)
 
 
@@ -223,6 +226,35 @@ def test_workers_calling_each_other_register_and_admit_each_other_then_let_go(pl
         "aws_service_discovery_private_dns_namespace" in deleted
     assert discovery.list_namespaces()["Namespaces"] == []
     assert not any(s.get("serviceRegistries") for s in services_of(platform).values())
+
+
+def test_turning_a_worker_private_then_back_updates_its_service_in_place(platform):
+    """Its target group, rule, inbound rules and request scaling go, and come back; the service (ForceNew name) is
+    updated in place both ways: no load balancer, then its new target group; the stage redeploys each time."""
+    toml = platform.settings_dir / "workers.toml"
+    original = toml.read_text()
+    before = services_of(platform)["acme-dev-billing"]
+    toml.write_text(original.replace("[billing]\n", "[billing]\nprivate = true\n"))
+    private = step(platform, "private", api_changes=True)
+    assert [(c["address"], c["action"]) for c in private if c["type"] == "aws_ecs_service"] == \
+        [("aws_ecs_service.ecs-worker-billing_service_6BC44142", "update")]
+    gone = sorted((c["type"], c["address"].split(".")[1].split("_")[1]) for c in private
+                  if c["action"] == "delete" and "ecs-worker-billing" in c["address"])
+    assert gone == [("aws_appautoscaling_policy", "scale-on-requests"), ("aws_lb_listener_rule", "rule"),
+                    ("aws_lb_target_group", "target-group"), ("aws_vpc_security_group_egress_rule", "alb-to-tasks"),
+                    ("aws_vpc_security_group_ingress_rule", "from-alb")], private
+    assert not [c for c in private if c["action"] in ("create", "replace") and c["type"] != DEPLOYMENT], private
+    service = services_of(platform)["acme-dev-billing"]
+    assert (service["serviceArn"], service["loadBalancers"]) == (before["serviceArn"], [])
+
+    toml.write_text(original)
+    back = step(platform, "public-again", api_changes=True)
+    assert [c["action"] for c in back if c["type"] == "aws_ecs_service"] == ["update"]
+    assert not [c for c in back if c["action"] in ("delete", "replace") and c["type"] != DEPLOYMENT], back
+    service = services_of(platform)["acme-dev-billing"]
+    [group] = platform.client("elbv2").describe_target_groups(
+        TargetGroupArns=[service["loadBalancers"][0]["targetGroupArn"]])["TargetGroups"]
+    assert service["serviceArn"] == before["serviceArn"] and group["TargetGroupName"].startswith("acme-dev-billing-")
 
 
 def run_roll_step(platform: Platform, folder: Path, sha: str, commit_time: int) -> subprocess.CompletedProcess:

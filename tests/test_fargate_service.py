@@ -371,3 +371,94 @@ def test_a_json_key_reference_is_passed_whole_to_ecs_but_its_roles_name_the_secr
     assert container["secrets"] == [{"name": "DB_PASSWORD", "valueFrom": reference}]
     for role_policy in ("start-tasks", "read-runtime-secrets"):
         assert policy(alone, role_policy)["ReadSecrets"]["Resource"] == [DB_SECRET], role_policy
+
+
+# --- a private worker ------------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def private() -> dict:
+    return synth(worker_overrides={"private": True})
+
+
+def test_a_private_worker_has_no_target_group_rule_or_load_balancer_on_its_service(private):
+    for rtype in ("aws_lb_target_group", "aws_lb_listener_rule"):
+        assert rtype not in private["resource"], rtype
+    service = one(private, "aws_ecs_service")
+    assert service.get("load_balancer") in (None, [])
+    assert service["depends_on"] == [f"aws_iam_role_policy.{n}" for n in resources(private, "aws_iam_role_policy")
+                                     if resources(private, "aws_iam_role_policy")[n]["name"] == "start-tasks"]
+
+
+def test_a_private_workers_tasks_admit_nothing_and_the_alb_does_not_reach_them(private):
+    assert "aws_vpc_security_group_ingress_rule" not in {
+        t for t, items in private["resource"].items() if any(n.startswith("report-generator") for n in items)}
+    own = ref(private, "aws_security_group", "id", "report-generator")
+    rules = {**resources(private, "aws_vpc_security_group_ingress_rule"),
+             **resources(private, "aws_vpc_security_group_egress_rule")}
+    assert [r for r in rules.values() if r.get("referenced_security_group_id") == own] == []
+    assert [r for r in resources(private, "aws_vpc_security_group_ingress_rule").values()
+            if r["security_group_id"] == own] == []
+
+
+def test_a_private_worker_keeps_its_tasks_group_as_is_since_its_description_is_force_new(stack, private):
+    assert by_construct(private, "aws_security_group", "report-generator") == \
+        by_construct(stack, "aws_security_group", "report-generator")
+
+
+def test_a_private_worker_scales_on_cpu_alone(private):
+    policies = resources(private, "aws_appautoscaling_policy").values()
+    assert [p["target_tracking_scaling_policy_configuration"]["predefined_metric_specification"]
+            ["predefined_metric_type"] for p in policies] == ["ECSServiceAverageCPUUtilization"]
+
+
+def test_a_private_workers_health_path_is_its_containers_health_check_through_node(private):
+    check = container(private)["healthCheck"]
+    assert check["command"][:3] == ["CMD", "node", "-e"]
+    assert "fetch('http://127.0.0.1:8080/health',{signal:AbortSignal.timeout(4000)})" in check["command"][3]
+    assert (check["interval"], check["timeout"], check["retries"], check["startPeriod"]) == (10, 5, 5, 60)
+    assert "healthCheck" not in container(synth(worker_overrides={"private": True, "health_check_path": None}))
+
+
+def test_a_routed_worker_has_no_container_health_check_its_target_group_checks_it(stack):
+    assert "healthCheck" not in container(stack)
+
+
+def test_the_container_health_check_passes_on_a_2xx_and_fails_on_an_error_or_no_answer():
+    import http.server
+    import shutil
+    import subprocess
+    import threading
+
+    from constructs_lib.fargate_service import container_health_check
+
+    class Health(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200 if self.path == "/health" else 503)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Health)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    node, port = shutil.which("node"), server.server_address[1]   # jsii runs on node: it is here
+    try:
+        def exit_code(port: int, path: str) -> int:
+            command = container_health_check(port, path)["command"]   # ["CMD", "node", "-e", probe]
+            return subprocess.run([node, *command[2:]], timeout=30).returncode
+        assert exit_code(port, "/health") == 0
+        assert exit_code(port, "/other") == 1
+        server.shutdown()
+        assert exit_code(port, "/health") == 1   # accepted, never answered: its own deadline fails it
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert exit_code(port, "/health") == 1   # nothing listens any more
+
+
+def test_terraform_validates_a_private_worker_without_warnings(tmp_path):
+    from cdktf_cdktf_provider_aws.provider import AwsProvider
+
+    stack = build(worker_overrides={"private": True})
+    AwsProvider(stack, "aws", region="eu-west-1")
+    assert_alone_stack_validates(stack, tmp_path)

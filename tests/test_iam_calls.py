@@ -171,7 +171,7 @@ def test_every_call_of_the_redeploy_machine_and_its_rules_is_allowed(simulator, 
     stack = request.getfixturevalue(backend)
     resolve = resolver(stack)
     role, calls = machine_calls(stack, resolve)
-    assert len({c["resource"] for c in calls}) == 4   # the three workers, and "*" for logs and traces
+    assert len({c["resource"] for c in calls}) == 5   # the four workers, and "*" for logs and traces
     problems = unallowed(simulator, stack, role, calls)
     for target_role, target in target_calls(stack, resolve):
         problems += unallowed(simulator, stack, target_role, target)

@@ -32,8 +32,11 @@ def platforms(tmp_path_factory, example_stack, ecs_example_stack) -> dict[str, L
 def test_every_worker_gets_its_route_and_proxy_route_from_the_json(platforms, example_workers, compute):
     platform = platforms[compute]
     assert platform.compute == compute and platform.stage == "dev"
-    expected = sorted((path, w.name) for w in example_workers for path in (f"/{w.route}", f"/{w.route}/{{proxy+}}"))
+    expected = sorted((path, w.name) for w in example_workers if not w.private
+                      for path in (f"/{w.route}", f"/{w.route}/{{proxy+}}"))
     assert sorted((r.path, r.worker) for r in platform.routes) == expected
+    # A private worker has no route, and is still one of the workers `local` starts.
+    assert sorted(platform.workers) == sorted(w.name for w in example_workers)
     assert {r.method for r in platform.routes} == {"ANY"}
     for route in platform.routes:
         assert route.uri_path == ("/{proxy}" if route.path.endswith("{proxy+}") else "/"), route
@@ -48,9 +51,9 @@ def test_the_worker_of_a_route_is_the_service_behind_its_host_on_either_backend(
             assert worker.service == by_name[route.worker].service_name
             assert worker.start_command == by_name[route.worker].start_command
     # App Runner's ingress domain is an apply-time value: the Host stands in for it; ECS's is the literal host.
-    assert {r.host for r in platforms["apprunner"].routes} == {f"acme-dev-{w.name}.ingress.local"
-                                                               for w in example_workers}
-    assert {r.host for r in platforms["ecs"].routes} == {f"{w.name}.workers.internal" for w in example_workers}
+    routed = [w for w in example_workers if not w.private]
+    assert {r.host for r in platforms["apprunner"].routes} == {f"acme-dev-{w.name}.ingress.local" for w in routed}
+    assert {r.host for r in platforms["ecs"].routes} == {f"{w.name}.workers.internal" for w in routed}
 
 
 def test_the_build_command_health_checks_and_dockerignore_come_from_the_stack(platforms, example_settings):

@@ -199,6 +199,19 @@ def test_env_workers_values_and_secrets_reach_the_workers(running):
     assert (invoices["logLevel"], invoices["stripeKeySet"]) == ("info", True)   # the secret from --secrets
 
 
+def test_the_private_consumer_has_no_route_and_pops_what_email_sender_queues(running):
+    assert get(running.url("/dev/email-outbox/health")) == (403, {"message": "Missing Authentication Token"})
+    outbox = f"http://127.0.0.1:{running.worker_ports['email-outbox']}/health"   # its own port, as local serves it
+    message = {"to": "outbox@example.com", "subject": "consumed"}
+    assert get(running.url("/dev/email-sender/send"), "POST", message)[0] == 201
+    deadline = time.monotonic() + 30
+    while (health := get(outbox))[1].get("last") != message:
+        assert time.monotonic() < deadline, f"email-outbox never popped the message: {health}"
+        time.sleep(0.5)
+    status, body = health
+    assert (status, body["worker"], body["cache"]) == (200, "email-outbox", "up") and body["consumed"] >= 1
+
+
 def test_a_path_no_resource_matches_gets_the_stages_403(running):
     for path in ("/dev/unknown", "/dev", "/prod/orders/items/1", "/orders/items/1"):
         assert get(running.url(path)) == (403, {"message": "Missing Authentication Token"}), path
@@ -207,7 +220,7 @@ def test_a_path_no_resource_matches_gets_the_stages_403(running):
 def test_a_sigterm_to_local_alone_stops_everything_it_started(running):
     below = descendants(running.process.pid)
     ports = [running.port, *running.worker_ports.values()]
-    assert len(running.worker_ports) == 3 and all(listening(p) for p in ports)
+    assert len(running.worker_ports) == 4 and all(listening(p) for p in ports)
     assert running.stop(signal.SIGTERM) == 0
     assert STOPPED in running.lines[-1]
     time.sleep(1)
@@ -237,6 +250,7 @@ def test_a_broken_build_stops_with_the_builds_own_error_and_the_workers_that_nee
                          str(tmp_path / "cdktf.out")], toolchain, wait_for="never printed", timeout=600)
     output = "\n".join(local.lines)
     assert local.process.returncode == 1, output[-3000:]
-    assert "local: the build failed (exit 1); no worker was started (billing, email-sender, orders need it)." in output
+    assert ("local: the build failed (exit 1); no worker was started (billing, email-outbox, email-sender, orders "
+            "need it).") in output
     assert "Cannot find module './databse'" in output
     assert not any(line.startswith(("stores:", "local: every")) for line in local.lines)

@@ -80,9 +80,9 @@ def test_autoscaling_follows_workers_toml_and_workers_alike_share_one_configurat
     assert billing.scaling == (1, 5, 50)
 
 
-def test_instance_roles_are_assumable_only_by_apprunner_tasks(example_stack):
+def test_instance_roles_are_assumable_only_by_apprunner_tasks(example_stack, example_workers):
     roles = [r for r in resources(example_stack, "aws_iam_role").values() if r["name"].endswith("-instance")]
-    assert len(roles) == 3
+    assert len(roles) == len(example_workers)   # the private one's too
     for role in roles:
         policy = json.loads(role["assume_role_policy"])
         assert policy["Statement"] == [{"Action": "sts:AssumeRole", "Effect": "Allow",
@@ -197,14 +197,17 @@ def _endpoint_name(stack):
     return next(iter(resources(stack, "aws_vpc_endpoint")))
 
 
-def test_two_resources_methods_and_integrations_per_worker(example_stack, example_workers):
+def test_two_resources_methods_and_integrations_per_routed_worker_none_for_a_private_one(example_stack,
+                                                                                         example_workers):
+    routed = [w for w in example_workers if not w.private]
+    assert [w.name for w in example_workers if w.private] == ["email-outbox"]
     api_resources = resources(example_stack, "aws_api_gateway_resource")
     methods = resources(example_stack, "aws_api_gateway_method")
     integrations = resources(example_stack, "aws_api_gateway_integration")
-    assert len(api_resources) == len(methods) == len(integrations) == 2 * len(example_workers)
+    assert len(api_resources) == len(methods) == len(integrations) == 2 * len(routed)
     top = {r["path_part"] for r in api_resources.values() if "root_resource_id" in r["parent_id"]}
-    assert top == {w.route for w in example_workers}
-    assert sum(r["path_part"] == "{proxy+}" for r in api_resources.values()) == len(example_workers)
+    assert top == {w.route for w in routed}
+    assert sum(r["path_part"] == "{proxy+}" for r in api_resources.values()) == len(routed)
     for method in methods.values():
         assert (method["http_method"], method["authorization"]) == ("ANY", "NONE")
     link = next(iter(resources(example_stack, "aws_api_gateway_vpc_link")))

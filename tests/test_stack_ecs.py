@@ -84,7 +84,7 @@ def test_a_start_command_with_shell_syntax_runs_through_bash_and_plain_words_run
 def test_the_api_reaches_each_worker_by_host_through_the_same_vpc_link(ecs_example_stack, ecs_example_workers):
     integrations = resources(ecs_example_stack, "aws_api_gateway_integration")
     uris = sorted(i["uri"] for i in integrations.values())
-    assert uris == sorted(f"http://{worker_host(w.route)}{path}" for w in ecs_example_workers
+    assert uris == sorted(f"http://{worker_host(w.route)}{path}" for w in ecs_example_workers if not w.private
                           for path in ("/", "/{proxy}"))
     [link] = resources(ecs_example_stack, "aws_api_gateway_vpc_link").values()
     assert {i["connection_type"] for i in integrations.values()} == {"VPC_LINK"}
@@ -107,12 +107,18 @@ def test_the_nlb_forwards_tcp_to_the_internal_alb_on_its_listener_port(ecs_examp
     assert any("aws_lb_listener" in d for d in attachment["depends_on"])
 
 
-def test_each_worker_has_one_host_rule_to_its_own_target_group(ecs_example_stack, ecs_example_workers):
+def test_each_routed_worker_has_one_host_rule_to_its_own_target_group(ecs_example_stack, ecs_example_workers):
+    routed = [w for w in ecs_example_workers if not w.private]
+    assert len(routed) < len(ecs_example_workers)   # the private one has neither
     rules = resources(ecs_example_stack, "aws_lb_listener_rule").values()
     hosts = sorted(r["condition"][0]["host_header"]["values"][0] for r in rules)
-    assert hosts == sorted(worker_host(w.route) for w in ecs_example_workers)
+    assert hosts == sorted(worker_host(w.route) for w in routed)
     targets = {r["action"][0]["target_group_arn"] for r in rules}
-    assert len(targets) == len(ecs_example_workers)
+    assert len(targets) == len(routed)
+    services = resources(ecs_example_stack, "aws_ecs_service")
+    assert sorted(s["name"] for s in services.values() if s.get("load_balancer")) == \
+        sorted(w.service_name for w in routed)
+    assert len(services) == len(ecs_example_workers)
 
 
 def test_the_data_stores_admit_only_the_tasks_group_on_their_port(ecs_example_stack):
@@ -214,6 +220,6 @@ def test_a_push_builds_once_per_worker_on_app_runner_and_once_on_ecs(example_sta
                  if s["source_configuration"]["auto_deployments_enabled"]]
     webhooks = resources(ecs_example_stack, "aws_codebuild_webhook")
     [project] = resources(ecs_example_stack, "aws_codebuild_project").values()
-    assert len(apprunner) == 3 and len(webhooks) == 1 and project["environment"]["image"].startswith("aws/codebuild")
+    assert len(apprunner) == 4 and len(webhooks) == 1 and project["environment"]["image"].startswith("aws/codebuild")
     page = (Path(__file__).parent.parent / "docs" / "backends.md").read_text()
     assert f"**{len(apprunner)} builds** per push for the example's {len(apprunner)} workers" in page

@@ -41,6 +41,30 @@ def test_bad_calls_name_file_and_key(tmp_path, value, expected):
     assert "workers.toml: [billing].calls: " in problem and expected in problem
 
 
+def test_app_runner_refuses_a_call_to_a_private_worker_which_ecs_registers(tmp_path):
+    toml = '[orders]\ncalls = ["billing"]\n[billing]\nprivate = true\n'
+    [problem] = problems_of(make_monorepo(tmp_path / "apprunner", THREE, toml=toml))
+    assert "[orders].calls: 'billing' is private: on App Runner a worker is called through its ingress " \
+           "connection" in problem
+    settings = settings_from(make_monorepo(tmp_path / "ecs", THREE, settings=ECS_SETTINGS, toml=toml))
+    workers = by_name(load_workers(settings))
+    assert workers["orders"].calls == ("billing",)
+    stack = synth_stack(settings, list(workers.values()))
+    assert sorted(s["name"] for s in resources(stack, "aws_service_discovery_service").values()) == ["billing"]
+    assert "service_registries" in ecs_service(stack, "billing") and "load_balancer" not in ecs_service(stack, "billing")
+
+
+def test_ecs_refuses_a_callee_whose_route_is_too_long_for_a_dns_label(tmp_path):
+    route = "b" * 64
+    env = make_monorepo(tmp_path, THREE, settings={**ECS_SETTINGS, "ECS_ROUTING_DOMAIN": "w.internal"},
+                        toml=f'[orders]\ncalls = ["billing"]\n[billing]\nprivate = true\n')
+    (env.parent.parent.parent / "apps/api/src/workers/billing.ts").rename(
+        env.parent.parent.parent / f"apps/api/src/workers/{route}.ts")
+    (env.parent / "workers.toml").write_text(f'[orders]\ncalls = ["{route}"]\n[{route}]\nprivate = true\n')
+    [problem] = problems_of(env)
+    assert f"[orders].calls: '{route}' has a route of 64 characters" in problem
+
+
 def test_app_runner_refuses_calls_in_a_circle_and_says_why(tmp_path):
     env = make_monorepo(tmp_path, THREE, toml='[orders]\ncalls = ["billing"]\n[billing]\ncalls = ["email-sender"]\n'
                                               '[email-sender]\ncalls = ["orders"]\n')

@@ -135,3 +135,18 @@ def test_the_instance_role_reads_exactly_the_given_secrets_and_runs_the_given_st
     assert policies["data-access"] == list(SERVICE.statements)
     bare = service_alone(replace(SERVICE, secrets={}, statements=()))
     assert [p["name"] for p in resources(bare, "aws_iam_role_policy").values()] == ["xray-tracing"]
+
+
+def test_a_private_service_has_no_ingress_connection_and_is_otherwise_the_same_service():
+    private = service_alone(replace(SERVICE, private=True))
+    assert "aws_apprunner_vpc_ingress_connection" not in private["resource"]
+    routed = one(service_alone(), "aws_apprunner_service")
+    # Nothing of the service itself changes: turning private, or back, updates no argument of it.
+    assert one(private, "aws_apprunner_service") == routed
+    assert routed["network_configuration"]["ingress_configuration"] == {"is_publicly_accessible": False}
+
+
+def test_a_private_service_without_a_health_path_gets_app_runners_tcp_check_on_its_port():
+    check = one(service_alone(replace(SERVICE, private=True, health_check_path=None)),
+                "aws_apprunner_service")["health_check_configuration"]
+    assert check["protocol"] == "TCP" and "path" not in check

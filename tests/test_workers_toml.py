@@ -68,11 +68,53 @@ def test_a_table_far_from_every_worker_gets_no_guess(tmp_path, table):
     ("route = ['orders']", "[orders].route",
      "['orders'] is not a valid route (1-64 of a-z, 0-9 and '-', not starting or ending with '-')"),
     ("cpus = 1024", "[orders].cpus", f"unknown key; use one of {', '.join(TOML_KEYS)}"),
+    ("private = 'yes'", "[orders].private", "'yes' is not true or false"),
+    ("private = 1", "[orders].private", "1 is not true or false"),
+    ("private = true\nroute = 'shop'", "[orders].private",
+     "a private worker has no route: remove route = 'shop', or private = true to keep it public"),
 ])
 def test_bad_worker_settings_name_file_and_key(tmp_path, body, key, expected):
-    env = make_monorepo(tmp_path, ["orders.ts"], toml=f"[orders]\n{body}\n")
+    # A routed worker beside it: `private` alone would leave the API without a route (its own error).
+    env = make_monorepo(tmp_path, ["orders.ts", "billing.ts"], toml=f"[orders]\n{body}\n")
     [message] = problems_of(env)
     assert message == f"{display_path(env.parent / 'workers.toml')}: {key}: {expected}"
+
+
+def test_a_private_worker_has_no_route_and_keeps_the_service_name_its_file_gives(tmp_path):
+    env = make_monorepo(tmp_path, ["orders.ts", "emailOutbox.worker.ts"], toml="[email-outbox]\nprivate = true\n")
+    outbox, orders = load_workers(settings_from(env))
+    assert (outbox.private, outbox.route, outbox.service_name) == (True, "email-outbox", "acme-dev-email-outbox")
+    assert not orders.private
+
+
+def test_a_private_worker_may_carry_the_name_another_workers_route_is_not(tmp_path):
+    # Routes collide among routed workers only; a private worker's name still needs its own service name.
+    env = make_monorepo(tmp_path, ["orders.ts", "billing.ts"], toml="[billing]\nprivate = true\n")
+    billing, orders = load_workers(settings_from(env))
+    assert billing.private and not orders.private
+
+
+def test_a_private_workers_service_name_colliding_with_a_route_names_both_files(tmp_path):
+    env = make_monorepo(tmp_path, ["orders.ts", "billing.ts"],
+                        toml="[orders]\nprivate = true\n[billing]\nroute = 'orders'\n")
+    [message] = problems_of(env)
+    assert "service name: 'acme-dev-orders' is also the service name of" in message
+    assert "billing.ts" in message and "orders.ts" in message
+
+
+def test_every_worker_private_is_refused_the_api_needs_a_route(tmp_path):
+    env = make_monorepo(tmp_path, ["orders.ts"], toml="[orders]\nprivate = true\n")
+    assert problems_of(env) == [f"{display_path(env.parent / 'workers.toml')}: private: every worker is private, "
+                                "but the REST API needs at least one route: remove private = true from one "
+                                "worker's table"]
+
+
+def test_a_private_worker_skips_the_ecs_host_length_check_of_routes(tmp_path):
+    name = "a" * 64   # one over a DNS label: a routed worker on ECS is refused (its host's first label)
+    env = make_monorepo(tmp_path, ["orders.ts", f"{name}.ts"], settings=ECS_SETTINGS,
+                        toml=f"[{name}]\nprivate = true\n")
+    workers = load_workers(settings_from(env))
+    assert [w.name for w in workers if w.private] == [name]
 
 
 def test_out_of_range_min_instances_is_reported_once_not_also_against_max_instances(tmp_path):

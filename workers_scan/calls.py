@@ -23,6 +23,8 @@ from .errors import Problems
 
 class Caller(Protocol):   # workers.Worker, which imports this module
     name: str
+    route: str
+    private: bool
     calls: tuple[str, ...]
 
 
@@ -40,6 +42,7 @@ CALLS_HELP = ("Workers this one calls directly inside the VPC, e.g. [\"orders\"]
               "worker's environment (WORKER_<NAME>_URL) and admits it; default none (only the API reaches a worker).")
 # The namespace's name under which ECS registers callees: <route>.<prefix>.<suffix> resolves inside the VPC only.
 NAMESPACE_SUFFIX = "calls.internal"
+DNS_LABEL_MAX = 63   # RFC 1035: a callee's route is a label of its name
 
 
 def call_url_key(worker_name: str) -> str:
@@ -65,6 +68,7 @@ def apply_calls(workers: list[Worker], tables: dict[str, dict], settings: CallSe
                 problems: Problems) -> list[Worker]:
     """Each worker with the callees its table names, checked against the workers found; problems collected."""
     names = {w.name for w in workers}
+    by_name = {w.name: w for w in workers}
     configured = []
     for worker in workers:
         value = tables.get(worker.name, {}).get(CALLS_KEY, [])
@@ -84,6 +88,14 @@ def apply_calls(workers: list[Worker], tables: dict[str, dict], settings: CallSe
                                              f"{', '.join(sorted(names))}")
             elif callee in callees:
                 problems.add(toml_path, key, f"{callee!r} is listed twice")
+            elif not settings.uses_ecs and by_name[callee].private:
+                problems.add(toml_path, key, f"{callee!r} is private: on App Runner a worker is called through its "
+                                             "ingress connection, which a private worker does not have; make it "
+                                             "routed, or use COMPUTE=ecs, where private workers can be called")
+            elif settings.uses_ecs and len(by_name[callee].route) > DNS_LABEL_MAX:
+                problems.add(toml_path, key, f"{callee!r} has a route of {len(by_name[callee].route)} characters, "
+                                             f"which names it in DNS, where a label has at most {DNS_LABEL_MAX}; "
+                                             "give it a shorter route")
             else:
                 callees.append(callee)
         configured.append(replace(worker, calls=tuple(sorted(callees))))

@@ -18,6 +18,8 @@ from .fargate import worker_host_problem, workers_per_load_balancer_problem
 from .settings import SIZE_TABLES, Settings
 from .settings_checks import size_problem
 
+# A worker served by no route: a background process (queue consumer, scheduler) beside the API's workers.
+PRIVATE_KEY = "private"
 HEALTH_PATH_RE = re.compile(r"^/[A-Za-z0-9._~/-]{0,50}$")
 # Routes that would shadow API Gateway's own paths or confuse operators.
 RESERVED_ROUTES = frozenset({"proxy"})
@@ -33,6 +35,8 @@ TOML_KEYS = {
                          "200-499).",
     "route": "API path segment instead of the one derived from the file name.",
     CALLS_KEY: CALLS_HELP,
+    PRIVATE_KEY: "true: no route (no API path, ALB rule or ingress connection), e.g. a queue consumer; it still listens "
+                 "on PORT for the health check (a TCP check, or health_check_path).",
     ENTRY_KEY: "true: the file starts the worker's application, though detection cannot see it (it is then not "
                "checked).",
 }
@@ -61,6 +65,9 @@ class Worker:
     unread_keys: tuple[str, ...] = ()  # its workers.toml keys this stack's backend does not read
     entry_declared: bool = False  # `entry = true` in workers.toml: not checked to start an application
     calls: tuple[str, ...] = ()   # workers it calls inside the VPC (workers_scan/calls.py)
+    # `private = true` in workers.toml: no API route, ALB rule or ingress connection; `route` is then its name only
+    # (its service name derives from it, as a routed worker's does, so turning private keeps the service).
+    private: bool = False
 
     @property
     def source_display(self) -> str:
@@ -161,21 +168,26 @@ def scan_workers(settings: Settings, problems: Problems) -> list[Worker]:
     by_route: dict[str, Worker] = {}
     by_service: dict[str, Worker] = {}
     for worker in workers:
-        if worker.route in by_route:
-            problems.add(worker.source, "route", f"{worker.route!r} is also the route of "
-                                                 f"{by_route[worker.route].source_display}; set a distinct "
-                                                 f"route in {WORKERS_TOML}")
-            continue  # the service names collide too: one message is enough
-        by_route[worker.route] = worker
+        if not worker.private:   # a private worker's route is its name only: no path to collide on
+            if worker.route in by_route:
+                problems.add(worker.source, "route", f"{worker.route!r} is also the route of "
+                                                     f"{by_route[worker.route].source_display}; set a distinct "
+                                                     f"route in {WORKERS_TOML}")
+                continue  # the service names collide too: one message is enough
+            by_route[worker.route] = worker
         if worker.service_name in by_service:
             problems.add(worker.source, "service name", f"{worker.service_name!r} is also the service name of "
                                                         f"{by_service[worker.service_name].source_display}")
         by_service.setdefault(worker.service_name, worker)
-        if settings.uses_ecs and (problem := worker_host_problem(worker.route, settings.ecs_routing_domain)):
+        if settings.uses_ecs and not worker.private and \
+                (problem := worker_host_problem(worker.route, settings.ecs_routing_domain)):
             where, key = (toml_path, f"[{worker.name}].route") if "route" in tables.get(worker.name, {}) else \
                 (worker.source, "route")
             problems.add(where, key, problem)
     workers = apply_calls(workers, tables, settings, toml_path, problems)
+    if workers and not by_route and len(workers) == len(found):
+        problems.add(toml_path, PRIVATE_KEY, "every worker is private, but the REST API needs at least one route: "
+                                             f"remove {PRIVATE_KEY} = true from one worker's table")
     environments = load_environments(settings, [w.name for w in found], problems) if found else {}
     workers = [replace(w, environment=environments[w.name]) for w in workers]
     _call_keys_set_by_files(workers, settings, problems)
@@ -274,6 +286,12 @@ def _check_table(name: str, table: dict, toml_path: Path, problems: Problems) ->
     elif route in RESERVED_ROUTES:
         problems.add(toml_path, key("route"), f"{route!r} is reserved; choose another route")
     check_calls_value(name, table, toml_path, problems)
+    private = table.get(PRIVATE_KEY)
+    if private is not None and not isinstance(private, bool):
+        problems.add(toml_path, key(PRIVATE_KEY), f"{private!r} is not true or false")
+    elif private and route is not None:
+        problems.add(toml_path, key(PRIVATE_KEY), f"a private worker has no route: remove route = {route!r}, or "
+                                                  f"{PRIVATE_KEY} = true to keep it public")
 
 
 def _configure(found, table: dict, settings: Settings, toml_path: Path, problems: Problems) -> Worker | None:
@@ -298,10 +316,11 @@ def _configure(found, table: dict, settings: Settings, toml_path: Path, problems
         problems.add(toml_path, f"[{found.name}].min_instances", f"{low} is more than max_instances ({high})")
     concurrency = integer("max_concurrency", settings.worker_max_concurrency)
     health = table.get("health_check_path")
-    route = table.get("route", found.route)
+    private = table.get(PRIVATE_KEY) is True
+    route = found.route if private else table.get("route", found.route)
     if not isinstance(route, str) or not ROUTE_RE.match(route):
         route = found.route
-    if route in RESERVED_ROUTES and table.get("route") != route:   # the file's own name (a table's: said above)
+    if not private and route in RESERVED_ROUTES and table.get("route") != route:   # the file's own name (a table's: said above)
         where, where_key = (toml_path, f"[{found.name}].route") if "route" in table else (found.source, "route")
         problems.add(where, where_key, f"{route!r} is reserved; choose another route")
 
@@ -315,5 +334,5 @@ def _configure(found, table: dict, settings: Settings, toml_path: Path, problems
         health_check_path=health,
         unread_keys=tuple(name for backend, names in BACKEND_ONLY_TOML_KEYS.items() if backend != settings.compute
                           for name in names if name in table),
-        entry_declared=table.get(ENTRY_KEY) is True,
+        entry_declared=table.get(ENTRY_KEY) is True, private=private,
     )

@@ -1,6 +1,9 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import Redis from 'ioredis';
 
+// The Redis list e-mails wait in: email-sender pushes on the left, email-outbox pops on the right (oldest first).
+export const OUTBOX = 'email:outbox';
+
 // The platform injects REDIS_HOST, REDIS_PORT and REDIS_TLS (`true` on AWS: ElastiCache accepts TLS only).
 @Injectable()
 export class Queue implements OnModuleDestroy {
@@ -22,7 +25,7 @@ export class Queue implements OnModuleDestroy {
   }
 
   async enqueue(message: unknown): Promise<number> {
-    return this.redis.lpush('email:outbox', JSON.stringify(message));
+    return this.redis.lpush(OUTBOX, JSON.stringify(message));
   }
 
   async onModuleDestroy(): Promise<void> {
