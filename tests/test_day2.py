@@ -424,11 +424,12 @@ def test_turning_a_worker_private_then_back_keeps_its_service_and_redeploys_the_
     apprunner = platform.client("apprunner")
     [billing] = [s for s in platform.state()["aws_apprunner_service"] if s["service_name"] == "acme-dev-billing"]
 
-    def connections() -> list[str]:
-        summaries = apprunner.list_vpc_ingress_connections()["VpcIngressConnectionSummaryList"]
-        return [c["ServiceArn"] for c in summaries]
+    def connections() -> list[dict]:
+        """The service's ingress connections in the state, as the stand-in describes them."""
+        return [apprunner.describe_vpc_ingress_connection(VpcIngressConnectionArn=c["arn"])["VpcIngressConnection"]
+                for c in platform.state()["aws_apprunner_vpc_ingress_connection"] if c["service_arn"] == billing["arn"]]
 
-    assert billing["arn"] in connections()
+    [connection] = connections()
     toml.write_text(original.replace("[billing]\n", "[billing]\nprivate = true\n"))
     private = step(platform, "private", api_changes=True)
     assert not [c for c in private if c["type"] == "aws_apprunner_service"], private
@@ -436,7 +437,9 @@ def test_turning_a_worker_private_then_back_keeps_its_service_and_redeploys_the_
         [("aws_apprunner_vpc_ingress_connection", "delete")] + [(t, "delete") for t in (
             "aws_api_gateway_resource", "aws_api_gateway_method", "aws_api_gateway_integration") for _ in (1, 2)]
     ), private
-    assert billing["arn"] not in connections()
+    assert connections() == []
+    gone = apprunner.describe_vpc_ingress_connection(VpcIngressConnectionArn=connection["VpcIngressConnectionArn"])
+    assert gone["VpcIngressConnection"]["Status"] in ("PENDING_DELETION", "DELETED")
     described = apprunner.describe_service(ServiceArn=billing["arn"])["Service"]
     assert described["NetworkConfiguration"]["IngressConfiguration"]["IsPubliclyAccessible"] is False
 
@@ -444,7 +447,8 @@ def test_turning_a_worker_private_then_back_keeps_its_service_and_redeploys_the_
     back = step(platform, "public-again", api_changes=True)
     assert not [c for c in back if c["type"] == "aws_apprunner_service"], back
     assert {c["action"] for c in back if c["type"] != DEPLOYMENT} == {"create"}, back
-    assert billing["arn"] in connections()
+    [again] = connections()
+    assert again["VpcIngressConnectionArn"] != connection["VpcIngressConnectionArn"]
 
 
 def test_switching_to_ecs_keeps_the_network_the_stores_and_the_way_in(platform):

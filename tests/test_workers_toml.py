@@ -87,11 +87,10 @@ def test_a_private_worker_has_no_route_and_keeps_the_service_name_its_file_gives
     assert not orders.private
 
 
-def test_a_private_worker_may_carry_the_name_another_workers_route_is_not(tmp_path):
-    # Routes collide among routed workers only; a private worker's name still needs its own service name.
-    env = make_monorepo(tmp_path, ["orders.ts", "billing.ts"], toml="[billing]\nprivate = true\n")
-    billing, orders = load_workers(settings_from(env))
-    assert billing.private and not orders.private
+def test_private_false_is_a_routed_worker_and_may_set_its_route(tmp_path):
+    env = make_monorepo(tmp_path, ["orders.ts"], toml="[orders]\nprivate = false\nroute = 'shop'\n")
+    [orders] = load_workers(settings_from(env))
+    assert (orders.private, orders.route, orders.service_name) == (False, "shop", "acme-dev-shop")
 
 
 def test_a_private_workers_service_name_colliding_with_a_route_names_both_files(tmp_path):
