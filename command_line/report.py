@@ -62,10 +62,14 @@ def workers_table(settings: Settings, workers: Sequence[Worker]) -> str:
 
 
 def skipped(settings: Settings) -> list[tuple[str, str]]:
-    """The workers folder's other entries and why each is not a worker."""
-    return skipped_entries(settings.workers_path, include=settings.worker_include, exclude=settings.worker_exclude,
-                           default_exclusions=settings.worker_default_exclusions,
-                           folder_entry=settings.worker_folder_entry)
+    """The workers folders' other entries and why each is not a worker (with several folders, each entry is
+    prefixed by its folder)."""
+    several = len(settings.workers_dirs) > 1
+    return [(f"{folder}/{name}" if several else name, why)
+            for folder, path in zip(settings.workers_dirs, settings.workers_paths)
+            for name, why in skipped_entries(path, include=settings.worker_include, exclude=settings.worker_exclude,
+                                             default_exclusions=settings.worker_default_exclusions,
+                                             folder_entry=settings.worker_folder_entry)]
 
 
 def skipped_table(entries: list[tuple[str, str]]) -> str:
