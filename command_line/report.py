@@ -101,7 +101,8 @@ def workers_json(settings: Settings, workers: Sequence[Worker]) -> dict:
                    if settings.uses_ecs else {"max_concurrency": w.max_concurrency})
         return {
             "name": w.name, "route": f"/{w.route}", "service_name": w.service_name, "source": w.source_display,
-            "worker_file": w.worker_file, "entry": "declared" if w.entry_declared else "detected",
+            "worker_file": w.worker_file, "folder": w.folder, "package": w.package_name,
+            "entry": "declared" if w.entry_declared else "detected",
             "start_command": w.start_command, "cpu": w.cpu, "memory": w.memory,
             "min_instances": w.min_instances, "max_instances": w.max_instances,
             **scaling, "health_check_path": w.health_check_path,
