@@ -75,6 +75,13 @@ def test_the_example_monorepos_second_package_joins_its_platform():
     assert by_name["scheduler"].start_command == "bash apps/jobs/scripts/start-worker.sh scheduler.worker.js"
 
 
+def test_the_entries_no_folder_takes_for_a_worker_are_listed_with_their_folder(tmp_path):
+    from command_line.report import skipped
+
+    env = two_folder_monorepo(tmp_path, jobs=("cleanup.ts", "cleanup.spec.ts"))
+    assert skipped(settings_from(env)) == [(f"{JOBS}/cleanup.spec.ts", "always excluded (*.spec.ts)")]
+
+
 def test_a_folder_listed_twice_is_refused_naming_the_file_and_key(tmp_path):
     env = two_folder_monorepo(tmp_path, {"WORKERS_DIR": f"{JOBS},{WORKERS},{JOBS}/"})
     with pytest.raises(InputError) as caught:
