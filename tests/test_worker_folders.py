@@ -157,6 +157,13 @@ def test_the_build_check_refuses_a_build_that_leaves_a_folders_package_out(tmp_p
         "{filters} where the filters go"]
 
 
+def test_a_build_of_a_packages_dependencies_or_dependents_is_not_second_guessed(tmp_path):
+    for selector in ("@monorepo/api...", "...@monorepo/jobs"):
+        env = two_folder_monorepo(tmp_path / selector.strip(".^@").replace("/", "-"), {
+            "BUILD_COMMAND": f"'pnpm install --frozen-lockfile && pnpm --filter {selector} run build'"})
+        assert load_workers(settings_from(env))
+
+
 def test_the_build_check_looks_for_the_start_script_of_each_package(tmp_path):
     env = make_monorepo(tmp_path, ["orders.ts"], settings={"WORKERS_DIR": TWO_FOLDERS})
     add_jobs_package(tmp_path, script=False)

@@ -138,6 +138,8 @@ def _check_built_packages(settings: Settings, folders: tuple[WorkerFolder, ...],
         return   # an unfiltered build builds every package
     selected = []
     for selector in selectors:
+        if "..." in selector:
+            return   # a package's dependencies or dependents: the graph is not read here
         matched = select(selector, packages())
         if not matched:
             return   # an exclusion or a git range (which packages it leaves is not known here), or no package: said
