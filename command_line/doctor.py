@@ -173,7 +173,7 @@ def _check_inputs(load: Callable[[], list], locate: Callable[[], object] | None)
                   Check("workers", WARN, found)]
     else:
         checks = [Check("settings file", OK, settings_file), Check("workers", OK, found)]
-    folders = {settings.workers_path: settings for settings, _ in inputs}
+    folders = {settings.workers_paths: settings for settings, _ in inputs}
     return checks + [check_skipped(settings) for settings in folders.values()] + \
         [check_compute(settings) for settings, _ in inputs]
 
@@ -185,7 +185,7 @@ def check_skipped(settings) -> Check:
     from .report import skipped
 
     entries = skipped(settings)
-    folder = display_path(settings.workers_path)
+    folder = ", ".join(display_path(path) for path in settings.workers_paths)
     count = f"{len(entries)} other entr{'y' if len(entries) == 1 else 'ies'}" if entries else "no other entry"
     return Check("not workers", OK, f"{count} in {folder}", "\n".join(f"    {name}: {why}" for name, why in entries))
 

@@ -21,6 +21,7 @@ from string import Template
 from workers_scan import (COMMITTED_NAME, LOCAL_NAME, load_all_settings, locate_settings, repository_root,
                           secret_values)
 from workers_scan.build_check import start_script
+from workers_scan.worker_folders import PACKAGE, worker_folders
 from workers_scan.errors import InputError, Problem, display_path
 from workers_scan.settings import (BACKEND_ONLY_KEYS, CONNECTION_KEY, DEFAULT_START_COMMAND, EXAMPLE_MONOREPO, KEYS,
                                    KEYS_BY_NAME, PROJECT_ROOT, Invalid, Key, Settings, SettingsSource)
@@ -32,7 +33,14 @@ from workers_scan.workers import BACKEND_ONLY_TOML_KEYS, PRIVATE_KEY, TOML_KEYS,
 SETTINGS_FILE = Path("infra", "aws", COMMITTED_NAME)
 # Beside the settings file, read over it on one machine only: never committed.
 LOCAL_OVERRIDES = LOCAL_NAME
-START_SCRIPT = start_script(DEFAULT_START_COMMAND)
+DEFAULT_PACKAGE = "apps/api"   # the package of the default WORKERS_DIR
+START_SCRIPT = start_script(DEFAULT_START_COMMAND.replace(PACKAGE, DEFAULT_PACKAGE))
+
+
+def settings_start_script(settings: Settings) -> str | None:
+    """The script START_COMMAND runs for the first workers folder (the one init writes a first worker in)."""
+    package = worker_folders(settings)[0].package_dir or DEFAULT_PACKAGE
+    return start_script(settings.start_command.replace(PACKAGE, package))
 FIRST_WORKER = "hello"
 HEALTH_PATH = "/health"
 TEMPLATES = Path(__file__).parent / "templates"
@@ -83,7 +91,7 @@ def missing_pieces(settings: Settings) -> list[Path]:
     """What init writes for these settings that is not there: the start script of the default START_COMMAND, and a
     first worker when the workers folder holds no .ts file."""
     pieces = []
-    if start_script(settings.start_command) == START_SCRIPT and not (settings.monorepo_root / START_SCRIPT).is_file():
+    if settings_start_script(settings) == START_SCRIPT and not (settings.monorepo_root / START_SCRIPT).is_file():
         pieces.append(settings.monorepo_root / START_SCRIPT)
     if not holds_typescript(settings.workers_path):
         pieces.append(settings.workers_path / f"{FIRST_WORKER}.ts")
@@ -394,7 +402,7 @@ def run(args) -> bool:
                         f"({display_path(kept)} is kept as it is)")
         settings = read_settings(kept, report)
         workers_path = settings.workers_path if settings else monorepo / KEYS_BY_NAME["WORKERS_DIR"].default
-        script = start_script(settings.start_command) if settings else START_SCRIPT
+        script = settings_start_script(settings) if settings else START_SCRIPT
         script_root = settings.monorepo_root if settings else monorepo
     else:
         values, problems = gather(args, settings_file, monorepo, sys.stdin.isatty())

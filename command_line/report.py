@@ -75,10 +75,14 @@ def workers_table(settings: Settings, workers: Sequence[Worker]) -> str:
 
 
 def skipped(settings: Settings) -> list[tuple[str, str]]:
-    """The workers folder's other entries and why each is not a worker."""
-    return skipped_entries(settings.workers_path, include=settings.worker_include, exclude=settings.worker_exclude,
-                           default_exclusions=settings.worker_default_exclusions,
-                           folder_entry=settings.worker_folder_entry)
+    """The workers folders' other entries and why each is not a worker (with several folders, each entry is
+    prefixed by its folder)."""
+    several = len(settings.workers_dirs) > 1
+    return [(f"{folder}/{name}" if several else name, why)
+            for folder, path in zip(settings.workers_dirs, settings.workers_paths)
+            for name, why in skipped_entries(path, include=settings.worker_include, exclude=settings.worker_exclude,
+                                             default_exclusions=settings.worker_default_exclusions,
+                                             folder_entry=settings.worker_folder_entry)]
 
 
 def skipped_table(entries: list[tuple[str, str]]) -> str:
@@ -125,7 +129,8 @@ def workers_json(settings: Settings, workers: Sequence[Worker]) -> dict:
         return {
             "name": w.name, "route": None if w.private else f"/{w.route}", "private": w.private,
             "service_name": w.service_name, "source": w.source_display,
-            "worker_file": w.worker_file, "entry": "declared" if w.entry_declared else "detected",
+            "worker_file": w.worker_file, "folder": w.folder, "package": w.package_name,
+            "entry": "declared" if w.entry_declared else "detected",
             "start_command": w.start_command, "cpu": w.cpu, "memory": w.memory,
             "min_instances": w.min_instances, "max_instances": w.max_instances,
             **scaling, "health_check_path": w.health_check_path,

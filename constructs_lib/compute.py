@@ -18,12 +18,12 @@ from cdktf import TerraformResource, TerraformStack
 
 from workers_scan import Settings, Worker
 from workers_scan.aws_names import short_hash
-from workers_scan.build_check import start_script
 from workers_scan.calls import callees_first
 from workers_scan.environment import SECRETS_MANAGER_ARN, is_partial_secret_arn, secret_base
 from workers_scan.fargate import alb_listener
 from workers_scan.injected import Sources, supplied
 from workers_scan.ports import HTTPS_PORT
+from workers_scan.workers import stack_build_command, stack_start_scripts
 
 from .adoption import Adoption
 from .api_gateway import Route
@@ -160,7 +160,7 @@ class AppRunnerCompute:
         source = SourceProps(
             repository_url=settings.repository_url, branch=settings.branch, source_directory=settings.source_directory,
             connection_arn=settings.connection_arn, auto_deployments=settings.auto_deployments,
-            runtime=settings.runtime, build_command=settings.build_command, port=settings.port)
+            runtime=settings.runtime, build_command=stack_build_command(settings, self._workers), port=settings.port)
         callers = self._callers()
         addresses: dict[str, str] = {}
         # Callees first: a caller's environment holds their domains (calls in a circle are refused).
@@ -289,8 +289,9 @@ class EcsCompute:
         self.pipeline = ImagePipeline(self._stack, "image-pipeline", props=ImagePipelineProps(
             name_prefix=settings.name_prefix, region=region, account_id=account,
             repository_url=settings.repository_url, branch=settings.branch,
-            codeconnections_connection_arn=settings.codeconnections_arn, build_command=settings.build_command,
-            start_script=start_script(settings.start_command), source_directory=settings.source_directory,
+            codeconnections_connection_arn=settings.codeconnections_arn,
+            build_command=stack_build_command(settings, self._workers),
+            start_scripts=stack_start_scripts(self._workers), source_directory=settings.source_directory,
             node_major=int(settings.runtime.removeprefix("NODEJS_")), build_on_push=settings.auto_deployments,
             logs_kms_key_arn=self._logs_kms_key_arn, log_retention_days=settings.log_retention_days,
             images=self.images, cluster_arn=cluster.cluster_arn, cluster_name=cluster.cluster_name,

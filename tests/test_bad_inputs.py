@@ -133,7 +133,7 @@ CASES += [
 CASES += [
     ("build-without-lockfile", {}, lambda r: (r / "pnpm-lock.yaml").unlink(),
      ["BUILD_COMMAND: runs `pnpm install --frozen-lockfile`, which fails without", "repo/pnpm-lock.yaml"]),
-    ("build-filters-on-another-package", {}, lambda r: write(r / "apps" / "api" / "package.json",
+    ("build-filters-on-another-package", {"BUILD_COMMAND": "'pnpm install --frozen-lockfile && pnpm run build --filter @monorepo/api'"}, lambda r: write(r / "apps" / "api" / "package.json",
                                                             '{"name": "@northwind/api"}'),
      ["BUILD_COMMAND: filters on the package @monorepo/api, which is not in the monorepo",
       "its packages are: @northwind/api"]),

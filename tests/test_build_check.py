@@ -55,6 +55,8 @@ def test_no_package_hint_when_the_workers_package_is_too_deep_to_be_a_workspace_
     (tmp_path / deep).mkdir(parents=True)
     (tmp_path / deep / "orders.ts").write_text(BOOTSTRAP)
     (tmp_path / "apps/team/api/service/package.json").write_text('{"name": "@monorepo/service"}')
+    (tmp_path / "apps/team/api/service/scripts").mkdir()
+    (tmp_path / "apps/team/api/service/scripts/start-worker.sh").write_text("#!/usr/bin/env bash\n")
     settings = settings_from(env)
     assert workers_package(settings) == "@monorepo/service"
     problems = Problems()

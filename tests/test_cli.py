@@ -63,7 +63,8 @@ def test_workers_json_in_process_has_every_field_and_counts_infrastructure_varia
                      "skipped": []}
     assert orders == {
         "name": "orders", "route": "/orders", "private": False, "service_name": "acme-dev-orders",
-        "source": display_path(tmp_path / WORKERS / "orders.ts"), "worker_file": "orders.js", "entry": "detected",
+        "source": display_path(tmp_path / WORKERS / "orders.ts"), "worker_file": "orders.js", "folder": WORKERS,
+        "package": "@monorepo/api", "entry": "detected",
         "start_command": "bash apps/api/scripts/start-worker.sh orders.js", "cpu": 1024, "memory": 2048,
         "min_instances": 2, "max_instances": 3, "max_concurrency": 100, "health_check_path": "/health",
         "url_pattern": "https://<api-id>.execute-api.eu-west-1.amazonaws.com/dev/orders",

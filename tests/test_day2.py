@@ -365,6 +365,44 @@ def test_a_worker_calling_another_moves_to_the_callers_connector_and_back(platfo
         [c["action"] for c in changes if c["type"] == "aws_apprunner_service"] == ["update"]
 
 
+SECOND_FOLDER = "apps/api/src/workers,apps/jobs/src/workers"   # the example's second package (docs/worker-folders.md)
+
+
+def code_values(apprunner, service_arn: str) -> dict:
+    return apprunner.describe_service(ServiceArn=service_arn)["Service"]["SourceConfiguration"]["CodeRepository"][
+        "CodeConfiguration"]["CodeConfigurationValues"]
+
+
+def test_adding_a_second_worker_folder_moves_no_address(platform):
+    """The second package's workers join the applied platform: their resources are created beside the others, which
+    stay where they are (nothing destroyed or replaced but the API's deployment); every service then builds both
+    packages, each starts from its own package's script."""
+    before = {c_type: {r.get("arn") or r.get("id") for r in rows} for c_type, rows in platform.state().items()}
+    platform.overrides["WORKERS_DIR"] = SECOND_FOLDER
+    try:
+        added = step(platform, "add-worker-folder", api_changes=True)
+        moved = [(c["address"], c["action"]) for c in added if c["action"] in ("delete", "replace")
+                 and c["type"] != DEPLOYMENT]
+        assert not moved, moved
+        assert {"type": "aws_apprunner_service", "action": "create"} in [{"type": c["type"], "action": c["action"]}
+                                                                         for c in added]
+        after = platform.state()
+        for c_type, ids in before.items():   # every resource applied before is there, as the same AWS object
+            assert c_type == DEPLOYMENT or ids <= {r.get("arn") or r.get("id") for r in after.get(c_type, [])}, c_type
+        apprunner = platform.client("apprunner")
+        commands = {s["service_name"]: code_values(apprunner, s["arn"]) for s in after["aws_apprunner_service"]}
+        assert commands["acme-dev-scheduler"]["StartCommand"] == \
+            "bash apps/jobs/scripts/start-worker.sh scheduler.worker.js"
+        assert commands["acme-dev-orders"]["StartCommand"] == "bash apps/api/scripts/start-worker.sh orders.js"
+        assert {v["BuildCommand"].split(" && ")[3] for v in commands.values()} == {
+            "pnpm run build --filter @monorepo/api --filter @monorepo/jobs"}
+    finally:
+        del platform.overrides["WORKERS_DIR"]
+    removed = step(platform, "remove-worker-folder", api_changes=True)
+    [gone] = [c["address"] for c in removed if (c["type"], c["action"]) == ("aws_apprunner_service", "delete")]
+    assert gone.startswith("aws_apprunner_service.worker-scheduler_"), gone
+
+
 def test_resizing_a_worker_moves_it_to_another_scaling_configuration(platform):
     toml = platform.settings_dir / "workers.toml"
     original = toml.read_text()

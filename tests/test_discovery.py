@@ -358,14 +358,25 @@ def test_a_copied_source_folder_must_exist_but_build_outputs_and_variables_are_n
 
 def test_a_renamed_api_package_gets_the_default_build_command_with_its_name(tmp_path):
     from workers_scan.settings import DEFAULT_BUILD_COMMAND
+    from workers_scan.workers import stack_build_command
 
     root = tmp_path / "repo"
     env = make_monorepo(root, ["orders.ts"])
     (root / "apps" / "api" / "package.json").write_text('{"name": "@northwind/api"}\n')
+    settings = settings_from(env)
+    workers = load_workers(settings)
+    assert stack_build_command(settings, workers) == DEFAULT_BUILD_COMMAND.replace("{filters}",
+                                                                                   "--filter @northwind/api")
+
+
+def test_a_build_command_filtering_on_another_package_names_the_workers_package(tmp_path):
+    root = tmp_path / "repo"
+    command = "pnpm install --frozen-lockfile && pnpm run build --filter @monorepo/api"
+    env = make_monorepo(root, ["orders.ts"], settings={"BUILD_COMMAND": f"'{command}'"})
+    (root / "apps" / "api" / "package.json").write_text('{"name": "@northwind/api"}\n')
     [problem] = problems_of(env)
-    fixed = DEFAULT_BUILD_COMMAND.replace("@monorepo/api", "@northwind/api")
-    assert problem.endswith(f"the workers are in @northwind/api: set BUILD_COMMAND={fixed} (your settings do not "
-                            "set BUILD_COMMAND: this is its default)")
+    fixed = command.replace("@monorepo/api", "@northwind/api")
+    assert problem.endswith(f"the workers are in @northwind/api: set BUILD_COMMAND={fixed}")
 
 
 def test_the_workers_package_is_looked_for_inside_the_monorepo_only(tmp_path):
@@ -387,9 +398,11 @@ def test_no_package_json_anywhere_is_said_plainly(tmp_path):
     root = tmp_path / "repo"
     env = make_monorepo(root, ["orders.ts"])
     (root / "apps" / "api" / "package.json").unlink()
-    [problem] = problems_of(env)
-    assert problem.endswith("filters on the package @monorepo/api, which is not in the monorepo; its packages are: "
-                            "none (no package.json with a name below the monorepo root)")
+    assert problems_of(env) == [
+        f"{display_path(env)}: WORKERS_DIR: apps/api/src/workers: no package.json with a name above it inside the "
+        f"monorepo ({display_path(root)}), so its workers belong to no package; START_COMMAND and BUILD_COMMAND need "
+        "it ({package} is the package's folder, {filters} filters the build on its name). Put the folder inside a "
+        "workspace package (apps/<name>/src/workers)"]
 
 
 def test_workspace_packages_stop_at_their_depth_and_skip_build_output_and_bad_manifests(tmp_path):

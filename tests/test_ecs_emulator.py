@@ -28,7 +28,7 @@ from .emulator import CREDENTIALS, moto_server
 from .helpers import BOOTSTRAP, CODECONNECTIONS_ARN, ECS_SETTINGS, settings_from
 from .replacement_plans import Base, check_the_audit
 from .terraform import unavailable
-from .test_day2 import DEPLOYMENT, Platform, differences, step
+from .test_day2 import DEPLOYMENT, SECOND_FOLDER, Platform, differences, step
 
 pytestmark = pytest.mark.emulator
 
@@ -255,6 +255,36 @@ def test_turning_a_worker_private_then_back_updates_its_service_in_place(platfor
     [group] = platform.client("elbv2").describe_target_groups(
         TargetGroupArns=[service["loadBalancers"][0]["targetGroupArn"]])["TargetGroups"]
     assert service["serviceArn"] == before["serviceArn"] and group["TargetGroupName"].startswith("acme-dev-billing-")
+
+
+def test_a_second_worker_folder_joins_the_one_image_cluster_and_alb(platform):
+    """The second package's workers get their services beside the others, built into the same image by the same
+    project (updated in place: its build command filters both packages, its Dockerfile checks both start
+    scripts); nothing already applied is destroyed or replaced but the API's deployment."""
+    platform.overrides["WORKERS_DIR"] = SECOND_FOLDER
+    try:
+        changes = step(platform, "add-worker-folder", api_changes=True)
+        assert not [c for c in changes if c["action"] in ("delete", "replace") and c["type"] != DEPLOYMENT], changes
+        assert {"aws_ecs_service", "aws_ecs_task_definition", "aws_lb_listener_rule", "aws_lb_target_group"} <= \
+            {c["type"] for c in changes if c["action"] == "create"}
+        assert ("aws_codebuild_project", "update") in {(c["type"], c["action"]) for c in changes}
+        assert not {"aws_ecr_repository", "aws_codebuild_project"} & {c["type"] for c in changes
+                                                                      if c["action"] == "create"}
+        service = services_of(platform)["acme-dev-scheduler"]
+        task = platform.client("ecs").describe_task_definition(taskDefinition=service["taskDefinition"])
+        [container] = task["taskDefinition"]["containerDefinitions"]
+        assert container["command"] == ["bash", "apps/jobs/scripts/start-worker.sh", "scheduler.worker.js"]
+        [project] = platform.client("codebuild").batch_get_projects(names=["acme-dev-workers-image"])["projects"]
+        variables = {v["name"]: v["value"] for v in project["environment"]["environmentVariables"]}
+        assert "pnpm run build --filter @monorepo/api --filter @monorepo/jobs" in variables["BUILD_COMMAND"]
+        assert "test -f apps/jobs/scripts/start-worker.sh" in variables["DOCKERFILE"]
+        assert_the_build_rolls_every_service(platform)
+    finally:
+        del platform.overrides["WORKERS_DIR"]
+    removed = step(platform, "remove-worker-folder", api_changes=True)
+    assert ("aws_ecs_service", "delete") in {(c["type"], c["action"]) for c in removed}
+    # ECS lists a deleted service as INACTIVE (or DRAINING) for a while.
+    assert services_of(platform).get("acme-dev-scheduler", {"status": "INACTIVE"})["status"] in ("INACTIVE", "DRAINING")
 
 
 def run_roll_step(platform: Platform, folder: Path, sha: str, commit_time: int) -> subprocess.CompletedProcess:

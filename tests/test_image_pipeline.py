@@ -43,7 +43,7 @@ BUILD_COMMAND = """corepack enable && pnpm install --frozen-lockfile && pnpm --f
 && echo "built in ${PWD}" && cp -R apps/api/src/i18n apps/api/dist/i18n"""
 PROPS = dict(name_prefix="globex-qa", region="eu-west-1", account_id=ACCOUNT,
              repository_url="https://github.com/globex/platform", branch="release/1.x",
-             codeconnections_connection_arn=CONNECTION, build_command=BUILD_COMMAND, start_script=START_SCRIPT,
+             codeconnections_connection_arn=CONNECTION, build_command=BUILD_COMMAND, start_scripts=(START_SCRIPT,),
              logs_kms_key_arn=KEY, log_retention_days=30, cluster_arn=CLUSTER, cluster_name="globex-qa",
              service_arns=SERVICES, passed_role_suffixes=("-task", "-execution"))
 REPOSITORY_PROPS = dict(name_prefix="globex-qa", keep_images=25)

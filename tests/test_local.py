@@ -56,9 +56,12 @@ def test_the_worker_of_a_route_is_the_service_behind_its_host_on_either_backend(
     assert {r.host for r in platforms["ecs"].routes} == {f"{w.name}.workers.internal" for w in routed}
 
 
-def test_the_build_command_health_checks_and_dockerignore_come_from_the_stack(platforms, example_settings):
+def test_the_build_command_health_checks_and_dockerignore_come_from_the_stack(platforms, example_settings,
+                                                                              example_workers):
+    from workers_scan.workers import stack_build_command
+
     for platform in platforms.values():
-        assert platform.build_command == example_settings.build_command
+        assert platform.build_command == stack_build_command(example_settings, example_workers)
     runner, ecs = platforms["apprunner"], platforms["ecs"]
     assert runner.workers["email-sender"].health_path == "/health" and runner.workers["orders"].health_path is None
     assert (ecs.workers["orders"].health_path, ecs.workers["orders"].health_codes) == ("/", (200, 499))

@@ -241,6 +241,25 @@ def test_the_ecs_stack_runs_from_the_same_build(toolchain, out, running, secrets
         assert local.stop(signal.SIGINT) == 0
 
 
+def test_a_second_worker_folder_is_built_and_started_from_its_own_package(toolchain, out, running, secrets_file):
+    """WORKERS_DIR with the example's second package (docs/worker-folders.md): one build of both packages, each
+    worker started by its own package's script, every route served by the one stage."""
+    if running.process.poll() is None:
+        running.stop()
+    env = {**toolchain, "WORKERS_DIR": "apps/api/src/workers,apps/jobs/src/workers"}
+    local = start_local(["--env-file", str(EXAMPLE_SETTINGS), "--out", str(out), "--secrets", str(secrets_file)], env)
+    try:
+        output = "\n".join(local.lines)
+        assert "turbo run build \"--filter\" \"@monorepo/api\" \"--filter\" \"@monorepo/jobs\"" in output, output[-3000:]
+        assert sorted(local.worker_ports) == ["billing", "email-sender", "orders", "scheduler"]
+        status, answer = get(local.url("/dev/scheduler"))
+        assert (status, answer["worker"], answer["package"]) == (200, "scheduler", "@monorepo/jobs")
+        status, item = get(local.url("/dev/orders/items/3"))
+        assert (status, item["worker"], item["item"]["id"]) == (200, "orders", 3)
+    finally:
+        assert local.stop(signal.SIGINT) == 0
+
+
 def test_a_broken_build_stops_with_the_builds_own_error_and_the_workers_that_needed_it(toolchain, tmp_path):
     monorepo = tmp_path / "monorepo"
     shutil.copytree(EXAMPLE_SETTINGS.parents[2], monorepo, ignore=shutil.ignore_patterns("node_modules", "dist"))

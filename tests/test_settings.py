@@ -24,7 +24,7 @@ def test_valid_settings_apply_documented_defaults(tmp_path):
     settings = settings_from(make_monorepo(tmp_path))
     assert settings.connection_arn == VALID_ARN
     assert settings.build_command == DEFAULT_BUILD_COMMAND
-    assert settings.start_command == DEFAULT_START_COMMAND == "bash apps/api/scripts/start-worker.sh {worker_file}"
+    assert settings.start_command == DEFAULT_START_COMMAND == "bash {package}/scripts/start-worker.sh {worker_file}"
     assert settings.runtime == "NODEJS_22"
     assert settings.port == 3000
     assert settings.waf_rate_limit == 2000
@@ -35,7 +35,10 @@ def test_valid_settings_apply_documented_defaults(tmp_path):
 
 
 def test_seed_build_command_is_the_default_with_a_shell_for_pnpm_setup():
-    assert DEFAULT_BUILD_COMMAND == (
+    from workers_scan.worker_folders import build_command
+
+    # With the one package of the seed's workers folder, {filters} gives the seed's command.
+    assert build_command(DEFAULT_BUILD_COMMAND, ["@monorepo/api"]) == (
         "curl -fsSL https://get.pnpm.io/install.sh | SHELL=/bin/bash sh - && export PATH=$HOME/.local/share/pnpm:$PATH && "
         "pnpm install --frozen-lockfile && pnpm run build --filter @monorepo/api && "
         "cp -R apps/api/src/i18n apps/api/dist/i18n")
@@ -573,10 +576,10 @@ def test_empty_value_of_a_key_with_a_default_is_refused_not_defaulted(tmp_path):
                                 "room for 6 subnets)"),
     ("SOURCE_DIRECTORY", "/backend/../secrets", "'/backend/../secrets' must be an absolute path inside the repository, "
                                                 "e.g. / or /backend"),
-    ("START_COMMAND", "node main.js", "must contain the placeholder {worker_file}, e.g. 'bash apps/api/scripts/"
+    ("START_COMMAND", "node main.js", "must contain the placeholder {worker_file}, e.g. 'bash {package}/scripts/"
                                       "start-worker.sh {worker_file}'"),
-    ("START_COMMAND", "run {worker_file} {other}", "may contain no placeholder but {worker_file} (write {{ and }} for "
-                                                   "literal braces)"),
+    ("START_COMMAND", "run {worker_file} {other}", "may contain no placeholder but {worker_file} and {package} "
+                                                   "(write {{ and }} for literal braces)"),
     ("STATE_KEY", "{team}/x.tfstate", "may use only the placeholders {project} and {environment}"),
     ("STATE_KEY", "/acme/x.tfstate", "'/acme/x.tfstate' must be a relative object key like acme/dev/terraform.tfstate"),
     ("STATE_KEY", "acme/../x.tfstate", "'acme/../x.tfstate' must be a relative object key like "

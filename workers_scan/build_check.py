@@ -17,11 +17,12 @@ import fnmatch
 import json
 import re
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .errors import Problems, display_path
 from .settings import Settings
+from .worker_folders import FILTERS, PACKAGE, WorkerFolder, folders_build_command, package_of, worker_folders
 
 # Folders never searched for workspace packages.
 SKIPPED = {"node_modules", ".git", "dist", "build", "cdktf.out"}
@@ -65,7 +66,16 @@ class PnpmCall:
     options: list[str] = field(default_factory=list)     # the command's own options (--frozen-lockfile...)
 
 
-def check_commands(settings: Settings, problems: Problems) -> None:
+def check_commands(settings: Settings, problems: Problems, folders: tuple[WorkerFolder, ...] | None = None,
+                   *, fillable: bool = True) -> None:
+    """The build and start commands against the monorepo, for every workers folder's package; `fillable` False:
+    BUILD_COMMAND's {filters} cannot be filled (said already), so its checks are skipped."""
+    folders = worker_folders(settings) if folders is None else folders
+    if not fillable and FILTERS in settings.build_command:
+        _check_start_scripts(settings, folders, problems)
+        return
+    # Checked as it runs: with {filters} filled.
+    settings = replace(settings, build_command=folders_build_command(settings, folders))
     root = settings.monorepo_root
     build = settings.build_command
     where = settings.source_of("BUILD_COMMAND")
@@ -96,11 +106,50 @@ def check_commands(settings: Settings, problems: Problems) -> None:
         if not (root / source).exists():
             report(f"copies {source}, which is not in the monorepo ({display_path(root / source)}); add it or "
                    "change BUILD_COMMAND")
-    script = start_script(settings.start_command)
-    if script and not (root / script).is_file():
+    _check_built_packages(settings, folders, packages, report)
+    _check_start_scripts(settings, folders, problems)
+
+
+def _check_start_scripts(settings: Settings, folders: tuple[WorkerFolder, ...], problems: Problems) -> None:
+    """The script each folder's workers start with (START_COMMAND's {package} being that folder's package)."""
+    root = settings.monorepo_root
+    reported = set()
+    for folder in folders:
+        if PACKAGE in settings.start_command and folder.package_dir is None:
+            continue   # no package to fill {package} with: said by check_folders
+        script = start_script(settings.start_command.replace(PACKAGE, folder.package_dir or "."))
+        if not script or script in reported or (root / script).is_file():
+            continue
+        reported.add(script)
+        whose = f" for the workers of {folder.folder}" if len(folders) > 1 else ""
         problems.add(settings.source_of("START_COMMAND"), "START_COMMAND",
-                     f"runs {script}, which is not in the monorepo ({display_path(root / script)}); add it or change "
-                     "START_COMMAND")
+                     f"runs {script}{whose}, which is not in the monorepo ({display_path(root / script)}); add it or "
+                     "change START_COMMAND")
+
+
+def _check_built_packages(settings: Settings, folders: tuple[WorkerFolder, ...], packages, report) -> None:
+    """A build that filters on packages must build each folder's: its workers' compiled files come from there."""
+    selectors = []
+    for words, text in simple_commands(settings.build_command):
+        if words[0] == "pnpm":
+            call = parse_pnpm(words[1:], text)
+            selectors += call.filters + (split_filters(call.script_args)[0] if call.command in RUN else [])
+    if not selectors:
+        return   # an unfiltered build builds every package
+    selected = []
+    for selector in selectors:
+        if "..." in selector:
+            return   # a package's dependencies or dependents: the graph is not read here
+        matched = select(selector, packages())
+        if not matched:
+            return   # an exclusion or a git range (which packages it leaves is not known here), or no package: said
+        selected += [p.folder for p in matched]
+    for folder in folders:
+        if folder.package_dir is not None and folder.package_dir not in selected:
+            report(f"builds only {', '.join(dict.fromkeys(s.strip(chr(39) + chr(34)) for s in selectors))}, not "
+                   f"{folder.package_name}, the package of {folder.folder} (WORKERS_DIR): its workers' compiled "
+                   f"files would be missing; add --filter {folder.package_name}, or write {FILTERS} where the "
+                   "filters go")
 
 
 def simple_commands(command: str) -> list[tuple[list[str], str]]:
@@ -319,29 +368,15 @@ def start_script(command: str) -> str | None:
 
 
 def workers_package(settings: Settings) -> str | None:
-    """The name of the package the workers belong to: the nearest package.json above the workers folder."""
-    found = _workers_package(settings)
+    """The name of the package the (first folder's) workers belong to: the nearest package.json above the folder."""
+    found = package_of(settings.workers_path, settings.monorepo_root)
     return found[1] if found else None
 
 
-def workers_package_dir(settings: Settings) -> Path | None:
-    """The folder of the package the workers belong to (apps/api)."""
-    found = _workers_package(settings)
-    return found[0] if found else None
-
-
-def _workers_package(settings: Settings) -> tuple[Path, str] | None:
-    root = settings.monorepo_root.resolve()
-    folder = settings.workers_path.resolve()
-    while folder != root and root in folder.parents:
-        folder = folder.parent
-        try:
-            name = json.loads((folder / "package.json").read_text(encoding="utf-8")).get("name")
-        except (OSError, ValueError, AttributeError):
-            continue
-        if isinstance(name, str):
-            return folder, name
-    return None
+def workers_package_dirs(settings: Settings) -> list[Path]:
+    """The folder of each workers folder's package (apps/api, apps/jobs), once each."""
+    found = (package_of(path, settings.monorepo_root) for path in settings.workers_paths)
+    return list(dict.fromkeys(package[0] for package in found if package))
 
 
 def copied_sources(command: str) -> list[str]:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .envfile import read_env_file
 from .errors import Problems, display_path
-from .build_check import workers_package_dir
+from .build_check import workers_package_dirs
 from .fargate import LEFT_OUT_OF_IMAGE
 from .git_files import ignore_rule, tracked_files
 from .injected import injected
@@ -161,9 +161,12 @@ def _note_unread_places(settings: Settings, problems: Problems) -> None:
         if rule := ignore_rule(path):
             problems.note(path, "", f"is ignored by git ({rule}): a synth in a CI checkout would deploy the "
                                     "workers without these variables; commit it (its secrets are ARNs, never values)")
-    root, here = settings.monorepo_root.resolve(), settings.workers_path.resolve()
-    # The monorepo's root is refused in workers.py; between it and the workers folder, files are only noted.
-    places = [here, *[p for p in here.parents if root in p.parents]] if root in here.parents else []
+    root = settings.monorepo_root.resolve()
+    # The monorepo's root is refused in workers.py; between it and each workers folder, files are only noted.
+    places: dict[Path, None] = {}
+    for here in (path.resolve() for path in settings.workers_paths):
+        places.update(dict.fromkeys([here, *[p for p in here.parents if root in p.parents]] if root in here.parents
+                                    else []))
     for place in places:
         for path in [place / SHARED_FILE, *_environment_files(place)]:
             if path.is_file() and place != folder.resolve():
@@ -244,8 +247,12 @@ def _note_left_out_of_the_image(settings: Settings, problems: Problems) -> None:
     """App Runner builds from the repository, so it sees the .env files committed in the API package; the ECS image
     leaves every .env and .env.* out (constructs_lib/image_pipeline.py DOCKERIGNORE). The same monorepo would then
     run with two configurations: say which files ECS does not have."""
-    package = workers_package_dir(settings)
-    tracked = tracked_files(package) if package else None
+    for package in workers_package_dirs(settings):
+        _note_left_out_of_package(package, problems)
+
+
+def _note_left_out_of_package(package: Path, problems: Problems) -> None:
+    tracked = tracked_files(package)
     left_out = [path for path in tracked or [] if any(fnmatch.fnmatchcase(path.name, name) for name in LEFT_OUT_OF_IMAGE)
                 and not path.name.endswith((".example", ".sample", ".template"))
                 and not path.name.startswith((".env.test", SHARED_FILE))]   # test runs', and the ones noted above

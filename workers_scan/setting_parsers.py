@@ -171,11 +171,12 @@ def parse_workspace(value: str) -> str:
 def parse_start_command(value: str) -> str:
     value = parse_text(value)
     if "{worker_file}" not in value:
-        raise Invalid("must contain the placeholder {worker_file}, e.g. 'bash apps/api/scripts/start-worker.sh {worker_file}'")
+        raise Invalid("must contain the placeholder {worker_file}, e.g. 'bash {package}/scripts/start-worker.sh {worker_file}'")
     try:
-        value.format(worker_file="x")
+        value.format(worker_file="x", package="x")
     except (KeyError, IndexError, ValueError):
-        raise Invalid("may contain no placeholder but {worker_file} (write {{ and }} for literal braces)") from None
+        raise Invalid("may contain no placeholder but {worker_file} and {package} (write {{ and }} for literal "
+                      "braces)") from None
     return value
 
 
@@ -184,6 +185,20 @@ def parse_relative_dir(value: str) -> str:
     if not value or ".." in Path(value).parts or Path(value).is_absolute():
         raise Invalid(f"{value!r} must be a relative folder inside the monorepo, e.g. apps/api/src/workers")
     return value
+
+
+def parse_relative_dirs(value: str) -> tuple[str, ...]:
+    """One or more comma-separated folders inside the monorepo, each listed once."""
+    folders = tuple(parse_relative_dir(part) for part in value.split(",") if part.strip())
+    if not folders:
+        raise Invalid("is empty")
+    seen: dict[str, str] = {}
+    for folder in folders:
+        normal = Path(folder).as_posix()
+        if normal in seen:
+            raise Invalid(f"lists the folder {folder!r} twice ({seen[normal]!r}); list each workers folder once")
+        seen[normal] = folder
+    return folders
 
 
 def parse_source_directory(value: str) -> str:

@@ -19,8 +19,8 @@ from .errors import display_path
 from .fargate import FARGATE_CPU_MEMORY, ROUTING_DOMAIN
 from .setting_parsers import Invalid as Invalid  # re-exported: the error every parser raises
 from .setting_parsers import (KMS_KEY_ARN_RE, parse_acu_from, parse_boolean, parse_cidr, parse_csv, parse_csv_matching, parse_environments,
-                              parse_int_between, parse_kms_key_arn, parse_matching, parse_one_of, parse_ports, parse_relative_dir, parse_size,
-                              parse_source_directory, parse_start_command, parse_state_key, parse_text, parse_waf_rules, parse_workspace)
+                              parse_int_between, parse_kms_key_arn, parse_matching, parse_one_of, parse_ports, parse_size,
+                              parse_relative_dirs, parse_source_directory, parse_start_command, parse_state_key, parse_text, parse_waf_rules, parse_workspace)
 from .setting_parsers import ENVIRONMENT_RE as ENVIRONMENT_RE, RESERVED_ENVIRONMENTS as RESERVED_ENVIRONMENTS
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -36,10 +36,11 @@ FROM_ENVIRONMENT = "environment variable"   # the source of a key taken from the
 # Docker RUN step (ECS's image) does not set, and App Runner's build may not either.
 DEFAULT_BUILD_COMMAND = (
     "curl -fsSL https://get.pnpm.io/install.sh | SHELL=/bin/bash sh - && export PATH=$HOME/.local/share/pnpm:$PATH"
-    " && pnpm install --frozen-lockfile && pnpm run build --filter @monorepo/api"
+    " && pnpm install --frozen-lockfile && pnpm run build {filters}"
     " && cp -R apps/api/src/i18n apps/api/dist/i18n"
 )
-DEFAULT_START_COMMAND = "bash apps/api/scripts/start-worker.sh {worker_file}"
+# {package}: the folder of the package each worker's folder belongs to (apps/api), so each runs its own script.
+DEFAULT_START_COMMAND = "bash {package}/scripts/start-worker.sh {worker_file}"
 
 # App Runner's allowed vCPU (units) -> memory (MB) pairs.
 CPU_MEMORY = {
@@ -138,8 +139,10 @@ KEYS: tuple[Key, ...] = (
                                                                              "repository."),
     Key("MONOREPO_ROOT", "monorepo_root", ".", parse_text, "Local checkout of the monorepo, relative to the "
                                                            "settings file."),
-    Key("WORKERS_DIR", "workers_dir", "apps/api/src/workers", parse_relative_dir, "Folder of worker entry "
-                                                                                  "points, inside the monorepo."),
+    Key("WORKERS_DIR", "workers_dirs", "apps/api/src/workers", parse_relative_dirs,
+        "Folder of worker entry points, inside the monorepo; several comma-separated folders (one per package, e.g. "
+        "`apps/api/src/workers,apps/jobs/src/workers`) join one platform. Each folder's package is the nearest "
+        "package.json with a name above it (docs/worker-folders.md)."),
     Key("WORKER_INCLUDE", "worker_include", "*.ts", parse_csv, "Comma-separated glob(s) of worker entry files."),
     Key("WORKER_EXCLUDE", "worker_exclude", "", parse_csv,
         "More comma-separated glob(s) of files and folders that are not workers, added to those always excluded"
@@ -148,10 +151,12 @@ KEYS: tuple[Key, ...] = (
         "The built-in exclusions (docs/workers.md); `false` leaves only `WORKER_EXCLUDE`."),
     Key("WORKER_FOLDER_ENTRY", "worker_folder_entry", "main.ts", parse_matching(r"^[A-Za-z0-9_.-]+\.ts$", "a .ts file name"),
         "A sub-folder holding this file is a worker named after the folder."),
-    Key("BUILD_COMMAND", "build_command", DEFAULT_BUILD_COMMAND, parse_text, "App Runner build command.",
-        shown_default="the seed's, below"),
+    Key("BUILD_COMMAND", "build_command", DEFAULT_BUILD_COMMAND, parse_text,
+        "Build command (App Runner's, ECS's image build); `{filters}` becomes `--filter <package>` for the package "
+        "of each WORKERS_DIR folder.", shown_default="the seed's, below"),
     Key("START_COMMAND", "start_command", DEFAULT_START_COMMAND, parse_start_command,
-        "Start command template; `{worker_file}` is the compiled worker path relative to the workers folder."),
+        "Start command template; `{worker_file}` is the compiled worker path relative to its workers folder, e.g. "
+        "`email-sender.worker.js`; `{package}` is the folder of the worker's package, e.g. `apps/api`."),
     Key("RUNTIME", "runtime", "NODEJS_22", parse_one_of(*RUNTIMES), "App Runner managed runtime (`NODEJS_22` or"
                                                                     " `NODEJS_18`)."),
     Key("PORT", "port", "3000", parse_int_between(1, 65535), "Port the workers listen on."),
@@ -349,7 +354,7 @@ class Settings:
     branch: str
     source_directory: str
     monorepo_root: Path
-    workers_dir: str
+    workers_dirs: tuple[str, ...]
     worker_include: tuple[str, ...]
     worker_exclude: tuple[str, ...]
     worker_default_exclusions: bool
@@ -478,8 +483,18 @@ class Settings:
         return self.settings_file.parent
 
     @property
+    def workers_dir(self) -> str:
+        """The first WORKERS_DIR folder: the one a single-folder monorepo has."""
+        return self.workers_dirs[0]
+
+    @property
     def workers_path(self) -> Path:
+        """The first workers folder (workers_paths: all of them)."""
         return self.monorepo_root / self.workers_dir
+
+    @property
+    def workers_paths(self) -> tuple[Path, ...]:
+        return tuple(self.monorepo_root / folder for folder in self.workers_dirs)
 
     @property
     def uses_existing_vpc(self) -> bool:

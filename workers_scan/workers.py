@@ -8,15 +8,17 @@ import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .build_check import check_commands
+from .build_check import check_commands, start_script
 from .calls import CALLS_HELP, CALLS_KEY, apply_calls, call_url_key, check_calls_value
-from .discovery import ENTRY_KEY, ROUTE_RE, WORKERS_TOML, discover_workers, service_name
+from .discovery import (API_RESOURCE_QUOTA, ENTRY_KEY, MAX_WORKERS, ROUTE_RE, WORKERS_TOML, DiscoveredWorker,
+                        discover_workers, service_name)
 from .envfile import read_env_file
 from .environment import LAYERS, SHARED_FILE, WorkerEnvironment, load_environments
 from .errors import Problems, display_path
 from .fargate import worker_host_problem, workers_per_load_balancer_problem
 from .settings import SIZE_TABLES, Settings
 from .settings_checks import size_problem
+from .worker_folders import WorkerFolder, build_command, check_folders, start_command, worker_folders
 
 # A worker served by no route: a background process (queue consumer, scheduler) beside the API's workers.
 PRIVATE_KEY = "private"
@@ -68,6 +70,9 @@ class Worker:
     # `private = true` in workers.toml: no API route, ALB rule or ingress connection; `route` is then its name only
     # (its service name derives from it, as a routed worker's does, so turning private keeps the service).
     private: bool = False
+    folder: str = ""                  # its WORKERS_DIR folder
+    package_dir: str | None = None    # its package's folder (START_COMMAND's {package}), e.g. apps/api
+    package_name: str | None = None   # its package's name (BUILD_COMMAND's {filters}), e.g. @monorepo/api
 
     @property
     def source_display(self) -> str:
@@ -142,26 +147,24 @@ def scan_workers(settings: Settings, problems: Problems) -> list[Worker]:
     toml_path = settings.settings_dir / WORKERS_TOML
     tables = _read_toml(toml_path, problems)
     declared = _declared_entries(tables, toml_path, problems)
-    found = discover_workers(
-        settings.workers_path, settings.monorepo_root,
-        include=settings.worker_include, exclude=settings.worker_exclude,
-        default_exclusions=settings.worker_default_exclusions,
-        folder_entry=settings.worker_folder_entry, declared_entries=declared, problems=problems,
-    )
+    folders = worker_folders(settings)
+    fillable = check_folders(settings, folders, problems)
+    found, folder_of = _discover_all(settings, folders, declared, problems)
     _misplaced_files(settings, problems)
     if settings.uses_ecs and (problem := workers_per_load_balancer_problem(len(found))):
-        problems.add(settings.workers_path, "WORKERS_DIR", problem)
+        problems.add(settings.workers_path if len(folders) == 1 else settings.source_of("WORKERS_DIR"),
+                     "WORKERS_DIR", problem)
     # Against a monorepo root that holds the workers: a wrong MONOREPO_ROOT is said once, by the workers folder,
     # not again by every file the commands would miss there.
-    if settings.workers_path.is_dir():
-        check_commands(settings, problems)
+    if all(folder.path.is_dir() for folder in folders):
+        check_commands(settings, problems, folders, fillable=fillable)
     if found:
         _unknown_tables(tables, {w.name for w in found}, toml_path, problems)
 
     workers: list[Worker] = []
     for found_worker in found:
         table = tables.get(found_worker.name, {})
-        worker = _configure(found_worker, table, settings, toml_path, problems)
+        worker = _configure(found_worker, folder_of[found_worker.name], table, settings, toml_path, problems)
         if worker:
             workers.append(worker)
 
@@ -206,6 +209,49 @@ def _call_keys_set_by_files(workers: list[Worker], settings: Settings, problems:
             for key in sorted(keys.keys() & set(entries or {})):
                 problems.add(path, key, f"is set by the infrastructure: {worker.name} calls {keys[key]} "
                                         f"({CALLS_KEY} in {WORKERS_TOML}); remove it from the file")
+
+
+def _discover_all(settings: Settings, folders: tuple[WorkerFolder, ...], declared: frozenset[str],
+                  problems: Problems) -> tuple[list[DiscoveredWorker], dict[str, WorkerFolder]]:
+    """The workers of every folder, one namespace: a name (workers.toml's table, .env.workers.<worker>, construct
+    ids) found in two folders is refused, naming both files."""
+    found: list[DiscoveredWorker] = []
+    folder_of: dict[str, WorkerFolder] = {}
+    by_name: dict[str, DiscoveredWorker] = {}
+    for folder in folders:
+        for worker in discover_workers(
+                folder.path, settings.monorepo_root,
+                include=settings.worker_include, exclude=settings.worker_exclude,
+                default_exclusions=settings.worker_default_exclusions,
+                folder_entry=settings.worker_folder_entry, declared_entries=declared, problems=problems):
+            other = by_name.get(worker.name)
+            if other:
+                problems.add(worker.source, "worker name",
+                             f"{worker.name!r} is also the name of {display_path(other.source)} (WORKERS_DIR "
+                             f"{folder_of[other.name].folder}): names are one namespace for the stack (workers.toml "
+                             f"tables, {SHARED_FILE}.<worker>, routes and service names); rename one of them")
+                continue
+            by_name[worker.name] = worker
+            folder_of[worker.name] = folder
+            found.append(worker)
+    if len(folders) > 1 and len(found) > MAX_WORKERS:
+        problems.add(settings.source_of("WORKERS_DIR"), "WORKERS_DIR",
+                     f"its folders hold {len(found)} workers; one REST API routes at most {MAX_WORKERS} (default "
+                     f"quota of {API_RESOURCE_QUOTA} resources, two per worker)")
+    return sorted(found, key=lambda w: w.name), folder_of
+
+
+def stack_build_command(settings: Settings, workers: list[Worker]) -> str:
+    """BUILD_COMMAND as the stack runs it: {filters} selects every workers folder's package, in WORKERS_DIR's
+    order, so each build (App Runner's per service, ECS's one image) holds every worker's compiled files."""
+    order = {folder: index for index, folder in enumerate(settings.workers_dirs)}
+    ordered = sorted(workers, key=lambda w: (order.get(w.folder, len(order)), w.name))
+    return build_command(settings.build_command, (w.package_name for w in ordered if w.package_name))
+
+
+def stack_start_scripts(workers: list[Worker]) -> tuple[str, ...]:
+    """The scripts the workers' start commands run, each once, in the order of the workers."""
+    return tuple(dict.fromkeys(script for w in workers if (script := start_script(w.start_command))))
 
 
 def _unknown_tables(tables: dict[str, dict], names: set[str], toml_path: Path, problems: Problems) -> None:
@@ -294,7 +340,8 @@ def _check_table(name: str, table: dict, toml_path: Path, problems: Problems) ->
                                                   f"{PRIVATE_KEY} = true to keep it public")
 
 
-def _configure(found, table: dict, settings: Settings, toml_path: Path, problems: Problems) -> Worker | None:
+def _configure(found, folder: WorkerFolder, table: dict, settings: Settings, toml_path: Path,
+               problems: Problems) -> Worker | None:
     count_before = len(problems)
     _check_table(found.name, table, toml_path, problems)
 
@@ -329,10 +376,11 @@ def _configure(found, table: dict, settings: Settings, toml_path: Path, problems
         return None
     return Worker(
         name=found.name, source=found.source, worker_file=found.worker_file, route=route, service_name=name,
-        start_command=settings.start_command.format(worker_file=found.worker_file),
+        start_command=start_command(settings.start_command, found.worker_file, folder.package_dir),
         cpu=cpu, memory=memory, min_instances=low, max_instances=high, max_concurrency=concurrency,
         health_check_path=health,
         unread_keys=tuple(name for backend, names in BACKEND_ONLY_TOML_KEYS.items() if backend != settings.compute
                           for name in names if name in table),
         entry_declared=table.get(ENTRY_KEY) is True, private=private,
+        folder=folder.folder, package_dir=folder.package_dir, package_name=folder.package_name,
     )

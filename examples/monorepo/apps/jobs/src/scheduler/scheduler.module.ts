@@ -1,0 +1,5 @@
+import { Module } from '@nestjs/common';
+import { SchedulerController } from './scheduler.controller';
+
+@Module({ controllers: [SchedulerController] })
+export class SchedulerModule {}
