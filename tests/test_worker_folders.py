@@ -71,7 +71,7 @@ def test_the_example_monorepos_second_package_joins_its_platform():
 
     settings = load_settings(SettingsSource(EXAMPLE_SETTINGS, is_example=False), environ={"WORKERS_DIR": TWO_FOLDERS})
     by_name = {w.name: w for w in load_workers(settings)}
-    assert sorted(by_name) == ["billing", "email-sender", "orders", "scheduler"]
+    assert sorted(by_name) == ["billing", "email-outbox", "email-sender", "orders", "scheduler"]
     assert by_name["scheduler"].start_command == "bash apps/jobs/scripts/start-worker.sh scheduler.worker.js"
 
 
