@@ -462,8 +462,9 @@ def watch_health(platform: LocalPlatform, ports: dict[str, int], gateway_port: i
     base = f"http://127.0.0.1:{gateway_port}/{platform.stage}"
     rows = [("worker", "through the API", "the worker itself", "health")]
     for name in sorted(platform.workers):
-        route = next((r.path for r in platform.routes if r.worker == name and "{" not in r.path), "(no route)")
-        rows.append((name, f"{base}{route}", f"http://127.0.0.1:{ports[name]}", last[name]))
+        route = next((r.path for r in platform.routes if r.worker == name and "{" not in r.path), None)
+        # A private worker (workers.toml private = true): reached on its own port only.
+        rows.append((name, f"{base}{route}" if route else "(no route)", f"http://127.0.0.1:{ports[name]}", last[name]))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * width for width in widths))

@@ -119,7 +119,8 @@ def start_local(args: list[str], env: dict[str, str], wait_for: str = HEALTHY, t
             break
     time.sleep(0.5)   # the rest of the table
     ports = {m.group(1): int(m.group(2)) for m in
-             (re.match(r"^(\S+)\s+http://127\.0\.0\.1:\d+/\S+\s+http://127\.0\.0\.1:(\d+)", l) for l in lines) if m}
+             (re.match(r"^(\S+)\s+(?:http://127\.0\.0\.1:\d+/\S+|\(no route\))\s+http://127\.0\.0\.1:(\d+)", l)
+              for l in lines) if m}
     return Local(process, port, lines, ports, reader)
 
 
