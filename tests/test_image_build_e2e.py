@@ -81,8 +81,8 @@ def test_the_images_steps_build_the_workers_with_the_default_build_command(pipel
     assert ran == ['RUN bash -c "$BUILD_COMMAND"', "RUN test -f apps/api/scripts/start-worker.sh"]
     built = tmp_path / "image" / "apps" / "api" / "dist"
     assert sorted(p.relative_to(built).as_posix() for p in (built / "workers").rglob("*.js")) == \
-        ["workers/billing/billing.module.js", "workers/billing/main.js", "workers/emailSender.worker.js",
-         "workers/index.js", "workers/orders.js"]
+        ["workers/billing/billing.module.js", "workers/billing/main.js", "workers/emailOutbox.worker.js",
+         "workers/emailSender.worker.js", "workers/index.js", "workers/orders.js"]
     assert json.loads((built / "i18n" / "fr" / "common.json").read_text()) == {"greeting": "Bonjour"}
     assert not list((tmp_path / "image").rglob(".env*")), "the .dockerignore leaves .env files out"
 
