@@ -252,7 +252,7 @@ def test_a_second_worker_folder_is_built_and_started_from_its_own_package(toolch
     try:
         output = "\n".join(local.lines)
         assert "turbo run build \"--filter\" \"@monorepo/api\" \"--filter\" \"@monorepo/jobs\"" in output, output[-3000:]
-        assert sorted(local.worker_ports) == ["billing", "email-sender", "orders", "scheduler"]
+        assert sorted(local.worker_ports) == ["billing", "email-outbox", "email-sender", "orders", "scheduler"]
         status, answer = get(local.url("/dev/scheduler"))
         assert (status, answer["worker"], answer["package"]) == (200, "scheduler", "@monorepo/jobs")
         status, item = get(local.url("/dev/orders/items/3"))
