@@ -134,9 +134,9 @@ def rendered(text: str, regions: dict[str, Callable[[], str]]) -> tuple[str, lis
     return text, problems
 
 
-def stale_pages(root: Path = PROJECT_ROOT) -> list[str]:
-    """One line per page that the command would change or cannot render, naming it."""
-    found = []
+def _pages(root: Path, found: list[str]):
+    """Each page whose regions all render, with its text and its text rendered again; a page that is missing or
+    cannot render is added to `found`, naming it."""
     for page, regions in REGIONS.items():
         path = root / page
         if not path.exists():
@@ -145,7 +145,15 @@ def stale_pages(root: Path = PROJECT_ROOT) -> list[str]:
         text = path.read_text()
         new, problems = rendered(text, regions)
         found += [f"{page}: {problem}" for problem in problems]
-        if not problems and new != text:
+        if not problems:
+            yield page, path, regions, text, new
+
+
+def stale_pages(root: Path = PROJECT_ROOT) -> list[str]:
+    """One line per page that the command would change or cannot render, naming it."""
+    found: list[str] = []
+    for page, _, regions, text, new in _pages(root, found):
+        if new != text:
             stale = [name for name in regions if rendered(text, {name: regions[name]})[0] != text]
             found.append(f"{page}: stale ({', '.join(stale)}): run `{COMMAND}`")
     return found
@@ -153,16 +161,9 @@ def stale_pages(root: Path = PROJECT_ROOT) -> list[str]:
 
 def write_pages(root: Path = PROJECT_ROOT) -> list[str]:
     """Render every region in place; returns the problems that stopped a page (nothing is written to it)."""
-    found = []
-    for page, regions in REGIONS.items():
-        path = root / page
-        if not path.exists():
-            found.append(f"{page}: missing")
-            continue
-        text = path.read_text()
-        new, problems = rendered(text, regions)
-        found += [f"{page}: {problem}" for problem in problems]
-        if not problems and new != text:
+    found: list[str] = []
+    for page, path, _, text, new in _pages(root, found):
+        if new != text:
             path.write_text(new)
             print(f"{page}: rewritten")
     return found
